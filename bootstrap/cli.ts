@@ -1,0 +1,115 @@
+/**
+ * The `gitops-bootstrap` command line. Each subcommand prints one line per step (► doing,
+ * ✔ done, ✗ failed) and exits 0 on success, 1 when what it checked is not right, 2 on a usage
+ * or config error.
+ */
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { bootstrap } from "./program";
+import { renderProgram, writeRender } from "./render";
+import { StackFileError, readStackConfig } from "./stack-file";
+
+export interface CliIo {
+  readonly stdout: (s: string) => void;
+  readonly stderr: (s: string) => void;
+  readonly env: NodeJS.ProcessEnv;
+  /** Where Pulumi.yaml and stacks/ are. */
+  readonly projectDir: string;
+}
+
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+export class UsageError extends Error {}
+
+const USAGE = `Usage: gitops-bootstrap <command> [options]
+
+Commands:
+  render --stack <name> [--out DIR] [--show-secrets]
+      Show exactly what the stack would apply, offline (no cluster, no Pulumi CLI).
+      Secrets are <redacted> unless --show-secrets.
+  check [--stack <name>] [--repo PATH|URL] [--revision R] [--age-key-file F] [--json]
+      Prove the age key decrypts every SOPS file in the repository (values and MACs).
+`;
+
+/** Parses `--flag value` and `--flag` options; every flag must be one the command knows. */
+export function parseFlags(args: readonly string[], valued: readonly string[], booleans: readonly string[]): Record<string, string | boolean> {
+  const out: Record<string, string | boolean> = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const [flag, inline] = arg.startsWith("--") ? arg.slice(2).split(/=(.*)/s, 2) : [undefined, undefined];
+    if (flag === undefined) throw new UsageError(`unexpected argument ${JSON.stringify(arg)}`);
+    if (booleans.includes(flag)) {
+      out[flag] = true;
+    } else if (valued.includes(flag)) {
+      const value = inline ?? args[++i];
+      if (value === undefined || value.startsWith("--")) throw new UsageError(`--${flag} needs a value`);
+      out[flag] = value;
+    } else {
+      throw new UsageError(`unknown option --${flag}`);
+    }
+  }
+  return out;
+}
+
+async function runRender(args: readonly string[], io: CliIo): Promise<number> {
+  const flags = parseFlags(args, ["stack", "out"], ["show-secrets"]);
+  const stack = flags.stack;
+  if (typeof stack !== "string") throw new UsageError("render needs --stack <name>");
+  const showSecrets = flags["show-secrets"] === true;
+  io.stderr(`► rendering stack ${stack} offline\n`);
+  const raw = readStackConfig(io.projectDir, stack);
+  const result = await renderProgram(stack, async () => ({ ...(await bootstrap(raw)) }), showSecrets);
+  const outDir = typeof flags.out === "string" ? path.resolve(flags.out) : undefined;
+  writeRender(result, stack, { outDir, showSecrets, stdout: io.stdout, stderr: io.stderr });
+  return EXIT.ok;
+}
+
+const COMMANDS: Record<string, (args: readonly string[], io: CliIo) => Promise<number>> = {
+  render: runRender,
+};
+
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === "help" || command === "--help" || command === "-h") {
+    (command === undefined ? io.stderr : io.stdout)(USAGE);
+    return command === undefined ? EXIT.usage : EXIT.ok;
+  }
+  const run = COMMANDS[command];
+  if (!run) {
+    io.stderr(`✗ unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  try {
+    return await run(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr(`✗ ${e.message}\n\n${USAGE}`);
+      return EXIT.usage;
+    }
+    // Config problems (RunError carries the ConfigError's list) and unreadable stack files.
+    if (e instanceof StackFileError || pulumi.RunError.isInstance(e)) {
+      io.stderr(`✗ ${e.message}\n`);
+      return EXIT.usage;
+    }
+    throw e;
+  }
+}
+
+/** Entry point of the bin shim. */
+export function run(): void {
+  const io: CliIo = {
+    stdout: (s) => process.stdout.write(s),
+    stderr: (s) => process.stderr.write(s),
+    env: process.env,
+    projectDir: path.resolve(__dirname, ".."),
+  };
+  main(process.argv.slice(2), io).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      io.stderr(`✗ ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = EXIT.failed;
+    },
+  );
+}

@@ -1,0 +1,571 @@
+/**
+ * Stack config -> one typed, validated object. Pure: no Pulumi calls, so it runs the same in
+ * `pulumi up`, in `render` and in tests. Every problem is collected and reported together, each
+ * naming the config key and what is expected, and never the value of a secret.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as age from "age-encryption";
+import { ARGOCD, CONFIG_NAMESPACE, KSOPS, ROOT_APP } from "./defaults";
+import { SecretString } from "./secret";
+
+/** The stack's config as Pulumi hands it over: `key -> string` (objects as JSON), plus which keys are secret. */
+export interface RawStackConfig {
+  /** Keys without the `gitops-bootstrap:` prefix. */
+  readonly values: Readonly<Record<string, string>>;
+  /** Keys (without prefix) whose value is a Pulumi secret. */
+  readonly secretKeys: ReadonlySet<string>;
+  /** Keys whose secret value could not be decrypted here (offline render): shape is checked, content is not. */
+  readonly undecryptedKeys?: ReadonlySet<string>;
+  /** Relative `ageKeyFile` paths are resolved against this directory (the project root). */
+  readonly baseDir: string;
+  /** Reads a file; defaults to `fs.readFileSync(p, "utf8")`. Tests swap it. */
+  readonly readFile?: (file: string) => string;
+}
+
+export type RepoCredentials =
+  | { readonly kind: "ssh"; readonly sshPrivateKey: SecretString }
+  | { readonly kind: "basic"; readonly username: string; readonly password: SecretString };
+
+export interface RepoConfig {
+  readonly url: string;
+  readonly transport: "https" | "ssh";
+  readonly revision: string;
+  readonly path: string;
+  readonly credentials?: RepoCredentials;
+  /** Extra `known_hosts` lines for an SSH host Argo CD does not know (github.com, gitlab.com ... it does). */
+  readonly sshKnownHosts?: string;
+}
+
+export interface AgeKeyConfig {
+  /** The identities, one per line, as the key file the reconciler reads. */
+  readonly identities: SecretString;
+  /** Public recipients of those identities (`age1...`), safe to print. Empty when not decryptable offline. */
+  readonly recipients: readonly string[];
+  /** `ageKey` or the resolved path of `ageKeyFile`. */
+  readonly source: string;
+}
+
+export interface RetryPolicy {
+  readonly limit: number;
+  readonly backoff: { readonly duration: string; readonly factor: number; readonly maxDuration: string };
+}
+
+export interface ArgoCdConfig {
+  readonly chartVersion: string;
+  /** A Helm repository URL, or a local chart directory (tests). */
+  readonly chartRepo: string;
+  readonly namespace: string;
+  readonly ksopsImage: string;
+  /** User values deep-merged over ours. */
+  readonly values: Readonly<Record<string, unknown>>;
+}
+
+export interface RootAppConfig {
+  readonly name: string;
+  readonly project: string;
+  readonly prune: boolean;
+  readonly selfHeal: boolean;
+  readonly retry: RetryPolicy;
+}
+
+export interface BootstrapConfig {
+  readonly environment: string;
+  readonly reconciler: "argocd";
+  readonly repo: RepoConfig;
+  readonly ageKey: AgeKeyConfig;
+  readonly argocd: ArgoCdConfig;
+  readonly rootApp: RootAppConfig;
+  readonly verifyRepoSecrets: boolean;
+}
+
+export interface ConfigProblem {
+  /** Full config key, e.g. `gitops-bootstrap:repo.url`. */
+  readonly key: string;
+  readonly message: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly ConfigProblem[]) {
+    super(formatProblems(problems));
+    this.name = "ConfigError";
+  }
+}
+
+export function formatProblems(problems: readonly ConfigProblem[]): string {
+  const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
+  return [`Invalid stack config (${count}):`, ...problems.map((p) => `  ✗ ${p.key}: ${p.message}`)].join("\n");
+}
+
+const TOP_LEVEL_KEYS = [
+  "environment",
+  "reconciler",
+  "repo",
+  "ageKey",
+  "ageKeyFile",
+  "argocd",
+  "rootApp",
+  "verifyRepoSecrets",
+] as const;
+const REPO_KEYS = ["url", "revision", "path", "credentials", "sshKnownHosts"];
+const CREDENTIAL_KEYS = ["sshPrivateKey", "username", "password"];
+const ARGOCD_KEYS = ["chartVersion", "chartRepo", "namespace", "values", "ksopsImage"];
+const ROOT_APP_KEYS = ["name", "project", "syncPolicy"];
+const SYNC_POLICY_KEYS = ["prune", "selfHeal", "retry"];
+const RETRY_KEYS = ["limit", "backoff"];
+const BACKOFF_KEYS = ["duration", "factor", "maxDuration"];
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+const EXACT_SEMVER = /^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
+const DURATION = /^(\d+(\.\d+)?(h|m|s|ms))+$/;
+
+/** Collects problems while reading one section of the config. */
+class Problems {
+  readonly list: ConfigProblem[] = [];
+  add(key: string, message: string): void {
+    this.list.push({ key: `${CONFIG_NAMESPACE}:${key}`, message });
+  }
+}
+
+type Obj = Record<string, unknown>;
+const isObject = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Parses a raw config string: Pulumi stores objects, numbers and booleans as JSON text. */
+function parseRaw(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+function checkKnownKeys(problems: Problems, where: string, value: Obj, known: readonly string[]): void {
+  for (const k of Object.keys(value)) {
+    if (!known.includes(k)) {
+      problems.add(`${where}.${k}`, `unknown key; expected one of: ${known.join(", ")}`);
+    }
+  }
+}
+
+/** Reads an optional string field; reports a non-string. */
+function optString(problems: Problems, key: string, v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  if (typeof v !== "string") {
+    problems.add(key, `expected a string, got ${describe(v)}`);
+    return undefined;
+  }
+  return v;
+}
+
+function optBoolean(problems: Problems, key: string, v: unknown, fallback: boolean): boolean {
+  if (v === undefined || v === null) return fallback;
+  if (typeof v === "boolean") return v;
+  if (v === "true" || v === "false") return v === "true";
+  problems.add(key, `expected true or false, got ${describe(v)}`);
+  return fallback;
+}
+
+function describe(v: unknown): string {
+  if (Array.isArray(v)) return "a list";
+  if (v === null) return "null";
+  if (typeof v === "object") return "an object";
+  if (typeof v === "string") return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
+  return `${typeof v} ${String(v)}`;
+}
+
+/**
+ * Validates a Git repository URL for Argo CD: `https://host/org/repo.git`,
+ * `ssh://git@host[:port]/org/repo.git` or scp-style `git@host:org/repo.git`. Returns an error
+ * message or the transport. Never echoes user info (it may hold a token).
+ */
+export function checkRepoUrl(url: string): { transport: "https" | "ssh" } | { error: string } {
+  if (/^\s|\s$/.test(url)) return { error: "has leading or trailing white space" };
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(url)?.[1]?.toLowerCase();
+  if (scheme === undefined) {
+    // scp-style: user@host:path. A slash where the colon belongs is the usual mistake.
+    const scp = /^([A-Za-z0-9._-]+)@([A-Za-z0-9.-]+):(?!\/\/)(.+)$/.exec(url);
+    if (scp) {
+      if (/^\d+\//.test(scp[3])) {
+        return { error: `scp-style URLs cannot carry a port; use ssh://${scp[1]}@${scp[2]}:<port>/<path>` };
+      }
+      return { transport: "ssh" };
+    }
+    if (/^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+\//.test(url)) {
+      return {
+        error: "looks like an scp-style SSH URL with '/' after the host; write git@host:org/repo.git or ssh://git@host/org/repo.git",
+      };
+    }
+    return { error: "expected https://host/org/repo.git, ssh://git@host/org/repo.git or git@host:org/repo.git" };
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    if (scheme === "ssh" && /^ssh:\/\/[^/]*:[^0-9/]/.test(url)) {
+      return { error: "mixes ssh:// with an scp-style ':' path; write ssh://git@host/org/repo.git (or git@host:org/repo.git)" };
+    }
+    return { error: "is not a valid URL" };
+  }
+  if (parsed.username || parsed.password) {
+    if (scheme !== "ssh" || parsed.password) {
+      return { error: "carries credentials in the URL; put them in repo.credentials (as a secret) instead" };
+    }
+  }
+  if (scheme === "http") {
+    return { error: "uses plain http, which sends repository credentials unencrypted; use https://" };
+  }
+  if (scheme !== "https" && scheme !== "ssh") {
+    return { error: `unsupported scheme ${scheme}://; expected https:// or ssh://` };
+  }
+  if (!parsed.hostname) return { error: "has no host" };
+  if (parsed.pathname === "/" || parsed.pathname === "") return { error: "has no repository path after the host" };
+  if (scheme === "ssh" && !parsed.username) {
+    return { error: "ssh:// URL has no user; most Git hosts expect ssh://git@host/org/repo.git" };
+  }
+  return { transport: scheme };
+}
+
+/** Checks a repository sub-path: relative, no `..`, no leading slash. */
+function checkRepoPath(problems: Problems, key: string, p: string | undefined): string {
+  if (p === undefined || p.trim() === "") {
+    problems.add(key, "is required: the folder in the repository that holds the root app's manifests (e.g. apps or clusters/prod)");
+    return "";
+  }
+  if (p.startsWith("/")) problems.add(key, `must be relative to the repository root, got ${describe(p)}`);
+  else if (p.split("/").includes("..")) problems.add(key, `must stay inside the repository (no '..'), got ${describe(p)}`);
+  return p.replace(/\/+$/, "") || ".";
+}
+
+function checkSshPrivateKey(key: string): string | undefined {
+  const text = key.trim();
+  if (/^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-|sk-)/.test(text)) {
+    return "holds an SSH public key; expected the private key (-----BEGIN OPENSSH PRIVATE KEY----- ...)";
+  }
+  const begin = /^-----BEGIN ([A-Z ]*)PRIVATE KEY-----/.exec(text);
+  if (!begin || !/-----END [A-Z ]*PRIVATE KEY-----$/.test(text)) {
+    return "is not a PEM/OpenSSH private key (expected -----BEGIN ... PRIVATE KEY----- ... -----END ... PRIVATE KEY-----)";
+  }
+  if (begin[1] === "ENCRYPTED " || /Proc-Type: 4,ENCRYPTED/.test(text)) {
+    return "is protected by a passphrase, which Argo CD cannot use; give an unencrypted deploy key";
+  }
+  if (begin[1] === "OPENSSH ") {
+    const body = text.split("\n").slice(1, -1).join("");
+    const raw = Buffer.from(body, "base64");
+    const magic = "openssh-key-v1\0";
+    if (raw.subarray(0, magic.length).toString("latin1") !== magic) return "is not a valid OpenSSH private key";
+    const cipherLen = raw.readUInt32BE(magic.length);
+    const cipher = raw.subarray(magic.length + 4, magic.length + 4 + cipherLen).toString("latin1");
+    if (cipher !== "none") {
+      return "is protected by a passphrase, which Argo CD cannot use; give an unencrypted deploy key";
+    }
+  }
+  return undefined;
+}
+
+function readRepo(problems: Problems, raw: unknown, secret: boolean, undecrypted: boolean): RepoConfig | undefined {
+  if (raw === undefined) {
+    problems.add("repo", "is required: {url, revision, path} of the Git repository the cluster is rebuilt from");
+    return undefined;
+  }
+  if (!isObject(raw)) {
+    problems.add("repo", `expected an object {url, revision, path, credentials?}, got ${describe(raw)}`);
+    return undefined;
+  }
+  checkKnownKeys(problems, "repo", raw, REPO_KEYS);
+  const url = optString(problems, "repo.url", raw.url);
+  let transport: "https" | "ssh" = "https";
+  if (url === undefined || url === "") {
+    problems.add("repo.url", "is required: the Git URL Argo CD syncs from (https://... or ssh://git@...)");
+  } else {
+    const checked = checkRepoUrl(url);
+    if ("error" in checked) problems.add("repo.url", checked.error);
+    else transport = checked.transport;
+  }
+  const revision = optString(problems, "repo.revision", raw.revision) ?? "HEAD";
+  if (/\s/.test(revision) || revision === "") problems.add("repo.revision", `expected a branch, tag or commit, got ${describe(revision)}`);
+  const repoPath = checkRepoPath(problems, "repo.path", optString(problems, "repo.path", raw.path));
+  const sshKnownHosts = optString(problems, "repo.sshKnownHosts", raw.sshKnownHosts);
+  if (sshKnownHosts !== undefined && transport !== "ssh") {
+    problems.add("repo.sshKnownHosts", "only applies to ssh:// or git@host: URLs");
+  }
+  const credentials = readCredentials(problems, raw.credentials, transport, secret, undecrypted);
+  return { url: url ?? "", transport, revision, path: repoPath, credentials, sshKnownHosts };
+}
+
+function readCredentials(
+  problems: Problems,
+  raw: unknown,
+  transport: "https" | "ssh",
+  secret: boolean,
+  undecrypted: boolean,
+): RepoCredentials | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!isObject(raw)) {
+    problems.add("repo.credentials", "expected an object {sshPrivateKey} or {username, password}");
+    return undefined;
+  }
+  checkKnownKeys(problems, "repo.credentials", raw, CREDENTIAL_KEYS);
+  if (!secret) {
+    problems.add(
+      "repo.credentials",
+      "must be stored as a secret: pulumi config set --secret --path 'repo.credentials.password' (or sshPrivateKey)",
+    );
+  }
+  const hasSsh = raw.sshPrivateKey !== undefined;
+  const hasBasic = raw.username !== undefined || raw.password !== undefined;
+  if (hasSsh && hasBasic) {
+    problems.add("repo.credentials", "give either sshPrivateKey or username + password, not both");
+    return undefined;
+  }
+  if (hasSsh) {
+    if (transport !== "ssh") {
+      problems.add("repo.credentials.sshPrivateKey", "is set but repo.url is https://; use an ssh:// URL or username + password");
+    }
+    if (typeof raw.sshPrivateKey !== "string") {
+      problems.add("repo.credentials.sshPrivateKey", "expected the private key as a string");
+      return undefined;
+    }
+    const bad = undecrypted ? undefined : checkSshPrivateKey(raw.sshPrivateKey);
+    if (bad) problems.add("repo.credentials.sshPrivateKey", bad);
+    return { kind: "ssh", sshPrivateKey: new SecretString(raw.sshPrivateKey.trim() + "\n") };
+  }
+  if (transport === "ssh") {
+    problems.add("repo.credentials", "repo.url is an SSH URL: give sshPrivateKey (username/password only work over https)");
+  }
+  const username = optString(problems, "repo.credentials.username", raw.username);
+  if (!username) problems.add("repo.credentials.username", "is required with password (for tokens, GitHub accepts any non-empty user)");
+  if (typeof raw.password !== "string" || raw.password === "") {
+    problems.add("repo.credentials.password", "is required with username (a password or access token)");
+    return undefined;
+  }
+  return { kind: "basic", username: username ?? "", password: new SecretString(raw.password) };
+}
+
+/**
+ * Parses an age key file's text: identities one per line, `#` comments and blank lines ignored
+ * (the format `age-keygen` writes). Messages never quote a line, which would leak key material.
+ */
+export async function parseAgeIdentities(text: string): Promise<{ identities: string[]; recipients: string[] } | { error: string }> {
+  const identities: string[] = [];
+  const recipients: string[] = [];
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (line === "" || line.startsWith("#")) continue;
+    if (/^age1/.test(line)) {
+      return { error: `line ${i + 1} is a public recipient (age1...), not a private identity; give the AGE-SECRET-KEY-1... line from age-keygen` };
+    }
+    if (/^AGE-PLUGIN-/.test(line)) {
+      return { error: `line ${i + 1} is a plugin identity (AGE-PLUGIN-...), which the in-cluster decryptor cannot use; give a native AGE-SECRET-KEY-1... identity` };
+    }
+    if (!/^AGE-SECRET-KEY-(PQ-)?1/.test(line)) {
+      return { error: `line ${i + 1} is not an age identity (expected AGE-SECRET-KEY-1... or AGE-SECRET-KEY-PQ-1...)` };
+    }
+    try {
+      recipients.push(await age.identityToRecipient(line));
+    } catch {
+      return { error: `line ${i + 1} is a malformed age identity (bad checksum or length); copy it again from the key file` };
+    }
+    identities.push(line);
+  }
+  if (identities.length === 0) return { error: "holds no age identity (expected a line AGE-SECRET-KEY-1...)" };
+  return { identities, recipients };
+}
+
+async function readAgeKey(problems: Problems, raw: RawStackConfig): Promise<AgeKeyConfig | undefined> {
+  const inline = raw.values.ageKey;
+  const file = raw.values.ageKeyFile;
+  if (inline !== undefined && file !== undefined) {
+    problems.add("ageKey", "and ageKeyFile are both set; keep one (ageKey as a secret, or ageKeyFile as a path)");
+    return undefined;
+  }
+  if (inline === undefined && file === undefined) {
+    problems.add(
+      "ageKey",
+      "no age key: set ageKey (pulumi config set --secret ageKey < key.txt) or ageKeyFile (a path to the age-keygen file)",
+    );
+    return undefined;
+  }
+  let text: string;
+  let source: string;
+  let key: string;
+  if (inline !== undefined) {
+    key = "ageKey";
+    source = "ageKey";
+    if (!raw.secretKeys.has("ageKey")) {
+      problems.add("ageKey", "must be a secret: pulumi config set --secret ageKey < key.txt (it is stored in plain text now)");
+    }
+    if (raw.undecryptedKeys?.has("ageKey")) return { identities: new SecretString(""), recipients: [], source };
+    text = inline;
+  } else {
+    key = "ageKeyFile";
+    const given = file ?? "";
+    source = path.resolve(raw.baseDir, given.startsWith("~/") ? path.join(os.homedir(), given.slice(2)) : given);
+    try {
+      text = (raw.readFile ?? ((f: string) => fs.readFileSync(f, "utf8")))(source);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === "ENOENT" ? "does not exist" : code === "EACCES" ? "is not readable" : "cannot be read";
+      problems.add("ageKeyFile", `${source} ${why}; expected the age key file (age-keygen -o <file>)`);
+      return undefined;
+    }
+  }
+  const parsed = await parseAgeIdentities(text);
+  if ("error" in parsed) {
+    problems.add(key, parsed.error);
+    return undefined;
+  }
+  return { identities: new SecretString(parsed.identities.join("\n") + "\n"), recipients: parsed.recipients, source };
+}
+
+function readArgoCd(problems: Problems, raw: unknown): ArgoCdConfig {
+  const block = raw ?? {};
+  if (!isObject(block)) {
+    problems.add("argocd", `expected an object {chartVersion, namespace, values, ksopsImage}, got ${describe(block)}`);
+    return defaultArgoCd();
+  }
+  checkKnownKeys(problems, "argocd", block, ARGOCD_KEYS);
+  const chartVersion = optString(problems, "argocd.chartVersion", block.chartVersion) ?? ARGOCD.chartVersion;
+  if (!EXACT_SEMVER.test(chartVersion)) {
+    problems.add(
+      "argocd.chartVersion",
+      `must pin an exact chart version such as ${ARGOCD.chartVersion}, got ${describe(chartVersion)}: a range would install a different Argo CD on every rebuild`,
+    );
+  }
+  const chartRepo = optString(problems, "argocd.chartRepo", block.chartRepo) ?? ARGOCD.chartRepo;
+  if (/^http:\/\//.test(chartRepo)) problems.add("argocd.chartRepo", "uses plain http; use https:// or oci://");
+  const namespace = optString(problems, "argocd.namespace", block.namespace) ?? ARGOCD.namespace;
+  if (!DNS_LABEL.test(namespace)) {
+    problems.add("argocd.namespace", `must be a DNS-1123 label (lower case letters, digits, '-'), got ${describe(namespace)}`);
+  }
+  const ksopsImage = optString(problems, "argocd.ksopsImage", block.ksopsImage) ?? KSOPS.image;
+  const tag = /^(?:[^/]+\/)*[^/:@]+(?::([^/@]+))?(?:@(sha256:[a-f0-9]{64}))?$/.exec(ksopsImage);
+  if (!tag) {
+    problems.add("argocd.ksopsImage", `is not an image reference, got ${describe(ksopsImage)}`);
+  } else if ((!tag[1] && !tag[2]) || tag[1] === "latest") {
+    problems.add("argocd.ksopsImage", `must pin a tag or digest (e.g. ${KSOPS.image}), got ${describe(ksopsImage)}`);
+  }
+  let values: Obj = {};
+  if (block.values !== undefined) {
+    if (!isObject(block.values)) problems.add("argocd.values", `expected an object of Helm values, got ${describe(block.values)}`);
+    else values = block.values;
+  }
+  const cm = (values.configs as Obj | undefined)?.cm as Obj | undefined;
+  const buildOptions = cm?.["kustomize.buildOptions"];
+  if (buildOptions !== undefined) {
+    const opts = String(buildOptions).split(/\s+/);
+    const missing = ARGOCD.kustomizeBuildOptions.split(" ").filter((f) => !opts.includes(f));
+    if (missing.length > 0) {
+      problems.add("argocd.values.configs.cm.kustomize.buildOptions", `overrides ours without ${missing.join(" ")}, which KSOPS needs to decrypt SOPS files`);
+    }
+  }
+  return { chartVersion: chartVersion.replace(/^v/, ""), chartRepo, namespace, ksopsImage, values };
+}
+
+function defaultArgoCd(): ArgoCdConfig {
+  return { chartVersion: ARGOCD.chartVersion, chartRepo: ARGOCD.chartRepo, namespace: ARGOCD.namespace, ksopsImage: KSOPS.image, values: {} };
+}
+
+function readRootApp(problems: Problems, raw: unknown): RootAppConfig {
+  const block = raw ?? {};
+  const fallback: RootAppConfig = { name: ROOT_APP.name, project: ROOT_APP.project, prune: true, selfHeal: true, retry: ROOT_APP.retry };
+  if (!isObject(block)) {
+    problems.add("rootApp", `expected an object {name, project, syncPolicy}, got ${describe(block)}`);
+    return fallback;
+  }
+  checkKnownKeys(problems, "rootApp", block, ROOT_APP_KEYS);
+  const name = optString(problems, "rootApp.name", block.name) ?? ROOT_APP.name;
+  if (!DNS_SUBDOMAIN.test(name)) problems.add("rootApp.name", `must be a DNS-1123 name (lower case, digits, '-', '.'), got ${describe(name)}`);
+  const project = optString(problems, "rootApp.project", block.project) ?? ROOT_APP.project;
+  if (!DNS_SUBDOMAIN.test(project)) problems.add("rootApp.project", `must be an Argo CD project name, got ${describe(project)}`);
+
+  const sync = block.syncPolicy ?? {};
+  if (!isObject(sync)) {
+    problems.add("rootApp.syncPolicy", "expected an object {prune, selfHeal, retry}");
+    return { ...fallback, name, project };
+  }
+  checkKnownKeys(problems, "rootApp.syncPolicy", sync, SYNC_POLICY_KEYS);
+  const prune = optBoolean(problems, "rootApp.syncPolicy.prune", sync.prune, true);
+  const selfHeal = optBoolean(problems, "rootApp.syncPolicy.selfHeal", sync.selfHeal, true);
+  const retry = readRetry(problems, sync.retry ?? {});
+  return { name, project, prune, selfHeal, retry };
+}
+
+function readRetry(problems: Problems, raw: unknown): RetryPolicy {
+  const key = "rootApp.syncPolicy.retry";
+  if (!isObject(raw)) {
+    problems.add(key, "expected an object {limit, backoff: {duration, factor, maxDuration}}");
+    return ROOT_APP.retry;
+  }
+  checkKnownKeys(problems, key, raw, RETRY_KEYS);
+  let limit: number = ROOT_APP.retry.limit;
+  if (raw.limit !== undefined) {
+    if (typeof raw.limit !== "number" || !Number.isInteger(raw.limit) || raw.limit < -1) {
+      problems.add(`${key}.limit`, `expected a whole number of retries (-1 = unlimited), got ${describe(raw.limit)}`);
+    } else limit = raw.limit;
+  }
+  const backoffRaw = raw.backoff ?? {};
+  if (!isObject(backoffRaw)) {
+    problems.add(`${key}.backoff`, "expected an object {duration, factor, maxDuration}");
+    return { limit, backoff: ROOT_APP.retry.backoff };
+  }
+  checkKnownKeys(problems, `${key}.backoff`, backoffRaw, BACKOFF_KEYS);
+  const duration = optString(problems, `${key}.backoff.duration`, backoffRaw.duration) ?? ROOT_APP.retry.backoff.duration;
+  const maxDuration = optString(problems, `${key}.backoff.maxDuration`, backoffRaw.maxDuration) ?? ROOT_APP.retry.backoff.maxDuration;
+  for (const [k, v] of [["duration", duration], ["maxDuration", maxDuration]] as const) {
+    if (!DURATION.test(v)) problems.add(`${key}.backoff.${k}`, `expected a duration such as 5s, 2m or 1h, got ${describe(v)}`);
+  }
+  let factor: number = ROOT_APP.retry.backoff.factor;
+  if (backoffRaw.factor !== undefined) {
+    if (typeof backoffRaw.factor !== "number" || !Number.isInteger(backoffRaw.factor) || backoffRaw.factor < 1) {
+      problems.add(`${key}.backoff.factor`, `expected a whole number >= 1, got ${describe(backoffRaw.factor)}`);
+    } else factor = backoffRaw.factor;
+  }
+  return { limit, backoff: { duration, factor, maxDuration } };
+}
+
+/**
+ * Validates the whole stack config. Resolves to the typed config, or throws a ConfigError
+ * listing every problem found.
+ */
+export async function resolveConfig(raw: RawStackConfig): Promise<BootstrapConfig> {
+  const problems = new Problems();
+  const values: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw.values)) {
+    if (!(TOP_LEVEL_KEYS as readonly string[]).includes(k)) {
+      problems.add(k, `unknown key; expected one of: ${TOP_LEVEL_KEYS.join(", ")}`);
+      continue;
+    }
+    values[k] = parseRaw(v);
+  }
+  const environment = optString(problems, "environment", values.environment);
+  if (environment === undefined || environment === "") {
+    problems.add("environment", "is required: the environment this stack rebuilds (e.g. dev, staging, prod)");
+  } else if (!DNS_LABEL.test(environment)) {
+    problems.add("environment", `must be a DNS-1123 label (lower case letters, digits, '-'), got ${describe(environment)}`);
+  }
+  const reconciler = optString(problems, "reconciler", values.reconciler) ?? "argocd";
+  if (reconciler === "flux") {
+    problems.add("reconciler", "flux is not supported yet; use argocd (Flux support is planned)");
+  } else if (reconciler !== "argocd") {
+    problems.add("reconciler", `expected argocd or flux, got ${describe(reconciler)}`);
+  }
+  const repo = readRepo(problems, values.repo, raw.secretKeys.has("repo"), raw.undecryptedKeys?.has("repo") ?? false);
+  const ageKey = await readAgeKey(problems, raw);
+  const argocd = readArgoCd(problems, values.argocd);
+  const rootApp = readRootApp(problems, values.rootApp);
+  const verifyRepoSecrets = optBoolean(problems, "verifyRepoSecrets", values.verifyRepoSecrets, true);
+  if (problems.list.length > 0 || !repo || !ageKey) throw new ConfigError(problems.list);
+  return {
+    environment: environment ?? "",
+    reconciler: "argocd",
+    repo,
+    ageKey,
+    argocd,
+    rootApp,
+    verifyRepoSecrets,
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * One source for every pinned version, image, name and key the program uses. Nothing else in
+ * the tree repeats these strings: components and tests import them from here.
+ */
+
+/** Pulumi config namespace of this project (`gitops-bootstrap:<key>` in `stacks/Pulumi.<stack>.yaml`). */
+export const CONFIG_NAMESPACE = "gitops-bootstrap";
+
+/** Component type tokens are `gitops-bootstrap:index:<Name>`. */
+export const componentToken = (name: string): string => `${CONFIG_NAMESPACE}:index:${name}`;
+
+export const ARGOCD = {
+  /** The argo-cd chart from argoproj/argo-helm. 10.9.x ships Argo CD 3.5. */
+  chart: "argo-cd",
+  chartRepo: "https://argoproj.github.io/argo-helm",
+  chartVersion: "10.9.1",
+  namespace: "argocd",
+  releaseName: "argocd",
+  /** Argo CD's name for the cluster it runs in. */
+  inClusterServer: "https://kubernetes.default.svc",
+  /** Cascading delete: removing the root app removes what it created. */
+  resourcesFinalizer: "resources-finalizer.argocd.argoproj.io",
+  repositorySecretLabel: "argocd.argoproj.io/secret-type",
+  /** `kustomize build` flags KSOPS needs (it is a kustomize exec plugin). */
+  kustomizeBuildOptions: "--enable-alpha-plugins --enable-exec",
+} as const;
+
+export const KSOPS = {
+  /** Distroless image: its `ksops install <dir>` copies the binary, no shell needed. */
+  image: "viaductoss/ksops:v4.5.1",
+  initContainerName: "install-ksops",
+  toolsVolume: "custom-tools",
+  toolsDir: "/custom-tools",
+  binaryPath: "/usr/local/bin/ksops",
+} as const;
+
+export const AGE_SECRET = {
+  /** The Secret KSOPS (Argo CD) and kustomize-controller (Flux) read the identity from. */
+  name: "sops-age",
+  /** Flux only reads keys ending in `.agekey`; Argo CD mounts the same key as a file. */
+  key: "age.agekey",
+  /** Where the repo-server mounts the Secret, and the file SOPS_AGE_KEY_FILE names. */
+  mountPath: "/sops-age",
+  volume: "sops-age",
+} as const;
+
+export const ROOT_APP = {
+  name: "root",
+  project: "default",
+  retry: { limit: 5, backoff: { duration: "5s", factor: 2, maxDuration: "3m" } },
+} as const;
+
+export const REPO_SECRET_NAME = "gitops-bootstrap-repo";
+
+/** Labels every object this program creates carries, so an operator can find them. */
+export const MANAGED_BY_LABELS = { "app.kubernetes.io/managed-by": "gitops-bootstrap" } as const;

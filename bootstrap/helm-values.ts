@@ -1,0 +1,111 @@
+/**
+ * Helm values for the argo-cd chart, and the merge of the user's values over ours. Pure: tested
+ * directly, and `render` shows exactly what these functions return.
+ */
+import { AGE_SECRET, ARGOCD, KSOPS } from "./defaults";
+
+type Obj = Record<string, unknown>;
+const isObject = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+
+const isNamedList = (v: unknown): v is Obj[] =>
+  Array.isArray(v) && v.every((item) => isObject(item) && typeof item.name === "string");
+
+/**
+ * Deep-merges `override` over `base`, as Helm merges values files, with one difference that
+ * matters for KSOPS: lists of named objects (containers, volumes, env) are merged by `name`, so
+ * a user who adds a volume does not silently drop the `sops-age` volume the repo-server needs.
+ * A user entry with the same name replaces ours field by field. Any other list is replaced.
+ * `null` removes a key (as in Helm).
+ */
+export function deepMerge(base: Obj, override: Obj): Obj {
+  const out: Obj = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    const current = out[key];
+    if (value === null) {
+      delete out[key];
+    } else if (isObject(current) && isObject(value)) {
+      out[key] = deepMerge(current, value);
+    } else if (isNamedList(current) && isNamedList(value)) {
+      const merged = current.map((item) => {
+        const replacement = value.find((v) => v.name === item.name);
+        return replacement ? deepMerge(item, replacement) : item;
+      });
+      for (const item of value) {
+        if (!current.some((c) => c.name === item.name)) merged.push(item);
+      }
+      out[key] = merged;
+    } else {
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
+/** The file the repo-server's SOPS reads the identities from. */
+export const AGE_KEY_FILE_IN_POD = `${AGE_SECRET.mountPath}/${AGE_SECRET.key}`;
+
+/**
+ * Health of an Application as seen by its parent: the documented customization that makes an
+ * app-of-apps root report its children's health (Argo CD stopped doing so by default in 1.8).
+ */
+export const APPLICATION_HEALTH_LUA = [
+  "hs = {}",
+  'hs.status = "Progressing"',
+  'hs.message = ""',
+  "if obj.status ~= nil and obj.status.health ~= nil then",
+  "  hs.status = obj.status.health.status",
+  "  if obj.status.health.message ~= nil then",
+  "    hs.message = obj.status.health.message",
+  "  end",
+  "end",
+  "return hs",
+].join("\n");
+
+export interface ArgoCdValuesOptions {
+  /** Pinned KSOPS image whose binary the init container installs. */
+  readonly ksopsImage: string;
+  /** Extra known_hosts lines for the Git host, when it is not one Argo CD knows. */
+  readonly sshKnownHosts?: string;
+  /** The user's values, merged over ours. */
+  readonly userValues?: Obj;
+}
+
+/**
+ * Our values for the argo-cd chart: CRDs installed and kept, KSOPS as a kustomize exec plugin
+ * (init container copies the binary into an emptyDir mounted at /usr/local/bin/ksops), the
+ * `sops-age` Secret mounted read-only and named by SOPS_AGE_KEY_FILE. Argo CD's own kustomize
+ * is left alone (replacing it breaks Helm 4 charts on Argo CD >= 3.5).
+ */
+export function argoCdValues(options: ArgoCdValuesOptions): Obj {
+  const ours: Obj = {
+    crds: { install: true, keep: true },
+    configs: {
+      cm: {
+        "kustomize.buildOptions": ARGOCD.kustomizeBuildOptions,
+        "resource.customizations.health.argoproj.io_Application": APPLICATION_HEALTH_LUA,
+      },
+      ...(options.sshKnownHosts ? { ssh: { extraHosts: options.sshKnownHosts } } : {}),
+    },
+    repoServer: {
+      initContainers: [
+        {
+          name: KSOPS.initContainerName,
+          image: options.ksopsImage,
+          // Exec form: the image is distroless, there is no shell to run a script in.
+          command: [KSOPS.binaryPath, "install", KSOPS.toolsDir],
+          volumeMounts: [{ name: KSOPS.toolsVolume, mountPath: KSOPS.toolsDir }],
+        },
+      ],
+      volumes: [
+        { name: KSOPS.toolsVolume, emptyDir: {} },
+        { name: AGE_SECRET.volume, secret: { secretName: AGE_SECRET.name } },
+      ],
+      volumeMounts: [
+        { name: KSOPS.toolsVolume, mountPath: KSOPS.binaryPath, subPath: "ksops" },
+        { name: AGE_SECRET.volume, mountPath: AGE_SECRET.mountPath, readOnly: true },
+      ],
+      env: [{ name: "SOPS_AGE_KEY_FILE", value: AGE_KEY_FILE_IN_POD }],
+    },
+  };
+  return deepMerge(ours, options.userValues ?? {});
+}

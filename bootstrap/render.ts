@@ -1,0 +1,141 @@
+/**
+ * `render`: runs the Pulumi program offline (in-process mocks: no CLI, no cluster) and shows
+ * exactly what a stack would apply. Secrets are redacted unless asked for.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import * as YAML from "yaml";
+import { CONFIG_NAMESPACE } from "./defaults";
+
+export const REDACTED = "<redacted>";
+
+/** Pulumi's marker for a secret value crossing the RPC boundary (sdk/nodejs/runtime/rpc.ts). */
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** One resource the program registered, as the engine would receive it. */
+export interface RenderedResource {
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: Record<string, unknown>;
+}
+
+export interface RenderResult {
+  readonly resources: readonly RenderedResource[];
+  readonly outputs: Record<string, unknown>;
+}
+
+type Obj = Record<string, unknown>;
+const isObject = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Replaces Pulumi secret envelopes with `<redacted>` (or their value, when showing secrets). */
+export function unwrapSecrets(v: unknown, showSecrets: boolean): unknown {
+  if (Array.isArray(v)) return v.map((x) => unwrapSecrets(x, showSecrets));
+  if (!isObject(v)) return v;
+  if (v[SIG_KEY] === SECRET_SIG) return showSecrets ? unwrapSecrets(v.value, true) : REDACTED;
+  const out: Obj = {};
+  for (const [k, child] of Object.entries(v)) out[k] = unwrapSecrets(child, showSecrets);
+  return out;
+}
+
+/**
+ * Inputs with secrets replaced. A Kubernetes Secret keeps its key names (which keys exist is
+ * worth seeing) with every value redacted, whatever the program marked as secret.
+ */
+function redactedInputs(inputs: unknown, showSecrets: boolean): Obj {
+  const out = unwrapSecrets(inputs, showSecrets) as Obj;
+  if (!showSecrets && out.kind === "Secret") {
+    const revealed = unwrapSecrets(inputs, true) as Obj;
+    for (const key of ["data", "stringData"]) {
+      if (isObject(revealed[key])) out[key] = Object.fromEntries(Object.keys(revealed[key] as Obj).map((k) => [k, REDACTED]));
+    }
+  }
+  return out;
+}
+
+/**
+ * Runs `program` under Pulumi mocks and collects every custom resource it registers (providers
+ * and components are bookkeeping, not something applied to the cluster).
+ */
+export async function renderProgram(
+  stack: string,
+  program: () => Promise<Record<string, unknown>>,
+  showSecrets: boolean,
+): Promise<RenderResult> {
+  const resources: RenderedResource[] = [];
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        if (!args.type.startsWith("pulumi:providers:") && !args.type.startsWith(`${CONFIG_NAMESPACE}:`)) {
+          resources.push({ type: args.type, name: args.name, inputs: redactedInputs(args.inputs, showSecrets) });
+        }
+        return { id: `${args.name}-id`, state: args.inputs };
+      },
+      call(args) {
+        return args.inputs;
+      },
+    },
+    CONFIG_NAMESPACE,
+    stack,
+    false,
+  );
+  const exported = await program();
+  const outputs = await new Promise<Obj>((resolve) => pulumi.output(exported).apply((o) => resolve(o as Obj)));
+  // Registrations are asynchronous: wait until every outstanding one has reached the mocks.
+  await pulumi.runtime.disconnect();
+  return { resources, outputs: unwrapSecrets(outputs, showSecrets) as Obj };
+}
+
+/** A resource as the YAML a person reads: a Kubernetes manifest, or a Helm release summary. */
+export function toDocument(r: RenderedResource): Obj {
+  const inputs = r.inputs;
+  if (r.type === "kubernetes:helm.sh/v3:Release") {
+    const repo = isObject(inputs.repositoryOpts) ? inputs.repositoryOpts.repo : undefined;
+    return {
+      helmRelease: inputs.name,
+      namespace: inputs.namespace,
+      chart: inputs.chart,
+      ...(repo ? { repository: repo } : {}),
+      ...(inputs.version ? { version: inputs.version } : {}),
+      values: inputs.values ?? {},
+    };
+  }
+  const doc: Obj = {};
+  for (const key of ["apiVersion", "kind", "metadata", "type", "spec", "data", "stringData"]) {
+    if (inputs[key] !== undefined) doc[key] = inputs[key];
+  }
+  return doc;
+}
+
+function fileName(index: number, r: RenderedResource): string {
+  const kind = r.type === "kubernetes:helm.sh/v3:Release" ? "helmrelease" : String(r.inputs.kind ?? r.type.split(":").pop()).toLowerCase();
+  const meta = isObject(r.inputs.metadata) ? r.inputs.metadata : {};
+  const name = String(meta.name ?? r.inputs.name ?? r.name).replace(/[^A-Za-z0-9_.-]/g, "_");
+  return `${String(index + 1).padStart(2, "0")}-${kind}-${name}.yaml`;
+}
+
+export interface WriteOptions {
+  readonly outDir?: string;
+  readonly showSecrets: boolean;
+  readonly stdout: (s: string) => void;
+  readonly stderr: (s: string) => void;
+}
+
+/** Writes one file per resource into outDir, or a multi-document YAML stream to stdout. */
+export function writeRender(result: RenderResult, stack: string, opts: WriteOptions): void {
+  const docs = result.resources.map((r, i) => ({ file: fileName(i, r), header: `# ${r.type} ${r.name}`, doc: toDocument(r) }));
+  if (opts.outDir) {
+    fs.rmSync(opts.outDir, { recursive: true, force: true });
+    fs.mkdirSync(opts.outDir, { recursive: true });
+    for (const d of docs) {
+      fs.writeFileSync(path.join(opts.outDir, d.file), `${d.header}\n${YAML.stringify(d.doc, { lineWidth: 0 })}`);
+      opts.stderr(`✔ ${path.join(opts.outDir, d.file)}\n`);
+    }
+  } else {
+    opts.stdout(docs.map((d) => `---\n${d.header}\n${YAML.stringify(d.doc, { lineWidth: 0 })}`).join(""));
+  }
+  opts.stderr(`✔ stack ${stack}: ${docs.length} resources${opts.showSecrets ? " (secrets shown)" : ", secrets redacted"}\n`);
+  opts.stderr(`  outputs: ${JSON.stringify(result.outputs)}\n`);
+}
+

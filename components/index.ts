@@ -1,0 +1,4 @@
+export * from "./age-key-secret";
+export * from "./argocd";
+export * from "./gitops-cluster";
+export * from "./root-application";
