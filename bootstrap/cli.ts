@@ -57,7 +57,7 @@ async function runRender(args: readonly string[], io: CliIo): Promise<number> {
   if (typeof stack !== "string") throw new UsageError("render needs --stack <name>");
   const showSecrets = flags["show-secrets"] === true;
   io.stderr(`► rendering stack ${stack} offline\n`);
-  const raw = readStackConfig(io.projectDir, stack);
+  const raw = readStackConfig(io.projectDir, stack, io.env.HOME);
   const result = await renderProgram(stack, async () => ({ ...(await bootstrap(raw)) }), showSecrets);
   const outDir = typeof flags.out === "string" ? path.resolve(flags.out) : undefined;
   writeRender(result, stack, { outDir, showSecrets, stdout: io.stdout, stderr: io.stderr });

@@ -20,6 +20,8 @@ export interface RawStackConfig {
   readonly undecryptedKeys?: ReadonlySet<string>;
   /** Relative `ageKeyFile` paths are resolved against this directory (the project root). */
   readonly baseDir: string;
+  /** `~/` in `ageKeyFile` expands to this. @default os.homedir() */
+  readonly homeDir?: string;
   /** Reads a file; defaults to `fs.readFileSync(p, "utf8")`. Tests swap it. */
   readonly readFile?: (file: string) => string;
 }
@@ -168,7 +170,11 @@ function optBoolean(problems: Problems, key: string, v: unknown, fallback: boole
   return fallback;
 }
 
+/** Key material pasted into the wrong key must not be echoed back in an error. */
+const LOOKS_SECRET = /AGE-SECRET-KEY-|AGE-PLUGIN-|PRIVATE KEY/i;
+
 function describe(v: unknown): string {
+  if (typeof v === "string" && LOOKS_SECRET.test(v)) return "a value that looks like a private key (not shown)";
   if (Array.isArray(v)) return "a list";
   if (v === null) return "null";
   if (typeof v === "object") return "an object";
@@ -403,7 +409,7 @@ async function readAgeKey(problems: Problems, raw: RawStackConfig): Promise<AgeK
   } else {
     key = "ageKeyFile";
     const given = file ?? "";
-    source = path.resolve(raw.baseDir, given.startsWith("~/") ? path.join(os.homedir(), given.slice(2)) : given);
+    source = path.resolve(raw.baseDir, given.startsWith("~/") ? path.join(raw.homeDir ?? os.homedir(), given.slice(2)) : given);
     try {
       text = (raw.readFile ?? ((f: string) => fs.readFileSync(f, "utf8")))(source);
     } catch (e) {

@@ -64,7 +64,7 @@ export function listStacks(projectDir: string): string[] {
     .sort();
 }
 
-export function readStackConfig(projectDir: string, stack: string): RawStackConfig {
+export function readStackConfig(projectDir: string, stack: string, homeDir?: string): RawStackConfig {
   if (!/^[A-Za-z0-9_.-]+$/.test(stack)) throw new StackFileError(`stack name ${JSON.stringify(stack)} is not valid`);
   const file = stackFilePath(projectDir, stack);
   if (!fs.existsSync(file)) {
@@ -92,5 +92,5 @@ export function readStackConfig(projectDir: string, stack: string): RawStackConf
     // As Pulumi hands config to a program: strings as they are, everything else as JSON.
     values[short] = typeof value === "string" ? value : JSON.stringify(value);
   }
-  return { values, secretKeys, undecryptedKeys, baseDir: projectDir };
+  return { values, secretKeys, undecryptedKeys, baseDir: projectDir, homeDir };
 }
