@@ -1,0 +1,317 @@
+/**
+ * A throwaway Kubernetes cluster on loopback, made of real binaries built from Go modules
+ * (test/e2e/toolchain/build.sh): etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
+ * and kwok, which plays the kubelet for fake nodes so Deployments become Available. No Docker,
+ * no network beyond 127.0.0.1. The real Argo CD and Flux CRDs are installed, so the API server
+ * validates custom resources against their real schemas.
+ */
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as https from "node:https";
+import * as http from "node:http";
+import * as net from "node:net";
+import * as path from "node:path";
+import { toolchainPath } from "./toolchain";
+
+const CRD_DIR = path.resolve(__dirname, "../../../shared/fixtures/crds");
+
+/** Annotation kwok uses to pick the nodes it manages. */
+const KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node";
+
+export interface Sandbox {
+  readonly dir: string;
+  readonly kubeconfig: string;
+  /** The API server's address (https://127.0.0.1:port). */
+  readonly server: string;
+  /** Runs the toolchain's kubectl against the sandbox. */
+  kubectl(args: readonly string[], input?: string): string;
+  /** Stops every process, keeping the data (a restart comes back with the same objects). */
+  stop(): Promise<void>;
+  /** Starts the stopped processes again on the same data and ports. */
+  restart(): Promise<void>;
+  /** Stops everything and deletes the data: what a disaster leaves. */
+  destroy(): Promise<void>;
+}
+
+export interface SandboxOptions {
+  /** Where data, certificates, logs and the kubeconfig go. Created if missing. */
+  readonly dir: string;
+  /** Fake nodes to register. @default 1 */
+  readonly nodes?: number;
+  /** Install the CRDs from shared/fixtures/crds. @default true */
+  readonly installCrds?: boolean;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function get(url: string, token?: string): Promise<number> {
+  return new Promise((resolve) => {
+    const mod = url.startsWith("https") ? https : http;
+    const req = mod.get(url, { rejectUnauthorized: false, headers: token ? { Authorization: `Bearer ${token}` } : {}, timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", () => resolve(0));
+    req.on("timeout", () => {
+      req.destroy();
+      resolve(0);
+    });
+  });
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, logFile?: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const tail = logFile && fs.existsSync(logFile) ? `\n--- last lines of ${logFile} ---\n${fs.readFileSync(logFile, "utf8").split("\n").slice(-30).join("\n")}` : "";
+  throw new Error(`sandbox: ${what} not ready after ${timeoutMs / 1000}s${tail}`);
+}
+
+interface Ports {
+  etcdClient: number;
+  etcdPeer: number;
+  apiserver: number;
+}
+
+class LocalSandbox implements Sandbox {
+  readonly kubeconfig: string;
+  private processes: { name: string; child: ChildProcess }[] = [];
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly token: string;
+
+  constructor(
+    readonly dir: string,
+    private readonly ports: Ports,
+    private readonly nodes: number,
+    private readonly installCrds: boolean,
+  ) {
+    this.kubeconfig = path.join(dir, "kubeconfig");
+    this.env = { ...process.env, PATH: `${toolchainPath()}:${process.env.PATH}` };
+    this.token = fs.existsSync(path.join(dir, "token")) ? fs.readFileSync(path.join(dir, "token"), "utf8") : randomBytes(24).toString("hex");
+  }
+
+  get server(): string {
+    return `https://127.0.0.1:${this.ports.apiserver}`;
+  }
+
+  kubectl(args: readonly string[], input?: string): string {
+    return execFileSync("kubectl", ["--kubeconfig", this.kubeconfig, ...args], { env: this.env, input, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  }
+
+  /** Certificates, tokens and kubeconfig: written once per data directory. */
+  private writeFiles(): void {
+    const pki = path.join(this.dir, "pki");
+    fs.mkdirSync(pki, { recursive: true });
+    fs.writeFileSync(path.join(this.dir, "token"), this.token, { mode: 0o600 });
+    // system:masters: the admin user every component and test uses. Loopback only, throwaway.
+    fs.writeFileSync(path.join(this.dir, "tokens.csv"), `${this.token},admin,admin,system:masters\n`, { mode: 0o600 });
+    if (!fs.existsSync(path.join(pki, "sa.key"))) {
+      const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+      fs.writeFileSync(path.join(pki, "sa.key"), privateKey.export({ type: "pkcs1", format: "pem" }), { mode: 0o600 });
+      fs.writeFileSync(path.join(pki, "sa.pub"), publicKey.export({ type: "spki", format: "pem" }));
+    }
+    const kubeconfig = [
+      "apiVersion: v1",
+      "kind: Config",
+      "clusters:",
+      "- name: sandbox",
+      "  cluster:",
+      `    server: ${this.server}`,
+      "    insecure-skip-tls-verify: true",
+      "users:",
+      "- name: admin",
+      "  user:",
+      `    token: ${this.token}`,
+      "contexts:",
+      "- name: sandbox",
+      "  context: {cluster: sandbox, user: admin}",
+      "current-context: sandbox",
+      "",
+    ].join("\n");
+    fs.writeFileSync(this.kubeconfig, kubeconfig, { mode: 0o600 });
+  }
+
+  private launch(name: string, bin: string, args: string[]): void {
+    const log = fs.openSync(path.join(this.dir, "logs", `${name}.log`), "a");
+    const child = spawn(bin, args, { env: this.env, stdio: ["ignore", log, log] });
+    fs.closeSync(log);
+    child.on("error", (e) => fs.appendFileSync(path.join(this.dir, "logs", `${name}.log`), `spawn error: ${e.message}\n`));
+    this.processes.push({ name, child });
+    fs.writeFileSync(path.join(this.dir, "pids"), this.processes.map((p) => `${p.child.pid}\n`).join(""));
+  }
+
+  async start(): Promise<void> {
+    fs.mkdirSync(path.join(this.dir, "logs"), { recursive: true });
+    const fresh = !fs.existsSync(path.join(this.dir, "etcd"));
+    this.writeFiles();
+    const pki = path.join(this.dir, "pki");
+    const logs = path.join(this.dir, "logs");
+    this.launch("etcd", "etcd", [
+      "--name=sandbox",
+      `--data-dir=${path.join(this.dir, "etcd")}`,
+      `--listen-client-urls=http://127.0.0.1:${this.ports.etcdClient}`,
+      `--advertise-client-urls=http://127.0.0.1:${this.ports.etcdClient}`,
+      `--listen-peer-urls=http://127.0.0.1:${this.ports.etcdPeer}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${this.ports.etcdPeer}`,
+      `--initial-cluster=sandbox=http://127.0.0.1:${this.ports.etcdPeer}`,
+      "--unsafe-no-fsync",
+      "--quota-backend-bytes=4294967296",
+    ]);
+    await waitFor("etcd", async () => (await get(`http://127.0.0.1:${this.ports.etcdClient}/health`)) === 200, 30_000, path.join(logs, "etcd.log"));
+    this.launch("kube-apiserver", "kube-apiserver", [
+      `--etcd-servers=http://127.0.0.1:${this.ports.etcdClient}`,
+      "--bind-address=127.0.0.1",
+      "--advertise-address=127.0.0.1",
+      `--secure-port=${this.ports.apiserver}`,
+      `--cert-dir=${pki}`,
+      `--token-auth-file=${path.join(this.dir, "tokens.csv")}`,
+      "--authorization-mode=RBAC",
+      "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+      `--service-account-key-file=${path.join(pki, "sa.pub")}`,
+      `--service-account-signing-key-file=${path.join(pki, "sa.key")}`,
+      "--service-cluster-ip-range=10.96.0.0/16",
+      "--allow-privileged=true",
+      "--enable-priority-and-fairness=false",
+      "--profiling=false",
+    ]);
+    await waitFor("kube-apiserver", async () => (await get(`${this.server}/readyz`, this.token)) === 200, 90_000, path.join(logs, "kube-apiserver.log"));
+    this.launch("kube-controller-manager", "kube-controller-manager", [
+      `--kubeconfig=${this.kubeconfig}`,
+      `--service-account-private-key-file=${path.join(pki, "sa.key")}`,
+      "--use-service-account-credentials=false",
+      "--leader-elect=false",
+      "--bind-address=127.0.0.1",
+      "--secure-port=0",
+      "--controllers=*,-nodeipam,-cloud-node-lifecycle,-route,-service,-persistentvolume-binder,-attachdetach,-ttl",
+    ]);
+    this.launch("kube-scheduler", "kube-scheduler", [`--kubeconfig=${this.kubeconfig}`, "--leader-elect=false", "--bind-address=127.0.0.1", "--secure-port=0"]);
+    this.launch("kwok", "kwok", [
+      `--kubeconfig=${this.kubeconfig}`,
+      `--config=${this.kwokStages()}`,
+      "--manage-all-nodes=false",
+      `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
+      "--cidr=10.0.0.1/24",
+      "--node-ip=10.0.0.1",
+      "--node-lease-duration-seconds=40",
+    ]);
+    if (fresh) await this.seed();
+  }
+
+  /**
+   * kwok only acts through "stages" (node becomes Ready, pod becomes Running, ...). The ones
+   * kwokctl uses by default ship as data files in the kwok Go module the toolchain built from:
+   * read them from the module cache rather than keep a copy here.
+   */
+  private kwokStages(): string {
+    const kwokBin = toolchainPath().split(":").find((d) => /\/kwok-v[^/]+\/bin$/.test(d));
+    if (!kwokBin) throw new Error("sandbox: kwok is not in the toolchain; run bash test/e2e/toolchain/build.sh kwok");
+    const version = /\/kwok-(v[^/]+)\/bin$/.exec(kwokBin)![1];
+    const modcache = execFileSync("go", ["env", "GOMODCACHE"], { encoding: "utf8" }).trim();
+    const stageDir = path.join(modcache, `sigs.k8s.io/kwok@${version}`, "kustomize", "stage");
+    if (!fs.existsSync(stageDir)) execFileSync("go", ["mod", "download", `sigs.k8s.io/kwok@${version}`], { stdio: "ignore" });
+    const files = ["node/fast/node-initialize.yaml", "pod/fast/pod-ready.yaml", "pod/fast/pod-complete.yaml", "pod/fast/pod-delete.yaml"];
+    const out = path.join(this.dir, "kwok-stages.yaml");
+    fs.writeFileSync(out, files.map((f) => fs.readFileSync(path.join(stageDir, f), "utf8")).join("\n---\n"));
+    return out;
+  }
+
+  /** What a fresh cluster gets once: fake nodes and the CRDs. */
+  private async seed(): Promise<void> {
+    for (let i = 0; i < this.nodes; i++) {
+      const node = {
+        apiVersion: "v1",
+        kind: "Node",
+        metadata: {
+          name: `kwok-node-${i}`,
+          annotations: { [KWOK_NODE_ANNOTATION]: "fake", "node.alpha.kubernetes.io/ttl": "0" },
+          labels: { "kubernetes.io/hostname": `kwok-node-${i}`, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", type: "kwok" },
+        },
+        status: { allocatable: { cpu: "32", memory: "256Gi", pods: "110" }, capacity: { cpu: "32", memory: "256Gi", pods: "110" } },
+      };
+      this.kubectl(["apply", "-f", "-"], JSON.stringify(node));
+    }
+    if (this.installCrds) {
+      for (const sub of ["argo-cd", "flux"]) {
+        this.kubectl(["apply", "--server-side", "-f", path.join(CRD_DIR, sub)]);
+      }
+      await waitFor("CRDs established", async () => this.succeeds(["wait", "--for=condition=Established", "--timeout=5s", "crd", "--all"]), 60_000);
+    }
+    // Namespaces get their default ServiceAccount from the controller-manager; wait for it, as pods need it.
+    await waitFor("default service account", async () => this.succeeds(["get", "serviceaccount", "default", "-n", "default"]), 60_000, path.join(this.dir, "logs", "kube-controller-manager.log"));
+  }
+
+  private succeeds(args: readonly string[]): boolean {
+    try {
+      this.kubectl(args);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async stop(): Promise<void> {
+    // Reverse order: the API server's clients first, etcd last.
+    for (const { child } of [...this.processes].reverse()) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      const exited = new Promise<void>((r) => child.once("exit", () => r()));
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    this.processes = [];
+    fs.rmSync(path.join(this.dir, "pids"), { force: true });
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop();
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Kills processes a crashed earlier run left behind in `dir` (their pids are in dir/pids). */
+function killLeftovers(dir: string): void {
+  const file = path.join(dir, "pids");
+  if (!fs.existsSync(file)) return;
+  for (const pid of fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map(Number)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  fs.rmSync(file, { force: true });
+}
+
+/** Starts a fresh sandbox cluster (or the one whose data is in `dir`). */
+export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
+  fs.mkdirSync(options.dir, { recursive: true });
+  killLeftovers(options.dir);
+  const ports: Ports = { etcdClient: await freePort(), etcdPeer: await freePort(), apiserver: await freePort() };
+  const sandbox = new LocalSandbox(options.dir, ports, options.nodes ?? 1, options.installCrds ?? true);
+  try {
+    await sandbox.start();
+  } catch (e) {
+    await sandbox.stop();
+    throw e;
+  }
+  return sandbox;
+}
