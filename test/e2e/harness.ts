@@ -1,0 +1,157 @@
+/**
+ * Shared set-up for the end-to-end tests: a cluster (the local sandbox, or the user's own
+ * throwaway cluster through GITOPS_BOOTSTRAP_E2E_KUBECONFIG), a scratch copy of the project so
+ * stack files and state never touch the work tree, and a Pulumi stack driven through the
+ * Automation API with a local file backend.
+ */
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { Sandbox, startSandbox } from "./sandbox";
+import { toolchainEnv, toolchainPath } from "./toolchain";
+
+export const PROJECT_DIR = path.resolve(__dirname, "../..");
+const CRD_DIR = path.resolve(PROJECT_DIR, "../shared/fixtures/crds");
+
+/** Set to a kubeconfig to run against your own throwaway cluster (kind, ...) instead of the sandbox. */
+export const EXTERNAL_KUBECONFIG = process.env.GITOPS_BOOTSTRAP_E2E_KUBECONFIG;
+
+/** A cluster the tests may wipe. */
+export interface TestCluster {
+  readonly kubeconfig: string;
+  kubectl(args: readonly string[], input?: string): string;
+  /** Everything the stack created is gone, as after losing the cluster. */
+  wipe(): Promise<void>;
+  /** Stops the API server and starts it again (sandbox only). */
+  restartApiServer?(): Promise<void>;
+  close(): Promise<void>;
+}
+
+class SandboxCluster implements TestCluster {
+  constructor(private sandbox: Sandbox, private readonly dir: string, readonly kubeconfig: string) {}
+
+  kubectl(args: readonly string[], input?: string): string {
+    return this.sandbox.kubectl(args, input);
+  }
+
+  /** The real disaster: stop the cluster, delete its data, start a new one (new port, new certificates). */
+  async wipe(): Promise<void> {
+    await this.sandbox.destroy();
+    this.sandbox = await startSandbox({ dir: path.join(this.dir, "cluster") });
+    fs.copyFileSync(this.sandbox.kubeconfig, this.kubeconfig);
+  }
+
+  async restartApiServer(): Promise<void> {
+    await this.sandbox.restart();
+    fs.copyFileSync(this.sandbox.kubeconfig, this.kubeconfig);
+  }
+
+  async close(): Promise<void> {
+    await this.sandbox.destroy();
+  }
+}
+
+class ExternalCluster implements TestCluster {
+  constructor(readonly kubeconfig: string) {}
+
+  kubectl(args: readonly string[], input?: string): string {
+    return execFileSync("kubectl", ["--kubeconfig", this.kubeconfig, ...args], { input, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  }
+
+  /** Without control over the user's cluster, losing what the stack created stands in for losing the cluster. */
+  async wipe(): Promise<void> {
+    this.kubectl(["patch", "applications.argoproj.io", "--all", "-n", "argocd", "--type=merge", "-p", '{"metadata":{"finalizers":null}}']);
+    this.kubectl(["delete", "namespace", "argocd", "--ignore-not-found", "--wait=true", "--timeout=180s"]);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Starts the sandbox (or connects to the external cluster) with the Argo CD and Flux CRDs installed. */
+export async function openCluster(dir: string): Promise<TestCluster> {
+  const kubeconfig = path.join(dir, "kubeconfig");
+  if (EXTERNAL_KUBECONFIG) {
+    fs.copyFileSync(EXTERNAL_KUBECONFIG, kubeconfig);
+    const cluster = new ExternalCluster(kubeconfig);
+    for (const sub of ["argo-cd", "flux"]) cluster.kubectl(["apply", "--server-side", "-f", path.join(CRD_DIR, sub)]);
+    return cluster;
+  }
+  const sandbox = await startSandbox({ dir: path.join(dir, "cluster") });
+  fs.copyFileSync(sandbox.kubeconfig, kubeconfig);
+  return new SandboxCluster(sandbox, dir, kubeconfig);
+}
+
+/**
+ * A scratch copy of the project (node_modules linked), so the stack file the Automation API
+ * writes (encryption salt, config) and the Pulumi state stay out of the work tree.
+ */
+export function scratchProject(dir: string): string {
+  const work = path.join(dir, "project");
+  fs.mkdirSync(work, { recursive: true });
+  for (const entry of ["Pulumi.yaml", "package.json", "tsconfig.json", "bootstrap", "components", "examples", "stacks", "test/e2e/charts"]) {
+    fs.cpSync(path.join(PROJECT_DIR, entry), path.join(work, entry), { recursive: true });
+  }
+  fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(work, "node_modules"));
+  return work;
+}
+
+export interface StackHandle {
+  readonly stack: Stack;
+  readonly workDir: string;
+  /** Engine output of every operation, for failure messages. */
+  readonly log: string[];
+}
+
+/** Creates a stack in a scratch project, with a local file backend and a passphrase. */
+export async function openStack(dir: string, stackName: string, kubeconfig: string): Promise<StackHandle> {
+  const workDir = scratchProject(dir);
+  const envVars: Record<string, string> = {
+    PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
+    PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase-not-secret",
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: EXTERNAL_KUBECONFIG ? "false" : "true",
+    KUBECONFIG: kubeconfig,
+  };
+  fs.mkdirSync(path.join(dir, "state"), { recursive: true });
+  let pulumiCommand: PulumiCommand;
+  if (EXTERNAL_KUBECONFIG) {
+    pulumiCommand = await PulumiCommand.get();
+  } else {
+    const pulumiBin = toolchainPath().split(":").find((d) => fs.existsSync(path.join(d, "pulumi")));
+    if (!pulumiBin) throw new Error("the pulumi CLI is not in the toolchain: bash test/e2e/toolchain/build.sh pulumi");
+    pulumiCommand = await PulumiCommand.get({ root: path.dirname(pulumiBin) });
+    envVars.PATH = toolchainEnv().PATH!;
+    envVars.PULUMI_HOME = path.join(dir, "pulumi-home");
+  }
+  const stack = await LocalWorkspace.createOrSelectStack({ stackName, workDir }, { envVars, pulumiCommand });
+  return { stack, workDir, log: [] };
+}
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `gitops-bootstrap-${prefix}-`));
+}
+
+/**
+ * Argo CD's part at deletion: the controller removes `resources-finalizer.argocd.argoproj.io`
+ * once it has deleted what the Application deployed. No controller runs in the sandbox, so the
+ * tests do it, openly, for Applications being deleted.
+ */
+export function releaseDeletedApplications(cluster: TestCluster, namespace: string): () => void {
+  const timer = setInterval(() => {
+    try {
+      const apps = JSON.parse(cluster.kubectl(["get", "applications.argoproj.io", "-n", namespace, "-o", "json"])) as {
+        items: { metadata: { name: string; deletionTimestamp?: string; finalizers?: string[] } }[];
+      };
+      for (const app of apps.items) {
+        if (app.metadata.deletionTimestamp && app.metadata.finalizers?.length) {
+          cluster.kubectl(["patch", "applications.argoproj.io", app.metadata.name, "-n", namespace, "--type=merge", "-p", '{"metadata":{"finalizers":null}}']);
+        }
+      }
+    } catch {
+      // namespace or CRD gone: nothing left to release
+    }
+  }, 500);
+  return () => clearInterval(timer);
+}
