@@ -7,9 +7,15 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as age from "age-encryption";
 import type { OutputMap, UpResult } from "@pulumi/pulumi/automation";
-import { StackHandle, TestCluster, openCluster, openStack, releaseDeletedApplications, tempDir } from "./harness";
+import { StackHandle, TestCluster, kubernetesProviderMissing, openCluster, openStack, releaseDeletedApplications, tempDir } from "./harness";
 
 jest.setTimeout(15 * 60 * 1000);
+
+// The deploying scenarios need the Kubernetes provider plugin; they are skipped, saying why, where
+// it cannot be had. The bad-input scenario needs only the engine and runs everywhere.
+const providerMissing = kubernetesProviderMissing();
+if (providerMissing) process.stderr.write(`⚠ skipping the deploying e2e scenarios: ${providerMissing}\n`);
+const deployingTest = providerMissing ? test.skip : test;
 
 const PASSWORD = "e2e-git-token-never-printed";
 let identity: string;
@@ -124,12 +130,13 @@ test("bad input reaches the real engine as a clear error, and nothing is created
   expect(message).not.toContain(PASSWORD);
   expect(exists(["namespace", ns])).toBe(false);
   const state = await stack.exportStack();
-  expect(state.deployment.resources ?? []).toHaveLength(0);
+  // Only the stack itself: no custom resource was registered.
+  expect((state.deployment.resources ?? []).map((r: { type: string }) => r.type)).toEqual(["pulumi:pulumi:Stack"]);
   await stack.setConfig("gitops-bootstrap:repo.url", { value: "https://git.example.com/platform/gitops-bootstrap.git" }, true);
   await stack.removeConfig("gitops-bootstrap:argocd.chartVersion", true);
 });
 
-test("up on an empty cluster installs everything, with secrets encrypted in state", async () => {
+deployingTest("up on an empty cluster installs everything, with secrets encrypted in state", async () => {
   const result = await up();
   expect(result.summary.result).toBe("succeeded");
   expectBootstrapped(result.outputs);
@@ -139,13 +146,13 @@ test("up on an empty cluster installs everything, with secrets encrypted in stat
   expect(handle.log.join("\n")).not.toContain(identity);
 });
 
-test("a second up changes nothing", async () => {
+deployingTest("a second up changes nothing", async () => {
   const result = await up();
   const changes = result.summary.resourceChanges ?? {};
   expect(Object.keys(changes).filter((k) => k !== "same")).toEqual([]);
 });
 
-test("an operator's manual edit shows as drift and the next up undoes it", async () => {
+deployingTest("an operator's manual edit shows as drift and the next up undoes it", async () => {
   cluster.kubectl(["patch", "applications.argoproj.io", "root", "-n", ns, "--type=merge", "-p", '{"spec":{"source":{"targetRevision":"hotfix"}}}']);
   const preview = await handle.stack.preview({ refresh: true, diff: true });
   expect(preview.changeSummary.update ?? 0).toBeGreaterThanOrEqual(1);
@@ -155,7 +162,7 @@ test("an operator's manual edit shows as drift and the next up undoes it", async
   expect(getJson(["applications.argoproj.io", "root", "-n", ns]).spec.source.targetRevision).toBe("HEAD");
 });
 
-test("disaster recovery: the cluster is lost, the state is kept, one up brings everything back", async () => {
+deployingTest("disaster recovery: the cluster is lost, the state is kept, one up brings everything back", async () => {
   await cluster.wipe();
   expect(exists(["namespace", ns])).toBe(false);
   const started = Date.now();
@@ -168,7 +175,7 @@ test("disaster recovery: the cluster is lost, the state is kept, one up brings e
   process.stdout.write(`recovery up took ${seconds.toFixed(1)}s\n`);
 });
 
-test("destroy leaves the cluster clean", async () => {
+deployingTest("destroy leaves the cluster clean", async () => {
   const stopReleasing = releaseDeletedApplications(cluster, ns);
   try {
     const result = await handle.stack.destroy();

@@ -8,7 +8,9 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { bootstrap, rawConfigFromPulumi } from "../../bootstrap/program";
 import { Sandbox, startSandbox } from "./sandbox";
 import { toolchainEnv, toolchainPath } from "./toolchain";
 
@@ -125,8 +127,35 @@ export async function openStack(dir: string, stackName: string, kubeconfig: stri
     envVars.PATH = toolchainEnv().PATH!;
     envVars.PULUMI_HOME = path.join(dir, "pulumi-home");
   }
-  const stack = await LocalWorkspace.createOrSelectStack({ stackName, workDir }, { envVars, pulumiCommand });
+  // Inline program: the engine talks to the program in this process, so no Node.js language host
+  // plugin is needed (the module proxy here does not serve it). Same program, same config.
+  // A rejected inline program leaves a rejected promise behind in this (jest) process, which jest
+  // reports as a suite failure; so the program's error is logged as an engine error instead. The
+  // engine then fails the update with the same message, exactly as with a thrown RunError.
+  const program = async () => {
+    try {
+      return await bootstrap(rawConfigFromPulumi(workDir));
+    } catch (e) {
+      pulumi.log.error((e as Error).message);
+      return {};
+    }
+  };
+  const stack = await LocalWorkspace.createOrSelectStack({ stackName, projectName: "gitops-bootstrap", program }, { workDir, envVars, pulumiCommand });
   return { stack, workDir, log: [] };
+}
+
+/**
+ * Why the tests that deploy Kubernetes objects through Pulumi cannot run, or undefined when they
+ * can: they need the pulumi-resource-kubernetes plugin, which the Go module proxy reachable here
+ * refuses to serve (test/e2e/toolchain/README.md). Against an external cluster, the user's
+ * Pulumi installs it as usual.
+ */
+export function kubernetesProviderMissing(): string | undefined {
+  if (EXTERNAL_KUBECONFIG) return undefined;
+  const found = toolchainPath()
+    .split(":")
+    .some((d) => fs.existsSync(path.join(d, "pulumi-resource-kubernetes")));
+  return found ? undefined : "pulumi-resource-kubernetes is not in the toolchain (its Go module is not served here; see test/e2e/toolchain/README.md)";
 }
 
 export function tempDir(prefix: string): string {
