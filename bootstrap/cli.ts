@@ -5,6 +5,8 @@
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { runCheck } from "./check";
+import { ConfigError, resolveConfig } from "./config";
 import { bootstrap } from "./program";
 import { renderProgram, writeRender } from "./render";
 import { StackFileError, readStackConfig } from "./stack-file";
@@ -64,8 +66,27 @@ async function runRender(args: readonly string[], io: CliIo): Promise<number> {
   return EXIT.ok;
 }
 
+/**
+ * `check`, with `--stack S` taking the age key, repository URL and revision from the stack's
+ * config (explicit --repo / --revision / --age-key-file still win).
+ */
+async function runCheckCommand(args: readonly string[], io: CliIo): Promise<number> {
+  const i = args.indexOf("--stack");
+  if (i < 0) return runCheck(args, io);
+  const stack = args[i + 1];
+  if (stack === undefined || stack.startsWith("--")) throw new UsageError("--stack needs a value");
+  const rest = [...args.slice(0, i), ...args.slice(i + 2)];
+  const config = await resolveConfig(readStackConfig(io.projectDir, stack, io.env.HOME));
+  if (!rest.includes("--repo")) rest.push("--repo", config.repo.url);
+  if (!rest.includes("--revision") && config.repo.revision !== "HEAD") rest.push("--revision", config.repo.revision);
+  const env = rest.includes("--age-key-file") ? io.env : { ...io.env, SOPS_AGE_KEY_FILE: undefined, SOPS_AGE_KEY: config.ageKey.identities.reveal() };
+  io.stderr(`► checking ${stack}: ${config.ageKey.recipients.join(", ")}\n`);
+  return runCheck(rest, { stdout: io.stdout, stderr: io.stderr, env });
+}
+
 const COMMANDS: Record<string, (args: readonly string[], io: CliIo) => Promise<number>> = {
   render: runRender,
+  check: runCheckCommand,
 };
 
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
@@ -87,7 +108,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       return EXIT.usage;
     }
     // Config problems (RunError carries the ConfigError's list) and unreadable stack files.
-    if (e instanceof StackFileError || pulumi.RunError.isInstance(e)) {
+    if (e instanceof StackFileError || e instanceof ConfigError || pulumi.RunError.isInstance(e)) {
       io.stderr(`✗ ${e.message}\n`);
       return EXIT.usage;
     }

@@ -223,8 +223,12 @@ const YAML_MAP: Record<string, GoScalar> = {
   "-.INF": { t: "float", f: -Infinity },
 };
 
-/** yaml.v3's `resolve("", s)` for a plain (unquoted, untagged) scalar. */
-export function resolveYamlPlain(s: string): GoScalar {
+/**
+ * yaml.v3's `resolve(tag, s)` for a plain (unquoted, untagged) scalar, or for one tagged
+ * `!!int`/`!!float`/`!!bool`/`!!null`/`!!timestamp` (then `allowTimestamp` is whether the tag is
+ * `!!timestamp`).
+ */
+export function resolveYamlPlain(s: string, allowTimestamp = true): GoScalar {
   const first = s.charAt(0);
   const hint = s === "" ? "N" : /[0-9]/.test(first) ? "D" : first === "+" || first === "-" ? "S" : "yYnNtTfFoO~".includes(first) ? "M" : first === "." ? "." : "";
   if (hint === "") return { t: "str", s };
@@ -238,7 +242,7 @@ export function resolveYamlPlain(s: string): GoScalar {
     return { t: "str", s };
   }
   if (hint === "D" || hint === "S") {
-    const time = parseYamlTimestamp(s);
+    const time = allowTimestamp ? parseYamlTimestamp(s) : undefined;
     if (time) return { t: "time", time };
     const plain = s.replace(/_/g, "");
     const int = parseGoIntBase0(plain);

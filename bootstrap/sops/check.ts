@@ -1,0 +1,139 @@
+/**
+ * The repository-wide SOPS check: read the repository at the revision that will be deployed,
+ * verify every SOPS file in it with the age identities (real decryption and MAC verification),
+ * and compare the `.sops.yaml` creation rules with the key. Pure logic plus file and Git access;
+ * no Pulumi, no Kubernetes.
+ */
+import { AgeIdentities } from "./age";
+import { type RepositorySnapshot, readRepository } from "./repository";
+import { type SopsConfig, configFor, parseSopsConfig, ruleFor } from "./sops-config";
+import type { SopsFileResult, SopsResultKind } from "./types";
+import { verifySopsContent } from "./verify";
+import { VerifierPool } from "./worker";
+
+export interface CheckRepositoryOptions {
+  /** A local directory or a Git URL (see {@link readRepository}). */
+  readonly source: string;
+  /**
+   * Branch, tag or commit to check. @default for a URL, the remote's default branch; for a local
+   * directory, the files as they are on disk.
+   */
+  readonly revision?: string;
+  /**
+   * The age identities: parsed, or the text of an identity file (one or several
+   * `AGE-SECRET-KEY-…` lines, `#` comments), or a secret holder with `reveal()`.
+   */
+  readonly identities: AgeIdentities | string | { reveal(): string };
+  /** Worker threads for verification. @default one per core, none for fewer than 64 files */
+  readonly concurrency?: number;
+  /** Files bigger than this are skipped unread. @default 16 MiB */
+  readonly maxFileBytes?: number;
+}
+
+export interface RepositoryCheckReport {
+  /** The source as given, credentials removed. */
+  readonly source: string;
+  readonly revision: string | undefined;
+  /** The commit that was read (Git sources). */
+  readonly commit: string | undefined;
+  /** The public recipients of the identities used. */
+  readonly recipients: readonly string[];
+  /** One result per SOPS file (files that are not SOPS files are not listed), by path. */
+  readonly files: readonly SopsFileResult[];
+  /** Problems that do not fail the check (`.sops.yaml` rules that leave the key out, ...). */
+  readonly warnings: readonly string[];
+  /** Files in the repository, and how many were skipped unread (too big, links, ...). */
+  readonly scannedFiles: number;
+  readonly skippedFiles: number;
+  readonly counts: Readonly<Record<SopsResultKind, number>>;
+  /** True when every SOPS file verified. */
+  readonly ok: boolean;
+}
+
+/** Turns the `identities` option into parsed identities. */
+export async function toIdentities(identities: CheckRepositoryOptions["identities"]): Promise<AgeIdentities> {
+  if (identities instanceof AgeIdentities) return identities;
+  const text = typeof identities === "string" ? identities : identities.reveal();
+  return AgeIdentities.parse(text, "the age key", true);
+}
+
+async function verifyAll(snapshot: RepositorySnapshot, identities: AgeIdentities, concurrency: number | undefined): Promise<SopsFileResult[]> {
+  const size = VerifierPool.sizeFor(snapshot.candidates.length, concurrency);
+  if (size <= 1) {
+    const results: SopsFileResult[] = [];
+    for (const file of snapshot.candidates) results.push(await verifySopsContent(file.content, file.path, identities));
+    return results;
+  }
+  const pool = new VerifierPool(identities, size);
+  try {
+    return await Promise.all(snapshot.candidates.map((f) => pool.verify(f.path, f.content)));
+  } finally {
+    await pool.close();
+  }
+}
+
+function ruleWarnings(configs: readonly SopsConfig[], files: readonly SopsFileResult[], recipients: readonly string[]): string[] {
+  const warnings: string[] = [];
+  const applied = new Map<string, { config: SopsConfig; index: number; files: number }>();
+  for (const file of files) {
+    const config = configFor(file.path, configs);
+    const rule = config && ruleFor(file.path, config);
+    if (!config || !rule) continue;
+    const key = `${config.path}#${rule.index}`;
+    const entry = applied.get(key) ?? { config, index: rule.index, files: 0 };
+    entry.files++;
+    applied.set(key, entry);
+  }
+  for (const { config, index, files: count } of applied.values()) {
+    const rule = config.rules[index - 1];
+    if (rule.ageRecipients.some((r) => recipients.includes(r))) continue;
+    const which = `${config.path}: creation rule ${index}${rule.pathRegex ? ` (path_regex ${rule.pathRegex})` : ""}`;
+    const what = rule.ageRecipients.length === 0 ? "lists no age recipient" : "does not list your age recipient";
+    warnings.push(
+      `${which} applies to ${count} SOPS file${count === 1 ? "" : "s"} here but ${what}: files created or rotated under it will not be decryptable with this key`,
+    );
+  }
+  return warnings;
+}
+
+/**
+ * Checks every SOPS file of a repository at a revision. Throws `RepositoryError` when the
+ * repository cannot be read and `AgeIdentityError` for unusable identities; everything found in
+ * the files is in the report.
+ */
+export async function checkRepository(opts: CheckRepositoryOptions): Promise<RepositoryCheckReport> {
+  const identities = await toIdentities(opts.identities);
+  const snapshot = await readRepository({ source: opts.source, revision: opts.revision, maxFileBytes: opts.maxFileBytes });
+  const verified = await verifyAll(snapshot, identities, opts.concurrency);
+  const files = verified.filter((r) => r.kind !== "not-sops");
+
+  const warnings: string[] = [];
+  const configs: SopsConfig[] = [];
+  for (const c of snapshot.configs) {
+    if (c.path.endsWith(".sops.yml")) {
+      warnings.push(`${c.path}: sops ignores .sops.yml; the config file must be called .sops.yaml`);
+      continue;
+    }
+    const parsed = parseSopsConfig(c.path, c.content);
+    if (typeof parsed === "string") warnings.push(parsed);
+    else configs.push(parsed);
+  }
+  warnings.push(...ruleWarnings(configs, files, identities.recipients));
+  for (const f of files) if (f.kind === "ok") warnings.push(...f.warnings.map((w) => `${f.path}: ${w}`));
+  if (files.length === 0) warnings.push("no SOPS files found");
+
+  const counts = { ok: 0, "wrong-key": 0, "mac-mismatch": 0, "tampered-value": 0, "not-age": 0, "not-sops": 0, malformed: 0 } as Record<SopsResultKind, number>;
+  for (const f of files) counts[f.kind]++;
+  return {
+    source: snapshot.source,
+    revision: opts.revision,
+    commit: snapshot.commit,
+    recipients: identities.recipients,
+    files,
+    warnings,
+    scannedFiles: snapshot.fileCount,
+    skippedFiles: snapshot.skipped,
+    counts,
+    ok: files.every((f) => f.kind === "ok"),
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * Output of the check in the style of the flux CLI: one line per file (`✔ path  ok`,
+ * `✗ path  wrong key: …`), warnings (`⚠`), a summary line; or one JSON document. Both are built
+ * from results only, which hold no plaintext and no key material.
+ */
+import type { RepositoryCheckReport } from "./check";
+import { RESULT_LABELS, type SopsFileResult, type SopsResultKind } from "./types";
+
+function short(s: string): string {
+  return s.length > 24 ? `${s.slice(0, 12)}…${s.slice(-6)}` : s;
+}
+
+/** The line a file gets in the text report. */
+export function formatFileLine(r: SopsFileResult): string {
+  if (r.kind === "ok") return `✔ ${r.path}  ok`;
+  return `✗ ${r.path}  ${RESULT_LABELS[r.kind]}: ${r.detail}`;
+}
+
+/** The header line: what is checked, at which revision, with which keys. */
+export function formatHeader(source: string, revision: string | undefined, recipients: readonly string[]): string {
+  const at = revision === undefined ? "" : ` at ${revision}`;
+  const ids = `${recipients.length} age identit${recipients.length === 1 ? "y" : "ies"} (${recipients.map(short).join(", ")})`;
+  return `► checking SOPS files in ${source}${at} with ${ids}`;
+}
+
+export function formatSummary(report: RepositoryCheckReport): string {
+  const total = report.files.length;
+  if (report.ok) return `✔ ${total} SOPS file${total === 1 ? "" : "s"} verified: every value decrypts and every MAC matches`;
+  const failed = total - report.counts.ok;
+  const kinds = (Object.keys(report.counts) as SopsResultKind[])
+    .filter((k) => k !== "ok" && report.counts[k] > 0)
+    .map((k) => `${report.counts[k]} ${RESULT_LABELS[k]}`)
+    .join(", ");
+  return `✗ ${failed} of ${total} SOPS file${total === 1 ? "" : "s"} failed (${kinds})`;
+}
+
+/** The whole text report (header, files, warnings, summary), one string with a final newline. */
+export function formatTextReport(report: RepositoryCheckReport): string {
+  const rev = report.commit && report.revision !== report.commit ? `${report.revision ?? "HEAD"} (${report.commit.slice(0, 12)})` : report.revision;
+  const lines = [formatHeader(report.source, rev, report.recipients), ...report.files.map(formatFileLine)];
+  lines.push(...report.warnings.map((w) => `⚠ ${w}`));
+  lines.push(formatSummary(report));
+  return lines.join("\n") + "\n";
+}
+
+/** The machine-readable report. */
+export function formatJsonReport(report: RepositoryCheckReport): string {
+  return JSON.stringify(
+    {
+      source: report.source,
+      revision: report.revision ?? null,
+      commit: report.commit ?? null,
+      recipients: report.recipients,
+      ok: report.ok,
+      counts: report.counts,
+      files: report.files,
+      warnings: report.warnings,
+      scannedFiles: report.scannedFiles,
+      skippedFiles: report.skippedFiles,
+    },
+    null,
+    2,
+  ) + "\n";
+}

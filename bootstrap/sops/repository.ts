@@ -1,0 +1,251 @@
+/**
+ * The files of a GitOps repository as they are at the revision that will be deployed: a local
+ * directory as it is on disk, a local Git work tree at a revision (read from Git objects, never
+ * from the working tree), or a Git URL cloned shallowly into a temporary directory that is
+ * removed afterwards. Only files that could be SOPS files (text mentioning `sops`, under the size
+ * limit) and `.sops.yaml` configs are read into memory.
+ */
+import { spawn } from "node:child_process";
+import * as fsSync from "node:fs";
+import * as fs from "node:fs/promises";
+import * as os from "node:os";
+import * as path from "node:path";
+
+export const DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024;
+const BINARY_SNIFF_BYTES = 8000;
+
+export interface RepositoryFile {
+  /** Relative to the repository root, `/`-separated. */
+  readonly path: string;
+  readonly content: Buffer;
+}
+
+export interface RepositorySnapshot {
+  /** The source as given, with any credentials in a URL removed. */
+  readonly source: string;
+  /** The commit read, when the files came from Git objects. */
+  readonly commit: string | undefined;
+  /** Files that may be SOPS files. */
+  readonly candidates: readonly RepositoryFile[];
+  /** `.sops.yaml` files (and ignored `.sops.yml` ones). */
+  readonly configs: readonly RepositoryFile[];
+  /** All file paths seen (after skipping `.git`). */
+  readonly fileCount: number;
+  /** Files not read: too big, binary, symbolic links, submodules. */
+  readonly skipped: number;
+}
+
+/** A source that cannot be read (no such path, clone failed, unknown revision). */
+export class RepositoryError extends Error {}
+
+/** Removes `user:password@` from URLs, so that messages never show credentials. */
+export function redactUrl(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, "$1***@");
+}
+
+/** Whether `source` is a Git URL rather than a local path. */
+export function isGitUrl(source: string): boolean {
+  return /^(?:https?|ssh|git|file):\/\//i.test(source) || /^[\w.-]+@[\w.-]+:/.test(source);
+}
+
+function isConfigName(name: string): boolean {
+  return name === ".sops.yaml" || name === ".sops.yml";
+}
+
+/** Cheap test of content read in full: could this be a SOPS file? */
+function mayBeSops(content: Buffer): boolean {
+  return !content.subarray(0, BINARY_SNIFF_BYTES).includes(0) && content.includes("sops");
+}
+
+interface GitResult {
+  readonly stdout: Buffer;
+  readonly stderr: string;
+  readonly code: number;
+}
+
+function git(args: readonly string[], cwd: string, input?: string): Promise<GitResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("git", args, {
+      cwd,
+      env: { ...process.env, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" },
+      stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout?.on("data", (d: Buffer) => out.push(d));
+    child.stderr?.on("data", (d: Buffer) => err.push(d));
+    child.on("error", (e) => reject(new RepositoryError(`cannot run git (${e.message}); install Git to check a revision or a URL`)));
+    child.on("close", (code) => resolve({ stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString("utf8"), code: code ?? 1 }));
+    if (child.stdin) {
+      // git may exit before reading all of it; that shows in its exit status, not as EPIPE.
+      child.stdin.on("error", () => undefined);
+      child.stdin.end(input);
+    }
+  });
+}
+
+async function gitOk(args: readonly string[], cwd: string, what: string): Promise<Buffer> {
+  const r = await git(args, cwd);
+  if (r.code !== 0) {
+    const first = redactUrl(r.stderr.trim().split("\n").filter((l) => l.trim() !== "").pop() ?? "");
+    throw new RepositoryError(`${what}: ${first || `git exited with ${r.code}`}`);
+  }
+  return r.stdout;
+}
+
+interface TreeEntry {
+  readonly mode: string;
+  readonly type: string;
+  readonly oid: string;
+  readonly size: number;
+  readonly path: string;
+}
+
+async function listTree(cwd: string, commit: string): Promise<TreeEntry[]> {
+  const out = await gitOk(["ls-tree", "-r", "-z", "-l", commit], cwd, `cannot list the files of ${commit}`);
+  const entries: TreeEntry[] = [];
+  for (const record of out.toString("utf8").split("\0")) {
+    if (record === "") continue;
+    const tab = record.indexOf("\t");
+    const [mode, type, oid, size] = record.slice(0, tab).split(/\s+/);
+    entries.push({ mode, type, oid, size: size === "-" ? 0 : Number(size), path: record.slice(tab + 1) });
+  }
+  return entries;
+}
+
+/** Reads blobs with one `git cat-file --batch`. */
+async function readBlobs(cwd: string, oids: readonly string[]): Promise<Map<string, Buffer>> {
+  const blobs = new Map<string, Buffer>();
+  if (oids.length === 0) return blobs;
+  const out = (await git(["cat-file", "--batch"], cwd, oids.map((o) => o + "\n").join(""))).stdout;
+  let pos = 0;
+  while (pos < out.length) {
+    const nl = out.indexOf(0x0a, pos);
+    if (nl < 0) break;
+    const [oid, type, size] = out.toString("latin1", pos, nl).split(" ");
+    if (type === "missing" || size === undefined) {
+      pos = nl + 1;
+      continue;
+    }
+    const length = Number(size);
+    blobs.set(oid, out.subarray(nl + 1, nl + 1 + length));
+    pos = nl + 1 + length + 1;
+  }
+  return blobs;
+}
+
+async function snapshotFromGit(cwd: string, commit: string, source: string, maxFileBytes: number): Promise<RepositorySnapshot> {
+  const entries = await listTree(cwd, commit);
+  let skipped = 0;
+  const wanted: TreeEntry[] = [];
+  for (const e of entries) {
+    if (e.type !== "blob" || e.mode === "120000" || e.size > maxFileBytes) skipped++;
+    else wanted.push(e);
+  }
+  const blobs = await readBlobs(cwd, [...new Set(wanted.map((e) => e.oid))]);
+  const candidates: RepositoryFile[] = [];
+  const configs: RepositoryFile[] = [];
+  for (const e of wanted) {
+    const content = blobs.get(e.oid);
+    if (!content) continue;
+    if (isConfigName(path.posix.basename(e.path))) configs.push({ path: e.path, content });
+    else if (mayBeSops(content)) candidates.push({ path: e.path, content });
+  }
+  return { source, commit, candidates, configs, fileCount: entries.length, skipped };
+}
+
+async function resolveCommit(cwd: string, revision: string): Promise<string> {
+  const r = await git(["rev-parse", "--verify", "--quiet", "--end-of-options", `${revision}^{commit}`], cwd);
+  if (r.code !== 0) throw new RepositoryError(`revision ${JSON.stringify(revision)} is not a commit of the repository`);
+  return r.stdout.toString("utf8").trim();
+}
+
+function snapshotFromDirectory(root: string, maxFileBytes: number): RepositorySnapshot {
+  // Synchronous reads: for many small files they are several times faster than fs/promises.
+  const candidates: RepositoryFile[] = [];
+  const configs: RepositoryFile[] = [];
+  let skipped = 0;
+  let fileCount = 0;
+  const walk = (dir: string, rel: string): void => {
+    const entries = fsSync.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const childRel = rel === "" ? entry.name : `${rel}/${entry.name}`;
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (entry.name !== ".git") walk(full, childRel);
+        continue;
+      }
+      fileCount++;
+      // Symbolic links and special files are not followed.
+      if (!entry.isFile() || fsSync.statSync(full).size > maxFileBytes) {
+        skipped++;
+        continue;
+      }
+      const content = fsSync.readFileSync(full);
+      if (isConfigName(entry.name)) configs.push({ path: childRel, content });
+      else if (mayBeSops(content)) candidates.push({ path: childRel, content });
+    }
+  };
+  walk(root, "");
+  return { source: root, commit: undefined, candidates, configs, fileCount, skipped };
+}
+
+async function cloneUrl(url: string, revision: string | undefined, dir: string): Promise<string> {
+  const redacted = redactUrl(url);
+  if (revision === undefined || !/^[0-9a-f]{7,64}$/i.test(revision)) {
+    const shallow = ["clone", "--quiet", "--bare", "--depth", "1", ...(revision ? ["--branch", revision] : []), "--", url, dir];
+    if ((await git(shallow, os.tmpdir())).code === 0) return resolveCommit(dir, "HEAD");
+  } else {
+    await gitOk(["init", "--quiet", "--bare", dir], os.tmpdir(), "cannot create a temporary repository");
+    const fetched = await git(["fetch", "--quiet", "--depth", "1", "--", url, revision], dir);
+    if (fetched.code === 0) return resolveCommit(dir, "FETCH_HEAD");
+  }
+  // The server refuses shallow fetches of this revision (or it is not a branch or tag): full clone.
+  await fs.rm(dir, { recursive: true, force: true });
+  await gitOk(["clone", "--quiet", "--bare", "--", url, dir], os.tmpdir(), `cannot clone ${redacted}`);
+  return resolveCommit(dir, revision ?? "HEAD");
+}
+
+export interface ReadRepositoryOptions {
+  /** A local directory or a Git URL (https, ssh, git, file, or scp-like `git@host:org/repo`). */
+  readonly source: string;
+  /**
+   * Branch, tag or commit. For a URL, the remote's default branch when absent; for a local Git
+   * work tree, its files at this revision (from Git objects); a local directory without it is
+   * read as it is on disk.
+   */
+  readonly revision?: string;
+  /** Files bigger than this are skipped unread. @default 16 MiB */
+  readonly maxFileBytes?: number;
+}
+
+/** Reads a repository; throws {@link RepositoryError} when it cannot. */
+export async function readRepository(opts: ReadRepositoryOptions): Promise<RepositorySnapshot> {
+  const maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  if (isGitUrl(opts.source)) {
+    const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "gitops-bootstrap-check-"));
+    try {
+      const dir = path.join(tmp, "repo.git");
+      const commit = await cloneUrl(opts.source, opts.revision, dir);
+      return await snapshotFromGit(dir, commit, redactUrl(opts.source), maxFileBytes);
+    } finally {
+      await fs.rm(tmp, { recursive: true, force: true });
+    }
+  }
+  const root = path.resolve(opts.source);
+  let stat;
+  try {
+    stat = await fs.stat(root);
+  } catch {
+    throw new RepositoryError(`${opts.source}: no such directory`);
+  }
+  if (!stat.isDirectory()) throw new RepositoryError(`${opts.source} is not a directory`);
+  if (opts.revision === undefined) return snapshotFromDirectory(root, maxFileBytes);
+  const inside = await git(["rev-parse", "--is-inside-work-tree"], root);
+  if (inside.code !== 0 || inside.stdout.toString().trim() !== "true") {
+    throw new RepositoryError(`${opts.source} is not a Git work tree, so --revision ${opts.revision} cannot be read there`);
+  }
+  const commit = await resolveCommit(root, opts.revision);
+  // ls-tree run inside the directory lists that subtree, with paths relative to it.
+  return snapshotFromGit(root, commit, opts.source, maxFileBytes);
+}

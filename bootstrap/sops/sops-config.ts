@@ -1,0 +1,92 @@
+/**
+ * `.sops.yaml` creation rules (getsops/sops v3.13.3 `config/config.go`): the first rule whose
+ * `path_regex` matches a file's path relative to the config's directory (or that has no
+ * `path_regex`) decides the keys sops encrypts new and re-encrypted files to. If a rule that
+ * applies to SOPS files of the repository does not list the checked key's recipient, files
+ * created under it later will not be decryptable by that key: the check warns.
+ */
+import * as path from "node:path";
+import * as YAML from "yaml";
+import { compileGoRegExp } from "./go";
+
+export interface CreationRule {
+  /** 1-based position in `creation_rules`. */
+  readonly index: number;
+  readonly pathRegex: string | undefined;
+  readonly regex: RegExp | undefined;
+  /** age recipients of the rule, from `age` and from every `key_groups[].age`. */
+  readonly ageRecipients: readonly string[];
+}
+
+export interface SopsConfig {
+  /** The config file's path in the repository. */
+  readonly path: string;
+  /** Its directory in the repository ("" for the root). */
+  readonly dir: string;
+  readonly rules: readonly CreationRule[];
+}
+
+function recipientsOf(value: unknown): string[] {
+  if (typeof value === "string") return value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === "string").map((s) => s.trim());
+  return [];
+}
+
+function groupRecipients(group: unknown): string[] {
+  if (group === null || typeof group !== "object") return [];
+  const g = group as Record<string, unknown>;
+  const merged = Array.isArray(g.merge) ? g.merge.flatMap(groupRecipients) : [];
+  return [...recipientsOf(g.age), ...merged];
+}
+
+/** Parses a `.sops.yaml`; a string saying what is wrong when it cannot be used. */
+export function parseSopsConfig(file: string, content: Buffer): SopsConfig | string {
+  let doc: unknown;
+  const text = content.toString("utf8");
+  try {
+    doc = YAML.parse(text, { prettyErrors: false, merge: true });
+  } catch (err) {
+    const offset = err instanceof YAML.YAMLError ? err.pos?.[0] : undefined;
+    const line = offset === undefined ? undefined : text.slice(0, offset).split("\n").length;
+    return `${file} is not valid YAML${line === undefined ? "" : ` (line ${line})`}`;
+  }
+  const rawRules = doc !== null && typeof doc === "object" ? (doc as Record<string, unknown>).creation_rules : undefined;
+  if (rawRules === undefined || rawRules === null) return { path: file, dir: path.posix.dirname(file) === "." ? "" : path.posix.dirname(file), rules: [] };
+  if (!Array.isArray(rawRules)) return `${file}: creation_rules is not a list`;
+  const rules: CreationRule[] = [];
+  for (const [i, raw] of rawRules.entries()) {
+    if (raw === null || typeof raw !== "object") return `${file}: creation rule ${i + 1} is not a map`;
+    const r = raw as Record<string, unknown>;
+    const pathRegex = typeof r.path_regex === "string" && r.path_regex !== "" ? r.path_regex : undefined;
+    let regex: RegExp | undefined;
+    if (pathRegex !== undefined) {
+      try {
+        regex = compileGoRegExp(pathRegex);
+      } catch {
+        return `${file}: creation rule ${i + 1} has a path_regex this check cannot compile`;
+      }
+    }
+    const groups = Array.isArray(r.key_groups) ? r.key_groups : [];
+    const ageRecipients = [...new Set([...recipientsOf(r.age), ...groups.flatMap(groupRecipients)])];
+    rules.push({ index: i + 1, pathRegex, regex, ageRecipients });
+  }
+  const dir = path.posix.dirname(file);
+  return { path: file, dir: dir === "." ? "" : dir, rules };
+}
+
+/** The config that applies to a file: the nearest `.sops.yaml` in its directory or above. */
+export function configFor(file: string, configs: readonly SopsConfig[]): SopsConfig | undefined {
+  let best: SopsConfig | undefined;
+  for (const c of configs) {
+    if (path.posix.basename(c.path) !== ".sops.yaml") continue;
+    const inside = c.dir === "" || file.startsWith(c.dir + "/");
+    if (inside && (!best || c.dir.length > best.dir.length)) best = c;
+  }
+  return best;
+}
+
+/** The creation rule sops would use for `file` under `config` (first match wins). */
+export function ruleFor(file: string, config: SopsConfig): CreationRule | undefined {
+  const relative = config.dir === "" ? file : file.slice(config.dir.length + 1);
+  return config.rules.find((r) => r.regex === undefined || r.regex.test(relative));
+}

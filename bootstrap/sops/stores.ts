@@ -1,0 +1,407 @@
+/**
+ * Loads a file into the SOPS document model the way sops's stores do (getsops/sops v3.13.3
+ * `stores/yaml`, `stores/json`, `stores/dotenv`, `stores/metadata.go`): YAML scalars resolved
+ * as yaml.v3 resolves them, JSON numbers as Go's `json.Number`, dotenv lines split at the
+ * first `=`. Parsing uses the `yaml` package (also for JSON, which keeps key order and
+ * duplicate keys like Go's decoder). Error messages give positions, never file content.
+ */
+import * as YAML from "yaml";
+import { type GoScalar, resolveYamlPlain } from "./go";
+import {
+  type ParsedSopsFile,
+  type SopsFormat,
+  type TreeComment,
+  type TreeLeaf,
+  type TreeMap,
+  type TreeNode,
+  TreeParseError,
+  displayPath,
+} from "./tree";
+
+const SOPS_KEY = "sops";
+const DOTENV_PREFIX = "sops_";
+const MAX_ALIAS_DEPTH = 100;
+
+/**
+ * Which store reads a file: by its content, with the name as a hint (`.env` is dotenv), since
+ * SOPS files are recognised by their metadata rather than their names.
+ */
+export function detectFormat(fileName: string, text: string): SopsFormat {
+  if (/\.env$/i.test(fileName)) return "dotenv";
+  if (/\.ya?ml$/i.test(fileName)) return "yaml";
+  const start = text.replace(/^\uFEFF/, "").trimStart();
+  if (start.startsWith("{")) return /\.json$/i.test(fileName) ? "json" : "binary";
+  if (/^sops_(?:mac|lastmodified)=/m.test(text)) return "dotenv";
+  return "yaml";
+}
+
+/** Parses a file's bytes with the store for `format` ("binary" is the JSON store). */
+export function loadSopsFile(content: Buffer, format: SopsFormat): ParsedSopsFile {
+  if (format === "dotenv") return loadDotenv(content);
+  const text = decodeUtf8(content, format);
+  if (format === "yaml" && /^\[sops\][ \t]*\r?$/m.test(text)) {
+    throw new TreeParseError("it is an INI SOPS file, which this check does not read (YAML, JSON, dotenv and binary only)");
+  }
+  return format === "yaml" ? loadYaml(text) : loadJson(text, format);
+}
+
+const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
+
+function decodeUtf8(content: Buffer, format: SopsFormat): string {
+  // Go's JSON decoder replaces invalid UTF-8 like a lenient decoder does; yaml.v3 refuses it.
+  if (format !== "yaml") return content.toString("utf8");
+  try {
+    return utf8Decoder.decode(content);
+  } catch {
+    throw new TreeParseError("the file is not valid UTF-8");
+  }
+}
+
+/** "line L, column C" of a parse error, from its offset (never the text around it). */
+function positionOf(err: YAML.YAMLError, text: string): string {
+  const offset = err.pos?.[0];
+  if (offset === undefined) return "an unknown position";
+  const before = text.slice(0, offset);
+  const line = before.split("\n").length;
+  return `line ${line}, column ${offset - before.lastIndexOf("\n")}`;
+}
+
+// --- YAML -------------------------------------------------------------------------------------
+
+const YAML_TAG_PREFIX = "tag:yaml.org,2002:";
+
+function resolveTagged(tag: string, value: string, keyPath: readonly string[]): TreeLeaf {
+  const short = tag.startsWith(YAML_TAG_PREFIX) ? tag.slice(YAML_TAG_PREFIX.length) : undefined;
+  if (short === "str") return { t: "str", s: value };
+  if (short === "binary") {
+    const compact = value.replace(/\s+/g, "");
+    if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(compact)) {
+      throw new TreeParseError(`!!binary value at ${displayPath(keyPath)} is not valid base64`, displayPath(keyPath));
+    }
+    return { t: "bytes", bytes: Buffer.from(compact, "base64") };
+  }
+  if (short === "int" || short === "float" || short === "bool" || short === "null" || short === "timestamp") {
+    const resolved = resolveYamlPlain(value, short === "timestamp");
+    const want = { int: "int", float: "float", bool: "bool", null: "null", timestamp: "time" }[short];
+    if (resolved.t === want) return resolved;
+    if (short === "float" && resolved.t === "int") return { t: "float", f: Number(resolved.i) };
+    throw new TreeParseError(`the value at ${displayPath(keyPath)} cannot be decoded as !!${short}`, displayPath(keyPath));
+  }
+  // Tags yaml.v3 cannot resolve (`!`, custom tags) leave the text as a string.
+  return { t: "str", s: value };
+}
+
+function yamlScalar(node: YAML.Scalar, keyPath: readonly string[]): TreeLeaf {
+  const value = node.value === null || node.value === undefined ? "" : String(node.value);
+  if (node.tag) return resolveTagged(node.tag, value, keyPath);
+  if (node.type === "PLAIN") return resolveYamlPlain(value);
+  return { t: "str", s: value };
+}
+
+interface YamlContext {
+  readonly doc: YAML.Document;
+  readonly comments: TreeComment[];
+}
+
+function addComments(ctx: YamlContext, text: string | null | undefined, path: readonly string[]): void {
+  if (!text) return;
+  for (const line of text.split("\n")) if (line !== "") ctx.comments.push({ text: line, path });
+}
+
+function resolveAlias(node: unknown, ctx: YamlContext, keyPath: readonly string[]): unknown {
+  let current = node;
+  for (let depth = 0; YAML.isAlias(current); depth++) {
+    if (depth > MAX_ALIAS_DEPTH) throw new TreeParseError(`alias at ${displayPath(keyPath)} does not resolve`, displayPath(keyPath));
+    const target: unknown = current.resolve(ctx.doc);
+    if (target === undefined) throw new TreeParseError(`alias at ${displayPath(keyPath)} names an unknown anchor`, displayPath(keyPath));
+    current = target;
+  }
+  return current;
+}
+
+function yamlNode(raw: unknown, path: readonly string[], ctx: YamlContext, depth: number): TreeNode {
+  if (depth > MAX_ALIAS_DEPTH) throw new TreeParseError(`the document at ${displayPath(path)} nests too deeply`, displayPath(path));
+  const node = resolveAlias(raw, ctx, path);
+  if (node === null || node === undefined) return { t: "null" };
+  if (YAML.isMap(node)) return yamlMap(node, path, ctx, depth);
+  if (YAML.isSeq(node)) {
+    addComments(ctx, node.commentBefore, path);
+    addComments(ctx, node.comment, path);
+    return { t: "list", items: node.items.map((item) => yamlNode(item, path, ctx, depth + 1)) };
+  }
+  if (YAML.isScalar(node)) {
+    addComments(ctx, node.commentBefore, path);
+    addComments(ctx, node.comment, path);
+    return yamlScalar(node, path);
+  }
+  throw new TreeParseError(`unsupported YAML node at ${displayPath(path)}`, displayPath(path));
+}
+
+function yamlMap(node: YAML.YAMLMap, path: readonly string[], ctx: YamlContext, depth: number): TreeMap {
+  addComments(ctx, node.commentBefore, path);
+  addComments(ctx, node.comment, path);
+  const items: TreeMap["items"] = [];
+  for (const pair of node.items) {
+    const keyNode = resolveAlias(pair.key, ctx, path);
+    if (!YAML.isScalar(keyNode)) throw new TreeParseError(`a key in ${displayPath(path)} is not a plain string`, displayPath(path));
+    addComments(ctx, keyNode.commentBefore, path);
+    addComments(ctx, keyNode.comment, path);
+    const key = yamlScalar(keyNode, path);
+    if (key.t !== "str") {
+      throw new TreeParseError(`a key in ${displayPath(path)} is a ${key.t === "time" ? "timestamp" : key.t}, not a string; SOPS supports only string keys`, displayPath(path));
+    }
+    items.push({ key: key.s, value: yamlNode(pair.value, [...path, key.s], ctx, depth + 1) });
+  }
+  return { t: "map", items };
+}
+
+function assertUniqueKeys(node: unknown, ctx: YamlContext, path: readonly string[], depth = 0): void {
+  const current = resolveAlias(node, ctx, path);
+  if (depth > MAX_ALIAS_DEPTH) return;
+  if (YAML.isMap(current)) {
+    const seen = new Set<string>();
+    for (const pair of current.items) {
+      const key = resolveAlias(pair.key, ctx, path);
+      const name = YAML.isScalar(key) ? String(key.value ?? "") : undefined;
+      if (name !== undefined) {
+        if (seen.has(name)) throw new TreeParseError(`key ${JSON.stringify(name)} appears twice in ${displayPath(path)}`, displayPath(path));
+        seen.add(name);
+      }
+      assertUniqueKeys(pair.value, ctx, name === undefined ? path : [...path, name], depth + 1);
+    }
+  } else if (YAML.isSeq(current)) {
+    for (const item of current.items) assertUniqueKeys(item, ctx, path, depth + 1);
+  }
+}
+
+// yaml.v3's reader refuses any character outside these (tab, LF, CR, printable Unicode).
+const YAML_FORBIDDEN = /[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/u;
+
+/** The nesting of a YAML node (maps, lists, scalars), without its text. */
+function shapeOf(node: unknown, doc: YAML.Document, depth = 0): string {
+  if (depth > MAX_ALIAS_DEPTH) return "…";
+  const n = YAML.isAlias(node) ? node.resolve(doc) : node;
+  if (YAML.isMap(n)) return `{${n.items.map((p) => shapeOf(p.value, doc, depth + 1)).join(",")}}`;
+  if (YAML.isSeq(n)) return `[${n.items.map((i) => shapeOf(i, doc, depth + 1)).join(",")}]`;
+  return "s";
+}
+
+/**
+ * libyaml ends a line at LS/PS outside quoted and block scalars; the `yaml` package does not.
+ * The file's structure must come out the same when they are read as line breaks there.
+ */
+function sameStructureWithLineSeparatorsAsBreaks(normalized: string, docs: Iterable<YAML.Document>): boolean {
+  const options = { version: "1.2", schema: "failsafe", uniqueKeys: false, prettyErrors: false } as const;
+  const protectedRanges: [number, number][] = [];
+  for (const doc of YAML.parseAllDocuments(normalized, options)) {
+    YAML.visit(doc, {
+      Scalar(_, node) {
+        if (node.type !== "PLAIN" && node.range) protectedRanges.push([node.range[0], node.range[1]]);
+      },
+    });
+  }
+  const inside = (i: number): boolean => protectedRanges.some(([from, to]) => i >= from && i < to);
+  const asBreaks = normalized.replace(/[\u2028\u2029]/g, (c, i: number) => (inside(i) ? c : "\n"));
+  const reparsed = [...YAML.parseAllDocuments(asBreaks, options)];
+  if (reparsed.some((d) => d.errors.length > 0)) return false;
+  return reparsed.map((d) => shapeOf(d.contents, d)).join("|") === [...docs].map((d) => shapeOf(d.contents, d)).join("|");
+}
+
+function loadYaml(withBom: string): ParsedSopsFile {
+  // yaml.v3 (libyaml) breaks lines at CR, CRLF and NEL too, reading each as "\n".
+  const normalized = withBom.replace(/^\uFEFF/, "").replace(/\r\n?|\u0085/g, "\n");
+  // It also breaks lines at LS and PS, but keeps them in quoted scalars (and drops the indentation
+  // after them). Values are read with them kept; the structure must be the same with them as breaks.
+  const text = normalized.replace(/([\u2028\u2029])[ \t]+/g, "$1");
+  const forbidden = YAML_FORBIDDEN.exec(text);
+  if (forbidden) {
+    const line = text.slice(0, forbidden.index).split("\n").length;
+    throw new TreeParseError(`the YAML file has a control character on line ${line}, which YAML does not allow`);
+  }
+  const options = { version: "1.2", schema: "failsafe", uniqueKeys: false, prettyErrors: false } as const;
+  const docs = YAML.parseAllDocuments(text, options);
+  if (/[\u2028\u2029]/.test(text) && [...docs].every((d) => d.errors.length === 0) && !sameStructureWithLineSeparatorsAsBreaks(normalized, docs)) {
+    throw new TreeParseError("a line separator character (U+2028/U+2029) outside quotes changes the YAML structure sops reads");
+  }
+  const comments: TreeComment[] = [];
+  const branches: TreeMap[] = [];
+  for (const [index, doc] of [...docs].entries()) {
+    if (doc.errors.length > 0) throw new TreeParseError(`YAML syntax error at ${positionOf(doc.errors[0], text)}`);
+    const ctx: YamlContext = { doc, comments };
+    // sops decodes the first document into a map first, which rejects duplicate keys there.
+    if (index === 0) assertUniqueKeys(doc.contents, ctx, []);
+    addComments(ctx, doc.commentBefore, []);
+    addComments(ctx, doc.comment, []);
+    const root = resolveAlias(doc.contents, ctx, []);
+    if (root === null || root === undefined) {
+      branches.push({ t: "map", items: [] });
+    } else if (YAML.isMap(root)) {
+      branches.push(yamlMap(root, [], ctx, 0));
+    } else if (YAML.isSeq(root)) {
+      throw new TreeParseError(`YAML document ${index + 1} is a list; SOPS supports only documents that are maps`);
+    } else if (YAML.isScalar(root) && yamlScalar(root, []).t === "null") {
+      branches.push({ t: "map", items: [] });
+    } else {
+      throw new TreeParseError(`YAML document ${index + 1} is a plain value; SOPS supports only documents that are maps`);
+    }
+  }
+  return { format: "yaml", ...extractNestedMetadata(branches), comments, encoding: "utf8", hasLegacyJsonNumbers: false };
+}
+
+// --- JSON -------------------------------------------------------------------------------------
+
+const INT64_LIMIT = 2n ** 63n;
+
+function jsonNumber(text: string, path: readonly string[], legacy: { found: boolean }): GoScalar {
+  if (/^-?(?:0|[1-9][0-9]*)$/.test(text)) {
+    const i = BigInt(text);
+    if (i >= -INT64_LIMIT && i < INT64_LIMIT) {
+      if (i > 2n ** 53n || i < -(2n ** 53n)) legacy.found = true;
+      return { t: "int", i };
+    }
+  }
+  const f = Number(text);
+  if (!Number.isFinite(f)) throw new TreeParseError(`the number at ${displayPath(path)} is out of range`, displayPath(path));
+  return { t: "float", f };
+}
+
+function jsonNode(node: unknown, path: readonly string[], legacy: { found: boolean }): TreeNode {
+  if (YAML.isMap(node)) {
+    return {
+      t: "map",
+      items: node.items.map((pair) => {
+        const key = String((pair.key as YAML.Scalar).value);
+        return { key, value: jsonNode(pair.value, [...path, key], legacy) };
+      }),
+    };
+  }
+  if (YAML.isSeq(node)) return { t: "list", items: node.items.map((item) => jsonNode(item, path, legacy)) };
+  if (YAML.isScalar(node)) {
+    const value = String(node.value);
+    if (node.type !== "PLAIN") return { t: "str", s: value };
+    if (value === "true" || value === "false") return { t: "bool", b: value === "true" };
+    if (value === "null") return { t: "null" };
+    return jsonNumber(value, path, legacy);
+  }
+  return { t: "null" };
+}
+
+function loadJson(text: string, format: SopsFormat): ParsedSopsFile {
+  let top: unknown;
+  try {
+    top = JSON.parse(text);
+  } catch (err) {
+    const at = err instanceof Error ? /position (\d+)/.exec(err.message) : null;
+    throw new TreeParseError(`JSON syntax error${at ? ` at byte ${at[1]}` : ""}`);
+  }
+  if (top === null || typeof top !== "object" || Array.isArray(top)) {
+    throw new TreeParseError("the JSON file is not an object; SOPS supports only JSON objects at the top level");
+  }
+  const doc = YAML.parseDocument(text, { version: "1.2", schema: "failsafe", uniqueKeys: false, prettyErrors: false });
+  if (doc.errors.length > 0) throw new TreeParseError(`JSON syntax error at ${positionOf(doc.errors[0], text)}`);
+  const legacy = { found: false };
+  const root = jsonNode(doc.contents, [], legacy);
+  if (root.t !== "map") throw new TreeParseError("the JSON file is not an object");
+  const extracted = extractNestedMetadata([root]);
+  const data = extracted.branches[0];
+  const isEnvelope = data.items.length === 1 && data.items[0].key === "data" && data.items[0].value.t === "str";
+  return {
+    format: format === "binary" && !isEnvelope ? "json" : format,
+    ...extracted,
+    comments: [],
+    encoding: "utf8",
+    hasLegacyJsonNumbers: legacy.found,
+  };
+}
+
+/** Takes the `sops` map out of the first document (and any `sops` key out of all of them). */
+function extractNestedMetadata(branches: readonly TreeMap[]): { branches: TreeMap[]; metadata: TreeMap | undefined; laterMetadata: TreeNode[] } {
+  let metadata: TreeMap | undefined;
+  const found = branches.length > 0 ? branches[0].items.filter((i) => i.key === SOPS_KEY) : [];
+  if (found.length > 1) throw new TreeParseError("the sops metadata key appears twice");
+  if (found.length === 1 && found[0].value.t === "map") metadata = found[0].value;
+  const laterMetadata = branches.slice(1).flatMap((b) => b.items.filter((i) => i.key === SOPS_KEY).map((i) => i.value));
+  return { branches: branches.map((b) => ({ t: "map", items: b.items.filter((i) => i.key !== SOPS_KEY) })), metadata, laterMetadata };
+}
+
+// --- dotenv -----------------------------------------------------------------------------------
+
+function loadDotenv(content: Buffer): ParsedSopsFile {
+  // Byte for byte, like sops: keys and values are Go strings, not necessarily UTF-8.
+  const lines = content.toString("latin1").split("\n");
+  const items: TreeMap["items"] = [];
+  const comments: TreeComment[] = [];
+  const flattened: { key: string; value: string }[] = [];
+  for (let n = 0; n < lines.length; n++) {
+    const line = lines[n];
+    if (line === "") continue;
+    if (line.startsWith("#")) {
+      comments.push({ text: line.slice(1), path: [] });
+      continue;
+    }
+    const eq = line.indexOf("=");
+    if (eq < 0) throw new TreeParseError(`dotenv line ${n + 1} has no "="`);
+    const key = line.slice(0, eq);
+    const value = line.slice(eq + 1).replace(/\\n/g, "\n");
+    if (key.startsWith(DOTENV_PREFIX)) flattened.push({ key: key.slice(DOTENV_PREFIX.length), value });
+    else items.push({ key, value: { t: "str", s: value } });
+  }
+  return {
+    format: "dotenv",
+    branches: [{ t: "map", items }],
+    metadata: flattened.length > 0 ? unflatten(flattened) : undefined,
+    laterMetadata: [],
+    comments,
+    encoding: "latin1",
+    hasLegacyJsonNumbers: false,
+  };
+}
+
+interface FlatNode {
+  value?: string;
+  readonly subkeys: Map<string, FlatNode>;
+  readonly indices: Map<number, FlatNode>;
+}
+
+const flatNode = (): FlatNode => ({ subkeys: new Map(), indices: new Map() });
+
+/**
+ * Undoes sops's flattening of metadata keys (`age__list_0__map_enc` is `age[0].enc`), with its
+ * checks: no duplicate key, no key both a value and a map or list, no list with a gap.
+ */
+function unflatten(flat: readonly { key: string; value: string }[]): TreeMap {
+  const root = flatNode();
+  for (const { key, value } of flat) {
+    const parts = key.split(/(__map_|__list_)/);
+    let node = root;
+    for (let i = 0; i < parts.length; i += 2) {
+      const isList = parts[i - 1] === "__list_";
+      if (isList) {
+        // Go's strconv.Atoi, its error ignored: an unparsable index is 0.
+        const index = /^[+-]?[0-9]{1,15}$/.test(parts[i]) ? Number(parts[i]) : 0;
+        if (!node.indices.has(index)) node.indices.set(index, flatNode());
+        node = node.indices.get(index) as FlatNode;
+      } else {
+        if (!node.subkeys.has(parts[i])) node.subkeys.set(parts[i], flatNode());
+        node = node.subkeys.get(parts[i]) as FlatNode;
+      }
+    }
+    if (node.value !== undefined) throw new TreeParseError(`the metadata key sops_${key} appears twice`);
+    node.value = value;
+  }
+  const convert = (node: FlatNode): TreeNode => {
+    const kinds = Number(node.value !== undefined) + Number(node.subkeys.size > 0) + Number(node.indices.size > 0);
+    if (kinds > 1) throw new TreeParseError("the flattened sops metadata mixes values, maps and lists under one key");
+    if (node.value !== undefined) return { t: "str", s: node.value };
+    if (node.indices.size > 0) {
+      const indices = [...node.indices.keys()];
+      if (Math.min(...indices) !== 0 || Math.max(...indices) + 1 !== indices.length) {
+        throw new TreeParseError("the flattened sops metadata has a list with a gap");
+      }
+      return { t: "list", items: indices.sort((a, b) => a - b).map((i) => convert(node.indices.get(i) as FlatNode)) };
+    }
+    const keys = [...node.subkeys.keys()].sort();
+    return { t: "map", items: keys.map((k) => ({ key: k, value: convert(node.subkeys.get(k) as FlatNode) })) };
+  };
+  return convert(root) as TreeMap;
+}

@@ -1,0 +1,120 @@
+/**
+ * SOPS values: `ENC[AES256_GCM,data:<b64>,iv:<b64>,tag:<b64>,type:<t>]`, AES-256-GCM with the
+ * value's key path as additional data, and the bytes each plaintext contributes to the MAC
+ * (getsops/sops v3.13.3 `aes/cipher.go` and `sops.go` ToBytes). Plaintexts live only in this
+ * module and `verify.ts`.
+ */
+import * as crypto from "node:crypto";
+import { type GoTime, formatGoFloat, marshalGoTime, parseGoAtoi, parseGoBool, parseGoFloat, parseRfc3339 } from "./go";
+import type { TreeLeaf } from "./tree";
+
+export interface EncValue {
+  readonly data: Buffer;
+  readonly iv: Buffer;
+  readonly tag: Buffer;
+  readonly type: string;
+}
+
+// sops's regexp, not anchored at the end, with Go's `.` (anything but a newline).
+const ENC_RE = /^ENC\[AES256_GCM,data:([^\n]+),iv:([^\n]+),tag:([^\n]+),type:([^\n]+)\]/;
+const STD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** Go's `base64.StdEncoding.DecodeString`: padded, CR and LF ignored. */
+function decodeStdBase64(s: string): Buffer | undefined {
+  const compact = s.replace(/[\r\n]/g, "");
+  return STD_BASE64.test(compact) ? Buffer.from(compact, "base64") : undefined;
+}
+
+/** Whether a string is meant to be an encrypted value (it may still be malformed). */
+export function looksEncrypted(s: string): boolean {
+  return s.startsWith("ENC[");
+}
+
+/** Parses an encrypted value; a string describing the problem when it is malformed. */
+export function parseEncValue(s: string): EncValue | string {
+  const m = ENC_RE.exec(s);
+  if (!m) return "it does not have the ENC[AES256_GCM,data:…,iv:…,tag:…,type:…] form";
+  const data = decodeStdBase64(m[1]);
+  const iv = decodeStdBase64(m[2]);
+  const tag = decodeStdBase64(m[3]);
+  if (!data) return "its data is not valid base64";
+  if (!iv) return "its iv is not valid base64";
+  if (!tag) return "its tag is not valid base64";
+  if (iv.length === 0) return "its iv is empty";
+  if (tag.length !== 16) return `its tag is ${tag.length} bytes, not 16`;
+  return { data, iv, tag, type: m[4] };
+}
+
+/** AES-256-GCM open; undefined when authentication fails. */
+export function openEncValue(value: EncValue, key: Buffer, aad: Buffer): Buffer | undefined {
+  const decipher = crypto.createDecipheriv("aes-256-gcm", key, value.iv);
+  decipher.setAAD(aad);
+  decipher.setAuthTag(value.tag);
+  try {
+    return Buffer.concat([decipher.update(value.data), decipher.final()]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A decrypted value, typed as sops types it (`comment` values are not part of the MAC). */
+export type Plaintext = TreeLeaf | { readonly t: "comment"; readonly text: string };
+
+/**
+ * Types decrypted bytes by the value's `type:` (sops's `Cipher.Decrypt`); a string describing
+ * the problem when sops could not parse them (the message holds no plaintext).
+ */
+export function typePlaintext(bytes: Buffer, type: string): Plaintext | string {
+  switch (type) {
+    case "str":
+      return { t: "bytes", bytes };
+    case "bytes":
+      return { t: "bytes", bytes };
+    case "comment":
+      return { t: "comment", text: bytes.toString("utf8") };
+    case "int": {
+      const i = parseGoAtoi(bytes.toString("latin1"));
+      return i === undefined ? "its int plaintext does not parse" : { t: "int", i };
+    }
+    case "float": {
+      const f = parseGoFloat(bytes.toString("latin1"));
+      return f === undefined ? "its float plaintext does not parse" : { t: "float", f };
+    }
+    case "bool": {
+      const b = parseGoBool(bytes.toString("latin1"));
+      return b === undefined ? "its bool plaintext does not parse" : { t: "bool", b };
+    }
+    case "time": {
+      const time: GoTime | undefined = parseRfc3339(bytes.toString("latin1"));
+      return time === undefined ? "its time plaintext does not parse" : { t: "time", time };
+    }
+    default:
+      return `its type ${JSON.stringify(type.slice(0, 20))} is unknown`;
+  }
+}
+
+/**
+ * The bytes a leaf adds to the MAC (sops `ToBytes`): strings as they are, ints in decimal,
+ * floats in Go's shortest form, `True`/`False`, times as RFC 3339 with nanoseconds.
+ * `legacyJson` hashes integers as the float64 sops before 3.13.2 decoded JSON numbers to.
+ */
+export function macBytes(leaf: TreeLeaf, encoding: "utf8" | "latin1", legacyJson = false): Buffer | undefined {
+  switch (leaf.t) {
+    case "str":
+      return Buffer.from(leaf.s, encoding);
+    case "bytes":
+      return leaf.bytes;
+    case "int":
+      return Buffer.from(legacyJson ? formatGoFloat(Number(leaf.i)) : leaf.i.toString());
+    case "float":
+      return Buffer.from(formatGoFloat(leaf.f));
+    case "bool":
+      return Buffer.from(leaf.b ? "True" : "False");
+    case "time":
+      return Buffer.from(marshalGoTime(leaf.time));
+    case "null":
+      return undefined;
+    case "uint":
+      return undefined;
+  }
+}

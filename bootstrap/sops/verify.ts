@@ -1,0 +1,412 @@
+/**
+ * Verifies one SOPS file the way `sops --decrypt` does (getsops/sops v3.13.3 `DecryptTree`):
+ * recover the data key from an age stanza, decrypt and authenticate every value that the file's
+ * rule says is encrypted, hash every value in document order and compare with the encrypted
+ * MAC. Plaintexts never leave this module except through {@link examineSopsFile} with
+ * `collect`, which only `internal/decrypt.ts` uses.
+ */
+import * as crypto from "node:crypto";
+import * as fs from "node:fs/promises";
+import type { AgeIdentities } from "./age";
+import { marshalGoTime } from "./go";
+import { type KeyGroup, MetadataError, type SopsMetadata, isSopsMetadata, readMetadata } from "./metadata";
+import { combineShares } from "./shamir";
+import { detectFormat, loadSopsFile } from "./stores";
+import { type ParsedSopsFile, type SopsFormat, type TreeLeaf, type TreeMap, type TreeNode, TreeParseError, displayPath } from "./tree";
+import type { SopsFileResult } from "./types";
+import { type EncValue, looksEncrypted, macBytes, openEncValue, parseEncValue, typePlaintext } from "./values";
+
+/** sops's constant first 32 bytes of the hash when `mac_only_encrypted` is set (sha256("sops")). */
+const MAC_ONLY_ENCRYPTED_INIT = Buffer.from("8a3fd2ad54ce66527b1034f3d147be0b0b975b3bf44f72c6fdadec8176f27d69", "hex");
+const ENC_TYPE_RE = /^ENC\[AES256_GCM,data:[^\n]+,iv:[^\n]+,tag:[^\n]+,type:[^\n]+\]/;
+
+type Failure = Exclude<SopsFileResult, { kind: "ok" }>;
+
+function result<K extends SopsFileResult["kind"]>(
+  path: string,
+  kind: K,
+  detail: string,
+  extra: Omit<Extract<SopsFileResult, { kind: K }>, "kind" | "path" | "detail" | "reason">,
+): Extract<SopsFileResult, { kind: K }> {
+  return { kind, path, detail, reason: `${path}: ${detail}`, ...extra } as Extract<SopsFileResult, { kind: K }>;
+}
+
+/** A problem found while walking the values; becomes the file's result. */
+class WalkProblem extends Error {
+  constructor(
+    readonly kind: "tampered-value" | "malformed",
+    readonly keyPath: string,
+    detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+/** A decrypted document (internal use only): maps as objects, in file order. */
+export type DecryptedDocument = Record<string, unknown>;
+
+export interface Examination {
+  readonly result: SopsFileResult;
+  /** Decrypted documents, only with `collect` and only when the result is ok. */
+  readonly documents?: readonly DecryptedDocument[];
+}
+
+function looksLikeSops(content: Buffer): boolean {
+  return content.includes("sops") && (content.includes("ENC[AES256_GCM") || content.includes("lastmodified"));
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+function shortRecipient(r: string): string {
+  return r.length > 24 ? `${r.slice(0, 12)}…${r.slice(-6)}` : r;
+}
+
+interface DataKey {
+  readonly key: Buffer;
+  readonly openedBy: string;
+  readonly warnings: readonly string[];
+}
+
+async function openGroup(group: KeyGroup, identities: AgeIdentities, malformed: string[]): Promise<{ part: Buffer; recipient: string } | undefined> {
+  // Try our own recipients' stanzas first; the recipient field is a hint, not trusted.
+  const ours = new Set(identities.recipients);
+  const ordered = [...group.age.filter((s) => ours.has(s.recipient)), ...group.age.filter((s) => !ours.has(s.recipient))];
+  for (const stanza of ordered) {
+    const opened = await identities.open(stanza.enc);
+    if (opened.kind === "ok") return { part: opened.payload, recipient: stanza.recipient };
+    if (opened.kind === "malformed") malformed.push(`the age stanza for ${shortRecipient(stanza.recipient)} is malformed (${opened.what})`);
+  }
+  return undefined;
+}
+
+async function recoverDataKey(path: string, format: SopsFormat, md: SopsMetadata, identities: AgeIdentities): Promise<DataKey | Failure> {
+  const malformed: string[] = [];
+  const parts: { part: Buffer; recipient: string }[] = [];
+  for (const group of md.keyGroups) {
+    const opened = await openGroup(group, identities, malformed);
+    if (opened) parts.push(opened);
+  }
+  const recipients = md.keyGroups.flatMap((g) => g.age.map((s) => s.recipient));
+  let key: Buffer | undefined;
+  if (md.keyGroups.length === 1) {
+    key = parts[0]?.part;
+  } else if (parts.length >= Math.max(md.shamirThreshold, 2)) {
+    key = combineShares(parts.map((p) => p.part));
+    if (!key) return result(path, "malformed", "the key groups' parts of the data key do not combine", { format });
+  } else if (parts.length > 0 && malformed.length === 0) {
+    const needed = md.shamirThreshold || md.keyGroups.length;
+    return result(path, "wrong-key", `the data key is split over ${md.keyGroups.length} key groups (${needed} needed); your identities open ${parts.length}`, {
+      format,
+      recipients,
+    });
+  }
+  if (!key) {
+    if (malformed.length > 0) return result(path, "malformed", malformed[0], { format });
+    return result(
+      path,
+      "wrong-key",
+      `it is encrypted for ${recipients.map(shortRecipient).join(", ")}, and none of your identities (${identities.recipients.map(shortRecipient).join(", ")}) opens it`,
+      { format, recipients },
+    );
+  }
+  if (key.length !== 32) return result(path, "malformed", `the data key is ${key.length} bytes, not 32`, { format });
+  return { key, openedBy: parts[0].recipient, warnings: malformed };
+}
+
+/** Decides, per key path, whether a value is encrypted: the file's rule, or the value's form. */
+type RuleState = { readonly matched: boolean };
+
+function makeRule(md: SopsMetadata): {
+  readonly initial: RuleState;
+  readonly step: (state: RuleState, key: string) => RuleState;
+  readonly encrypted: (state: RuleState, leaf: TreeLeaf) => boolean;
+} {
+  const rule = md.rule;
+  let test: (key: string) => boolean;
+  switch (rule.kind) {
+    case "unencrypted_suffix":
+    case "encrypted_suffix":
+      test = (key) => key.endsWith(rule.value);
+      break;
+    case "unencrypted_regex":
+    case "encrypted_regex":
+      test = (key) => rule.regex.test(key);
+      break;
+    default:
+      test = () => false;
+  }
+  const shapeOnly = rule.kind === "unencrypted_comment_regex" || rule.kind === "encrypted_comment_regex";
+  const encryptsOnMatch = rule.kind === "encrypted_suffix" || rule.kind === "encrypted_regex";
+  return {
+    initial: { matched: false },
+    step: (state, key) => (state.matched || !test(key) ? state : { matched: true }),
+    encrypted: (state, leaf) => {
+      // With comment rules, what is encrypted depends on comment placement: go by the value's form.
+      if (shapeOnly) return leaf.t === "str" && ENC_TYPE_RE.test(leaf.s);
+      return encryptsOnMatch ? state.matched : !state.matched;
+    },
+  };
+}
+
+function pathAad(path: readonly string[], encoding: "utf8" | "latin1"): Buffer {
+  return Buffer.from(path.join(":") + ":", encoding);
+}
+
+interface WalkOutput {
+  readonly mac: string;
+  readonly legacyMac: string | undefined;
+  readonly encryptedValues: number;
+  readonly mapPaths: readonly (readonly string[])[];
+  readonly documents: DecryptedDocument[] | undefined;
+}
+
+function plainValue(leaf: TreeLeaf, encoding: "utf8" | "latin1"): unknown {
+  switch (leaf.t) {
+    case "str":
+      return encoding === "latin1" ? Buffer.from(leaf.s, "latin1").toString("utf8") : leaf.s;
+    case "bytes":
+      return leaf.bytes.toString("utf8");
+    case "int":
+      return leaf.i >= BigInt(Number.MIN_SAFE_INTEGER) && leaf.i <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(leaf.i) : leaf.i;
+    case "float":
+      return leaf.f;
+    case "bool":
+      return leaf.b;
+    case "time":
+      return marshalGoTime(leaf.time);
+    default:
+      return null;
+  }
+}
+
+function walkValues(parsed: ParsedSopsFile, md: SopsMetadata, key: Buffer, collect: boolean): WalkOutput {
+  const rule = makeRule(md);
+  const hash = crypto.createHash("sha512");
+  const legacy = parsed.hasLegacyJsonNumbers ? crypto.createHash("sha512") : undefined;
+  if (md.macOnlyEncrypted) {
+    hash.update(MAC_ONLY_ENCRYPTED_INIT);
+    legacy?.update(MAC_ONLY_ENCRYPTED_INIT);
+  }
+  const encoding = parsed.encoding;
+  const mapPaths: (readonly string[])[] = [];
+  let encryptedValues = 0;
+
+  const leaf = (value: TreeLeaf, path: readonly string[], state: RuleState): unknown => {
+    if (value.t === "null") return null;
+    if (value.t === "uint") throw new WalkProblem("malformed", displayPath(path), `the integer at ${displayPath(path)} is beyond int64, which sops cannot handle`);
+    const where = displayPath(path);
+    if (rule.encrypted(state, value)) {
+      if (value.t !== "str") throw new WalkProblem("tampered-value", where, `the value at ${where} is plaintext, but the file's ${md.rule.kind} rule says it is encrypted`);
+      if (value.s === "") return "";
+      const enc: EncValue | string = parseEncValue(value.s);
+      if (typeof enc === "string") {
+        if (looksEncrypted(value.s)) throw new WalkProblem("malformed", where, `the encrypted value at ${where} is malformed: ${enc}`);
+        throw new WalkProblem("tampered-value", where, `the value at ${where} is plaintext, but the file's ${md.rule.kind} rule says it is encrypted`);
+      }
+      const plain = openEncValue(enc, key, pathAad(path, encoding));
+      if (!plain) throw new WalkProblem("tampered-value", where, `the encrypted value at ${where} fails authentication (its ciphertext, iv, tag or key path was changed)`);
+      const typed = typePlaintext(plain, enc.type);
+      if (typeof typed === "string") throw new WalkProblem("malformed", where, `the encrypted value at ${where} is malformed: ${typed}`);
+      encryptedValues++;
+      if (typed.t === "comment") return undefined;
+      const bytes = macBytes(typed, encoding);
+      if (bytes) {
+        hash.update(bytes);
+        legacy?.update(bytes);
+      }
+      return collect ? plainValue(typed, encoding) : undefined;
+    }
+    if (value.t === "str" && ENC_TYPE_RE.test(value.s)) {
+      throw new WalkProblem("tampered-value", where, `the value at ${where} is encrypted, but the file's ${md.rule.kind} rule says it is plaintext (was the rule changed?)`);
+    }
+    if (!md.macOnlyEncrypted) {
+      const bytes = macBytes(value, encoding);
+      if (bytes) hash.update(bytes);
+      if (legacy) {
+        const legacyBytes = macBytes(value, encoding, true);
+        if (legacyBytes) legacy.update(legacyBytes);
+      }
+    }
+    return collect ? plainValue(value, encoding) : undefined;
+  };
+
+  const node = (value: TreeNode, path: readonly string[], state: RuleState): unknown => {
+    if (value.t === "map") return map(value, path, state);
+    if (value.t === "list") {
+      const out: unknown[] = [];
+      for (const item of value.items) {
+        const v = node(item, path, state);
+        // Encrypted comments inside lists decrypt to comments, which are not values.
+        if (collect && v !== undefined) out.push(v);
+      }
+      return out;
+    }
+    return leaf(value, path, state);
+  };
+
+  const map = (value: TreeMap, path: readonly string[], state: RuleState): DecryptedDocument => {
+    mapPaths.push(path);
+    const out: DecryptedDocument = {};
+    for (const item of value.items) {
+      const childPath = [...path, item.key];
+      const v = node(item.value, childPath, rule.step(state, item.key));
+      if (collect) out[encoding === "latin1" ? Buffer.from(item.key, "latin1").toString("utf8") : item.key] = v;
+    }
+    return out;
+  };
+
+  const documents = parsed.branches.map((branch) => map(branch, [], rule.initial));
+  return {
+    mac: hash.digest("hex").toUpperCase(),
+    legacyMac: legacy?.digest("hex").toUpperCase(),
+    encryptedValues,
+    mapPaths,
+    documents: collect ? documents : undefined,
+  };
+}
+
+/**
+ * Every value the rule says is encrypted and that is meant as an ENC value is well formed:
+ * checked before the key is needed, so the result does not depend on the key.
+ */
+function findMalformedValue(parsed: ParsedSopsFile, md: SopsMetadata): { keyPath: string; detail: string } | undefined {
+  const rule = makeRule(md);
+  const visit = (value: TreeNode, path: readonly string[], state: RuleState): { keyPath: string; detail: string } | undefined => {
+    if (value.t === "map") {
+      for (const item of value.items) {
+        const found = visit(item.value, [...path, item.key], rule.step(state, item.key));
+        if (found) return found;
+      }
+    } else if (value.t === "list") {
+      for (const item of value.items) {
+        const found = visit(item, path, state);
+        if (found) return found;
+      }
+    } else if (value.t === "str" && looksEncrypted(value.s) && rule.encrypted(state, value)) {
+      const enc = parseEncValue(value.s);
+      if (typeof enc === "string") return { keyPath: displayPath(path), detail: `the encrypted value at ${displayPath(path)} is malformed: ${enc}` };
+    }
+    return undefined;
+  };
+  for (const branch of parsed.branches) {
+    const found = visit(branch, [], rule.initial);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** Encrypted comments must authenticate under the key path of some map of the file. */
+function checkComments(parsed: ParsedSopsFile, key: Buffer, mapPaths: readonly (readonly string[])[]): WalkProblem | undefined {
+  for (const comment of parsed.comments) {
+    if (!ENC_TYPE_RE.test(comment.text)) continue;
+    const enc = parseEncValue(comment.text);
+    if (typeof enc === "string") continue;
+    const candidates = [comment.path, ...mapPaths];
+    if (!candidates.some((p) => openEncValue(enc, key, pathAad(p, parsed.encoding)))) {
+      const where = displayPath(comment.path);
+      return new WalkProblem("tampered-value", where, `an encrypted comment near ${where} fails authentication`);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Examines one file's content. `path` is only for messages. With `collect`, an ok result also
+ * returns the decrypted documents: internal use only (see `internal/decrypt.ts`).
+ */
+export async function examineSopsFile(content: Buffer, path: string, identities: AgeIdentities, collect = false): Promise<Examination> {
+  const format = detectFormat(path, content.toString("latin1", 0, Math.min(content.length, 1 << 20)));
+  let parsed: ParsedSopsFile;
+  try {
+    parsed = loadSopsFile(content, format);
+  } catch (err) {
+    if (!(err instanceof TreeParseError)) throw err;
+    if (looksLikeSops(content)) return { result: result(path, "malformed", err.message, { format, keyPath: err.keyPath }) };
+    return { result: result(path, "not-sops", `not a SOPS file (${err.message})`, {}) };
+  }
+  if (!isSopsMetadata(parsed.metadata)) {
+    return { result: result(path, "not-sops", "not a SOPS file: it has no sops metadata (a top-level sops map with mac and lastmodified)", {}) };
+  }
+  const fmt = parsed.format;
+  let md: SopsMetadata;
+  try {
+    md = readMetadata(parsed.metadata);
+  } catch (err) {
+    if (err instanceof MetadataError) return { result: result(path, "malformed", err.message, { format: fmt }) };
+    throw err;
+  }
+  if (md.mac === "") return { result: result(path, "malformed", "it has no MAC (sops.mac is missing or empty)", { format: fmt }) };
+  const macEnc = parseEncValue(md.mac);
+  if (typeof macEnc === "string") return { result: result(path, "malformed", `sops.mac is malformed: ${macEnc}`, { format: fmt }) };
+  const badValue = findMalformedValue(parsed, md);
+  if (badValue) return { result: result(path, "malformed", badValue.detail, { format: fmt, keyPath: badValue.keyPath }) };
+
+  const ageCount = md.keyGroups.reduce((n, g) => n + g.age.length, 0);
+  if (ageCount === 0) {
+    const others = md.keyGroups.flatMap((g) => g.others);
+    const keyTypes = [...new Set(others.map((o) => o.type))];
+    const ids = others.map((o) => `${o.type} ${shortRecipient(o.id)}`).join(", ");
+    return { result: result(path, "not-age", `it is encrypted only to non-age keys (${ids}); an age key cannot decrypt it`, { format: fmt, keyTypes }) };
+  }
+
+  const dataKey = await recoverDataKey(path, fmt, md, identities);
+  if ("kind" in dataKey) return { result: dataKey };
+
+  let walked: WalkOutput;
+  try {
+    walked = walkValues(parsed, md, dataKey.key, collect);
+  } catch (err) {
+    if (!(err instanceof WalkProblem)) throw err;
+    return { result: result(path, err.kind, err.message, { format: fmt, keyPath: err.keyPath }) };
+  }
+  const macPlain = openEncValue(macEnc, dataKey.key, Buffer.from(md.macAad));
+  if (!macPlain || macEnc.type !== "str") {
+    return { result: result(path, "mac-mismatch", "the MAC does not authenticate (sops.mac or sops.lastmodified was changed)", { format: fmt }) };
+  }
+  const fileMac = macPlain.toString("latin1");
+  if (fileMac !== walked.mac && fileMac !== walked.legacyMac) {
+    return {
+      result: result(path, "mac-mismatch", "the values do not match the MAC (a value, a key or their order changed after encryption)", { format: fmt }),
+    };
+  }
+  const metadataKey = (n: TreeNode): string => JSON.stringify(n, (_, v: unknown) => (typeof v === "bigint" ? `${v}n` : v));
+  const laterIndex = parsed.laterMetadata.findIndex((m) => metadataKey(m) !== metadataKey(parsed.metadata as TreeMap));
+  if (laterIndex >= 0) {
+    return {
+      result: result(path, "tampered-value", "the sops metadata of a later YAML document differs from the first document's (sops writes the same into every document)", {
+        format: fmt,
+        keyPath: "sops",
+      }),
+    };
+  }
+  const commentProblem = checkComments(parsed, dataKey.key, walked.mapPaths);
+  if (commentProblem) return { result: result(path, commentProblem.kind, commentProblem.message, { format: fmt, keyPath: commentProblem.keyPath }) };
+
+  const detail = `${plural(walked.encryptedValues, "encrypted value")} decrypted, MAC verified (opened with ${shortRecipient(dataKey.openedBy)})`;
+  return {
+    result: result(path, "ok", detail, {
+      format: fmt,
+      encryptedValues: walked.encryptedValues,
+      openedBy: dataKey.openedBy,
+      warnings: dataKey.warnings,
+    }),
+    documents: walked.documents,
+  };
+}
+
+/** Verifies a SOPS file's content; see {@link SopsFileResult} for what each result means. */
+export async function verifySopsContent(content: Buffer, path: string, identities: AgeIdentities): Promise<SopsFileResult> {
+  return (await examineSopsFile(content, path, identities)).result;
+}
+
+/**
+ * Verifies the SOPS file at `file` with the identities. `displayName` (default: `file`) is how
+ * results name it. Reading errors are thrown; everything about the content is a result.
+ */
+export async function verifySopsFile(file: string, identities: AgeIdentities, displayName = file): Promise<SopsFileResult> {
+  return verifySopsContent(await fs.readFile(file), displayName, identities);
+}
+
+
