@@ -60,7 +60,7 @@ async function runRender(args: readonly string[], io: CliIo): Promise<number> {
   const showSecrets = flags["show-secrets"] === true;
   io.stderr(`► rendering stack ${stack} offline\n`);
   const raw = readStackConfig(io.projectDir, stack, io.env.HOME);
-  const result = await renderProgram(stack, async () => ({ ...(await bootstrap(raw)) }), showSecrets);
+  const result = await renderProgram(stack, async () => ({ ...(await bootstrap(raw, { repoSecretsCheck: false })) }), showSecrets);
   const outDir = typeof flags.out === "string" ? path.resolve(flags.out) : undefined;
   writeRender(result, stack, { outDir, showSecrets, stdout: io.stdout, stderr: io.stderr });
   return EXIT.ok;

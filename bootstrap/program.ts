@@ -4,7 +4,9 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, RawStackConfig, resolveConfig } from "./config";
+import { BootstrapConfig, ConfigError, RawStackConfig, resolveConfig } from "./config";
+import { checkRepository, formatFileLine } from "./sops";
+import { RepositoryError, redactUrl } from "./sops/repository";
 import { CONFIG_NAMESPACE } from "./defaults";
 import { GitOpsCluster } from "../components/gitops-cluster";
 
@@ -39,7 +41,46 @@ export interface BootstrapOutputs {
   readonly rootApplication: pulumi.Output<string>;
 }
 
-export async function bootstrap(raw: RawStackConfig): Promise<BootstrapOutputs> {
+/** Checks the repository's SOPS files with the stack's key; the real one is `checkRepository`. */
+export type RepoSecretsCheck = typeof checkRepository;
+
+/**
+ * `verifyRepoSecrets`: before anything is registered, prove the age key decrypts every SOPS file
+ * in the repository at the deployed revision. A key that does not match stops the update here,
+ * not ten minutes into a recovery. A repository this machine cannot read (private without local
+ * Git credentials, offline) is a warning, not an error: the cluster may still reach it.
+ */
+export async function verifyRepoSecretsBeforeUp(
+  config: BootstrapConfig,
+  check: RepoSecretsCheck,
+  log: { info(m: string): void; warn(m: string): void },
+): Promise<void> {
+  const revision = config.repo.revision === "HEAD" ? undefined : config.repo.revision;
+  let report;
+  try {
+    report = await check({ source: config.repo.url, revision, identities: config.ageKey.identities });
+  } catch (e) {
+    if (!(e instanceof RepositoryError)) throw e;
+    log.warn(`verifyRepoSecrets: could not read ${redactUrl(config.repo.url)} from here (${redactUrl(e.message)}); SOPS files not checked. Set gitops-bootstrap:verifyRepoSecrets false to skip this step.`);
+    return;
+  }
+  if (report.ok) {
+    log.info(`verifyRepoSecrets: ${report.files.length} SOPS file(s) in ${redactUrl(config.repo.url)} decrypt with the stack's age key`);
+    return;
+  }
+  const failed = report.files.filter((f) => f.kind !== "ok").map((f) => `  ${formatFileLine(f)}`);
+  throw new pulumi.RunError(
+    [`verifyRepoSecrets: the stack's age key does not verify ${failed.length} SOPS file(s) in ${redactUrl(config.repo.url)}; nothing was changed:`, ...failed,
+      "Fix the key (gitops-bootstrap:ageKey / ageKeyFile) or the files; gitops-bootstrap check --stack <stack> shows the details."].join("\n"),
+  );
+}
+
+export interface BootstrapOptions {
+  /** Runs the `verifyRepoSecrets` check with this function; `false` skips it (offline render). @default checkRepository */
+  readonly repoSecretsCheck?: RepoSecretsCheck | false;
+}
+
+export async function bootstrap(raw: RawStackConfig, options: BootstrapOptions = {}): Promise<BootstrapOutputs> {
   let config;
   try {
     config = await resolveConfig(raw);
@@ -47,6 +88,10 @@ export async function bootstrap(raw: RawStackConfig): Promise<BootstrapOutputs> 
     // A clean message without a stack trace; the problems name keys, never secret values.
     if (e instanceof ConfigError) throw new pulumi.RunError(e.message);
     throw e;
+  }
+  const check = options.repoSecretsCheck ?? checkRepository;
+  if (config.verifyRepoSecrets && check !== false) {
+    await verifyRepoSecretsBeforeUp(config, check, { info: (m) => void pulumi.log.info(m), warn: (m) => void pulumi.log.warn(m) });
   }
   const kube = new pulumi.Config("kubernetes");
   const provider = new k8s.Provider("k8s", {

@@ -54,11 +54,15 @@ beforeAll(async () => {
       dependencies.set(args.name, deps.map((d) => (d as any).__name));
       return undefined;
     });
-    return bootstrap({
+    return bootstrap(
+      {
       values: { environment: "prod", repo: JSON.stringify(repo), ageKey: identity, argocd: JSON.stringify({ values: { server: { replicas: 2 } } }) },
       secretKeys: new Set(["ageKey", "repo"]),
       baseDir: "/project",
-    });
+      },
+      // The repository check has its own tests (preflight.test.ts); git.example.com is not real.
+      { repoSecretsCheck: false },
+    );
   });
   outputs = await new Promise((resolve) => pulumi.output(stackOutputs as any).apply((o) => resolve(o as Record<string, unknown>)));
   await pulumi.runtime.disconnect();
