@@ -21,20 +21,10 @@ import * as age from "age-encryption";
 import * as YAML from "yaml";
 import { findSops } from "./sops-binary";
 import { type Plain, type WriteOptions, writeSopsBinary, writeSopsDotenv, writeSopsJson, writeSopsYaml } from "./sops-writer";
+import { rng } from "./random";
 
 const FILES = Number(process.env.BENCH_FILES ?? 1000);
 const SAMPLE_PER_STORE = 5;
-
-/** Deterministic pseudo-random numbers (mulberry32), so runs are comparable. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const random = rng(20260227);
 const int = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));

@@ -16,20 +16,12 @@ import * as age from "age-encryption";
 import { AgeIdentities } from "../../bootstrap/sops/age";
 import { verifySopsContent } from "../../bootstrap/sops/verify";
 import { findSops } from "../bench/sops-binary";
+import { rng } from "../bench/random";
 
 const SOPS = findSops();
 const SEED = Number(process.env.INTEROP_SEED ?? 424242);
 const FLIPS_PER_FILE = Number(process.env.INTEROP_FLIPS ?? 40);
 
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = rng(SEED);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
 const int = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));
