@@ -1,0 +1,56 @@
+/** The repository check runs before anything is registered: a failing key leaves nothing half-applied. */
+import * as age from "age-encryption";
+import * as pulumi from "@pulumi/pulumi";
+import { bootstrap } from "../../bootstrap/program";
+import type { RepoSecretsCheck } from "../../bootstrap/program";
+
+const registered: string[] = [];
+
+beforeAll(async () => {
+  await pulumi.runtime.setMocks(
+    { newResource: (args) => (registered.push(args.type), { id: `${args.name}-id`, state: args.inputs }), call: (args) => args.inputs },
+    "gitops-bootstrap",
+    "unit",
+    false,
+  );
+});
+
+async function raw() {
+  return {
+    values: { environment: "dev", repo: JSON.stringify({ url: "https://git.example.com/org/state.git", path: "apps" }), ageKey: await age.generateIdentity() },
+    secretKeys: new Set(["ageKey"]),
+    baseDir: "/project",
+  };
+}
+
+test("a wrong key stops the program before any resource is registered", async () => {
+  const seen: unknown[] = [];
+  const failing: RepoSecretsCheck = async (options) => {
+    seen.push(options.source);
+    return {
+      source: options.source,
+      revision: undefined,
+      commit: undefined,
+      recipients: [],
+      files: [{ kind: "wrong-key", path: "apps/db/secret.sops.yaml", detail: "it is encrypted for age1other" } as any],
+      warnings: [],
+      scannedFiles: 1,
+      skippedFiles: 0,
+      counts: {} as any,
+      ok: false,
+    };
+  };
+  await expect(bootstrap(await raw(), { repoSecretsCheck: failing })).rejects.toThrow(/verifyRepoSecrets: .* 1 SOPS file\(s\)[\s\S]*apps\/db\/secret\.sops\.yaml {2}wrong key/);
+  expect(seen).toEqual(["https://git.example.com/org/state.git"]);
+  expect(registered).toEqual([]);
+});
+
+test("verifyRepoSecrets: false skips the check", async () => {
+  const never: RepoSecretsCheck = async () => {
+    throw new Error("must not run");
+  };
+  const input = await raw();
+  await bootstrap({ ...input, values: { ...input.values, verifyRepoSecrets: "false" } }, { repoSecretsCheck: never });
+  await pulumi.runtime.disconnect();
+  expect(registered).toContain("kubernetes:helm.sh/v3:Release");
+});
