@@ -5,7 +5,8 @@
  * (Lagrange interpolation), byte by byte.
  */
 
-function mul(a: number, b: number): number {
+/** Multiplication in GF(2^8) with the AES polynomial. */
+export function mul(a: number, b: number): number {
   let product = 0;
   for (let i = 0; i < 8; i++) {
     if (b & 1) product ^= a;

@@ -9,6 +9,7 @@ import * as crypto from "node:crypto";
 import * as age from "age-encryption";
 import * as YAML from "yaml";
 import { formatGoFloat, resolveYamlPlain } from "../../bootstrap/sops/go";
+import { mul } from "../../bootstrap/sops/shamir";
 
 export type Plain = string | number | boolean | null | readonly Plain[] | { readonly [key: string]: Plain };
 
@@ -67,17 +68,6 @@ function encryptTree(value: Plain, path: readonly string[], key: Buffer, hash: c
 
 /** Splits a secret into `parts` Shamir shares with threshold `threshold` over GF(2^8). */
 function splitSecret(secret: Buffer, parts: number, threshold: number): Buffer[] {
-  const mul = (a: number, b: number): number => {
-    let p = 0;
-    for (let i = 0; i < 8; i++) {
-      if (b & 1) p ^= a;
-      const carry = a & 0x80;
-      a = (a << 1) & 0xff;
-      if (carry) a ^= 0x1b;
-      b >>= 1;
-    }
-    return p;
-  };
   const xs = [...crypto.randomBytes(255)].map((_, i) => i + 1).sort(() => Math.random() - 0.5).slice(0, parts);
   const shares = xs.map((x) => Buffer.concat([Buffer.alloc(secret.length), Buffer.from([x])]));
   for (let byte = 0; byte < secret.length; byte++) {
