@@ -248,7 +248,7 @@ function checkRepoPath(problems: Problems, key: string, p: string | undefined): 
 function checkSshPrivateKey(key: string): string | undefined {
   const text = key.trim();
   if (/^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-|sk-)/.test(text)) {
-    return "holds an SSH public key; expected the private key (-----BEGIN OPENSSH PRIVATE KEY----- ...)";
+    return "holds an SSH public key; expected the private key (the OpenSSH or PEM private key block, not the .pub line)";
   }
   const begin = /^-----BEGIN ([A-Z ]*)PRIVATE KEY-----/.exec(text);
   if (!begin || !/-----END [A-Z ]*PRIVATE KEY-----$/.test(text)) {
