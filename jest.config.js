@@ -1,6 +1,6 @@
 // age-encryption and its @noble/@scure dependencies are ESM-only. Jest runs CommonJS, so
 // they are transformed with ts-jest (allowJs) instead of being ignored like other modules.
-const esmOnly = ["age-encryption", "@noble", "@scure", "@kubernetes/client-node"].join("|");
+const esmOnly = ["age-encryption", "@noble", "@scure", "@kubernetes/client-node", "openid-client", "oauth4webapi", "jose"].join("|");
 
 const common = {
   testEnvironment: "node",

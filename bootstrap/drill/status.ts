@@ -1,0 +1,66 @@
+/**
+ * How the drill reads a reconciler object's status. Argo CD (DESIGN.md): converged means
+ * `status.sync.status == Synced` and `status.health.status == Healthy`; a Failed/Error sync
+ * operation, Degraded health or an `...Error` condition is a problem, a failure if it persists.
+ */
+import type { KubeObject, ObjectStatus, StatusReader } from "./convergence";
+
+interface ApplicationStatus {
+  readonly sync?: { readonly status?: string; readonly revision?: string };
+  readonly health?: { readonly status?: string; readonly message?: string };
+  readonly operationState?: { readonly phase?: string; readonly message?: string; readonly retryCount?: number };
+  readonly conditions?: readonly { readonly type?: string; readonly message?: string }[];
+  readonly resources?: readonly { readonly kind?: string; readonly namespace?: string; readonly name?: string; readonly health?: { readonly status?: string; readonly message?: string } }[];
+}
+
+/** Keeps status text to one readable line of bounded length. */
+export function oneLine(text: string, max = 300): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+export const applicationStatusReader: StatusReader = {
+  kind: "Application",
+  read(object: KubeObject): ObjectStatus {
+    const status = (object.status ?? {}) as ApplicationStatus;
+    const sync = status.sync?.status ?? "Unknown";
+    const health = status.health?.status ?? "Unknown";
+    const phase = status.operationState?.phase;
+    const details: string[] = [];
+    const problems: string[] = [];
+    if (phase === "Failed" || phase === "Error") {
+      problems.push(`sync ${phase.toLowerCase()}`);
+      if (status.operationState?.message) details.push(`operation ${phase}: ${oneLine(status.operationState.message)}`);
+    }
+    if (health === "Degraded") {
+      problems.push("health Degraded");
+      if (status.health?.message) details.push(`health: ${oneLine(status.health.message)}`);
+      for (const r of status.resources ?? []) {
+        if (r.health?.status === "Degraded") details.push(`${r.kind}/${r.namespace ? `${r.namespace}/` : ""}${r.name} Degraded${r.health.message ? `: ${oneLine(r.health.message)}` : ""}`);
+      }
+    }
+    for (const c of status.conditions ?? []) {
+      if (!c.type?.endsWith("Error")) continue;
+      problems.push(c.type);
+      details.push(`${c.type}: ${oneLine(c.message ?? "")}`);
+    }
+    return {
+      synced: sync === "Synced",
+      healthy: health === "Healthy",
+      summary: `${sync}/${health}${phase && phase !== "Succeeded" ? ` (sync ${phase})` : ""}`,
+      problem: problems.length > 0 ? problems.join(", ") : undefined,
+      details,
+    };
+  },
+};
+
+/** Readiness of the reconciler's own workloads (Deployments, StatefulSets) in its namespace. */
+export function workloadReady(kind: string, object: KubeObject): boolean {
+  const spec = (object as { spec?: { replicas?: number } }).spec;
+  const status = (object.status ?? {}) as { readyReplicas?: number; availableReplicas?: number; updatedReplicas?: number; observedGeneration?: number };
+  const generation = (object.metadata as { generation?: number } | undefined)?.generation;
+  const wanted = spec?.replicas ?? 1;
+  if (generation !== undefined && (status.observedGeneration ?? 0) < generation) return false;
+  const ready = kind === "Deployment" ? (status.availableReplicas ?? 0) : (status.readyReplicas ?? 0);
+  return ready >= wanted;
+}
