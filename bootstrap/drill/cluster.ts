@@ -1,0 +1,77 @@
+/**
+ * The few direct reads the drill makes besides watches: namespaces (guard) and whether Secrets
+ * exist. Secrets are read as metadata only (PartialObjectMetadataList), so their data never
+ * reaches this process.
+ */
+import * as http from "node:http";
+import * as https from "node:https";
+import type { KubeConfig } from "@kubernetes/client-node";
+import type { SecretRecord } from "./report";
+import type { ExpectedSecret } from "./secrets";
+import { describeError } from "./watch";
+
+export class ClusterError extends Error {}
+
+const METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1beta1";
+
+export function serverOf(kc: KubeConfig): string {
+  return kc.getCurrentCluster()?.server ?? "(no cluster)";
+}
+
+/** GET on the API server with the kubeconfig's credentials; resolves with status and parsed body. */
+export async function getJson(kc: KubeConfig, apiPath: string, accept = "application/json"): Promise<{ status: number; body: unknown }> {
+  const url = new URL(serverOf(kc) + apiPath);
+  const options: https.RequestOptions = { method: "GET", headers: { Accept: accept }, timeout: 15_000 };
+  await kc.applyToHTTPSOptions(options);
+  const mod = url.protocol === "http:" ? http : https;
+  return new Promise((resolve, reject) => {
+    const req = mod.request(url, options, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        let body: unknown = undefined;
+        try {
+          body = text ? JSON.parse(text) : undefined;
+        } catch {
+          body = undefined;
+        }
+        resolve({ status: res.statusCode ?? 0, body });
+      });
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new ClusterError("timed out")));
+    req.on("error", (e) => reject(new ClusterError(`cannot reach the API server ${url.origin} (${describeError(e)})`)));
+    req.end();
+  });
+}
+
+interface MetadataList {
+  readonly items?: readonly { readonly metadata?: { readonly name?: string; readonly namespace?: string } }[];
+}
+
+async function metadataList(kc: KubeConfig, apiPath: string, what: string): Promise<MetadataList> {
+  const { status, body } = await getJson(kc, apiPath, METADATA_ONLY);
+  if (status === 403) throw new ClusterError(`not allowed to list ${what} (HTTP 403): the kubeconfig's user needs list on ${what}`);
+  if (status !== 200) throw new ClusterError(`listing ${what} failed (HTTP ${status})`);
+  return body as MetadataList;
+}
+
+/** Names of all namespaces. */
+export async function listNamespaces(kc: KubeConfig): Promise<string[]> {
+  const list = await metadataList(kc, "/api/v1/namespaces", "namespaces");
+  return (list.items ?? []).map((i) => i.metadata?.name ?? "").filter(Boolean).sort();
+}
+
+/** Looks up each expected Secret by name (metadata only); without a namespace, in every namespace. */
+export async function findSecrets(kc: KubeConfig, expected: readonly ExpectedSecret[]): Promise<SecretRecord[]> {
+  const out: SecretRecord[] = [];
+  for (const s of expected) {
+    const selector = `fieldSelector=${encodeURIComponent(`metadata.name=${s.name}`)}`;
+    const apiPath = s.namespace ? `/api/v1/namespaces/${encodeURIComponent(s.namespace)}/secrets?${selector}` : `/api/v1/secrets?${selector}`;
+    const list = await metadataList(kc, apiPath, s.namespace ? `secrets in ${s.namespace}` : "secrets");
+    const namespaces = (list.items ?? []).map((i) => i.metadata?.namespace ?? "").filter(Boolean);
+    out.push({ file: s.file, name: s.name, namespace: s.namespace, found: namespaces.length > 0, ...(s.namespace ? {} : { foundIn: namespaces }) });
+  }
+  return out;
+}

@@ -1,0 +1,132 @@
+/**
+ * `pulumi up --refresh` and `pulumi destroy` of this project's stack through the Automation API,
+ * with one progress line per resource change from the engine events. The program runs inline
+ * (this process), so the stack config in stacks/ and the program are exactly those of
+ * `pulumi up`, without a Node.js language host plugin.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { type EngineEvent, LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
+import type { RawStackConfig } from "../config";
+import { CONFIG_NAMESPACE } from "../defaults";
+import { bootstrap, rawConfigFromPulumi } from "../program";
+
+export class EngineSetupError extends Error {}
+
+export interface DeployResult {
+  /** Resource changes by operation (`create: 4`, `update: 1`). */
+  readonly changes: Readonly<Record<string, number>>;
+}
+
+/** What `restore` and `drill` need from a deployment engine. */
+export interface DeployEngine {
+  /** One line for the progress output, e.g. `pulumi up --refresh (stack dev, backend file://...)`. */
+  readonly description: string;
+  up(onLine: (line: string) => void, signal: AbortSignal): Promise<DeployResult>;
+  destroy(onLine: (line: string) => void, signal?: AbortSignal): Promise<DeployResult>;
+}
+
+export interface PulumiEngineOptions {
+  readonly projectDir: string;
+  readonly stack: string;
+  readonly env: NodeJS.ProcessEnv;
+  /** Kubeconfig for the Kubernetes provider (drill `--kubeconfig`), passed as KUBECONFIG. */
+  readonly kubeconfig?: string;
+}
+
+/** Where the local file backend keeps state when PULUMI_BACKEND_URL is not set. */
+export function defaultBackendUrl(env: NodeJS.ProcessEnv): string {
+  const base = env.XDG_STATE_HOME || path.join(env.HOME || os.homedir(), ".local", "state");
+  return `file://${path.join(base, "gitops-bootstrap", "pulumi")}`;
+}
+
+/** Checks the environment before anything runs; throws EngineSetupError naming what to set. */
+export function engineEnvironment(options: PulumiEngineOptions): Record<string, string> {
+  const backend = options.env.PULUMI_BACKEND_URL || defaultBackendUrl(options.env);
+  const isLocal = backend.startsWith("file://");
+  if (isLocal && options.env.PULUMI_CONFIG_PASSPHRASE === undefined && !options.env.PULUMI_CONFIG_PASSPHRASE_FILE) {
+    throw new EngineSetupError(`the local backend ${backend} encrypts the stack's secrets with a passphrase: set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE (or PULUMI_BACKEND_URL for another backend)`);
+  }
+  if (isLocal) fs.mkdirSync(backend.slice("file://".length), { recursive: true });
+  const vars: Record<string, string> = { PULUMI_BACKEND_URL: backend, PULUMI_SKIP_UPDATE_CHECK: "true" };
+  if (options.kubeconfig) vars.KUBECONFIG = path.resolve(options.kubeconfig);
+  return vars;
+}
+
+/** Counts of resource operations from a summary event, without `same`. */
+function changesOf(summary: Record<string, number> | undefined): Record<string, number> {
+  return Object.fromEntries(Object.entries(summary ?? {}).filter(([op, n]) => op !== "same" && n > 0));
+}
+
+const QUIET_OPS = new Set(["same", "read", "refresh"]);
+
+/** Turns engine events into progress lines: each finished resource change, warnings and errors. */
+export function engineEventLine(event: EngineEvent): string | undefined {
+  const done = event.resOutputsEvent?.metadata;
+  if (done && !QUIET_OPS.has(done.op)) {
+    const name = done.urn.split("::").pop();
+    return `  ✔ ${done.op} ${done.type} ${name}`;
+  }
+  const failed = event.resOpFailedEvent?.metadata;
+  if (failed) return `  ✗ ${failed.op} ${failed.type} ${failed.urn.split("::").pop()} failed`;
+  const diag = event.diagnosticEvent;
+  if (diag && (diag.severity === "error" || diag.severity === "warning") && !diag.ephemeral) {
+    const where = diag.urn ? ` (${diag.urn.split("::").pop()})` : "";
+    return `  ${diag.severity === "error" ? "✗" : "!"} ${diag.severity}${where}: ${diag.message.trim().replace(/\n+/g, "\n    ")}`;
+  }
+  return undefined;
+}
+
+/** Reads the stack's config through the workspace, decrypted, as the program would see it. */
+export async function stackRawConfig(stack: Stack, projectDir: string): Promise<RawStackConfig> {
+  const all = await stack.getAllConfig();
+  const prefix = `${CONFIG_NAMESPACE}:`;
+  const values: Record<string, string> = {};
+  const secretKeys = new Set<string>();
+  for (const [key, { value, secret }] of Object.entries(all)) {
+    if (!key.startsWith(prefix)) continue;
+    values[key.slice(prefix.length)] = value;
+    if (secret) secretKeys.add(key.slice(prefix.length));
+  }
+  return { values, secretKeys, baseDir: projectDir };
+}
+
+export class PulumiEngine implements DeployEngine {
+  private constructor(readonly stack: Stack, readonly description: string) {}
+
+  /** Selects (or creates) the stack. Nothing is deployed yet. */
+  static async open(options: PulumiEngineOptions): Promise<PulumiEngine> {
+    const envVars = engineEnvironment(options);
+    const program = async () => bootstrap(rawConfigFromPulumi(options.projectDir), { repoSecretsCheck: false });
+    let stack: Stack;
+    try {
+      stack = await LocalWorkspace.createOrSelectStack({ stackName: options.stack, projectName: CONFIG_NAMESPACE, program }, { workDir: options.projectDir, envVars });
+    } catch (e) {
+      const message = (e as Error).message;
+      if (/ENOENT|not find|no such file/i.test(message) && /pulumi/i.test(message)) {
+        throw new EngineSetupError("the Pulumi CLI was not found: install it (https://www.pulumi.com/docs/install/) and put `pulumi` on PATH");
+      }
+      throw new EngineSetupError(`cannot select the Pulumi stack ${options.stack} in ${envVars.PULUMI_BACKEND_URL}: ${message.split("\n").find((l) => /error/i.test(l)) ?? message.split("\n")[0]}`);
+    }
+    return new PulumiEngine(stack, `pulumi up --refresh (stack ${options.stack}, backend ${envVars.PULUMI_BACKEND_URL})`);
+  }
+
+  async up(onLine: (line: string) => void, signal: AbortSignal): Promise<DeployResult> {
+    const onEvent = (e: EngineEvent): void => {
+      const line = engineEventLine(e);
+      if (line) onLine(line);
+    };
+    const result = await this.stack.up({ refresh: true, onEvent, color: "never", signal });
+    return { changes: changesOf(result.summary.resourceChanges) };
+  }
+
+  async destroy(onLine: (line: string) => void, signal?: AbortSignal): Promise<DeployResult> {
+    const onEvent = (e: EngineEvent): void => {
+      const line = engineEventLine(e);
+      if (line) onLine(line);
+    };
+    const result = await this.stack.destroy({ onEvent, color: "never", signal });
+    return { changes: changesOf(result.summary.resourceChanges) };
+  }
+}

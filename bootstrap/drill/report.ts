@@ -1,0 +1,164 @@
+/**
+ * The restore / drill report: JSON for machines, Markdown for people, JUnit XML for CI test
+ * tabs. Pure formatting of what the run recorded. Contains names, times, statuses and
+ * controller messages only: never a Secret's value, a key, or repository credentials (the
+ * repository URL is passed through `redactUrl` by the caller).
+ */
+
+export type PhaseName = "guard" | "check" | "up" | "reconciler ready" | "root synced" | "all healthy" | "secrets present" | "destroy";
+export type PhaseStatus = "ok" | "failed" | "skipped" | "interrupted";
+
+export interface PhaseRecord {
+  readonly name: PhaseName;
+  readonly status: PhaseStatus;
+  /** ms since the run started. */
+  readonly startMs: number;
+  readonly durationMs: number;
+  readonly detail?: string;
+}
+
+export interface AppRecord {
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+  /** ms since the run started; absent when it never happened. */
+  readonly appearedMs?: number;
+  readonly syncedMs?: number;
+  readonly healthyMs?: number;
+  /** Last status seen, e.g. `Synced/Healthy`. */
+  readonly status: string;
+  readonly converged: boolean;
+  readonly failure?: string;
+  readonly details: readonly string[];
+  readonly deleted?: boolean;
+}
+
+export interface SecretRecord {
+  readonly file: string;
+  readonly namespace: string | undefined;
+  readonly name: string;
+  readonly found: boolean;
+  /** Where it was found when the file names no namespace. */
+  readonly foundIn?: readonly string[];
+}
+
+export type RunOutcome = "recovered" | "failed" | "timeout" | "interrupted" | "refused";
+
+export interface RunReport {
+  readonly command: "restore" | "drill";
+  readonly stack: string;
+  readonly environment: string;
+  readonly reconciler: string;
+  /** The API server URL (no credentials). */
+  readonly cluster: string;
+  readonly repo: { readonly url: string; readonly revision: string; readonly path: string };
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly outcome: RunOutcome;
+  /** From the start of the run to the moment everything was back (verified); only when recovered. */
+  readonly recoveryTimeMs?: number;
+  readonly phases: readonly PhaseRecord[];
+  readonly apps: readonly AppRecord[];
+  readonly secrets: readonly SecretRecord[];
+  /** Resource changes of the `up`, by operation (`create: 4`). */
+  readonly changes: Readonly<Record<string, number>>;
+  /** Why the run did not succeed, one line each. */
+  readonly failures: readonly string[];
+  readonly notes: readonly string[];
+}
+
+export function seconds(ms: number | undefined): string {
+  return ms === undefined ? "–" : `${(ms / 1000).toFixed(1)} s`;
+}
+
+export function formatJson(report: RunReport): string {
+  return `${JSON.stringify(report, null, 2)}\n`;
+}
+
+function mdCell(text: string): string {
+  return text.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+}
+
+export function formatMarkdown(r: RunReport): string {
+  const icon: Record<string, string> = { ok: "✔", failed: "✗", skipped: "–", interrupted: "■" };
+  const lines = [
+    `# gitops-bootstrap ${r.command}: ${r.stack} — ${r.outcome}`,
+    "",
+    `- environment: \`${r.environment}\`, reconciler: \`${r.reconciler}\``,
+    `- cluster: \`${r.cluster}\``,
+    `- repository: \`${r.repo.url}\` at \`${r.repo.revision}\`, path \`${r.repo.path}\``,
+    `- started ${r.startedAt}, finished ${r.finishedAt}`,
+    `- **recovery time: ${r.recoveryTimeMs === undefined ? "not recovered" : seconds(r.recoveryTimeMs)}**`,
+    "",
+    "## Phases",
+    "",
+    "| phase | status | started | duration | detail |",
+    "| --- | --- | --- | --- | --- |",
+    ...r.phases.map((p) => `| ${p.name} | ${icon[p.status]} ${p.status} | +${seconds(p.startMs)} | ${seconds(p.durationMs)} | ${mdCell(p.detail ?? "")} |`),
+  ];
+  if (r.failures.length > 0) lines.push("", "## Failures", "", ...r.failures.map((f) => `- ${mdCell(f)}`));
+  const changes = Object.entries(r.changes).filter(([, n]) => n > 0);
+  if (changes.length > 0) lines.push("", `Resource changes: ${changes.map(([op, n]) => `${op} ${n}`).join(", ")}.`);
+  lines.push("", `## Applications (${r.apps.length})`, "", "| app | appeared | synced | healthy | status | problem |", "| --- | --- | --- | --- | --- | --- |");
+  for (const a of r.apps) {
+    const problem = [a.failure, ...a.details].filter(Boolean).join("; ");
+    lines.push(`| ${a.kind === "Application" ? "" : `${a.kind} `}${a.namespace}/${a.name}${a.deleted ? " (deleted)" : ""} | +${seconds(a.appearedMs)} | +${seconds(a.syncedMs)} | +${seconds(a.healthyMs)} | ${mdCell(a.status)} | ${mdCell(problem)} |`);
+  }
+  if (r.secrets.length > 0) {
+    lines.push("", `## Secrets from SOPS files (${r.secrets.filter((s) => s.found).length}/${r.secrets.length} present)`, "", "| secret | file | present |", "| --- | --- | --- |");
+    for (const s of r.secrets) lines.push(`| ${s.namespace ?? (s.foundIn?.join(", ") || "(any namespace)")}/${s.name} | ${mdCell(s.file)} | ${s.found ? "✔" : "✗ missing"} |`);
+  }
+  if (r.notes.length > 0) lines.push("", "## Notes", "", ...r.notes.map((n) => `- ${mdCell(n)}`));
+  return `${lines.join("\n")}\n`;
+}
+
+export function xmlEscape(text: string): string {
+  // Control characters other than tab, newline and carriage return are not allowed in XML 1.0.
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, "").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+
+interface Case {
+  readonly classname: string;
+  readonly name: string;
+  readonly timeMs: number;
+  readonly failure?: string;
+  readonly skipped?: boolean;
+}
+
+export function formatJUnit(r: RunReport): string {
+  const cases: Case[] = [
+    ...r.phases.map((p) => ({ classname: `${r.command}.${r.stack}.phases`, name: p.name, timeMs: p.durationMs, failure: p.status === "failed" || p.status === "interrupted" ? `${p.status}${p.detail ? `: ${p.detail}` : ""}` : undefined, skipped: p.status === "skipped" })),
+    ...r.apps
+      .filter((a) => !a.deleted)
+      .map((a) => ({
+        classname: `${r.command}.${r.stack}.apps`,
+        name: `${a.kind}/${a.namespace}/${a.name}`,
+        timeMs: a.healthyMs !== undefined && a.appearedMs !== undefined ? Math.max(0, a.healthyMs - a.appearedMs) : 0,
+        failure: a.converged ? undefined : [a.failure ?? `not converged: ${a.status}`, ...a.details].join("\n"),
+      })),
+    ...r.secrets.map((s) => ({ classname: `${r.command}.${r.stack}.secrets`, name: `${s.namespace ?? "*"}/${s.name}`, timeMs: 0, failure: s.found ? undefined : `Secret not found in the cluster (defined by ${s.file})` })),
+  ];
+  const failures = cases.filter((c) => c.failure !== undefined).length;
+  const skipped = cases.filter((c) => c.skipped).length;
+  const total = r.phases.reduce((n, p) => n + p.durationMs, 0);
+  const body = cases.map((c) => {
+    const open = `    <testcase classname="${xmlEscape(c.classname)}" name="${xmlEscape(c.name)}" time="${(c.timeMs / 1000).toFixed(3)}"`;
+    if (c.failure !== undefined) return `${open}>\n      <failure message="${xmlEscape(c.failure.split("\n")[0])}">${xmlEscape(c.failure)}</failure>\n    </testcase>`;
+    if (c.skipped) return `${open}>\n      <skipped/>\n    </testcase>`;
+    return `${open}/>`;
+  });
+  return [
+    `<?xml version="1.0" encoding="UTF-8"?>`,
+    `<testsuites name="gitops-bootstrap ${xmlEscape(r.command)}" tests="${cases.length}" failures="${failures}" skipped="${skipped}" time="${(total / 1000).toFixed(3)}">`,
+    `  <testsuite name="${xmlEscape(`${r.command} ${r.stack}`)}" tests="${cases.length}" failures="${failures}" skipped="${skipped}" time="${(total / 1000).toFixed(3)}" timestamp="${xmlEscape(r.startedAt)}">`,
+    `    <properties>\n      <property name="outcome" value="${xmlEscape(r.outcome)}"/>\n      <property name="recoveryTimeSeconds" value="${r.recoveryTimeMs === undefined ? "" : (r.recoveryTimeMs / 1000).toFixed(3)}"/>\n      <property name="cluster" value="${xmlEscape(r.cluster)}"/>\n    </properties>`,
+    ...body,
+    `  </testsuite>`,
+    `</testsuites>`,
+    "",
+  ].join("\n");
+}
+
+/** The file names written into the report directory. */
+export const REPORT_FILES = { json: "report.json", markdown: "report.md", junit: "junit.xml" } as const;

@@ -1,0 +1,279 @@
+/**
+ * `restore` and `drill`: check → up → wait for convergence → verify Secrets → report, and for the
+ * drill a guard first and a destroy at the end (unless kept), also after a failure, a timeout or
+ * Ctrl-C. Each step prints one line when it starts and one when it ends; the report records the
+ * phases, per-app times and failures, and never a secret.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { KubeConfig } from "@kubernetes/client-node";
+import type { BootstrapConfig } from "../config";
+import { type RepositoryCheckReport, type checkRepository, formatFileLine } from "../sops";
+import { RepositoryError, type readRepository, redactUrl } from "../sops/repository";
+import { objectKey, type ObjectRecord } from "./convergence";
+import { findSecrets, listNamespaces, serverOf } from "./cluster";
+import type { DeployEngine } from "./engine";
+import { type StackBinding, guardProblems } from "./guard";
+import { type AppRecord, type PhaseName, type PhaseRecord, type PhaseStatus, REPORT_FILES, type RunOutcome, type RunReport, type SecretRecord, formatJUnit, formatJson, formatMarkdown, seconds } from "./report";
+import { expectedSecrets } from "./secrets";
+import { applicationStatusReader } from "./status";
+import { type WaitOptions, type WaitResult, type WatchedKind, waitForConvergence } from "./wait";
+
+/** What to watch for a stack's reconciler, and its root object. */
+export function watchSpecFor(config: BootstrapConfig): Pick<WaitOptions, "kinds" | "rootKey" | "reconcilerNamespace"> {
+  if (config.reconciler === "argocd") {
+    const kinds: WatchedKind[] = [{ ref: { apiVersion: "argoproj.io/v1alpha1", kind: "Application", plural: "applications" }, reader: applicationStatusReader }];
+    return { kinds, rootKey: objectKey("Application", config.argocd.namespace, config.rootApp.name), reconcilerNamespace: config.argocd.namespace };
+  }
+  throw new Error(`the drill does not watch ${config.reconciler} yet`);
+}
+
+export interface RunOptions {
+  readonly command: "restore" | "drill";
+  readonly stack: string;
+  readonly config: BootstrapConfig;
+  readonly kubeconfig: KubeConfig;
+  readonly engine: DeployEngine;
+  /** Where to read the repository for the check and the Secret list: the stack's URL, or a local checkout. */
+  readonly repoSource: string;
+  readonly repoRevision: string | undefined;
+  /** Only SOPS Secrets under this folder of the repository are expected in the cluster. */
+  readonly secretsUnder?: string;
+  readonly checkRepository: typeof checkRepository;
+  readonly readRepository: typeof readRepository;
+  readonly timeoutMs: number;
+  readonly failureGraceMs: number;
+  readonly reportDir: string;
+  /** Ctrl-C: ends the current step; the drill still destroys. */
+  readonly signal: AbortSignal;
+  /** A second Ctrl-C: stops the destroy too. */
+  readonly hardSignal?: AbortSignal;
+  readonly out: (line: string) => void;
+  /** Drill only: the guard's inputs, and whether to skip it or the destroy. */
+  readonly guard?: { readonly force: boolean; readonly otherStacks: readonly StackBinding[] };
+  readonly keep?: boolean;
+}
+
+class Interrupted extends Error {}
+
+export async function runRecovery(o: RunOptions): Promise<RunReport> {
+  const t0 = Date.now();
+  const startedAt = new Date(t0).toISOString();
+  const phases: PhaseRecord[] = [];
+  const failures: string[] = [];
+  const notes: string[] = [];
+  let apps: AppRecord[] = [];
+  let secrets: SecretRecord[] = [];
+  let changes: Record<string, number> = {};
+  let outcome: RunOutcome = "failed";
+  let recoveryTimeMs: number | undefined;
+  let deployStarted = false;
+  const rel = (at: number): number => at - t0;
+
+  const record = (name: PhaseName, status: PhaseStatus, start: number, end: number, detail?: string): void => {
+    phases.push({ name, status, startMs: rel(start), durationMs: Math.max(0, end - start), detail });
+    const mark = status === "ok" ? "✔" : status === "skipped" ? "–" : "✗";
+    o.out(`${mark} ${name}${status === "ok" || status === "skipped" ? "" : ` ${status}`}${detail ? `: ${detail}` : ""} (${seconds(end - start)})`);
+  };
+  const checkInterrupt = (): void => {
+    if (o.signal.aborted) throw new Interrupted();
+  };
+
+  try {
+    if (o.guard) {
+      const start = Date.now();
+      o.out(`► guard: is ${serverOf(o.kubeconfig)} a throwaway cluster?`);
+      const problems = guardProblems({ namespaces: await listNamespaces(o.kubeconfig), server: serverOf(o.kubeconfig), context: o.kubeconfig.getCurrentContext(), otherStacks: o.guard.otherStacks });
+      if (problems.length > 0 && !o.guard.force) {
+        for (const p of problems) failures.push(`guard: ${p}`);
+        record("guard", "failed", start, Date.now(), `refused: ${problems.join("; ")}. The drill installs and then destroys everything; point --kubeconfig at a throwaway cluster, or pass --force if this one really is disposable`);
+        outcome = "refused";
+        return await finish();
+      }
+      record("guard", "ok", start, Date.now(), problems.length > 0 ? `forced past: ${problems.join("; ")}` : "the cluster is empty and no other stack deploys to it");
+    }
+
+    checkInterrupt();
+    {
+      const start = Date.now();
+      o.out(`► check: do the stack's age key(s) decrypt every SOPS file in ${redactUrl(o.repoSource)}?`);
+      let report: RepositoryCheckReport | undefined;
+      try {
+        report = await o.checkRepository({ source: o.repoSource, revision: o.repoRevision, identities: o.config.ageKey.identities });
+      } catch (e) {
+        if (!(e instanceof RepositoryError)) throw e;
+        const why = `cannot read ${redactUrl(o.repoSource)} from here (${redactUrl(e.message)}); SOPS files not checked (--repo-checkout DIR reads a local clone)`;
+        notes.push(`check: ${why}`);
+        record("check", "skipped", start, Date.now(), why);
+      }
+      if (report && !report.ok) {
+        const bad = report.files.filter((f) => f.kind !== "ok");
+        for (const f of bad) failures.push(`check: ${formatFileLine(f)}`);
+        record("check", "failed", start, Date.now(), `${bad.length} of ${report.files.length} SOPS file(s) do not verify with the stack's key; nothing was deployed`);
+        return await finish();
+      }
+      if (report) record("check", "ok", start, Date.now(), `${report.files.length} SOPS file(s) verified`);
+    }
+
+    checkInterrupt();
+    const upStart = Date.now();
+    {
+      o.out(`► up: ${o.engine.description}`);
+      deployStarted = true;
+      try {
+        changes = { ...(await o.engine.up(o.out, o.signal)).changes };
+      } catch (e) {
+        checkInterrupt();
+        const message = firstLines(e);
+        failures.push(`up: ${message}`);
+        record("up", "failed", upStart, Date.now(), message);
+        return await finish();
+      }
+      checkInterrupt();
+      const summary = Object.entries(changes).map(([op, n]) => `${op} ${n}`).join(", ") || "no changes";
+      record("up", "ok", upStart, Date.now(), summary);
+    }
+
+    const waitStart = Date.now();
+    o.out(`► waiting for ${o.config.reconciler} to converge (timeout ${seconds(o.timeoutMs)}; a problem lasting ${seconds(o.failureGraceMs)} is a failure)`);
+    const result = await waitForConvergence({
+      ...watchSpecFor(o.config),
+      kubeconfig: o.kubeconfig,
+      failureGraceMs: o.failureGraceMs,
+      deadline: waitStart + o.timeoutMs,
+      signal: o.signal,
+      onProgress: (line) => o.out(`  ► ${line}`),
+      onNotice: (line) => o.out(`  ! ${line}`),
+    });
+    apps = result.objects.map((r) => appRecord(r, t0));
+    recordWaitPhases(result, waitStart);
+    if (result.outcome === "interrupted") throw new Interrupted();
+    if (result.outcome !== "converged") {
+      for (const r of result.summary.failed) failures.push(`${r.kind} ${r.namespace}/${r.name}: ${r.failure}${r.status.details.length ? ` — ${r.status.details.join("; ")}` : ""}`);
+      if (result.outcome === "timeout") {
+        for (const r of result.objects) if (r.convergedAt === undefined && r.deletedAt === undefined) failures.push(`${r.kind} ${r.namespace}/${r.name} did not converge in time: ${r.status.summary}${r.status.details.length ? ` — ${r.status.details.join("; ")}` : ""}`);
+        for (const k of result.summary.missing) failures.push(`${k.replace(/\//, " ")} never appeared`);
+        for (const w of result.workloadsNotReady) failures.push(`${o.config.reconciler} workload ${w} not ready`);
+        outcome = "timeout";
+      }
+      return await finish();
+    }
+
+    checkInterrupt();
+    {
+      const start = Date.now();
+      o.out(`► secrets: does every Secret defined by a SOPS file exist in the cluster?`);
+      let snapshotFiles;
+      try {
+        snapshotFiles = (await o.readRepository({ source: o.repoSource, revision: o.repoRevision })).candidates;
+      } catch (e) {
+        if (!(e instanceof RepositoryError)) throw e;
+        const why = `cannot read ${redactUrl(o.repoSource)} from here; Secrets not verified (--repo-checkout DIR reads a local clone)`;
+        notes.push(`secrets: ${why}`);
+        record("secrets present", "skipped", start, Date.now(), why);
+      }
+      if (snapshotFiles) {
+        secrets = await findSecrets(o.kubeconfig, expectedSecrets(snapshotFiles, o.secretsUnder));
+        const missing = secrets.filter((s) => !s.found);
+        for (const s of missing) failures.push(`Secret ${s.namespace ?? "*"}/${s.name} (from ${s.file}) is not in the cluster`);
+        record("secrets present", missing.length > 0 ? "failed" : "ok", start, Date.now(), `${secrets.length - missing.length}/${secrets.length} present`);
+        if (missing.length > 0) return await finish();
+      }
+    }
+    outcome = "recovered";
+    recoveryTimeMs = Date.now() - t0;
+    o.out(`✔ recovered in ${seconds(recoveryTimeMs)}: ${apps.filter((a) => !a.deleted).length} app(s) synced and healthy`);
+    return await finish();
+  } catch (e) {
+    if (!(e instanceof Interrupted)) throw e;
+    outcome = "interrupted";
+    failures.push("interrupted (Ctrl-C)");
+    o.out("■ interrupted");
+    return await finish();
+  }
+
+  function recordWaitPhases(result: WaitResult, waitStart: number): void {
+    const status: PhaseStatus = result.outcome === "interrupted" ? "interrupted" : "failed";
+    const milestone = (name: PhaseName, at: number | undefined, detail: string): void => {
+      if (at !== undefined) record(name, "ok", waitStart, at, detail);
+      else record(name, status, waitStart, result.endedAt, result.outcome === "failed" ? "a reconciler object failed" : result.outcome);
+    };
+    milestone("reconciler ready", result.reconcilerReadyAt, `${o.config.reconciler} workloads ready`);
+    milestone("root synced", result.rootSyncedAt, `${o.config.rootApp.name} synced`);
+    milestone("all healthy", result.allHealthyAt, `${result.summary.converged}/${result.summary.total} synced and healthy`);
+  }
+
+  async function finish(): Promise<RunReport> {
+    if (o.command === "drill" && deployStarted) {
+      if (o.keep) {
+        notes.push("--keep: the cluster was left as it is; run `pulumi destroy` on the stack when done");
+        o.out("– destroy skipped (--keep)");
+      } else {
+        const start = Date.now();
+        o.out(`► destroy: removing what the drill deployed`);
+        try {
+          const r = await o.engine.destroy(o.out, o.hardSignal);
+          const summary = Object.entries(r.changes).map(([op, n]) => `${op} ${n}`).join(", ") || "nothing to remove";
+          record("destroy", "ok", start, Date.now(), summary);
+        } catch (e) {
+          const message = o.hardSignal?.aborted ? "stopped by a second Ctrl-C: the cluster still holds what was deployed" : firstLines(e);
+          failures.push(`destroy: ${message}`);
+          record("destroy", "failed", start, Date.now(), message);
+          if (outcome === "recovered") outcome = "failed";
+        }
+      }
+    }
+    const report: RunReport = {
+      command: o.command,
+      stack: o.stack,
+      environment: o.config.environment,
+      reconciler: o.config.reconciler,
+      cluster: serverOf(o.kubeconfig),
+      repo: { url: redactUrl(o.config.repo.url), revision: o.config.repo.revision, path: o.config.repo.path },
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      outcome,
+      recoveryTimeMs,
+      phases,
+      apps,
+      secrets,
+      changes,
+      failures,
+      notes,
+    };
+    writeReport(o.reportDir, report);
+    o.out(`${outcome === "recovered" ? "✔" : "✗"} ${o.command} ${outcome}; report: ${path.join(o.reportDir, REPORT_FILES.markdown)} (and ${REPORT_FILES.json}, ${REPORT_FILES.junit})`);
+    return report;
+  }
+}
+
+function firstLines(e: unknown): string {
+  const text = redactUrl(e instanceof Error ? e.message : String(e));
+  const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
+  const errorLines = lines.filter((l) => /error|failed|refused/i.test(l));
+  return (errorLines.length > 0 ? errorLines : lines).slice(0, 6).join(" / ");
+}
+
+function appRecord(r: ObjectRecord, t0: number): AppRecord {
+  const rel = (at: number | undefined): number | undefined => (at === undefined ? undefined : Math.max(0, at - t0));
+  return {
+    kind: r.kind,
+    namespace: r.namespace,
+    name: r.name,
+    appearedMs: rel(r.appearedAt),
+    syncedMs: rel(r.syncedAt),
+    healthyMs: rel(r.healthyAt),
+    status: r.status.summary,
+    converged: r.convergedAt !== undefined,
+    failure: r.failure,
+    details: r.status.details,
+    ...(r.deletedAt !== undefined ? { deleted: true } : {}),
+  };
+}
+
+export function writeReport(dir: string, report: RunReport): void {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, REPORT_FILES.json), formatJson(report));
+  fs.writeFileSync(path.join(dir, REPORT_FILES.markdown), formatMarkdown(report));
+  fs.writeFileSync(path.join(dir, REPORT_FILES.junit), formatJUnit(report));
+}

@@ -1,0 +1,43 @@
+/**
+ * After convergence: every Kubernetes Secret that a SOPS file in Git defines must exist in the
+ * cluster. Names and namespaces come from the files' unencrypted metadata (sops leaves
+ * `metadata` in clear with the usual `encrypted_regex: ^(data|stringData)$`); nothing is
+ * decrypted here, and only the existence of the Secrets is looked at, never their data.
+ */
+import * as YAML from "yaml";
+import type { RepositoryFile } from "../sops/repository";
+
+export interface ExpectedSecret {
+  readonly file: string;
+  readonly name: string;
+  /** Absent when the file leaves it to kustomize or the Application's destination. */
+  readonly namespace: string | undefined;
+}
+
+const isEncrypted = (v: unknown): boolean => typeof v === "string" && v.startsWith("ENC[");
+
+/** The Secrets defined by the SOPS-encrypted YAML files among `files` (optionally only under `under/`). */
+export function expectedSecrets(files: readonly RepositoryFile[], under?: string): ExpectedSecret[] {
+  const prefix = under ? `${under.replace(/^\.?\/+|\/+$/g, "")}/` : "";
+  const out: ExpectedSecret[] = [];
+  for (const file of files) {
+    if (prefix !== "" && !file.path.startsWith(prefix)) continue;
+    if (!/\.ya?ml$/i.test(file.path)) continue;
+    let docs: YAML.Document[];
+    try {
+      docs = YAML.parseAllDocuments(file.content.toString("utf8")) as YAML.Document[];
+    } catch {
+      continue;
+    }
+    for (const doc of docs) {
+      if (doc.errors.length > 0) continue;
+      const obj = doc.toJS() as { kind?: unknown; apiVersion?: unknown; metadata?: { name?: unknown; namespace?: unknown }; sops?: unknown } | null;
+      if (!obj || typeof obj !== "object" || obj.kind !== "Secret" || obj.sops === undefined) continue;
+      const name = obj.metadata?.name;
+      const namespace = obj.metadata?.namespace;
+      if (typeof name !== "string" || isEncrypted(name)) continue;
+      out.push({ file: file.path, name, namespace: typeof namespace === "string" && !isEncrypted(namespace) ? namespace : undefined });
+    }
+  }
+  return out.sort((a, b) => a.file.localeCompare(b.file) || a.name.localeCompare(b.name));
+}
