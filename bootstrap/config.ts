@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as age from "age-encryption";
-import { ARGOCD, CONFIG_NAMESPACE, KSOPS, ROOT_APP } from "./defaults";
+import { ARGOCD, CONFIG_NAMESPACE, FLUX, KSOPS, ROOT_APP } from "./defaults";
 import { SecretString } from "./secret";
 
 /** The stack's config as Pulumi hands it over: `key -> string` (objects as JSON), plus which keys are secret. */
@@ -36,7 +36,10 @@ export interface RepoConfig {
   readonly revision: string;
   readonly path: string;
   readonly credentials?: RepoCredentials;
-  /** Extra `known_hosts` lines for an SSH host Argo CD does not know (github.com, gitlab.com ... it does). */
+  /**
+   * `known_hosts` lines for the SSH host. Argo CD knows github.com, gitlab.com and a few more
+   * itself; Flux knows none, so with reconciler flux an SSH URL requires them.
+   */
   readonly sshKnownHosts?: string;
 }
 
@@ -64,6 +67,22 @@ export interface ArgoCdConfig {
   readonly values: Readonly<Record<string, unknown>>;
 }
 
+export interface FluxConfig {
+  readonly chartVersion: string;
+  /** A Helm repository URL, or a local chart directory (tests). */
+  readonly chartRepo: string;
+  readonly namespace: string;
+  /** User values deep-merged over ours. */
+  readonly values: Readonly<Record<string, unknown>>;
+  /** Flux duration (`1m`, `10m0s`): how often the GitRepository is fetched and the root Kustomization re-applied. */
+  readonly interval: string;
+}
+
+/**
+ * The root of everything else: an Argo CD Application, or with Flux a GitRepository and a
+ * Kustomization (both named `name`). `project`, `selfHeal` and `retry` are Argo CD's only: under
+ * flux setting them is an error, and the defaults here are unused.
+ */
 export interface RootAppConfig {
   readonly name: string;
   readonly project: string;
@@ -72,14 +91,32 @@ export interface RootAppConfig {
   readonly retry: RetryPolicy;
 }
 
-export interface BootstrapConfig {
+interface CommonConfig {
   readonly environment: string;
-  readonly reconciler: "argocd";
   readonly repo: RepoConfig;
   readonly ageKey: AgeKeyConfig;
-  readonly argocd: ArgoCdConfig;
   readonly rootApp: RootAppConfig;
   readonly verifyRepoSecrets: boolean;
+}
+
+export interface ArgoCdBootstrapConfig extends CommonConfig {
+  readonly reconciler: "argocd";
+  readonly argocd: ArgoCdConfig;
+  readonly flux?: undefined;
+}
+
+export interface FluxBootstrapConfig extends CommonConfig {
+  readonly reconciler: "flux";
+  readonly flux: FluxConfig;
+  readonly argocd?: undefined;
+}
+
+/** The validated stack config; `reconciler` says which of `argocd` / `flux` is set. */
+export type BootstrapConfig = ArgoCdBootstrapConfig | FluxBootstrapConfig;
+
+/** The namespace the reconciler (and the `sops-age` Secret, the repository Secret, the root objects) live in. */
+export function reconcilerNamespace(config: BootstrapConfig): string {
+  return config.reconciler === "flux" ? config.flux.namespace : config.argocd.namespace;
 }
 
 export interface ConfigProblem {
@@ -107,12 +144,14 @@ const TOP_LEVEL_KEYS = [
   "ageKey",
   "ageKeyFile",
   "argocd",
+  "flux",
   "rootApp",
   "verifyRepoSecrets",
 ] as const;
 const REPO_KEYS = ["url", "revision", "path", "credentials", "sshKnownHosts"];
 const CREDENTIAL_KEYS = ["sshPrivateKey", "username", "password"];
 const ARGOCD_KEYS = ["chartVersion", "chartRepo", "namespace", "values", "ksopsImage"];
+const FLUX_KEYS = ["chartVersion", "chartRepo", "namespace", "values", "interval"];
 const ROOT_APP_KEYS = ["name", "project", "syncPolicy"];
 const SYNC_POLICY_KEYS = ["prune", "selfHeal", "retry"];
 const RETRY_KEYS = ["limit", "backoff"];
@@ -296,9 +335,32 @@ function readRepo(problems: Problems, raw: unknown, secret: boolean, undecrypted
   const sshKnownHosts = optString(problems, "repo.sshKnownHosts", raw.sshKnownHosts);
   if (sshKnownHosts !== undefined && transport !== "ssh") {
     problems.add("repo.sshKnownHosts", "only applies to ssh:// or git@host: URLs");
+  } else if (sshKnownHosts !== undefined) {
+    const bad = checkKnownHosts(sshKnownHosts);
+    if (bad) problems.add("repo.sshKnownHosts", bad);
   }
   const credentials = readCredentials(problems, raw.credentials, transport, secret, undecrypted);
   return { url: url ?? "", transport, revision, path: repoPath, credentials, sshKnownHosts };
+}
+
+/**
+ * Checks `known_hosts` text line by line: `host[,host...] key-type base64-key [comment]`, or a
+ * `@cert-authority` / `@revoked` marker line. Lines are not quoted back (they are long).
+ */
+export function checkKnownHosts(text: string): string | undefined {
+  const lines = text.split(/\r?\n/);
+  let entries = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const fields = line.split(/\s+/);
+    const [, type, key] = fields[0].startsWith("@") ? fields.slice(1) : fields;
+    if (!type || !key || !/^(ssh-|ecdsa-sha2-|sk-)/.test(type) || !/^[A-Za-z0-9+/]+={0,2}$/.test(key)) {
+      return `line ${i + 1} is not a known_hosts entry; expected "host key-type base64-key" lines, as ssh-keyscan <host> prints them`;
+    }
+    entries++;
+  }
+  return entries === 0 ? "holds no known_hosts entry; expected the lines ssh-keyscan <host> prints" : undefined;
 }
 
 function readCredentials(
@@ -427,6 +489,47 @@ async function readAgeKey(problems: Problems, raw: RawStackConfig): Promise<AgeK
   return { identities: new SecretString(parsed.identities.join("\n") + "\n"), recipients: parsed.recipients, source };
 }
 
+/** An exact chart version (a range would install a different release on every rebuild), without a leading v. */
+function readChartVersion(problems: Problems, key: string, raw: unknown, fallback: string): string {
+  const version = optString(problems, key, raw) ?? fallback;
+  if (!EXACT_SEMVER.test(version)) {
+    problems.add(key, `must pin an exact chart version such as ${fallback}, got ${describe(version)}: a range would install a different release on every rebuild`);
+  }
+  return version.replace(/^v/, "");
+}
+
+function readChartRepo(problems: Problems, key: string, raw: unknown, fallback: string): string {
+  const chartRepo = optString(problems, key, raw) ?? fallback;
+  if (/^http:\/\//.test(chartRepo)) problems.add(key, "uses plain http; use https:// or oci://");
+  return chartRepo;
+}
+
+function readNamespace(problems: Problems, key: string, raw: unknown, fallback: string): string {
+  const namespace = optString(problems, key, raw) ?? fallback;
+  if (!DNS_LABEL.test(namespace)) {
+    problems.add(key, `must be a DNS-1123 label (lower case letters, digits, '-'), got ${describe(namespace)}`);
+  }
+  return namespace;
+}
+
+function readValues(problems: Problems, key: string, raw: unknown): Obj {
+  if (raw === undefined) return {};
+  if (!isObject(raw)) {
+    problems.add(key, `expected an object of Helm values, got ${describe(raw)}`);
+    return {};
+  }
+  return raw;
+}
+
+/** Milliseconds in a Go duration (`1m`, `10m0s`, `1.5h`), or undefined if it is not one. */
+export function parseDuration(text: string): number | undefined {
+  if (!DURATION.test(text)) return undefined;
+  const unit: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+  let total = 0;
+  for (const [, n, , u] of text.matchAll(/(\d+(\.\d+)?)(ms|h|m|s)/g)) total += Number(n) * unit[u];
+  return total;
+}
+
 function readArgoCd(problems: Problems, raw: unknown): ArgoCdConfig {
   const block = raw ?? {};
   if (!isObject(block)) {
@@ -434,19 +537,9 @@ function readArgoCd(problems: Problems, raw: unknown): ArgoCdConfig {
     return defaultArgoCd();
   }
   checkKnownKeys(problems, "argocd", block, ARGOCD_KEYS);
-  const chartVersion = optString(problems, "argocd.chartVersion", block.chartVersion) ?? ARGOCD.chartVersion;
-  if (!EXACT_SEMVER.test(chartVersion)) {
-    problems.add(
-      "argocd.chartVersion",
-      `must pin an exact chart version such as ${ARGOCD.chartVersion}, got ${describe(chartVersion)}: a range would install a different Argo CD on every rebuild`,
-    );
-  }
-  const chartRepo = optString(problems, "argocd.chartRepo", block.chartRepo) ?? ARGOCD.chartRepo;
-  if (/^http:\/\//.test(chartRepo)) problems.add("argocd.chartRepo", "uses plain http; use https:// or oci://");
-  const namespace = optString(problems, "argocd.namespace", block.namespace) ?? ARGOCD.namespace;
-  if (!DNS_LABEL.test(namespace)) {
-    problems.add("argocd.namespace", `must be a DNS-1123 label (lower case letters, digits, '-'), got ${describe(namespace)}`);
-  }
+  const chartVersion = readChartVersion(problems, "argocd.chartVersion", block.chartVersion, ARGOCD.chartVersion);
+  const chartRepo = readChartRepo(problems, "argocd.chartRepo", block.chartRepo, ARGOCD.chartRepo);
+  const namespace = readNamespace(problems, "argocd.namespace", block.namespace, ARGOCD.namespace);
   const ksopsImage = optString(problems, "argocd.ksopsImage", block.ksopsImage) ?? KSOPS.image;
   const tag = /^(?:[^/]+\/)*[^/:@]+(?::([^/@]+))?(?:@(sha256:[a-f0-9]{64}))?$/.exec(ksopsImage);
   if (!tag) {
@@ -454,11 +547,7 @@ function readArgoCd(problems: Problems, raw: unknown): ArgoCdConfig {
   } else if ((!tag[1] && !tag[2]) || tag[1] === "latest") {
     problems.add("argocd.ksopsImage", `must pin a tag or digest (e.g. ${KSOPS.image}), got ${describe(ksopsImage)}`);
   }
-  let values: Obj = {};
-  if (block.values !== undefined) {
-    if (!isObject(block.values)) problems.add("argocd.values", `expected an object of Helm values, got ${describe(block.values)}`);
-    else values = block.values;
-  }
+  const values = readValues(problems, "argocd.values", block.values);
   const cm = (values.configs as Obj | undefined)?.cm as Obj | undefined;
   const buildOptions = cm?.["kustomize.buildOptions"];
   if (buildOptions !== undefined) {
@@ -468,14 +557,43 @@ function readArgoCd(problems: Problems, raw: unknown): ArgoCdConfig {
       problems.add("argocd.values.configs.cm.kustomize.buildOptions", `overrides ours without ${missing.join(" ")}, which KSOPS needs to decrypt SOPS files`);
     }
   }
-  return { chartVersion: chartVersion.replace(/^v/, ""), chartRepo, namespace, ksopsImage, values };
+  return { chartVersion, chartRepo, namespace, ksopsImage, values };
 }
 
 function defaultArgoCd(): ArgoCdConfig {
   return { chartVersion: ARGOCD.chartVersion, chartRepo: ARGOCD.chartRepo, namespace: ARGOCD.namespace, ksopsImage: KSOPS.image, values: {} };
 }
 
-function readRootApp(problems: Problems, raw: unknown): RootAppConfig {
+function readFlux(problems: Problems, raw: unknown): FluxConfig {
+  const fallback: FluxConfig = { chartVersion: FLUX.chartVersion, chartRepo: FLUX.chartRepo, namespace: FLUX.namespace, values: {}, interval: FLUX.interval };
+  const block = raw ?? {};
+  if (!isObject(block)) {
+    problems.add("flux", `expected an object {chartVersion, chartRepo, namespace, values, interval}, got ${describe(block)}`);
+    return fallback;
+  }
+  checkKnownKeys(problems, "flux", block, FLUX_KEYS);
+  const chartVersion = readChartVersion(problems, "flux.chartVersion", block.chartVersion, FLUX.chartVersion);
+  const chartRepo = readChartRepo(problems, "flux.chartRepo", block.chartRepo, FLUX.chartRepo);
+  const namespace = readNamespace(problems, "flux.namespace", block.namespace, FLUX.namespace);
+  const values = readValues(problems, "flux.values", block.values);
+  // The root objects need the CRDs from the release and these two controllers to do anything.
+  if (values.installCRDs === false) {
+    problems.add("flux.values.installCRDs", "is false, but the GitRepository and Kustomization this stack creates need the Flux CRDs the chart installs");
+  }
+  for (const controller of ["sourceController", "kustomizeController"]) {
+    if (isObject(values[controller]) && values[controller].create === false) {
+      problems.add(`flux.values.${controller}.create`, "is false, but the root GitRepository and Kustomization need this controller");
+    }
+  }
+  const interval = optString(problems, "flux.interval", block.interval) ?? FLUX.interval;
+  const ms = parseDuration(interval);
+  if (ms === undefined || ms < 1000) {
+    problems.add("flux.interval", `expected a Flux duration of at least 1s such as 1m, 10m0s or 1h, got ${describe(interval)}`);
+  }
+  return { chartVersion, chartRepo, namespace, values, interval };
+}
+
+function readRootApp(problems: Problems, raw: unknown, reconciler: "argocd" | "flux"): RootAppConfig {
   const block = raw ?? {};
   const fallback: RootAppConfig = { name: ROOT_APP.name, project: ROOT_APP.project, prune: true, selfHeal: true, retry: ROOT_APP.retry };
   if (!isObject(block)) {
@@ -486,7 +604,11 @@ function readRootApp(problems: Problems, raw: unknown): RootAppConfig {
   const name = optString(problems, "rootApp.name", block.name) ?? ROOT_APP.name;
   if (!DNS_SUBDOMAIN.test(name)) problems.add("rootApp.name", `must be a DNS-1123 name (lower case, digits, '-', '.'), got ${describe(name)}`);
   const project = optString(problems, "rootApp.project", block.project) ?? ROOT_APP.project;
-  if (!DNS_SUBDOMAIN.test(project)) problems.add("rootApp.project", `must be an Argo CD project name, got ${describe(project)}`);
+  if (reconciler === "flux" && block.project !== undefined) {
+    problems.add("rootApp.project", "is an Argo-only option (the Argo CD project) under reconciler flux; remove it");
+  } else if (!DNS_SUBDOMAIN.test(project)) {
+    problems.add("rootApp.project", `must be an Argo CD project name, got ${describe(project)}`);
+  }
 
   const sync = block.syncPolicy ?? {};
   if (!isObject(sync)) {
@@ -494,6 +616,14 @@ function readRootApp(problems: Problems, raw: unknown): RootAppConfig {
     return { ...fallback, name, project };
   }
   checkKnownKeys(problems, "rootApp.syncPolicy", sync, SYNC_POLICY_KEYS);
+  if (reconciler === "flux") {
+    if (sync.selfHeal !== undefined) {
+      problems.add("rootApp.syncPolicy.selfHeal", "is an Argo-only option under reconciler flux (Flux undoes drift at every interval); remove it");
+    }
+    if (sync.retry !== undefined) {
+      problems.add("rootApp.syncPolicy.retry", "is an Argo-only option under reconciler flux (Flux retries at every flux.interval); remove it");
+    }
+  }
   const prune = optBoolean(problems, "rootApp.syncPolicy.prune", sync.prune, true);
   const selfHeal = optBoolean(problems, "rootApp.syncPolicy.selfHeal", sync.selfHeal, true);
   const retry = readRetry(problems, sync.retry ?? {});
@@ -553,25 +683,46 @@ export async function resolveConfig(raw: RawStackConfig): Promise<BootstrapConfi
   } else if (!DNS_LABEL.test(environment)) {
     problems.add("environment", `must be a DNS-1123 label (lower case letters, digits, '-'), got ${describe(environment)}`);
   }
-  const reconciler = optString(problems, "reconciler", values.reconciler) ?? "argocd";
-  if (reconciler === "flux") {
-    problems.add("reconciler", "flux is not supported yet; use argocd (Flux support is planned)");
-  } else if (reconciler !== "argocd") {
-    problems.add("reconciler", `expected argocd or flux, got ${describe(reconciler)}`);
-  }
+  const given = optString(problems, "reconciler", values.reconciler) ?? "argocd";
+  if (given !== "argocd" && given !== "flux") problems.add("reconciler", `expected argocd or flux, got ${describe(given)}`);
+  const reconciler: BootstrapConfig["reconciler"] = given === "flux" ? "flux" : "argocd";
   const repo = readRepo(problems, values.repo, raw.secretKeys.has("repo"), raw.undecryptedKeys?.has("repo") ?? false);
+  if (reconciler === "flux" && repo) checkRepoForFlux(problems, repo, isObject(values.repo) ? values.repo.credentials : undefined);
   const ageKey = await readAgeKey(problems, raw);
-  const argocd = readArgoCd(problems, values.argocd);
-  const rootApp = readRootApp(problems, values.rootApp);
+  // Only the chosen reconciler's block may be set; the other one would be silently ignored.
+  const chosen =
+    reconciler === "flux"
+      ? { reconciler: "flux" as const, flux: readFlux(problems, values.flux) }
+      : { reconciler: "argocd" as const, argocd: readArgoCd(problems, values.argocd) };
+  if (reconciler === "flux" && values.argocd !== undefined) {
+    problems.add("argocd", "holds Argo-only options under reconciler flux; put chart settings under gitops-bootstrap:flux, or set reconciler: argocd");
+  }
+  if (reconciler === "argocd" && values.flux !== undefined) {
+    problems.add("flux", "holds Flux-only options under reconciler argocd; put chart settings under gitops-bootstrap:argocd, or set reconciler: flux");
+  }
+  const rootApp = readRootApp(problems, values.rootApp, reconciler);
   const verifyRepoSecrets = optBoolean(problems, "verifyRepoSecrets", values.verifyRepoSecrets, true);
   if (problems.list.length > 0 || !repo || !ageKey) throw new ConfigError(problems.list);
-  return {
-    environment: environment ?? "",
-    reconciler: "argocd",
-    repo,
-    ageKey,
-    argocd,
-    rootApp,
-    verifyRepoSecrets,
-  };
+  return { environment: environment ?? "", repo, ageKey, rootApp, verifyRepoSecrets, ...chosen };
+}
+
+/**
+ * What Flux needs beyond Argo CD for an SSH repository: known_hosts (Flux has no built-in list)
+ * and a key (source-controller has no anonymous SSH). scp-style URLs are fine: the Flux
+ * component rewrites them to the ssh:// form (`fluxGitUrl`).
+ */
+function checkRepoForFlux(problems: Problems, repo: RepoConfig, rawCredentials: unknown): void {
+  if (repo.transport !== "ssh") return;
+  if (repo.sshKnownHosts === undefined) {
+    problems.add(
+      "repo.sshKnownHosts",
+      "is required with reconciler flux and an SSH repo.url: Flux, unlike Argo CD, has no built-in known hosts; set it to the lines ssh-keyscan <host> prints",
+    );
+  }
+  if (rawCredentials === undefined || rawCredentials === null) {
+    problems.add(
+      "repo.credentials.sshPrivateKey",
+      "is required with reconciler flux and an SSH repo.url (Flux authenticates SSH with a deploy key): pulumi config set --secret --path 'gitops-bootstrap:repo.credentials.sshPrivateKey' < deploy_key",
+    );
+  }
 }

@@ -25,6 +25,31 @@ export const ARGOCD = {
   kustomizeBuildOptions: "--enable-alpha-plugins --enable-exec",
 } as const;
 
+export const FLUX = {
+  /**
+   * The flux2 chart from fluxcd-community/helm-charts. 2.18.3 ships Flux 2.8 (source-controller
+   * v1.8.2), the release whose CRDs the e2e sandbox installs (../shared/fixtures/crds).
+   */
+  chart: "flux2",
+  chartRepo: "https://fluxcd-community.github.io/helm-charts",
+  chartVersion: "2.18.3",
+  namespace: "flux-system",
+  releaseName: "flux",
+  /** How often Flux fetches the repository and re-applies the root Kustomization. */
+  interval: "1m",
+  /**
+   * How long the root Kustomization waits for what it applied to become healthy (`wait: true`).
+   * Flux would default it to the interval, which is too short for a first sync of a cluster.
+   */
+  kustomizationTimeout: "5m",
+  gitRepositoryApiVersion: "source.toolkit.fluxcd.io/v1",
+  kustomizationApiVersion: "kustomize.toolkit.fluxcd.io/v1",
+  /** The controllers the chart installs and the root Kustomization needs (Deployment names). */
+  controllers: ["source-controller", "kustomize-controller", "helm-controller", "notification-controller"],
+  /** Set on the GitRepository when an scp-style repo.url was rewritten to the ssh:// form Flux requires. */
+  originalUrlAnnotation: "gitops-bootstrap/original-url",
+} as const;
+
 export const KSOPS = {
   /** Distroless image: its `ksops install <dir>` copies the binary, no shell needed. */
   image: "viaductoss/ksops:v4.5.1",
@@ -50,6 +75,7 @@ export const ROOT_APP = {
   retry: { limit: 5, backoff: { duration: "5s", factor: 2, maxDuration: "3m" } },
 } as const;
 
+/** The Git credentials Secret: an Argo CD repository Secret, or the Flux GitRepository's `secretRef`. */
 export const REPO_SECRET_NAME = "gitops-bootstrap-repo";
 
 /** Labels every object this program creates carries, so an operator can find them. */

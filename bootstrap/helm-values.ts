@@ -1,5 +1,5 @@
 /**
- * Helm values for the argo-cd chart, and the merge of the user's values over ours. Pure: tested
+ * Helm values for the argo-cd and flux2 charts, and the merge of the user's values over ours. Pure: tested
  * directly, and `render` shows exactly what these functions return.
  */
 import { AGE_SECRET, ARGOCD, KSOPS } from "./defaults";
@@ -108,4 +108,18 @@ export function argoCdValues(options: ArgoCdValuesOptions): Obj {
     },
   };
   return deepMerge(ours, options.userValues ?? {});
+}
+
+export interface FluxValuesOptions {
+  /** The user's values, merged over ours. */
+  readonly userValues?: Obj;
+}
+
+/**
+ * Our values for the flux2 chart: the CRDs installed, since the root GitRepository and
+ * Kustomization are created right after the release. Nothing else is needed for SOPS: the
+ * kustomize-controller decrypts with the Secret the Kustomization's `decryption` names.
+ */
+export function fluxValues(options: FluxValuesOptions = {}): Obj {
+  return deepMerge({ installCRDs: true }, options.userValues ?? {});
 }

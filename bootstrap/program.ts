@@ -36,9 +36,17 @@ export interface BootstrapOutputs {
   readonly repoUrl: string;
   readonly revision: string;
   readonly path: string;
-  readonly argocdNamespace: pulumi.Output<string>;
-  readonly argocdReleaseStatus: pulumi.Output<string>;
-  readonly rootApplication: pulumi.Output<string>;
+  /** The reconciler's namespace (Argo CD's or Flux's): the `sops-age` Secret and the root objects are there. */
+  readonly reconcilerNamespace: pulumi.Output<string>;
+  /** reconciler argocd: Argo CD's namespace, the Helm release status, the root Application's name. */
+  readonly argocdNamespace?: pulumi.Output<string>;
+  readonly argocdReleaseStatus?: pulumi.Output<string>;
+  readonly rootApplication?: pulumi.Output<string>;
+  /** reconciler flux: Flux's namespace, the Helm release status, the GitRepository's and root Kustomization's names. */
+  readonly fluxNamespace?: pulumi.Output<string>;
+  readonly fluxReleaseStatus?: pulumi.Output<string>;
+  readonly gitRepository?: pulumi.Output<string>;
+  readonly rootKustomization?: pulumi.Output<string>;
 }
 
 /** Checks the repository's SOPS files with the stack's key; the real one is `checkRepository`. */
@@ -109,8 +117,21 @@ export async function bootstrap(raw: RawStackConfig, options: BootstrapOptions =
     repoUrl: config.repo.url,
     revision: config.repo.revision,
     path: config.repo.path,
-    argocdNamespace: cluster.argocd.namespace,
-    argocdReleaseStatus: cluster.argocd.releaseStatus,
-    rootApplication: cluster.rootApplication.applicationName,
+    reconcilerNamespace: cluster.reconcilerNamespace,
+    ...(cluster.argocd && cluster.rootApplication
+      ? {
+          argocdNamespace: cluster.argocd.namespace,
+          argocdReleaseStatus: cluster.argocd.releaseStatus,
+          rootApplication: cluster.rootApplication.applicationName,
+        }
+      : {}),
+    ...(cluster.flux
+      ? {
+          fluxNamespace: cluster.flux.namespace,
+          fluxReleaseStatus: cluster.flux.releaseStatus,
+          gitRepository: cluster.flux.gitRepositoryName,
+          rootKustomization: cluster.flux.kustomizationName,
+        }
+      : {}),
   };
 }

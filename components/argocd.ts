@@ -26,13 +26,20 @@ export interface ArgoCdArgs {
   readonly timeoutSeconds?: number;
 }
 
-/** Where Helm gets the chart from: a chart repository, an OCI registry, or a local directory. */
-export function chartSource(cfg: ArgoCdConfig, baseDir: string): Pick<k8s.helm.v3.ReleaseArgs, "chart" | "version" | "repositoryOpts"> {
+/**
+ * Where Helm gets the chart from: a chart repository, an OCI registry, or a local directory.
+ * @param chart the chart's name in the repository (default `argo-cd`; the Flux component passes `flux2`)
+ */
+export function chartSource(
+  cfg: Pick<ArgoCdConfig, "chartRepo" | "chartVersion">,
+  baseDir: string,
+  chart: string = ARGOCD.chart,
+): Pick<k8s.helm.v3.ReleaseArgs, "chart" | "version" | "repositoryOpts"> {
   if (/^oci:\/\//.test(cfg.chartRepo)) {
-    return { chart: `${cfg.chartRepo.replace(/\/$/, "")}/${ARGOCD.chart}`, version: cfg.chartVersion };
+    return { chart: `${cfg.chartRepo.replace(/\/$/, "")}/${chart}`, version: cfg.chartVersion };
   }
   if (/^https:\/\//.test(cfg.chartRepo)) {
-    return { chart: ARGOCD.chart, version: cfg.chartVersion, repositoryOpts: { repo: cfg.chartRepo } };
+    return { chart, version: cfg.chartVersion, repositoryOpts: { repo: cfg.chartRepo } };
   }
   // A local chart directory: its Chart.yaml decides the version.
   return { chart: path.resolve(baseDir, cfg.chartRepo) };

@@ -1,4 +1,5 @@
 export * from "./age-key-secret";
 export * from "./argocd";
+export * from "./flux";
 export * from "./gitops-cluster";
 export * from "./root-application";

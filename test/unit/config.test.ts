@@ -189,8 +189,9 @@ describe("resolveConfig: bad input names the key and what is expected", () => {
   test("unknown reconciler", async () => {
     await expectProblem(raw({ reconciler: "argo" }), "reconciler", /expected argocd or flux, got "argo"/);
   });
-  test("flux is not supported yet", async () => {
-    await expectProblem(raw({ reconciler: "flux" }), "reconciler", /flux is not supported yet/);
+  test("flux is a reconciler now, not an error (its own cases: config-flux.test.ts)", async () => {
+    const cfg = await resolveConfig(raw({ reconciler: "flux" }));
+    expect(cfg.reconciler).toBe("flux");
   });
   test("a misspelt key is reported, top level and nested", async () => {
     await expectProblem(raw({ ageKeyfile: "x" }), "ageKeyfile", /unknown key; expected one of: .*ageKeyFile/);

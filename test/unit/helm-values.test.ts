@@ -1,4 +1,4 @@
-import { AGE_KEY_FILE_IN_POD, APPLICATION_HEALTH_LUA, argoCdValues, deepMerge } from "../../bootstrap/helm-values";
+import { AGE_KEY_FILE_IN_POD, APPLICATION_HEALTH_LUA, argoCdValues, deepMerge, fluxValues } from "../../bootstrap/helm-values";
 import { AGE_SECRET, KSOPS } from "../../bootstrap/defaults";
 
 type Obj = Record<string, any>;
@@ -81,5 +81,18 @@ describe("argoCdValues", () => {
     expect(merged.repoServer.volumes.map((v: Obj) => v.name)).toEqual(["custom-tools", "sops-age", "extra"]);
     expect(merged.repoServer.env.map((v: Obj) => v.name)).toEqual(["SOPS_AGE_KEY_FILE", "HTTPS_PROXY"]);
     expect(merged.repoServer.initContainers[0].image).toBe("registry.example.com/ksops:v4.5.1");
+  });
+});
+
+describe("fluxValues", () => {
+  test("installs the CRDs the GitRepository and Kustomization need", () => {
+    expect(fluxValues()).toEqual({ installCRDs: true });
+  });
+  test("user values are merged over ours", () => {
+    expect(fluxValues({ userValues: { logLevel: "debug", imageAutomationController: { create: false } } })).toEqual({
+      installCRDs: true,
+      logLevel: "debug",
+      imageAutomationController: { create: false },
+    });
   });
 });

@@ -146,6 +146,7 @@ test("stack outputs: the public recipient and where things are, never a secret",
     reconciler: "argocd",
     ageRecipients: [recipient],
     argocdNamespace: "argocd",
+    reconcilerNamespace: "argocd",
     rootApplication: "root",
     revision: "v1.2.3",
   });
