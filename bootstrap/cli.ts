@@ -7,6 +7,8 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { runCheck } from "./check";
 import { ConfigError, resolveConfig } from "./config";
+import { DrillUsageError, RECOVERY_USAGE, runRecoveryCommand } from "./drill/command";
+import { EngineSetupError } from "./drill/engine";
 import { bootstrap } from "./program";
 import { renderProgram, writeRender } from "./render";
 import { StackFileError, readStackConfig } from "./stack-file";
@@ -31,6 +33,9 @@ Commands:
       Secrets are <redacted> unless --show-secrets.
   check [--stack <name>] [--repo PATH|URL] [--revision R] [--age-key-file F] [--json]
       Prove the age key decrypts every SOPS file in the repository (values and MACs).
+${RECOVERY_USAGE}
+Exit status: 0 success, 1 failed (or not recovered in time), 2 usage or config error,
+3 drill refused by its guard, 130 interrupted.
 `;
 
 /** Parses `--flag value` and `--flag` options; every flag must be one the command knows. */
@@ -84,9 +89,13 @@ async function runCheckCommand(args: readonly string[], io: CliIo): Promise<numb
   return runCheck(rest, { stdout: io.stdout, stderr: io.stderr, env });
 }
 
+const RECOVERY_FLAGS = ["stack", "kubeconfig", "timeout", "failure-grace", "report-dir", "repo-checkout", "secrets-under"];
+
 const COMMANDS: Record<string, (args: readonly string[], io: CliIo) => Promise<number>> = {
   render: runRender,
   check: runCheckCommand,
+  restore: (args, io) => runRecoveryCommand("restore", parseFlags(args, RECOVERY_FLAGS, []), io),
+  drill: (args, io) => runRecoveryCommand("drill", parseFlags(args, RECOVERY_FLAGS, ["keep", "force"]), io),
 };
 
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
@@ -103,12 +112,12 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   try {
     return await run(rest, io);
   } catch (e) {
-    if (e instanceof UsageError) {
+    if (e instanceof UsageError || e instanceof DrillUsageError) {
       io.stderr(`✗ ${e.message}\n\n${USAGE}`);
       return EXIT.usage;
     }
     // Config problems (RunError carries the ConfigError's list) and unreadable stack files.
-    if (e instanceof StackFileError || e instanceof ConfigError || pulumi.RunError.isInstance(e)) {
+    if (e instanceof StackFileError || e instanceof ConfigError || e instanceof EngineSetupError || pulumi.RunError.isInstance(e)) {
       io.stderr(`✗ ${e.message}\n`);
       return EXIT.usage;
     }

@@ -1,0 +1,142 @@
+/**
+ * The `restore` and `drill` subcommands: flags, the stack's config (decrypted through the
+ * Pulumi workspace), the kubeconfig, Ctrl-C handling, and exit codes. The work itself is
+ * `runRecovery` in ./run.
+ */
+import * as path from "node:path";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { type RawStackConfig, resolveConfig } from "../config";
+import { checkRepository } from "../sops";
+import { readRepository } from "../sops/repository";
+import { type DeployEngine, PulumiEngine, stackRawConfig } from "./engine";
+import { otherStackBindings } from "./guard";
+import { runRecovery } from "./run";
+import { loadKubeConfig } from "./watch";
+
+export class DrillUsageError extends Error {}
+
+export interface RecoveryIo {
+  readonly stderr: (s: string) => void;
+  readonly env: NodeJS.ProcessEnv;
+  readonly projectDir: string;
+  /** Registers a Ctrl-C handler; returns its removal. @default process SIGINT */
+  readonly onInterrupt?: (handler: () => void) => () => void;
+}
+
+/** How the deployment engine and the stack's raw config are obtained; tests may stand in for Pulumi. */
+export type OpenEngine = (args: { projectDir: string; stack: string; env: NodeJS.ProcessEnv; kubeconfig?: string }) => Promise<{ engine: DeployEngine; raw: RawStackConfig; kubernetesConfig: Record<string, string> }>;
+
+export const openPulumiEngine: OpenEngine = async ({ projectDir, stack, env, kubeconfig }) => {
+  const engine = await PulumiEngine.open({ projectDir, stack, env, kubeconfig });
+  const all = await engine.stack.getAllConfig();
+  const kubernetesConfig = Object.fromEntries(Object.entries(all).filter(([k]) => k.startsWith("kubernetes:")).map(([k, v]) => [k.slice("kubernetes:".length), v.value]));
+  return { engine, raw: await stackRawConfig(engine.stack, projectDir), kubernetesConfig };
+};
+
+export const EXIT_CODES = { recovered: 0, failed: 1, timeout: 1, usage: 2, refused: 3, interrupted: 130 } as const;
+
+export const RECOVERY_USAGE = `  restore --stack <name> [--kubeconfig K] [--timeout 15m] [--failure-grace 2m] [--report-dir DIR]
+          [--repo-checkout DIR] [--secrets-under PATH]
+      check, pulumi up --refresh, wait until every Application is Synced and Healthy, verify the
+      Secrets the SOPS files define, and report the recovery time (JSON, Markdown, JUnit).
+  drill --stack <name> --kubeconfig K [--keep] [--force] [restore's options]
+      restore onto a throwaway cluster, then destroy (also on failure, timeout and Ctrl-C).
+      Refuses a cluster that is not empty or that another stack deploys to, unless --force.
+`;
+
+/** `90s`, `15m`, `1h30m`, or plain seconds. */
+export function parseDuration(text: string, flag: string): number {
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+  let total = 0;
+  let consumed = "";
+  for (const m of text.matchAll(re)) {
+    total += Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "ms" | "s" | "m" | "h"];
+    consumed += m[0];
+  }
+  if (consumed !== text || total <= 0) throw new DrillUsageError(`--${flag} ${JSON.stringify(text)} is not a duration: use e.g. 90s, 15m or 1h`);
+  return total;
+}
+
+interface Flags {
+  readonly [k: string]: string | boolean | undefined;
+}
+
+function kubeConfigFor(flags: Flags, kubernetesConfig: Record<string, string>, io: RecoveryIo): KubeConfig {
+  const file = typeof flags.kubeconfig === "string" ? path.resolve(flags.kubeconfig) : undefined;
+  try {
+    if (file) return loadKubeConfig(file);
+    const fromStack = kubernetesConfig.kubeconfig;
+    const kc = loadKubeConfig(fromStack && !/apiVersion:|clusters:/.test(fromStack) ? path.resolve(io.projectDir, fromStack) : undefined, kubernetesConfig.context);
+    if (fromStack && /apiVersion:|clusters:/.test(fromStack)) {
+      kc.loadFromString(fromStack);
+      if (kubernetesConfig.context) kc.setCurrentContext(kubernetesConfig.context);
+    }
+    return kc;
+  } catch (e) {
+    throw new DrillUsageError(`cannot use the kubeconfig ${file ?? "of the stack (kubernetes:kubeconfig / kubernetes:context) or the default one"}: ${(e as Error).message.split("\n")[0]}`);
+  }
+}
+
+function defaultInterrupt(handler: () => void): () => void {
+  process.on("SIGINT", handler);
+  return () => process.off("SIGINT", handler);
+}
+
+export async function runRecoveryCommand(command: "restore" | "drill", flags: Flags, io: RecoveryIo, openEngine: OpenEngine = openPulumiEngine): Promise<number> {
+  const stack = flags.stack;
+  if (typeof stack !== "string") throw new DrillUsageError(`${command} needs --stack <name>`);
+  if (command === "drill" && typeof flags.kubeconfig !== "string") throw new DrillUsageError("drill needs --kubeconfig K: the throwaway cluster to restore onto and destroy");
+  const timeoutMs = parseDuration(typeof flags.timeout === "string" ? flags.timeout : "15m", "timeout");
+  const failureGraceMs = parseDuration(typeof flags["failure-grace"] === "string" ? flags["failure-grace"] : "2m", "failure-grace");
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const reportDir = path.resolve(typeof flags["report-dir"] === "string" ? flags["report-dir"] : path.join("reports", `${command}-${stack}-${stamp}`));
+  const out = (line: string): void => io.stderr(`${line}\n`);
+
+  out(`► ${command} ${stack}: reading the stack's config`);
+  const opened = await openEngine({ projectDir: io.projectDir, stack, env: io.env, kubeconfig: typeof flags.kubeconfig === "string" ? flags.kubeconfig : undefined });
+  if (command === "drill" && (opened.kubernetesConfig.kubeconfig || opened.kubernetesConfig.context)) {
+    throw new DrillUsageError(`stack ${stack} sets kubernetes:${opened.kubernetesConfig.kubeconfig ? "kubeconfig" : "context"}; a drill stack must not, so that --kubeconfig alone decides which cluster is used and destroyed`);
+  }
+  const config = await resolveConfig(opened.raw);
+  const kubeconfig = kubeConfigFor(flags, opened.kubernetesConfig, io);
+  const checkout = typeof flags["repo-checkout"] === "string" ? path.resolve(flags["repo-checkout"]) : undefined;
+
+  const soft = new AbortController();
+  const hard = new AbortController();
+  const removeHandler = (io.onInterrupt ?? defaultInterrupt)(() => {
+    if (!soft.signal.aborted) {
+      out(`■ Ctrl-C: stopping${command === "drill" && !flags.keep ? "; the drill still destroys what it deployed (Ctrl-C again to stop that too)" : ""}`);
+      soft.abort();
+    } else {
+      out("■ Ctrl-C again: stopping now");
+      hard.abort();
+    }
+  });
+  try {
+    const report = await runRecovery({
+      command,
+      stack,
+      config,
+      kubeconfig,
+      engine: opened.engine,
+      repoSource: checkout ?? config.repo.url,
+      // A local checkout is read as it is on disk unless a revision is asked for explicitly.
+      repoRevision: checkout ? undefined : config.repo.revision === "HEAD" ? undefined : config.repo.revision,
+      secretsUnder: typeof flags["secrets-under"] === "string" ? flags["secrets-under"] : undefined,
+      checkRepository,
+      readRepository,
+      timeoutMs,
+      failureGraceMs,
+      reportDir,
+      signal: soft.signal,
+      hardSignal: hard.signal,
+      out,
+      guard: command === "drill" ? { force: flags.force === true, otherStacks: otherStackBindings(io.projectDir, stack, io.env) } : undefined,
+      keep: flags.keep === true,
+    });
+    return EXIT_CODES[report.outcome === "recovered" ? "recovered" : report.outcome];
+  } finally {
+    removeHandler();
+  }
+}
