@@ -156,7 +156,7 @@ describe("bad input", () => {
   test("an unknown stack lists the known ones", async () => {
     const { code, stderr } = await cli(["render", "--stack", "nope"]);
     expect(code).toBe(2);
-    expect(stderr).toMatch(/no stack config stacks\/Pulumi\.nope\.yaml; known stacks: demo, dev, prod, sandbox, staging/);
+    expect(stderr).toMatch(/no stack config stacks\/Pulumi\.nope\.yaml; known stacks: demo, dev, flux-demo, flux-sandbox, prod, sandbox, staging/);
   });
 
   test("usage errors exit 2", async () => {
