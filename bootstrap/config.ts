@@ -294,7 +294,7 @@ function checkSshPrivateKey(key: string): string | undefined {
     return "is not a PEM/OpenSSH private key (expected -----BEGIN ... PRIVATE KEY----- ... -----END ... PRIVATE KEY-----)";
   }
   if (begin[1] === "ENCRYPTED " || /Proc-Type: 4,ENCRYPTED/.test(text)) {
-    return "is protected by a passphrase, which Argo CD cannot use; give an unencrypted deploy key";
+    return "is protected by a passphrase, which neither Argo CD nor Flux can use; give an unencrypted deploy key";
   }
   if (begin[1] === "OPENSSH ") {
     const body = text.split("\n").slice(1, -1).join("");
@@ -304,7 +304,7 @@ function checkSshPrivateKey(key: string): string | undefined {
     const cipherLen = raw.readUInt32BE(magic.length);
     const cipher = raw.subarray(magic.length + 4, magic.length + 4 + cipherLen).toString("latin1");
     if (cipher !== "none") {
-      return "is protected by a passphrase, which Argo CD cannot use; give an unencrypted deploy key";
+      return "is protected by a passphrase, which neither Argo CD nor Flux can use; give an unencrypted deploy key";
     }
   }
   return undefined;
@@ -323,7 +323,7 @@ function readRepo(problems: Problems, raw: unknown, secret: boolean, undecrypted
   const url = optString(problems, "repo.url", raw.url);
   let transport: "https" | "ssh" = "https";
   if (url === undefined || url === "") {
-    problems.add("repo.url", "is required: the Git URL Argo CD syncs from (https://... or ssh://git@...)");
+    problems.add("repo.url", "is required: the Git URL the reconciler syncs from (https://... or ssh://git@...)");
   } else {
     const checked = checkRepoUrl(url);
     if ("error" in checked) problems.add("repo.url", checked.error);
