@@ -1,0 +1,218 @@
+/**
+ * `gitops-bootstrap drill` end to end against the real API server of the sandbox: the real
+ * watcher, Secret verification, report, guard, Ctrl-C handling and teardown, run as a separate
+ * process (test/e2e/drill-driver.js) so Ctrl-C is a real SIGINT. Two parts are played by the
+ * test, openly: Argo CD's application controller (argo-stand-in.ts: it writes Application
+ * statuses and creates the child Applications, as an app-of-apps would), and, where the Pulumi
+ * Kubernetes provider cannot be had, `pulumi up`/`destroy` (stand-in-engine.ts: render + kubectl
+ * apply + helm install of exactly what the stack renders).
+ */
+import { ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { RunReport } from "../../bootstrap/drill/report";
+import { ArgoStandIn, type StandInOptions } from "./argo-stand-in";
+import { PROJECT_DIR, type TestCluster, kubernetesProviderMissing, openCluster, tempDir } from "./harness";
+import { toolchainEnv } from "./toolchain";
+
+jest.setTimeout(10 * 60 * 1000);
+
+const DRIVER = path.join(__dirname, "drill-driver.js");
+const DEMO_KEY = fs.readFileSync(path.join(PROJECT_DIR, "examples/gitops-repo/demo-age-key.txt"), "utf8").match(/AGE-SECRET-KEY-1[0-9A-Z]+/)![0];
+
+let dir: string;
+let cluster: TestCluster;
+let run = 0;
+
+beforeAll(async () => {
+  dir = tempDir("drill");
+  cluster = await openCluster(dir);
+});
+
+afterAll(async () => {
+  await cluster?.close();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+interface Drill {
+  readonly child: ChildProcess;
+  readonly reportDir: string;
+  stderr(): string;
+  /** Resolves when stderr shows `text`. */
+  waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
+  exit: Promise<number>;
+  /** The exit code, after checking it is `expected` (else fails with the drill's output). */
+  exited(expected: number): Promise<number>;
+}
+
+function startDrill(extra: readonly string[] = []): Drill {
+  const reportDir = path.join(dir, `report-${++run}`);
+  const args = ["drill", "--stack", "sandbox", "--kubeconfig", cluster.kubeconfig, "--repo-checkout", path.join(PROJECT_DIR, "examples/gitops-repo"), "--report-dir", reportDir, "--timeout", "3m", "--failure-grace", "3s", ...extra];
+  const env = toolchainEnv({ GITOPS_BOOTSTRAP_E2E_ENGINE: kubernetesProviderMissing() ? "stand-in" : "pulumi", PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase-not-secret", PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}` });
+  fs.mkdirSync(path.join(dir, "state"), { recursive: true });
+  const child = spawn(process.execPath, [DRIVER, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let err = "";
+  const waiters: { text: string | RegExp; resolve: () => void }[] = [];
+  const matches = (t: string | RegExp) => (typeof t === "string" ? err.includes(t) : t.test(err));
+  child.stderr!.on("data", (d: Buffer) => {
+    err += d.toString();
+    for (const w of waiters.splice(0)) (matches(w.text) ? w.resolve() : waiters.push(w));
+  });
+  child.stdout!.resume();
+  const exit = new Promise<number>((resolve) => child.on("exit", (code, signal) => resolve(code ?? (signal ? 128 : -1))));
+  return {
+    child,
+    reportDir,
+    stderr: () => err,
+    exit,
+    exited: async (expected) => {
+      const code = await exit;
+      if (code !== expected) throw new Error(`drill exited ${code}, expected ${expected}; its output:\n${err}`);
+      return code;
+    },
+    waitFor: (text, timeoutMs = 120_000) =>
+      new Promise<void>((resolve, reject) => {
+        if (matches(text)) return resolve();
+        const timer = setTimeout(() => reject(new Error(`drill output never showed ${text}:\n${err}`)), timeoutMs);
+        waiters.push({ text, resolve: () => (clearTimeout(timer), resolve()) });
+        void exit.then(() => setTimeout(() => (matches(text) ? resolve() : reject(new Error(`drill exited before showing ${text}:\n${err}`))), 50));
+      }),
+  };
+}
+
+const readReport = (d: Drill): RunReport => JSON.parse(fs.readFileSync(path.join(d.reportDir, "report.json"), "utf8"));
+const namespaces = (): string[] => JSON.parse(cluster.kubectl(["get", "namespaces", "-o", "json"])).items.map((n: { metadata: { name: string } }) => n.metadata.name);
+
+/** Back to a fresh cluster for the next scenario: only the default namespaces. */
+async function emptyCluster(): Promise<void> {
+  // Applications left by a failed scenario would hold their namespace in Terminating.
+  const left = JSON.parse(cluster.kubectl(["get", "applications.argoproj.io", "-A", "-o", "json"])).items as { metadata: { name: string; namespace: string } }[];
+  for (const a of left) cluster.kubectl(["patch", "applications.argoproj.io", a.metadata.name, "-n", a.metadata.namespace, "--type=merge", "-p", '{"metadata":{"finalizers":null}}']);
+  for (const n of namespaces()) if (!["default", "kube-system", "kube-public", "kube-node-lease"].includes(n)) cluster.kubectl(["delete", "namespace", n, "--wait=true", "--timeout=120s"]);
+}
+
+async function withStandIn<T>(options: StandInOptions, body: (s: ArgoStandIn) => Promise<T>): Promise<T> {
+  const standIn = new ArgoStandIn(cluster, options).start();
+  try {
+    return await body(standIn);
+  } finally {
+    standIn.stop();
+  }
+}
+
+/** Everything the drill deployed is gone again. */
+function expectTornDown(d: Drill): void {
+  expect(readReport(d).phases.find((p) => p.name === "destroy")).toMatchObject({ status: "ok" });
+  expect(namespaces()).not.toContain("argocd");
+  expect(JSON.parse(cluster.kubectl(["get", "applications.argoproj.io", "-A", "-o", "json"])).items).toEqual([]);
+}
+
+function expectNoSecrets(d: Drill): void {
+  for (const text of [d.stderr(), ...fs.readdirSync(d.reportDir).map((f) => fs.readFileSync(path.join(d.reportDir, f), "utf8"))]) {
+    expect(text).not.toContain(DEMO_KEY);
+    expect(text).not.toContain("stand-in for the decrypted value");
+  }
+}
+
+afterEach(async () => {
+  await emptyCluster();
+});
+
+test("happy path: recovered, with phases, per-app times, the SOPS Secret verified, a report in three formats, and torn down", async () => {
+  const d = await withStandIn({}, async () => {
+    const drill = startDrill();
+    await drill.exited(0);
+    return drill;
+  });
+  const err = d.stderr();
+  const report = readReport(d);
+  expect(report.outcome).toBe("recovered");
+  expect(report.phases.map((p) => [p.name, p.status])).toEqual([
+    ["guard", "ok"], ["check", "ok"], ["up", "ok"], ["reconciler ready", "ok"], ["root synced", "ok"], ["all healthy", "ok"], ["secrets present", "ok"], ["destroy", "ok"],
+  ]);
+  expect(report.apps.filter((a) => !a.deleted).map((a) => [a.name, a.converged]).sort()).toEqual([["demo-secret", true], ["hello", true], ["root", true]]);
+  for (const a of report.apps) expect(a.healthyMs!).toBeGreaterThanOrEqual(a.appearedMs!);
+  const allHealthy = report.phases.find((p) => p.name === "all healthy")!;
+  expect(report.recoveryTimeMs).toBeGreaterThanOrEqual(allHealthy.startMs + allHealthy.durationMs);
+  expect(report.secrets).toEqual([{ file: "workloads/demo-secret/demo-credentials.sops.yaml", name: "demo-credentials", namespace: "demo-secret", found: true }]);
+  expect(err).toMatch(/✔ check: 1 SOPS file\(s\) verified/);
+  expect(err).toMatch(/► \d+\/3 apps synced and healthy/);
+  expect(err).toContain("✔ recovered in");
+  const junit = fs.readFileSync(path.join(d.reportDir, "junit.xml"), "utf8");
+  expect(junit).toMatch(/<testsuite name="drill sandbox" tests="12" failures="0"/);
+  expect(fs.readFileSync(path.join(d.reportDir, "report.md"), "utf8")).toMatch(/\*\*recovery time: \d+\.\d s\*\*/);
+  expectNoSecrets(d);
+  expectTornDown(d);
+});
+
+test("a Degraded app with a failed sync fails the drill with its conditions, and the drill still tears down", async () => {
+  const d = await withStandIn({ degrade: "hello" }, async () => {
+    const drill = startDrill();
+    await drill.exited(1);
+    return drill;
+  });
+  const report = readReport(d);
+  expect(report.outcome).toBe("failed");
+  expect(report.failures.join("\n")).toMatch(/Application argocd\/hello: sync failed, health Degraded, SyncError — operation Failed: one or more objects failed to apply.*SyncError: Failed sync attempt/);
+  expect(report.phases.find((p) => p.name === "all healthy")).toMatchObject({ status: "failed" });
+  expect(report.apps.find((a) => a.name === "hello")).toMatchObject({ converged: false, status: "OutOfSync/Degraded (sync Failed)" });
+  expect(fs.readFileSync(path.join(d.reportDir, "junit.xml"), "utf8")).toMatch(/<testcase classname="drill\.sandbox\.apps" name="Application\/argocd\/hello"[^>]*>\s*<failure message="sync failed, health Degraded, SyncError"/);
+  expectTornDown(d);
+});
+
+test("a timeout ends the wait with what did not converge, and tears down", async () => {
+  const d = await withStandIn({ stall: "hello" }, async () => {
+    const drill = startDrill(["--timeout", "15s"]);
+    await drill.exited(1);
+    return drill;
+  });
+  const report = readReport(d);
+  expect(report.outcome).toBe("timeout");
+  expect(report.failures).toContain("Application argocd/hello did not converge in time: Synced/Progressing");
+  expect(report.failures.some((f) => f.includes("demo-secret"))).toBe(false);
+  expectTornDown(d);
+});
+
+test("the API server restarts during the wait: the watches come back and the drill still converges", async () => {
+  if (!cluster.restartApiServer) return void process.stderr.write("⚠ the external cluster cannot be restarted by the test; skipped\n");
+  const d = await withStandIn({}, async (standIn) => {
+    const drill = startDrill();
+    await drill.waitFor("► waiting for argocd to converge");
+    await drill.waitFor(/► [012]\/3 apps/);
+    standIn.pause();
+    await cluster.restartApiServer!();
+    await drill.waitFor("re-established", 60_000);
+    standIn.resume();
+    await drill.exited(0);
+    return drill;
+  });
+  expect(d.stderr()).toMatch(/! watch of applications lost \([^)]+\); reconnecting|! cannot list applications/);
+  expect(readReport(d).outcome).toBe("recovered");
+  expectTornDown(d);
+});
+
+test("Ctrl-C during the wait stops the drill, and the teardown still happens", async () => {
+  const d = await withStandIn({ stall: "hello" }, async () => {
+    const drill = startDrill();
+    await drill.waitFor("► waiting for argocd to converge");
+    await drill.waitFor(/► \d\/3 apps/);
+    drill.child.kill("SIGINT");
+    await drill.exited(130);
+    return drill;
+  });
+  expect(d.stderr()).toContain("■ Ctrl-C: stopping; the drill still destroys what it deployed");
+  const report = readReport(d);
+  expect(report.outcome).toBe("interrupted");
+  expect(report.phases.find((p) => p.name === "all healthy")).toMatchObject({ status: "interrupted" });
+  expectTornDown(d);
+});
+
+test("the guard refuses a cluster that is not empty, says why, and deploys nothing", async () => {
+  cluster.kubectl(["create", "namespace", "team-payments"]);
+  const d = startDrill();
+  await d.exited(3);
+  expect(d.stderr()).toMatch(/✗ guard failed: refused: the cluster is not empty: it has namespaces a fresh cluster does not have \(team-payments\)/);
+  expect(d.stderr()).toContain("--force");
+  expect(readReport(d)).toMatchObject({ outcome: "refused", phases: [{ name: "guard", status: "failed" }] });
+  expect(namespaces()).not.toContain("argocd");
+});
