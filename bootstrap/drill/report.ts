@@ -102,11 +102,13 @@ export function formatMarkdown(r: RunReport): string {
   lines.push("", `## Applications (${r.apps.length})`, "", "| app | appeared | synced | healthy | status | problem |", "| --- | --- | --- | --- | --- | --- |");
   for (const a of r.apps) {
     const problem = [a.failure, ...a.details].filter(Boolean).join("; ");
-    lines.push(`| ${a.kind === "Application" ? "" : `${a.kind} `}${a.namespace}/${a.name}${a.deleted ? " (deleted)" : ""} | +${seconds(a.appearedMs)} | +${seconds(a.syncedMs)} | +${seconds(a.healthyMs)} | ${mdCell(a.status)} | ${mdCell(problem)} |`);
+    const at = (ms: number | undefined): string => (ms === undefined ? "–" : `+${seconds(ms)}`);
+    const name = mdCell(`${a.kind === "Application" ? "" : `${a.kind} `}${a.namespace}/${a.name}${a.deleted ? " (deleted)" : ""}`);
+    lines.push(`| ${name} | ${at(a.appearedMs)} | ${at(a.syncedMs)} | ${at(a.healthyMs)} | ${mdCell(a.status)} | ${mdCell(problem)} |`);
   }
   if (r.secrets.length > 0) {
     lines.push("", `## Secrets from SOPS files (${r.secrets.filter((s) => s.found).length}/${r.secrets.length} present)`, "", "| secret | file | present |", "| --- | --- | --- |");
-    for (const s of r.secrets) lines.push(`| ${s.namespace ?? (s.foundIn?.join(", ") || "(any namespace)")}/${s.name} | ${mdCell(s.file)} | ${s.found ? "✔" : "✗ missing"} |`);
+    for (const s of r.secrets) lines.push(`| ${mdCell(`${s.namespace ?? (s.foundIn?.join(", ") || "(any namespace)")}/${s.name}`)} | ${mdCell(s.file)} | ${s.found ? "✔" : "✗ missing"} |`);
   }
   if (r.notes.length > 0) lines.push("", "## Notes", "", ...r.notes.map((n) => `- ${mdCell(n)}`));
   return `${lines.join("\n")}\n`;

@@ -16,16 +16,21 @@ import type { DeployEngine } from "./engine";
 import { type StackBinding, guardProblems } from "./guard";
 import { type AppRecord, type PhaseName, type PhaseRecord, type PhaseStatus, REPORT_FILES, type RunOutcome, type RunReport, type SecretRecord, formatJUnit, formatJson, formatMarkdown, seconds } from "./report";
 import { expectedSecrets } from "./secrets";
-import { applicationStatusReader } from "./status";
+import { applicationStatusReader, helmReleaseStatusReader, kustomizationStatusReader } from "./status";
 import { type WaitOptions, type WaitResult, type WatchedKind, waitForConvergence } from "./wait";
 
 /** What to watch for a stack's reconciler, and its root object. */
-export function watchSpecFor(config: BootstrapConfig): Pick<WaitOptions, "kinds" | "rootKey" | "reconcilerNamespace"> {
+export function watchSpecFor(config: BootstrapConfig): Pick<WaitOptions, "kinds" | "rootKey" | "reconcilerNamespace" | "noun"> {
   if (config.reconciler === "argocd") {
     const kinds: WatchedKind[] = [{ ref: { apiVersion: "argoproj.io/v1alpha1", kind: "Application", plural: "applications" }, reader: applicationStatusReader }];
-    return { kinds, rootKey: objectKey("Application", config.argocd.namespace, config.rootApp.name), reconcilerNamespace: config.argocd.namespace };
+    return { kinds, rootKey: objectKey("Application", config.argocd.namespace, config.rootApp.name), reconcilerNamespace: config.argocd.namespace, noun: "apps" };
   }
-  throw new Error(`the drill does not watch ${config.reconciler} yet`);
+  // Flux: every Kustomization and HelmRelease in the cluster; the root Kustomization is named like the root app.
+  const kinds: WatchedKind[] = [
+    { ref: { apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", plural: "kustomizations" }, reader: kustomizationStatusReader },
+    { ref: { apiVersion: "helm.toolkit.fluxcd.io/v2", kind: "HelmRelease", plural: "helmreleases" }, reader: helmReleaseStatusReader },
+  ];
+  return { kinds, rootKey: objectKey("Kustomization", config.flux.namespace, config.rootApp.name), reconcilerNamespace: config.flux.namespace, noun: "Kustomizations and HelmReleases" };
 }
 
 export interface RunOptions {
@@ -199,7 +204,7 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
       else record(name, status, waitStart, result.endedAt, result.outcome === "failed" ? "a reconciler object failed" : result.outcome);
     };
     milestone("reconciler ready", result.reconcilerReadyAt, `${o.config.reconciler} workloads ready`);
-    milestone("root synced", result.rootSyncedAt, `${o.config.rootApp.name} synced`);
+    milestone("root synced", result.rootSyncedAt, `${o.config.rootApp.name} ${o.config.reconciler === "flux" ? "applied" : "synced"}`);
     milestone("all healthy", result.allHealthyAt, `${result.summary.converged}/${result.summary.total} synced and healthy`);
   }
 

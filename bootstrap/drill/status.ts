@@ -64,3 +64,66 @@ export function workloadReady(kind: string, object: KubeObject): boolean {
   const ready = kind === "Deployment" ? (status.availableReplicas ?? 0) : (status.readyReplicas ?? 0);
   return ready >= wanted;
 }
+
+interface Condition {
+  readonly type?: string;
+  readonly status?: string;
+  readonly reason?: string;
+  readonly message?: string;
+  readonly observedGeneration?: number;
+}
+
+interface FluxStatus {
+  readonly conditions?: readonly Condition[];
+  readonly observedGeneration?: number;
+  readonly lastAppliedRevision?: string;
+  readonly lastAttemptedRevision?: string;
+}
+
+/** Ready=False reasons that mean a failure (if it persists), not waiting (Progressing, DependencyNotReady...). */
+export const FLUX_FAILURE_REASONS: ReadonlySet<string> = new Set([
+  "BuildFailed", "HealthCheckFailed", "ReconciliationFailed", "ArtifactFailed", "PruneFailed", "DecryptionFailed",
+  "InstallFailed", "UpgradeFailed", "TestFailed", "RollbackFailed", "UninstallFailed", "ChartLoadFailed", "ValuesError",
+  "GitOperationFailed", "AuthenticationFailed", "StorageOperationFailed",
+]);
+
+/**
+ * Flux (DESIGN.md): ready means condition `Ready=True` for the current generation, and for a
+ * Kustomization `lastAppliedRevision` equal to the revision last attempted (the Git revision it
+ * fetched). `Stalled=True` or a Ready=False failure reason is a problem.
+ */
+function fluxReader(kind: "Kustomization" | "HelmRelease"): StatusReader {
+  return {
+    kind,
+    read(object: KubeObject): ObjectStatus {
+      const status = (object.status ?? {}) as FluxStatus;
+      const generation = (object.metadata as { generation?: number } | undefined)?.generation;
+      const ready = status.conditions?.find((c) => c.type === "Ready");
+      const stalled = status.conditions?.find((c) => c.type === "Stalled" && c.status === "True");
+      const current = generation === undefined || (status.observedGeneration ?? ready?.observedGeneration ?? 0) >= generation;
+      const isReady = ready?.status === "True" && current;
+      const applied = kind === "HelmRelease" ? isReady : status.lastAppliedRevision !== undefined && status.lastAppliedRevision !== "" && (status.lastAttemptedRevision === undefined || status.lastAttemptedRevision === status.lastAppliedRevision);
+      const details: string[] = [];
+      const problems: string[] = [];
+      if (stalled) {
+        problems.push(`Stalled (${stalled.reason ?? "no reason"})`);
+        details.push(`Stalled: ${oneLine(stalled.message ?? "")}`);
+      }
+      if (ready?.status === "False" && ready.reason && FLUX_FAILURE_REASONS.has(ready.reason)) {
+        problems.push(ready.reason);
+        details.push(`Ready=False ${ready.reason}: ${oneLine(ready.message ?? "")}`);
+      }
+      const readyText = ready ? `Ready=${ready.status}${ready.reason ? ` (${ready.reason})` : ""}` : "Ready=Unknown";
+      return {
+        synced: applied,
+        healthy: isReady,
+        summary: kind === "Kustomization" ? `${readyText}, applied ${status.lastAppliedRevision ?? "nothing yet"}` : readyText,
+        problem: problems.length > 0 ? problems.join(", ") : undefined,
+        details,
+      };
+    },
+  };
+}
+
+export const kustomizationStatusReader = fluxReader("Kustomization");
+export const helmReleaseStatusReader = fluxReader("HelmRelease");

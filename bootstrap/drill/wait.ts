@@ -34,6 +34,8 @@ export interface WaitOptions {
   readonly onNotice?: (line: string) => void;
   /** @default 1000 */
   readonly progressIntervalMs?: number;
+  /** What the objects are called in the progress line. @default "apps" */
+  readonly noun?: string;
   /** The list-and-watch loop; tests replay recorded event sequences through their own. @default listAndWatch */
   readonly listAndWatch?: ListAndWatch;
 }
@@ -96,7 +98,7 @@ export async function waitForConvergence(options: WaitOptions): Promise<WaitResu
   };
 
   const progress = (s: ConvergenceSummary, force: boolean): void => {
-    const line = progressLine(s);
+    const line = progressLine(s, options.noun);
     const now = Date.now();
     if (line === lastProgress) return;
     if (!force && now - lastProgressAt < (options.progressIntervalMs ?? 1000)) return;

@@ -1,0 +1,25 @@
+import { parseDuration } from "../../../bootstrap/drill/command";
+import { defaultBackendUrl, engineEnvironment, engineEventLine } from "../../../bootstrap/drill/engine";
+
+describe("restore/drill command helpers", () => {
+  it("parses durations and names the flag when one is wrong", () => {
+    expect(parseDuration("90", "timeout")).toBe(90_000);
+    expect(parseDuration("1h30m", "timeout")).toBe(5_400_000);
+    expect(parseDuration("2m", "failure-grace")).toBe(120_000);
+    expect(() => parseDuration("10 minutes", "timeout")).toThrow('--timeout "10 minutes" is not a duration: use e.g. 90s, 15m or 1h');
+    expect(() => parseDuration("0s", "timeout")).toThrow(/--timeout/);
+  });
+
+  it("needs a passphrase for the local backend before anything runs, and says which variables", () => {
+    expect(() => engineEnvironment({ projectDir: "/p", stack: "dev", env: { HOME: "/tmp/nohome-for-test", XDG_STATE_HOME: "/tmp/gitops-bootstrap-test-state" } })).toThrow(/set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE/);
+    expect(defaultBackendUrl({ XDG_STATE_HOME: "/var/state" })).toBe("file:///var/state/gitops-bootstrap/pulumi");
+    expect(engineEnvironment({ projectDir: "/p", stack: "dev", env: { PULUMI_BACKEND_URL: "s3://bucket/state" }, kubeconfig: "/k/config" })).toEqual({ PULUMI_BACKEND_URL: "s3://bucket/state", PULUMI_SKIP_UPDATE_CHECK: "true", KUBECONFIG: "/k/config" });
+  });
+
+  it("turns engine events into one line per finished resource change, and shows errors", () => {
+    const urn = "urn:pulumi:dev::gitops-bootstrap::gitops-bootstrap:index:GitOpsCluster$kubernetes:core/v1:Namespace::gitops-argocd";
+    expect(engineEventLine({ sequence: 1, timestamp: 0, resOutputsEvent: { metadata: { op: "create", urn, type: "kubernetes:core/v1:Namespace" } } } as never)).toBe("  ✔ create kubernetes:core/v1:Namespace gitops-argocd");
+    expect(engineEventLine({ sequence: 2, timestamp: 0, resOutputsEvent: { metadata: { op: "same", urn, type: "kubernetes:core/v1:Namespace" } } } as never)).toBeUndefined();
+    expect(engineEventLine({ sequence: 3, timestamp: 0, diagnosticEvent: { severity: "error", message: "namespaces is forbidden\n", color: "never", urn } } as never)).toBe("  ✗ error (gitops-argocd): namespaces is forbidden");
+  });
+});
