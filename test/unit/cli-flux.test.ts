@@ -81,7 +81,7 @@ describe("every committed stack renders", () => {
   beforeAll(async () => {
     home = fs.mkdtempSync(path.join(os.tmpdir(), "home-"));
     fs.mkdirSync(path.join(home, ".config/sops/age"), { recursive: true });
-    for (const env of ["dev", "staging", "prod"]) {
+    for (const env of ["dev", "staging", "prod", "drill"]) {
       fs.writeFileSync(path.join(home, `.config/sops/age/gitops-${env}.agekey`), `${await age.generateIdentity()}\n`);
     }
   });

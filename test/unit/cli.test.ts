@@ -66,11 +66,19 @@ describe("render of the environment stacks", () => {
   beforeAll(async () => {
     home = fs.mkdtempSync(path.join(os.tmpdir(), "home-"));
     fs.mkdirSync(path.join(home, ".config/sops/age"), { recursive: true });
-    for (const env of ["dev", "staging", "prod"]) {
+    for (const env of ["dev", "staging", "prod", "drill"]) {
       fs.writeFileSync(path.join(home, `.config/sops/age/gitops-${env}.agekey`), `${await age.generateIdentity()}\n`);
     }
   });
   afterAll(() => fs.rmSync(home, { recursive: true }));
+
+  test("drill renders production's repository path with single replicas", async () => {
+    const { code, stdout, stderr } = await cli(["render", "--stack", "drill"], projectDir, { HOME: home });
+    expect(stderr).toContain("✔ stack drill: 5 resources");
+    expect(code).toBe(0);
+    expect(docs(stdout).find((d) => d.kind === "Application").spec.source).toMatchObject({ path: "clusters/prod", targetRevision: "production" });
+    expect(docs(stdout).find((d) => d.helmRelease).values.server.replicas).toBe(1);
+  });
 
   test.each(["dev", "staging", "prod"])("%s renders once its key file exists", async (stack) => {
     const { code, stdout, stderr } = await cli(["render", "--stack", stack], projectDir, { HOME: home });
@@ -156,7 +164,7 @@ describe("bad input", () => {
   test("an unknown stack lists the known ones", async () => {
     const { code, stderr } = await cli(["render", "--stack", "nope"]);
     expect(code).toBe(2);
-    expect(stderr).toMatch(/no stack config stacks\/Pulumi\.nope\.yaml; known stacks: demo, dev, flux-demo, flux-sandbox, prod, sandbox, staging/);
+    expect(stderr).toMatch(/no stack config stacks\/Pulumi\.nope\.yaml; known stacks: demo, dev, drill, flux-demo, flux-sandbox, prod, sandbox, staging/);
   });
 
   test("usage errors exit 2", async () => {
