@@ -97,11 +97,19 @@ export async function waitForConvergence(options: WaitOptions): Promise<WaitResu
     return combineSummaries(parts, root === undefined);
   };
 
+  let trailing: NodeJS.Timeout | undefined;
   const progress = (s: ConvergenceSummary, force: boolean): void => {
     const line = progressLine(s, options.noun);
     const now = Date.now();
+    const interval = options.progressIntervalMs ?? 1000;
+    clearTimeout(trailing);
+    trailing = undefined;
     if (line === lastProgress) return;
-    if (!force && now - lastProgressAt < (options.progressIntervalMs ?? 1000)) return;
+    if (!force && now - lastProgressAt < interval) {
+      // Throttled: show the latest counts at the end of the interval, even if nothing else happens.
+      trailing = setTimeout(() => progress(summarize(Date.now()), true), lastProgressAt + interval - now);
+      return;
+    }
     lastProgress = line;
     lastProgressAt = now;
     options.onProgress?.(line);
@@ -114,6 +122,7 @@ export async function waitForConvergence(options: WaitOptions): Promise<WaitResu
     stop.abort();
     clearTimeout(graceTimer);
     clearTimeout(deadlineTimer);
+    clearTimeout(trailing);
     options.signal?.removeEventListener("abort", onOuterAbort);
     progress(summary, true);
     const done = settled;

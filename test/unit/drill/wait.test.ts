@@ -77,6 +77,21 @@ describe("waitForConvergence with replayed watch events", () => {
     expect(r.summary.failed.map((f) => f.name)).toEqual(["root"]);
   });
 
+  it("a throttled progress line is still shown at the end of the interval when nothing else happens", async () => {
+    const w = fakeWatches();
+    const lines: string[] = [];
+    const abort = new AbortController();
+    const waiting = waitForConvergence(options(w.impl, { progressIntervalMs: 100, onProgress: (l) => lines.push(l), signal: abort.signal }));
+    await tick();
+    w.feed("applications").onList([], Date.now());
+    w.feed("applications").onEvent("ADDED", app("root", "OutOfSync", "Missing"), Date.now());
+    expect(lines).toEqual(["0/0 apps synced and healthy, waiting for root"]);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(lines).toEqual(["0/0 apps synced and healthy, waiting for root", "0/1 apps synced and healthy"]);
+    abort.abort();
+    await waiting;
+  });
+
   it("stops with `interrupted` when the caller aborts (Ctrl-C)", async () => {
     const w = fakeWatches();
     const abort = new AbortController();
