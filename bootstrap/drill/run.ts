@@ -252,11 +252,12 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
   }
 }
 
-function firstLines(e: unknown): string {
+/** The engine's own `error: ...` lines (deduplicated), else the first lines: not the CLI invocation. */
+export function firstLines(e: unknown): string {
   const text = redactUrl(e instanceof Error ? e.message : String(e));
   const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
-  const errorLines = lines.filter((l) => /error|failed|refused/i.test(l));
-  return (errorLines.length > 0 ? errorLines : lines).slice(0, 6).join(" / ");
+  const engineErrors = [...new Set(lines.map((l) => /(?:^|\s)error: (.*)$/.exec(l)?.[1]).filter((m): m is string => m !== undefined))];
+  return (engineErrors.length > 0 ? engineErrors : lines).slice(0, 4).join(" / ");
 }
 
 function appRecord(r: ObjectRecord, t0: number): AppRecord {

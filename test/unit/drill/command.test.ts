@@ -23,3 +23,17 @@ describe("restore/drill command helpers", () => {
     expect(engineEventLine({ sequence: 3, timestamp: 0, diagnosticEvent: { severity: "error", message: "namespaces is forbidden\n", color: "never", urn } } as never)).toBe("  ✗ error (gitops-argocd): namespaces is forbidden");
   });
 });
+
+describe("firstLines", () => {
+  it("keeps the engine's own error lines, once each, and drops the CLI invocation", async () => {
+    const { firstLines } = await import("../../../bootstrap/drill/run");
+    const message = [
+      "stderr: Command failed with exit code 1: pulumi up --yes --refresh --stack sandbox",
+      "    pulumi:providers:kubernetes k8s  error: no resource plugin 'pulumi-resource-kubernetes' found",
+      "error: no resource plugin 'pulumi-resource-kubernetes' found",
+      "err?: Error: Command failed with exit code 1: pulumi up --yes",
+    ].join("\n");
+    expect(firstLines(new Error(message))).toBe("no resource plugin 'pulumi-resource-kubernetes' found");
+    expect(firstLines(new Error("connect ECONNREFUSED\nsecond"))).toBe("connect ECONNREFUSED / second");
+  });
+});
