@@ -1,5 +1,6 @@
 import { parseDuration } from "../../../bootstrap/drill/command";
 import { defaultBackendUrl, engineEnvironment, engineEventLine } from "../../../bootstrap/drill/engine";
+import { firstLines } from "../../../bootstrap/drill/run";
 
 describe("restore/drill command helpers", () => {
   it("parses durations and names the flag when one is wrong", () => {
@@ -25,8 +26,7 @@ describe("restore/drill command helpers", () => {
 });
 
 describe("firstLines", () => {
-  it("keeps the engine's own error lines, once each, and drops the CLI invocation", async () => {
-    const { firstLines } = await import("../../../bootstrap/drill/run");
+  it("keeps the engine's own error lines, once each, and drops the CLI invocation", () => {
     const message = [
       "stderr: Command failed with exit code 1: pulumi up --yes --refresh --stack sandbox",
       "    pulumi:providers:kubernetes k8s  error: no resource plugin 'pulumi-resource-kubernetes' found",
