@@ -64,13 +64,13 @@ export function progressLine(s: ConvergenceSummary, noun = "apps"): string {
 }
 
 /** Combines the trackers of several kinds (Flux: Kustomizations and HelmReleases) into one summary. */
-export function combineSummaries(summaries: readonly ConvergenceSummary[], rootMissing: boolean): ConvergenceSummary {
+export function combineSummaries(summaries: readonly ConvergenceSummary[]): ConvergenceSummary {
   const sum = (f: (s: ConvergenceSummary) => number): number => summaries.reduce((n, s) => n + f(s), 0);
   const failed = summaries.flatMap((s) => s.failed);
   const missing = summaries.flatMap((s) => s.missing);
   const total = sum((s) => s.total);
   const converged = sum((s) => s.converged);
-  const outcome = failed.length > 0 ? "failed" : total > 0 && !rootMissing && missing.length === 0 && converged === total ? "converged" : undefined;
+  const outcome = failed.length > 0 ? "failed" : total > 0 && missing.length === 0 && converged === total ? "converged" : undefined;
   return { total, converged, synced: sum((s) => s.synced), healthy: sum((s) => s.healthy), troubled: sum((s) => s.troubled), failed, missing, outcome };
 }
 
@@ -91,11 +91,8 @@ export async function waitForConvergence(options: WaitOptions): Promise<WaitResu
   let settled: ((r: WaitResult) => void) | undefined;
   const result = new Promise<WaitResult>((resolve) => (settled = resolve));
 
-  const summarize = (at: number): ConvergenceSummary => {
-    const parts = trackers.map((t) => t.tracker.evaluate(at));
-    const root = trackers.map((t) => t.tracker.get(options.rootKey)).find((r) => r !== undefined && r.deletedAt === undefined);
-    return combineSummaries(parts, root === undefined);
-  };
+  // The root is `required` by the tracker of its kind, so a missing root shows in `missing`.
+  const summarize = (at: number): ConvergenceSummary => combineSummaries(trackers.map((t) => t.tracker.evaluate(at)));
 
   let trailing: NodeJS.Timeout | undefined;
   const progress = (s: ConvergenceSummary, force: boolean): void => {
