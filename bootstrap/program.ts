@@ -14,18 +14,23 @@ import { GitOpsCluster } from "../components/gitops-cluster";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean };
 
-/** Reads this project's keys (`gitops-bootstrap:*`) from the running Pulumi program. */
-export function rawConfigFromPulumi(baseDir: string): RawStackConfig {
+/** This project's keys (`gitops-bootstrap:*`) out of a stack's whole config: `[key, value, is secret]`. */
+export function rawConfigFromEntries(entries: Iterable<readonly [string, string, boolean]>, baseDir: string): RawStackConfig {
   const prefix = `${CONFIG_NAMESPACE}:`;
   const values: Record<string, string> = {};
   const secretKeys = new Set<string>();
-  for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
+  for (const [key, value, secret] of entries) {
     if (!key.startsWith(prefix)) continue;
     const short = key.slice(prefix.length);
     values[short] = value;
-    if (isConfigSecret(key)) secretKeys.add(short);
+    if (secret) secretKeys.add(short);
   }
   return { values, secretKeys, baseDir };
+}
+
+/** Reads this project's keys from the running Pulumi program. */
+export function rawConfigFromPulumi(baseDir: string): RawStackConfig {
+  return rawConfigFromEntries(Object.entries(pulumi.runtime.allConfig()).map(([key, value]) => [key, value, isConfigSecret(key)] as const), baseDir);
 }
 
 /** What a stack exports: enough for an operator (and the drill) to find what was built. Never a secret. */

@@ -8,7 +8,8 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { type RawStackConfig, resolveConfig } from "../config";
 import { checkRepository } from "../sops";
 import { readRepository } from "../sops/repository";
-import { type DeployEngine, PulumiEngine, stackRawConfig } from "./engine";
+import { rawConfigFromEntries } from "../program";
+import { type DeployEngine, PulumiEngine } from "./engine";
 import { otherStackBindings } from "./guard";
 import { runRecovery } from "./run";
 import { loadKubeConfig } from "./watch";
@@ -28,9 +29,10 @@ export type OpenEngine = (args: { projectDir: string; stack: string; env: NodeJS
 
 export const openPulumiEngine: OpenEngine = async ({ projectDir, stack, env, kubeconfig }) => {
   const engine = await PulumiEngine.open({ projectDir, stack, env, kubeconfig });
-  const all = await engine.stack.getAllConfig();
-  const kubernetesConfig = Object.fromEntries(Object.entries(all).filter(([k]) => k.startsWith("kubernetes:")).map(([k, v]) => [k.slice("kubernetes:".length), v.value]));
-  return { engine, raw: await stackRawConfig(engine.stack, projectDir), kubernetesConfig };
+  // One `pulumi config` call (it decrypts): the project's keys and the provider's `kubernetes:*` keys.
+  const all = Object.entries(await engine.stack.getAllConfig());
+  const kubernetesConfig = Object.fromEntries(all.filter(([k]) => k.startsWith("kubernetes:")).map(([k, v]) => [k.slice("kubernetes:".length), v.value]));
+  return { engine, raw: rawConfigFromEntries(all.map(([k, v]) => [k, v.value, v.secret === true] as const), projectDir), kubernetesConfig };
 };
 
 export const EXIT_CODES = { recovered: 0, failed: 1, timeout: 1, usage: 2, refused: 3, interrupted: 130 } as const;

@@ -8,7 +8,6 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { type EngineEvent, LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
-import type { RawStackConfig } from "../config";
 import { CONFIG_NAMESPACE } from "../defaults";
 import { bootstrap, rawConfigFromPulumi } from "../program";
 
@@ -76,20 +75,6 @@ export function engineEventLine(event: EngineEvent): string | undefined {
     return `  ${diag.severity === "error" ? "✗" : "!"} ${diag.severity}${where}: ${diag.message.trim().replace(/\n+/g, "\n    ")}`;
   }
   return undefined;
-}
-
-/** Reads the stack's config through the workspace, decrypted, as the program would see it. */
-export async function stackRawConfig(stack: Stack, projectDir: string): Promise<RawStackConfig> {
-  const all = await stack.getAllConfig();
-  const prefix = `${CONFIG_NAMESPACE}:`;
-  const values: Record<string, string> = {};
-  const secretKeys = new Set<string>();
-  for (const [key, { value, secret }] of Object.entries(all)) {
-    if (!key.startsWith(prefix)) continue;
-    values[key.slice(prefix.length)] = value;
-    if (secret) secretKeys.add(key.slice(prefix.length));
-  }
-  return { values, secretKeys, baseDir: projectDir };
 }
 
 export class PulumiEngine implements DeployEngine {
