@@ -64,7 +64,8 @@ export function listStacks(projectDir: string): string[] {
     .sort();
 }
 
-export function readStackConfig(projectDir: string, stack: string, homeDir?: string): RawStackConfig {
+/** The `config:` map of `Pulumi.<stack>.yaml`, every key as written (`secure:` values still encrypted). */
+export function readStackFileConfig(projectDir: string, stack: string): Record<string, unknown> {
   if (!/^[A-Za-z0-9_.-]+$/.test(stack)) throw new StackFileError(`stack name ${JSON.stringify(stack)} is not valid`);
   const file = stackFilePath(projectDir, stack);
   if (!fs.existsSync(file)) {
@@ -76,7 +77,11 @@ export function readStackConfig(projectDir: string, stack: string, homeDir?: str
   } catch (e) {
     throw new StackFileError(`${path.relative(projectDir, file)} is not valid YAML: ${(e as Error).message.split("\n")[0]}`);
   }
-  const config = isObject(doc) && isObject(doc.config) ? doc.config : {};
+  return isObject(doc) && isObject(doc.config) ? doc.config : {};
+}
+
+export function readStackConfig(projectDir: string, stack: string, homeDir?: string): RawStackConfig {
+  const config = readStackFileConfig(projectDir, stack);
   const values: Record<string, string> = {};
   const secretKeys = new Set<string>();
   const undecryptedKeys = new Set<string>();

@@ -64,17 +64,11 @@ interface Flags {
   readonly [k: string]: string | boolean | undefined;
 }
 
+/** The cluster to watch: `--kubeconfig`, else the stack's `kubernetes:kubeconfig` / `kubernetes:context`, else the default. */
 function kubeConfigFor(flags: Flags, kubernetesConfig: Record<string, string>, io: RecoveryIo): KubeConfig {
-  const file = typeof flags.kubeconfig === "string" ? path.resolve(flags.kubeconfig) : undefined;
+  const file = typeof flags.kubeconfig === "string" ? flags.kubeconfig : undefined;
   try {
-    if (file) return loadKubeConfig(file);
-    const fromStack = kubernetesConfig.kubeconfig;
-    const kc = loadKubeConfig(fromStack && !/apiVersion:|clusters:/.test(fromStack) ? path.resolve(io.projectDir, fromStack) : undefined, kubernetesConfig.context);
-    if (fromStack && /apiVersion:|clusters:/.test(fromStack)) {
-      kc.loadFromString(fromStack);
-      if (kubernetesConfig.context) kc.setCurrentContext(kubernetesConfig.context);
-    }
-    return kc;
+    return file ? loadKubeConfig(file) : loadKubeConfig(kubernetesConfig.kubeconfig, kubernetesConfig.context, io.projectDir);
   } catch (e) {
     throw new DrillUsageError(`cannot use the kubeconfig ${file ?? "of the stack (kubernetes:kubeconfig / kubernetes:context) or the default one"}: ${(e as Error).message.split("\n")[0]}`);
   }
@@ -134,7 +128,7 @@ export async function runRecoveryCommand(command: "restore" | "drill", flags: Fl
       signal: soft.signal,
       hardSignal: hard.signal,
       out,
-      guard: command === "drill" ? { force: flags.force === true, otherStacks: otherStackBindings(io.projectDir, stack, io.env) } : undefined,
+      guard: command === "drill" ? { force: flags.force === true, otherStacks: otherStackBindings(io.projectDir, stack) } : undefined,
       keep: flags.keep === true,
     });
     return EXIT_CODES[report.outcome === "recovered" ? "recovered" : report.outcome];

@@ -4,12 +4,8 @@
  * another stack is explicitly bound to (its `kubernetes:context` / `kubernetes:kubeconfig`),
  * unless `--force`.
  */
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import { KubeConfig } from "@kubernetes/client-node";
-import * as YAML from "yaml";
-import { listStacks, stackFilePath } from "../stack-file";
+import { listStacks, readStackFileConfig } from "../stack-file";
+import { isInlineKubeconfig, loadKubeConfig } from "./watch";
 
 /** Namespaces a new cluster has: Kubernetes' own, and kind's local-path provisioner. */
 export const FRESH_NAMESPACES: readonly string[] = ["default", "kube-node-lease", "kube-public", "kube-system", "local-path-storage"];
@@ -51,48 +47,27 @@ export function guardProblems(input: GuardInput): string[] {
   return problems;
 }
 
-function expandHome(p: string, home: string): string {
-  return p === "~" || p.startsWith("~/") ? path.join(home, p.slice(1)) : p;
-}
-
-/** Resolves which API server a context of a kubeconfig (a file, or the default ones) points at. */
-function resolveServer(context: string | undefined, kubeconfig: string | undefined, env: NodeJS.ProcessEnv, projectDir: string): string | undefined {
-  try {
-    const kc = new KubeConfig();
-    const home = env.HOME || os.homedir();
-    if (kubeconfig && /apiVersion:|clusters:/.test(kubeconfig)) kc.loadFromString(kubeconfig);
-    else if (kubeconfig) kc.loadFromFile(path.resolve(projectDir, expandHome(kubeconfig, home)));
-    else {
-      const files = (env.KUBECONFIG || path.join(home, ".kube", "config")).split(path.delimiter).filter((f) => fs.existsSync(f));
-      if (files.length === 0) return undefined;
-      kc.loadFromFile(files[0]);
-    }
-    if (context) {
-      const ctx = kc.getContextObject(context);
-      return ctx ? kc.getCluster(ctx.cluster)?.server : undefined;
-    }
-    return kc.getCurrentCluster()?.server;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Every other stack that names a context or kubeconfig, with the server it resolves to here. */
-export function otherStackBindings(projectDir: string, drillStack: string, env: NodeJS.ProcessEnv): StackBinding[] {
+export function otherStackBindings(projectDir: string, drillStack: string): StackBinding[] {
   const out: StackBinding[] = [];
   for (const stack of listStacks(projectDir)) {
     if (stack === drillStack) continue;
-    let config: Record<string, unknown> = {};
+    let config: Record<string, unknown>;
     try {
-      const doc = YAML.parse(fs.readFileSync(stackFilePath(projectDir, stack), "utf8")) as { config?: Record<string, unknown> } | null;
-      config = doc?.config ?? {};
+      config = readStackFileConfig(projectDir, stack);
     } catch {
       continue;
     }
     const context = typeof config["kubernetes:context"] === "string" ? (config["kubernetes:context"] as string) : undefined;
     const kubeconfig = typeof config["kubernetes:kubeconfig"] === "string" ? (config["kubernetes:kubeconfig"] as string) : undefined;
     if (context === undefined && kubeconfig === undefined) continue;
-    out.push({ stack, context, kubeconfig: kubeconfig && !/apiVersion:/.test(kubeconfig) ? kubeconfig : undefined, server: resolveServer(context, kubeconfig, env, projectDir) });
+    let server: string | undefined;
+    try {
+      server = loadKubeConfig(kubeconfig, context, projectDir).getCurrentCluster()?.server;
+    } catch {
+      server = undefined; // not resolvable on this machine: compared by context name instead
+    }
+    out.push({ stack, context, kubeconfig: kubeconfig && !isInlineKubeconfig(kubeconfig) ? kubeconfig : undefined, server });
   }
   return out;
 }

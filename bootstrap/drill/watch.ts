@@ -5,6 +5,8 @@
  * missed; a dropped connection (API server restart) is retried with backoff and then resumed.
  * No polling: between reconnects, every change arrives as a watch event.
  */
+import * as os from "node:os";
+import * as path from "node:path";
 import { KubeConfig, KubernetesObjectApi, Watch } from "@kubernetes/client-node";
 import type { KubeObject, WatchEventType } from "./convergence";
 
@@ -161,12 +163,23 @@ export async function listAndWatch(kc: KubeConfig, ref: ResourceRef, handlers: L
   }
 }
 
-/** Loads a kubeconfig file (or the default one), optionally at a named context. */
-export function loadKubeConfig(file: string | undefined, context?: string): KubeConfig {
+/** Whether a `kubernetes:kubeconfig` value is the kubeconfig itself rather than a path to one. */
+export function isInlineKubeconfig(value: string): boolean {
+  return /^\s*(apiVersion|clusters|kind):/m.test(value);
+}
+
+/**
+ * Loads a kubeconfig as `--kubeconfig` or a stack's `kubernetes:kubeconfig` gives it: a path
+ * (`~/…`, or relative to `baseDir`) or the YAML itself; the default ones when absent. Optionally
+ * at a named context; throws when that leaves no cluster.
+ */
+export function loadKubeConfig(source: string | undefined, context?: string, baseDir = process.cwd()): KubeConfig {
   const kc = new KubeConfig();
-  if (file) kc.loadFromFile(file);
-  else kc.loadFromDefault();
+  if (source === undefined) kc.loadFromDefault();
+  else if (isInlineKubeconfig(source)) kc.loadFromString(source);
+  else kc.loadFromFile(path.resolve(baseDir, source === "~" || source.startsWith("~/") ? path.join(os.homedir(), source.slice(1)) : source));
   if (context) kc.setCurrentContext(context);
-  if (!kc.getCurrentCluster()) throw new Error(`the kubeconfig ${file ?? "(default)"} has no cluster for context ${kc.getCurrentContext() || "(none)"}`);
+  const where = source === undefined ? "(default)" : isInlineKubeconfig(source) ? "(inline)" : source;
+  if (!kc.getCurrentCluster()) throw new Error(`the kubeconfig ${where} has no cluster for context ${kc.getCurrentContext() || "(none)"}`);
   return kc;
 }
