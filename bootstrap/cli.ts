@@ -7,7 +7,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { runCheck } from "./check";
 import { ConfigError, resolveConfig } from "./config";
-import { DrillUsageError, RECOVERY_USAGE, runRecoveryCommand } from "./drill/command";
+import { DRILL_SWITCHES, DrillUsageError, RECOVERY_FLAGS, RECOVERY_USAGE, runRecoveryCommand } from "./drill/command";
 import { EngineSetupError } from "./drill/engine";
 import { bootstrap } from "./program";
 import { renderProgram, writeRender } from "./render";
@@ -89,13 +89,11 @@ async function runCheckCommand(args: readonly string[], io: CliIo): Promise<numb
   return runCheck(rest, { stdout: io.stdout, stderr: io.stderr, env });
 }
 
-const RECOVERY_FLAGS = ["stack", "kubeconfig", "timeout", "failure-grace", "report-dir", "repo-checkout", "secrets-under"];
-
 const COMMANDS: Record<string, (args: readonly string[], io: CliIo) => Promise<number>> = {
   render: runRender,
   check: runCheckCommand,
   restore: (args, io) => runRecoveryCommand("restore", parseFlags(args, RECOVERY_FLAGS, []), io),
-  drill: (args, io) => runRecoveryCommand("drill", parseFlags(args, RECOVERY_FLAGS, ["keep", "force"]), io),
+  drill: (args, io) => runRecoveryCommand("drill", parseFlags(args, RECOVERY_FLAGS, DRILL_SWITCHES), io),
 };
 
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {

@@ -35,6 +35,10 @@ export const openPulumiEngine: OpenEngine = async ({ projectDir, stack, env, kub
   return { engine, raw: rawConfigFromEntries(all.map(([k, v]) => [k, v.value, v.secret === true] as const), projectDir), kubernetesConfig };
 };
 
+/** The flags `restore` takes with a value; `drill` takes these and {@link DRILL_SWITCHES}. */
+export const RECOVERY_FLAGS: readonly string[] = ["stack", "kubeconfig", "timeout", "failure-grace", "report-dir", "repo-checkout", "secrets-under"];
+export const DRILL_SWITCHES: readonly string[] = ["keep", "force"];
+
 export const EXIT_CODES = { recovered: 0, failed: 1, timeout: 1, usage: 2, refused: 3, interrupted: 130 } as const;
 
 export const RECOVERY_USAGE = `  restore --stack <name> [--kubeconfig K] [--timeout 15m] [--failure-grace 2m] [--report-dir DIR]

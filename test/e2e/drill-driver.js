@@ -8,11 +8,11 @@
 const path = require("node:path");
 require("ts-node").register({ transpileOnly: true, project: path.join(__dirname, "..", "..", "tsconfig.json") });
 const { parseFlags } = require("../../bootstrap/cli");
-const { runRecoveryCommand, openPulumiEngine } = require("../../bootstrap/drill/command");
+const { DRILL_SWITCHES, RECOVERY_FLAGS, runRecoveryCommand, openPulumiEngine } = require("../../bootstrap/drill/command");
 const { openStandInEngine } = require("./stand-in-engine");
 
 const [command, ...args] = process.argv.slice(2);
-const flags = parseFlags(args, ["stack", "kubeconfig", "timeout", "failure-grace", "report-dir", "repo-checkout", "secrets-under"], ["keep", "force"]);
+const flags = parseFlags(args, RECOVERY_FLAGS, DRILL_SWITCHES);
 const engine = process.env.GITOPS_BOOTSTRAP_E2E_ENGINE === "pulumi" ? openPulumiEngine : openStandInEngine;
 const io = { stderr: (s) => process.stderr.write(s), env: process.env, projectDir: path.resolve(__dirname, "..", "..") };
 runRecoveryCommand(command, flags, io, engine).then(
