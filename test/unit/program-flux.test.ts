@@ -4,48 +4,22 @@
  */
 import * as age from "age-encryption";
 import { generateKeyPairSync } from "node:crypto";
-import * as pulumi from "@pulumi/pulumi";
 import { FLUX, REPO_SECRET_NAME } from "../../bootstrap/defaults";
-import { bootstrap } from "../../bootstrap/program";
+import { type ProgramRun, type Registered, isSecretEnvelope, runProgramUnderMocks, unwrap } from "./program-harness";
 
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
 const KNOWN_HOSTS = "git.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
 
-interface Registered {
-  type: string;
-  name: string;
-  inputs: any;
-}
-const registered: Registered[] = [];
-const dependencies = new Map<string, string[]>();
+let registered: Registered[];
+let dependencies: Map<string, string[]>;
+let byName: ProgramRun["byName"];
 
 let identity: string;
 let sshKey: string;
 let outputs: Record<string, unknown>;
 
-const isSecretEnvelope = (v: unknown) => typeof v === "object" && v !== null && (v as any)[SIG_KEY] !== undefined;
-const unwrap = (v: any) => (isSecretEnvelope(v) ? v.value : v);
-const byName = (name: string) => {
-  const r = registered.find((x) => x.name === name);
-  if (!r) throw new Error(`no resource ${name}; have ${registered.map((x) => x.name).join(", ")}`);
-  return r;
-};
-
 beforeAll(async () => {
   identity = await age.generateX25519Identity();
   sshKey = generateKeyPairSync("ed25519", { privateKeyEncoding: { type: "pkcs8", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } }).privateKey;
-  await pulumi.runtime.setMocks(
-    {
-      newResource: (args) => {
-        registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-        return { id: `${args.name}-id`, state: { ...args.inputs, status: { status: "deployed", version: FLUX.chartVersion } } };
-      },
-      call: (args) => args.inputs,
-    },
-    "gitops-bootstrap",
-    "unit",
-    false,
-  );
   const repo = {
     url: "git@git.example.com:org/state.git",
     revision: "v1.2.3",
@@ -53,30 +27,21 @@ beforeAll(async () => {
     sshKnownHosts: KNOWN_HOSTS,
     credentials: { sshPrivateKey: sshKey },
   };
-  const stackOutputs = await pulumi.runtime.runInPulumiStack(async () => {
-    pulumi.runtime.registerStackTransformation((args) => {
-      const deps = ([] as pulumi.Resource[]).concat((args.opts.dependsOn as pulumi.Resource[] | undefined) ?? []);
-      dependencies.set(args.name, deps.map((d) => (d as any).__name));
-      return undefined;
-    });
-    return bootstrap(
-      {
-        values: {
-          environment: "prod",
-          reconciler: "flux",
-          repo: JSON.stringify(repo),
-          ageKey: identity,
-          flux: JSON.stringify({ interval: "2m", values: { logLevel: "debug" } }),
-          rootApp: JSON.stringify({ name: "cluster" }),
-        },
-        secretKeys: new Set(["ageKey", "repo"]),
-        baseDir: "/project",
+  ({ registered, dependencies, outputs, byName } = await runProgramUnderMocks(
+    {
+      values: {
+        environment: "prod",
+        reconciler: "flux",
+        repo: JSON.stringify(repo),
+        ageKey: identity,
+        flux: JSON.stringify({ interval: "2m", values: { logLevel: "debug" } }),
+        rootApp: JSON.stringify({ name: "cluster" }),
       },
-      { repoSecretsCheck: false },
-    );
-  });
-  outputs = await new Promise((resolve) => pulumi.output(stackOutputs as any).apply((o) => resolve(o as Record<string, unknown>)));
-  await pulumi.runtime.disconnect();
+      secretKeys: new Set(["ageKey", "repo"]),
+      baseDir: "/project",
+    },
+    FLUX.chartVersion,
+  ));
 });
 
 test("registers the namespace, two Secrets, the release, the GitRepository, the Kustomization and one provider; nothing of Argo CD", () => {

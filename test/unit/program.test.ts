@@ -3,69 +3,32 @@
  * secrecy and dependencies. (The end-to-end suite runs the same program on a real engine.)
  */
 import * as age from "age-encryption";
-import * as pulumi from "@pulumi/pulumi";
 import { ARGOCD, KSOPS, REPO_SECRET_NAME } from "../../bootstrap/defaults";
-import { bootstrap } from "../../bootstrap/program";
+import { type ProgramRun, type Registered, isSecretEnvelope, runProgramUnderMocks } from "./program-harness";
 
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
 const PASSWORD = "token-must-stay-secret";
 
-interface Registered {
-  type: string;
-  name: string;
-  inputs: any;
-}
-const registered: Registered[] = [];
-const dependencies = new Map<string, string[]>();
+let registered: Registered[];
+let dependencies: Map<string, string[]>;
+let byName: ProgramRun["byName"];
 
 let identity: string;
 let recipient: string;
 let outputs: Record<string, unknown>;
 
-const isSecretEnvelope = (v: unknown) => typeof v === "object" && v !== null && (v as any)[SIG_KEY] !== undefined;
-const byName = (name: string) => {
-  const r = registered.find((x) => x.name === name);
-  if (!r) throw new Error(`no resource ${name}; have ${registered.map((x) => x.name).join(", ")}`);
-  return r;
-};
-
 beforeAll(async () => {
   identity = await age.generateX25519Identity();
   recipient = await age.identityToRecipient(identity);
-  await pulumi.runtime.setMocks(
-    {
-      newResource: (args) => {
-        registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-        return { id: `${args.name}-id`, state: { ...args.inputs, status: { status: "deployed", version: ARGOCD.chartVersion } } };
-      },
-      call: (args) => args.inputs,
-    },
-    "gitops-bootstrap",
-    "unit",
-    false,
-  );
 
   const repo = { url: "https://git.example.com/org/state.git", revision: "v1.2.3", path: "clusters/prod", credentials: { username: "bot", password: PASSWORD } };
-  // Run as `pulumi up` does, inside a root stack resource, so a stack transformation can record
-  // each resource's dependsOn (legacy transformations run in the SDK, before registration).
-  const stackOutputs = await pulumi.runtime.runInPulumiStack(async () => {
-    pulumi.runtime.registerStackTransformation((args) => {
-      const deps = ([] as pulumi.Resource[]).concat((args.opts.dependsOn as pulumi.Resource[] | undefined) ?? []);
-      dependencies.set(args.name, deps.map((d) => (d as any).__name));
-      return undefined;
-    });
-    return bootstrap(
-      {
+  ({ registered, dependencies, outputs, byName } = await runProgramUnderMocks(
+    {
       values: { environment: "prod", repo: JSON.stringify(repo), ageKey: identity, argocd: JSON.stringify({ values: { server: { replicas: 2 } } }) },
       secretKeys: new Set(["ageKey", "repo"]),
       baseDir: "/project",
-      },
-      // The repository check has its own tests (preflight.test.ts); git.example.com is not real.
-      { repoSecretsCheck: false },
-    );
-  });
-  outputs = await new Promise((resolve) => pulumi.output(stackOutputs as any).apply((o) => resolve(o as Record<string, unknown>)));
-  await pulumi.runtime.disconnect();
+    },
+    ARGOCD.chartVersion,
+  ));
 });
 
 test("registers exactly the namespace, two Secrets, the release, the Application and one provider", () => {
