@@ -2,24 +2,10 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as age from "age-encryption";
 import * as YAML from "yaml";
-import { CliIo, main } from "../../bootstrap/cli";
+import { cli, demoIdentity, docs, homeWithStackKeys, projectDir } from "./cli-harness";
 import { FLUX } from "../../bootstrap/defaults";
 
-const projectDir = path.resolve(__dirname, "../..");
-const demoKey = fs.readFileSync(path.join(projectDir, "examples/gitops-repo/demo-age-key.txt"), "utf8");
-const demoIdentity = demoKey.split("\n").find((l) => l.startsWith("AGE-SECRET-KEY-"))!;
-
-async function cli(args: string[], dir = projectDir, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const io: CliIo = { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s), env, projectDir: dir };
-  const code = await main(args, io);
-  return { code, stdout, stderr };
-}
-
-const docs = (text: string) => YAML.parseAllDocuments(text).map((d) => d.toJS());
 
 describe("render --stack flux-demo", () => {
   test("prints the Flux resources in creation order, secrets redacted", async () => {
@@ -79,11 +65,7 @@ describe("every committed stack renders", () => {
     .filter((s): s is string => s !== undefined);
 
   beforeAll(async () => {
-    home = fs.mkdtempSync(path.join(os.tmpdir(), "home-"));
-    fs.mkdirSync(path.join(home, ".config/sops/age"), { recursive: true });
-    for (const env of ["dev", "staging", "prod", "drill"]) {
-      fs.writeFileSync(path.join(home, `.config/sops/age/gitops-${env}.agekey`), `${await age.generateIdentity()}\n`);
-    }
+    home = await homeWithStackKeys();
   });
   afterAll(() => fs.rmSync(home, { recursive: true }));
 
