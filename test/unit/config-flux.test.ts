@@ -3,6 +3,7 @@ import * as age from "age-encryption";
 import { generateKeyPairSync } from "node:crypto";
 import { ConfigError, RawStackConfig, checkKnownHosts, parseDuration, reconcilerNamespace, resolveConfig } from "../../bootstrap/config";
 import { FLUX } from "../../bootstrap/defaults";
+import { configProblems, rawStackConfig } from "./config-harness";
 
 let identity: string;
 let sshKey: string;
@@ -17,23 +18,10 @@ beforeAll(async () => {
 
 /** A valid flux config, with overrides; `null` removes a key. */
 function raw(overrides: Record<string, unknown> = {}, secretKeys: string[] = ["ageKey", "repo"]): RawStackConfig {
-  const values: Record<string, unknown> = { environment: "dev", reconciler: "flux", repo, ageKey: identity, ...overrides };
-  const strings: Record<string, string> = {};
-  for (const [k, v] of Object.entries(values)) {
-    if (v !== null) strings[k] = typeof v === "string" ? v : JSON.stringify(v);
-  }
-  return { values: strings, secretKeys: new Set(secretKeys), baseDir: "/project" };
+  return rawStackConfig({ environment: "dev", reconciler: "flux", repo, ageKey: identity, ...overrides }, secretKeys);
 }
 
-async function problems(input: RawStackConfig): Promise<{ key: string; message: string }[]> {
-  try {
-    await resolveConfig(input);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return [...(e as ConfigError).problems];
-  }
-  throw new Error("expected a ConfigError");
-}
+const problems = configProblems;
 
 async function expectProblem(input: RawStackConfig, key: string, message: RegExp): Promise<void> {
   expect(await problems(input)).toContainEqual({ key: `gitops-bootstrap:${key}`, message: expect.stringMatching(message) });

@@ -2,6 +2,7 @@ import * as age from "age-encryption";
 import { generateKeyPairSync } from "node:crypto";
 import { ConfigError, RawStackConfig, checkRepoUrl, parseAgeIdentities, resolveConfig } from "../../bootstrap/config";
 import { ARGOCD, KSOPS } from "../../bootstrap/defaults";
+import { configProblems, rawStackConfig } from "./config-harness";
 
 /** A PEM armor line, built at run time so the repository holds no key-shaped literal (these tests use no real key). */
 const pemLine = (edge: "BEGIN" | "END", label: string): string => `${"-".repeat(5)}${edge} ${label}${"-".repeat(5)}`;
@@ -21,33 +22,10 @@ const repo = { url: "https://git.example.com/org/state.git", revision: "main", p
 
 /** A valid config, with overrides; `null` removes a key. Secret keys default to ageKey and repo-with-credentials. */
 function raw(overrides: Record<string, unknown> = {}, secretKeys: string[] = ["ageKey"], files: Record<string, string> = {}): RawStackConfig {
-  const values: Record<string, unknown> = { environment: "dev", reconciler: "argocd", repo, ageKey: identity, ...overrides };
-  const strings: Record<string, string> = {};
-  for (const [k, v] of Object.entries(values)) {
-    if (v === null) continue;
-    strings[k] = typeof v === "string" ? v : JSON.stringify(v);
-  }
-  return {
-    values: strings,
-    secretKeys: new Set(secretKeys),
-    baseDir: "/project",
-    readFile: (f) => {
-      if (f in files) return files[f];
-      throw Object.assign(new Error(`ENOENT: ${f}`), { code: "ENOENT" });
-    },
-  };
+  return rawStackConfig({ environment: "dev", reconciler: "argocd", repo, ageKey: identity, ...overrides }, secretKeys, files);
 }
 
-/** Resolves and returns the ConfigError's problems (fails the test if it resolves). */
-async function problems(input: RawStackConfig): Promise<{ key: string; message: string }[]> {
-  try {
-    await resolveConfig(input);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return [...(e as ConfigError).problems];
-  }
-  throw new Error("expected a ConfigError");
-}
+const problems = configProblems;
 
 async function expectProblem(input: RawStackConfig, key: string, message: RegExp): Promise<ConfigError> {
   const list = await problems(input);
