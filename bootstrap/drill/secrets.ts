@@ -6,6 +6,7 @@
  */
 import * as YAML from "yaml";
 import type { RepositoryFile } from "../sops/repository";
+import { looksEncrypted } from "../sops/values";
 
 export interface ExpectedSecret {
   readonly file: string;
@@ -14,7 +15,7 @@ export interface ExpectedSecret {
   readonly namespace: string | undefined;
 }
 
-const isEncrypted = (v: unknown): boolean => typeof v === "string" && v.startsWith("ENC[");
+const isEncrypted = (v: unknown): boolean => typeof v === "string" && looksEncrypted(v);
 
 /** The Secrets defined by the SOPS-encrypted YAML files among `files` (optionally only under `under/`). */
 export function expectedSecrets(files: readonly RepositoryFile[], under?: string): ExpectedSecret[] {
