@@ -9,7 +9,7 @@ import * as path from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { BootstrapConfig } from "../config";
 import { type RepositoryCheckReport, type checkRepository, formatFileLine } from "../sops";
-import { RepositoryError, type readRepository, redactUrl } from "../sops/repository";
+import { RepositoryError, type RepositorySnapshot, type readRepository, redactUrl } from "../sops/repository";
 import { objectKey, type ObjectRecord } from "./convergence";
 import { findSecrets, listNamespaces, serverOf } from "./cluster";
 import type { DeployEngine } from "./engine";
@@ -39,7 +39,7 @@ export interface RunOptions {
   readonly config: BootstrapConfig;
   readonly kubeconfig: KubeConfig;
   readonly engine: DeployEngine;
-  /** Where to read the repository for the check and the Secret list: the stack's URL, or a local checkout. */
+  /** Where to read the repository (once) for the check and the Secret list: the stack's URL, or a local checkout. */
   readonly repoSource: string;
   readonly repoRevision: string | undefined;
   /** Only SOPS Secrets under this folder of the repository are expected in the cluster. */
@@ -73,6 +73,7 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
   let outcome: RunOutcome = "failed";
   let recoveryTimeMs: number | undefined;
   let deployStarted = false;
+  let snapshot: RepositorySnapshot | undefined;
   const rel = (at: number): number => at - t0;
 
   const record = (name: PhaseName, status: PhaseStatus, start: number, end: number, detail?: string): void => {
@@ -104,7 +105,9 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
       o.out(`► check: do the stack's age key(s) decrypt every SOPS file in ${redactUrl(o.repoSource)}?`);
       let report: RepositoryCheckReport | undefined;
       try {
-        report = await o.checkRepository({ source: o.repoSource, revision: o.repoRevision, identities: o.config.ageKey.identities });
+        // Read once: the same files are checked now and give the expected Secrets after convergence.
+        snapshot = await o.readRepository({ source: o.repoSource, revision: o.repoRevision });
+        report = await o.checkRepository({ source: o.repoSource, revision: o.repoRevision, identities: o.config.ageKey.identities, snapshot });
       } catch (e) {
         if (!(e instanceof RepositoryError)) throw e;
         const why = `cannot read ${redactUrl(o.repoSource)} from here (${redactUrl(e.message)}); SOPS files not checked (--repo-checkout DIR reads a local clone)`;
@@ -168,17 +171,12 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
     {
       const start = Date.now();
       o.out(`► secrets: does every Secret defined by a SOPS file exist in the cluster?`);
-      let snapshotFiles;
-      try {
-        snapshotFiles = (await o.readRepository({ source: o.repoSource, revision: o.repoRevision })).candidates;
-      } catch (e) {
-        if (!(e instanceof RepositoryError)) throw e;
+      if (!snapshot) {
         const why = `cannot read ${redactUrl(o.repoSource)} from here; Secrets not verified (--repo-checkout DIR reads a local clone)`;
         notes.push(`secrets: ${why}`);
         record("secrets present", "skipped", start, Date.now(), why);
-      }
-      if (snapshotFiles) {
-        secrets = await findSecrets(o.kubeconfig, expectedSecrets(snapshotFiles, o.secretsUnder));
+      } else {
+        secrets = await findSecrets(o.kubeconfig, expectedSecrets(snapshot.candidates, o.secretsUnder));
         const missing = secrets.filter((s) => !s.found);
         for (const s of missing) failures.push(`Secret ${s.namespace ?? "*"}/${s.name} (from ${s.file}) is not in the cluster`);
         record("secrets present", missing.length > 0 ? "failed" : "ok", start, Date.now(), `${secrets.length - missing.length}/${secrets.length} present`);

@@ -28,6 +28,8 @@ export interface CheckRepositoryOptions {
   readonly concurrency?: number;
   /** Files bigger than this are skipped unread. @default 16 MiB */
   readonly maxFileBytes?: number;
+  /** The repository already read (by {@link readRepository}) from `source` at `revision`: it is not read again. */
+  readonly snapshot?: RepositorySnapshot;
 }
 
 export interface RepositoryCheckReport {
@@ -103,7 +105,7 @@ function ruleWarnings(configs: readonly SopsConfig[], files: readonly SopsFileRe
  */
 export async function checkRepository(opts: CheckRepositoryOptions): Promise<RepositoryCheckReport> {
   const identities = await toIdentities(opts.identities);
-  const snapshot = await readRepository({ source: opts.source, revision: opts.revision, maxFileBytes: opts.maxFileBytes });
+  const snapshot = opts.snapshot ?? (await readRepository({ source: opts.source, revision: opts.revision, maxFileBytes: opts.maxFileBytes }));
   const verified = await verifyAll(snapshot, identities, opts.concurrency);
   const files = verified.filter((r) => r.kind !== "not-sops");
 

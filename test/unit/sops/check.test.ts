@@ -1,6 +1,7 @@
 /** checkRepository: .sops.yaml creation rules against the key, worker threads, reports. */
 import * as age from "age-encryption";
 import { checkRepository } from "../../../bootstrap/sops/check";
+import { readRepository } from "../../../bootstrap/sops/repository";
 import { configFor, parseSopsConfig, ruleFor } from "../../../bootstrap/sops/sops-config";
 import { writeSopsDotenv, writeSopsYaml } from "../../bench/sops-writer";
 import { KEYS, fixture, fixtureText, tempDir, writeFiles } from "./helpers";
@@ -60,6 +61,20 @@ describe(".sops.yaml creation rules", () => {
 });
 
 describe("checkRepository", () => {
+  it("checks a repository already read without reading it again", async () => {
+    const repo = tempDir();
+    try {
+      writeFiles(repo.dir, { "apps/secret.yaml": fixture("flux/algorithms/age.yaml") });
+      const snapshot = await readRepository({ source: repo.dir });
+      repo.cleanup();
+      const report = await checkRepository({ source: repo.dir, identities: fixtureText(KEYS.age), snapshot });
+      expect(report).toMatchObject({ ok: true, counts: { ok: 1 } });
+      expect(report.files.map((f) => f.path)).toEqual(["apps/secret.yaml"]);
+    } finally {
+      repo.cleanup();
+    }
+  });
+
   it("gives the same results on worker threads as on the calling thread", async () => {
     const repo = tempDir();
     try {
