@@ -8,10 +8,9 @@
  * deletion releases the resources finalizer (children first). Scenarios make one child stay
  * Degraded or Progressing.
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
-import * as YAML from "yaml";
 import { PROJECT_DIR, type TestCluster } from "./harness";
+import { StandInController } from "./stand-in-controller";
 
 export interface StandInOptions {
   readonly namespace?: string;
@@ -34,54 +33,12 @@ interface App {
 const operation = (phase: string, message = "") => ({ operation: { sync: { revision: "stand-in" } }, phase, message, startedAt: new Date().toISOString() });
 const status = (sync: string, health: string, extra: Record<string, unknown> = {}) => ({ status: { sync: { status: sync, revision: "stand-in" }, health: { status: health }, ...extra } });
 
-export class ArgoStandIn {
-  private timer: NodeJS.Timeout | undefined;
-  private busy = false;
-  private stopped = false;
-  private paused = false;
-  /** Steps taken, for the test's own failure messages. */
-  readonly log: string[] = [];
+export class ArgoStandIn extends StandInController {
   private readonly ns: string;
 
-  constructor(private readonly cluster: TestCluster, private readonly options: StandInOptions = {}) {
+  constructor(cluster: TestCluster, private readonly options: StandInOptions = {}) {
+    super(cluster, options.stepMs);
     this.ns = options.namespace ?? "argocd";
-  }
-
-  start(): this {
-    const tick = (): void => {
-      if (this.stopped) return;
-      if (!this.busy) {
-        this.busy = true;
-        try {
-          this.step();
-        } catch (e) {
-          this.log.push(`step failed (will retry): ${(e as Error).message.split("\n")[0]}`);
-        } finally {
-          this.busy = false;
-        }
-      }
-      this.timer = setTimeout(tick, this.options.stepMs ?? 300);
-    };
-    tick();
-    return this;
-  }
-
-  /** Holds everything where it is, and stops calling the API server. */
-  pause(): void {
-    this.paused = true;
-  }
-
-  resume(): void {
-    this.paused = false;
-  }
-
-  stop(): void {
-    this.stopped = true;
-    clearTimeout(this.timer);
-  }
-
-  private kubectl(args: readonly string[], input?: string): string {
-    return this.cluster.kubectl(args, input);
   }
 
   private patchStatus(name: string, body: unknown): void {
@@ -89,16 +46,7 @@ export class ArgoStandIn {
     this.log.push(`${name}: ${JSON.stringify(body)}`);
   }
 
-  private children(): { name: string; file: string; doc: Record<string, unknown> }[] {
-    const dir = this.options.childrenDir ?? path.join(PROJECT_DIR, "examples/gitops-repo/apps");
-    return fs.readdirSync(dir).filter((f) => f.endsWith(".yaml")).map((f) => {
-      const doc = YAML.parse(fs.readFileSync(path.join(dir, f), "utf8"));
-      return { name: doc.metadata.name, file: path.join(dir, f), doc };
-    });
-  }
-
-  private step(): void {
-    if (this.paused) return;
+  protected step(): void {
     let apps: App[];
     try {
       apps = (JSON.parse(this.kubectl(["get", "applications.argoproj.io", "-n", this.ns, "-o", "json"])) as { items: App[] }).items;
@@ -106,7 +54,7 @@ export class ArgoStandIn {
       return; // API server restarting, or the CRD / namespace not there yet
     }
     const byName = new Map(apps.map((a) => [a.metadata.name, a]));
-    const children = this.children();
+    const children = this.children(this.options.childrenDir ?? path.join(PROJECT_DIR, "examples/gitops-repo/apps"));
     const root = apps.find((a) => !children.some((c) => c.name === a.metadata.name));
 
     // Deletion: children first, then the root (what the resources finalizer waits for).
@@ -147,7 +95,7 @@ export class ArgoStandIn {
         this.patchStatus(c.name, status("OutOfSync", "Missing"));
         allHealthy = false;
       } else if (sync === "OutOfSync") {
-        this.syncChild(c.doc);
+        this.deploySopsSecrets(c.doc.spec?.source?.path ?? "", c.doc.spec?.destination?.namespace);
         if (c.name === this.options.degrade) {
           this.patchStatus(c.name, status("OutOfSync", "Degraded", {
             operationState: operation("Failed", "one or more objects failed to apply: Deployment.apps \"broken\" is invalid"),
@@ -165,20 +113,5 @@ export class ArgoStandIn {
       }
     }
     if (allHealthy && root.status?.health?.status !== "Healthy") this.patchStatus(root.metadata.name, status("Synced", "Healthy", { operationState: operation("Succeeded") }));
-  }
-
-  /** What syncing a child deploys that the drill checks: the Secret its SOPS file defines (placeholder value). */
-  private syncChild(doc: Record<string, unknown>): void {
-    const spec = doc.spec as { source?: { path?: string }; destination?: { namespace?: string } };
-    const dir = path.join(PROJECT_DIR, spec.source?.path ?? "");
-    if (!fs.existsSync(dir)) return;
-    for (const f of fs.readdirSync(dir).filter((x) => x.endsWith(".sops.yaml"))) {
-      const secret = YAML.parse(fs.readFileSync(path.join(dir, f), "utf8"));
-      if (secret?.kind !== "Secret") continue;
-      const namespace = secret.metadata.namespace ?? spec.destination?.namespace;
-      this.kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } }));
-      this.kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "Secret", metadata: { name: secret.metadata.name, namespace }, stringData: { placeholder: "stand-in for the decrypted value" } }));
-      this.log.push(`created Secret ${namespace}/${secret.metadata.name}`);
-    }
   }
 }

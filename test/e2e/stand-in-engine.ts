@@ -41,25 +41,27 @@ class StandInEngine implements DeployEngine {
       const code = await main(["render", "--stack", this.stack, "--show-secrets", "--out", dir], { stdout: () => undefined, stderr: (s) => void (err += s), env: this.env, projectDir: this.projectDir });
       if (code !== 0) throw new Error(`render failed: ${err}`);
       const docs: Rendered[] = fs.readdirSync(dir).sort().map((f) => ({ file: path.join(dir, f), doc: YAML.parse(fs.readFileSync(path.join(dir, f), "utf8")) }));
-      const order = ["Namespace", "Secret", "HelmRelease", "Application"];
+      // The program's order: namespace, Secrets, the release (it brings the CRDs), then the
+      // reconciler's own objects (Application; or GitRepository and Kustomization) as rendered.
+      const kindOf = (d: Rendered): string => d.doc.kind ?? (d.doc.chart ? "HelmRelease" : "");
+      const rank = (d: Rendered): number => ["Namespace", "Secret", "HelmRelease"].indexOf(kindOf(d)) + 1 || 4;
       let created = 0;
-      for (const kind of order) {
-        for (const r of docs.filter((d) => (d.doc.kind ?? (d.doc.chart ? "HelmRelease" : undefined)) === kind)) {
-          if (signal.aborted) throw new Error("up cancelled");
-          if (kind === "HelmRelease") {
-            const release = r.doc as unknown as { helmRelease: string; chart: string; namespace: string; values: unknown };
-            const values = path.join(dir, "values.yaml");
-            fs.writeFileSync(values, YAML.stringify(release.values));
-            this.run("helm", ["upgrade", "--install", release.helmRelease, path.resolve(this.projectDir, release.chart), "--namespace", release.namespace, "--values", values, "--wait", "--timeout", "180s"]);
-            this.release = { name: release.helmRelease, namespace: release.namespace };
-            onLine(`  ✔ create helm release ${release.namespace}/${release.helmRelease} (stand-in: helm install)`);
-          } else {
-            this.run("kubectl", ["apply", "--server-side", "-f", r.file]);
-            this.applied.push(r);
-            onLine(`  ✔ create ${kind} ${r.doc.metadata?.namespace ? `${r.doc.metadata.namespace}/` : ""}${r.doc.metadata?.name} (stand-in: kubectl apply)`);
-          }
-          created++;
+      for (const r of [...docs].sort((a, b) => rank(a) - rank(b))) {
+        const kind = kindOf(r);
+        if (signal.aborted) throw new Error("up cancelled");
+        if (kind === "HelmRelease") {
+          const release = r.doc as unknown as { helmRelease: string; chart: string; namespace: string; values: unknown };
+          const values = path.join(dir, "values.yaml");
+          fs.writeFileSync(values, YAML.stringify(release.values));
+          this.run("helm", ["upgrade", "--install", release.helmRelease, path.resolve(this.projectDir, release.chart), "--namespace", release.namespace, "--values", values, "--wait", "--timeout", "180s"]);
+          this.release = { name: release.helmRelease, namespace: release.namespace };
+          onLine(`  ✔ create helm release ${release.namespace}/${release.helmRelease} (stand-in: helm install)`);
+        } else {
+          this.run("kubectl", ["apply", "--server-side", "-f", r.file]);
+          this.applied.push(r);
+          onLine(`  ✔ create ${kind} ${r.doc.metadata?.namespace ? `${r.doc.metadata.namespace}/` : ""}${r.doc.metadata?.name} (stand-in: kubectl apply)`);
         }
+        created++;
       }
       return { changes: { create: created } };
     } finally {
@@ -69,11 +71,13 @@ class StandInEngine implements DeployEngine {
 
   async destroy(onLine: (line: string) => void): Promise<DeployResult> {
     let deleted = 0;
-    // Reverse order; the root Application's finalizer is released by the (test's) controller.
+    // Reverse order: the reconciler's objects first (the root Application's finalizer is released
+    // by the test's controller), then the release, then the Secrets and the namespace.
     const del = (r: Rendered): string => this.run("kubectl", ["delete", String(r.doc.kind), String(r.doc.metadata?.name), ...(r.doc.metadata?.namespace ? ["-n", r.doc.metadata.namespace] : []), "--ignore-not-found", "--wait=true", "--timeout=120s"]);
-    for (const r of [...this.applied].reverse().filter((x) => x.doc.kind === "Application")) {
+    const basic = (r: Rendered): boolean => r.doc.kind === "Namespace" || r.doc.kind === "Secret";
+    for (const r of [...this.applied].reverse().filter((x) => !basic(x))) {
       del(r);
-      onLine(`  ✔ delete Application ${r.doc.metadata?.name} (stand-in: kubectl delete)`);
+      onLine(`  ✔ delete ${r.doc.kind} ${r.doc.metadata?.name} (stand-in: kubectl delete)`);
       deleted++;
     }
     if (this.release) {
@@ -81,7 +85,7 @@ class StandInEngine implements DeployEngine {
       onLine(`  ✔ delete helm release ${this.release.namespace}/${this.release.name} (stand-in: helm uninstall)`);
       deleted++;
     }
-    for (const r of [...this.applied].reverse().filter((x) => x.doc.kind !== "Application")) {
+    for (const r of [...this.applied].reverse().filter(basic)) {
       del(r);
       onLine(`  ✔ delete ${r.doc.kind} ${r.doc.metadata?.name} (stand-in: kubectl delete)`);
       deleted++;
