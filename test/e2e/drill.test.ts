@@ -12,7 +12,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { RunReport } from "../../bootstrap/drill/report";
 import { ArgoStandIn, type StandInOptions } from "./argo-stand-in";
+import { FluxStandIn, STAND_IN_REVISION } from "./flux-stand-in";
 import { PROJECT_DIR, type TestCluster, kubernetesProviderMissing, openCluster, tempDir } from "./harness";
+import { PLACEHOLDER_SECRET_VALUE } from "./stand-in-controller";
 import { toolchainEnv } from "./toolchain";
 
 jest.setTimeout(10 * 60 * 1000);
@@ -45,9 +47,10 @@ interface Drill {
   exited(expected: number): Promise<number>;
 }
 
-function startDrill(extra: readonly string[] = []): Drill {
+/** `drill` on the Argo CD sandbox stack (or another stack and example repository), with `extra` flags. */
+function startDrill(extra: readonly string[] = [], stack = "sandbox", repo = "examples/gitops-repo"): Drill {
   const reportDir = path.join(dir, `report-${++run}`);
-  const args = ["drill", "--stack", "sandbox", "--kubeconfig", cluster.kubeconfig, "--repo-checkout", path.join(PROJECT_DIR, "examples/gitops-repo"), "--report-dir", reportDir, "--timeout", "3m", "--failure-grace", "3s", ...extra];
+  const args = ["drill", "--stack", stack, "--kubeconfig", cluster.kubeconfig, "--repo-checkout", path.join(PROJECT_DIR, repo), "--report-dir", reportDir, "--timeout", "3m", "--failure-grace", "3s", ...extra];
   const env = toolchainEnv({ GITOPS_BOOTSTRAP_E2E_ENGINE: kubernetesProviderMissing() ? "stand-in" : "pulumi", PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase-not-secret", PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}` });
   fs.mkdirSync(path.join(dir, "state"), { recursive: true });
   const child = spawn(process.execPath, [DRIVER, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
@@ -100,17 +103,17 @@ async function withStandIn<T>(options: StandInOptions, body: (s: ArgoStandIn) =>
   }
 }
 
-/** Everything the drill deployed is gone again. */
-function expectTornDown(d: Drill): void {
+/** Everything the drill deployed is gone again: the reconciler's namespace and its objects. */
+function expectTornDown(d: Drill, namespace = "argocd", resource = "applications.argoproj.io"): void {
   expect(readReport(d).phases.find((p) => p.name === "destroy")).toMatchObject({ status: "ok" });
-  expect(namespaces()).not.toContain("argocd");
-  expect(JSON.parse(cluster.kubectl(["get", "applications.argoproj.io", "-A", "-o", "json"])).items).toEqual([]);
+  expect(namespaces()).not.toContain(namespace);
+  expect(JSON.parse(cluster.kubectl(["get", resource, "-A", "-o", "json"])).items).toEqual([]);
 }
 
 function expectNoSecrets(d: Drill): void {
   for (const text of [d.stderr(), ...fs.readdirSync(d.reportDir).map((f) => fs.readFileSync(path.join(d.reportDir, f), "utf8"))]) {
     expect(text).not.toContain(DEMO_KEY);
-    expect(text).not.toContain("stand-in for the decrypted value");
+    expect(text).not.toContain(PLACEHOLDER_SECRET_VALUE);
   }
 }
 
@@ -215,4 +218,47 @@ test("the guard refuses a cluster that is not empty, says why, and deploys nothi
   expect(d.stderr()).toContain("--force");
   expect(readReport(d)).toMatchObject({ outcome: "refused", phases: [{ name: "guard", status: "failed" }] });
   expect(namespaces()).not.toContain("argocd");
+});
+
+describe("Flux (flux-sandbox stack)", () => {
+  const startFluxDrill = () => startDrill([], "flux-sandbox", "examples/gitops-repo-flux");
+  const KUSTOMIZATIONS = "kustomizations.kustomize.toolkit.fluxcd.io";
+
+  test("recovered: every Kustomization Ready at the applied revision, the SOPS Secret present, torn down", async () => {
+    const standIn = new FluxStandIn(cluster).start();
+    let d: Drill;
+    try {
+      d = startFluxDrill();
+      await d.exited(0);
+    } finally {
+      standIn.stop();
+    }
+    const report = readReport(d);
+    expect(report).toMatchObject({ outcome: "recovered", reconciler: "flux" });
+    expect(report.phases.map((p) => [p.name, p.status])).toEqual([
+      ["guard", "ok"], ["check", "ok"], ["up", "ok"], ["reconciler ready", "ok"], ["root synced", "ok"], ["all healthy", "ok"], ["secrets present", "ok"], ["destroy", "ok"],
+    ]);
+    expect(report.apps.map((a) => [a.kind, a.name, a.converged]).sort()).toEqual([["Kustomization", "demo-secret", true], ["Kustomization", "hello", true], ["Kustomization", "root", true]]);
+    expect(report.apps[0].status).toContain(`applied ${STAND_IN_REVISION}`);
+    expect(report.secrets).toEqual([{ file: "workloads/demo-secret/demo-credentials.sops.yaml", name: "demo-credentials", namespace: "demo-secret", found: true }]);
+    expect(d.stderr()).toMatch(/► 3\/3 Kustomizations and HelmReleases synced and healthy/);
+    expectNoSecrets(d);
+    expectTornDown(d, "flux-system", KUSTOMIZATIONS);
+  });
+
+  test("a Kustomization whose health check fails is a failure with Flux's reason and message, and the drill tears down", async () => {
+    const standIn = new FluxStandIn(cluster, { fail: "hello" }).start();
+    let d: Drill;
+    try {
+      d = startFluxDrill();
+      await d.exited(1);
+    } finally {
+      standIn.stop();
+    }
+    const report = readReport(d);
+    expect(report.outcome).toBe("failed");
+    expect(report.failures.join("\n")).toMatch(/Kustomization flux-system\/hello: HealthCheckFailed — Ready=False HealthCheckFailed: health check failed after 5m0s/);
+    expect(report.apps.find((a) => a.name === "hello")).toMatchObject({ converged: false });
+    expectTornDown(d, "flux-system", KUSTOMIZATIONS);
+  });
 });
