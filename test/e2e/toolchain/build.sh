@@ -67,29 +67,7 @@ tool_cached() { # name version
   [[ "$1" != kwok || -f "$d/../stages.yaml" ]]
 }
 
-# The Pulumi CLI version: PULUMI_VERSION if it is cached or served, else the fallback.
-_pulumi_cli_version=""
-pulumi_cli_version() {
-  if [[ -z "$_pulumi_cli_version" ]]; then
-    if tool_cached pulumi "$PULUMI_VERSION"; then
-      _pulumi_cli_version="$PULUMI_VERSION"
-    elif tool_cached pulumi "$PULUMI_CLI_FALLBACK_VERSION"; then
-      # Ask the proxy (once) only if the exact version might now be served.
-      if [[ "${TOOLCHAIN_OFFLINE:-}" != 1 ]] && module_served github.com/pulumi/pulumi/pkg/v3 "$PULUMI_VERSION"; then
-        _pulumi_cli_version="$PULUMI_VERSION"
-      else
-        _pulumi_cli_version="$PULUMI_CLI_FALLBACK_VERSION"
-      fi
-    elif [[ "${TOOLCHAIN_OFFLINE:-}" == 1 ]]; then
-      _pulumi_cli_version="$PULUMI_VERSION"
-    elif module_served github.com/pulumi/pulumi/pkg/v3 "$PULUMI_VERSION"; then
-      _pulumi_cli_version="$PULUMI_VERSION"
-    else
-      _pulumi_cli_version="$PULUMI_CLI_FALLBACK_VERSION"
-    fi
-  fi
-  echo "$_pulumi_cli_version"
-}
+pulumi_cli_version() { echo "$PULUMI_VERSION"; }
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -214,9 +192,9 @@ build_pulumi() {
 
 build_pulumi-kubernetes() {
   local v="$1" out="$2" w="$3" src
-  local mod=github.com/pulumi/pulumi-kubernetes/provider/v4
-  if ! module_served "$mod" "$v" || ! src="$(module_dir "$mod" "$v")"; then
-    unavailable "$mod@$v is not served by the Go module proxy"
+  local mod=github.com/pulumi/pulumi-kubernetes/provider/v4 mv="$PULUMI_KUBERNETES_MODULE_VERSION"
+  if ! module_served "$mod" "$mv" || ! src="$(module_dir "$mod" "$mv")"; then
+    unavailable "$mod@$mv is not served by the Go module proxy"
     return 1
   fi
   # The main package go:embeds generated files that are not in the module zip: work on a copy.

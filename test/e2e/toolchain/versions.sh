@@ -19,17 +19,22 @@ _pkg_dep_version() {
 }
 
 _v="$(_pkg_dep_version @pulumi/pulumi)"
-# Version of the npm @pulumi/pulumi SDK; the CLI should match it.
-: "${PULUMI_VERSION:=v${_v:-3.270.0}}"
-_v="$(_pkg_dep_version @pulumi/kubernetes)"
-# Version of the npm @pulumi/kubernetes SDK; the provider plugin must match it.
-: "${PULUMI_KUBERNETES_VERSION:=v${_v:-4.34.2}}"
+# The Pulumi CLI (github.com/pulumi/pulumi/pkg/v3) is built at the version of the npm
+# @pulumi/pulumi SDK: 3.276.0 is served by both the npm registry and the Go module proxy.
+: "${PULUMI_VERSION:=v${_v:-3.276.0}}"
 unset _v
 
-# The proxy this project can reach refuses github.com/pulumi/pulumi/pkg/v3 at most versions
-# (v3.270.0 answers 403 "This module version is not available"). When PULUMI_VERSION is
-# refused, build.sh falls back to this CLI version, the newest one it serves.
-: "${PULUMI_CLI_FALLBACK_VERSION:=v3.259.0}"
+# The Kubernetes provider plugin (pulumi-resource-kubernetes). The Go module proxy serves
+# github.com/pulumi/pulumi-kubernetes/provider/v4 at one commit only, f47bc2d6 of 2026-01-15,
+# a day before the v4.25.0 tag (144dd813, 2026-01-16). Two versions, kept apart:
+# - the MODULE version: what is fetched and built;
+# - the PLUGIN version: what the binary reports (pkg/version.Version) and names its cache dir.
+#   It is labelled as what it is, a pre-release of 4.25.0 (Pulumi's own dev-build form
+#   <next>-alpha.<commit unix time>+<commit>), so it is >= 4.24.1, the newest release it
+#   contains, which is the @pulumi/kubernetes SDK pinned in package.json; the engine's
+#   "expected to have version >=" check then holds without being silenced.
+: "${PULUMI_KUBERNETES_MODULE_VERSION:=v4.0.0-20260115033456-f47bc2d6f199}"
+: "${PULUMI_KUBERNETES_VERSION:=v4.25.0-alpha.1768448096+f47bc2d6}"
 
 : "${SOPS_VERSION:=v3.13.3}"          # github.com/getsops/sops/v3, newest v3.x
 : "${ETCD_VERSION:=v3.6.16}"          # go.etcd.io/etcd/server/v3, newest v3.6.x
