@@ -80,3 +80,13 @@ export const REPO_SECRET_NAME = "gitops-bootstrap-repo";
 
 /** Labels every object this program creates carries, so an operator can find them. */
 export const MANAGED_BY_LABELS = { "app.kubernetes.io/managed-by": "gitops-bootstrap" } as const;
+
+/**
+ * Annotations every object this program applies carries. The Kubernetes provider applies with
+ * Server-Side Apply, where a field someone else set since (an operator's `kubectl patch` or
+ * `kubectl edit`) belongs to their field manager, and the next apply stops with a conflict.
+ * What this program creates is desired state, and a rebuild must be able to put it back over a
+ * half-changed cluster, so it takes its fields back: `pulumi.com/patchForce` makes the provider
+ * apply with force (only for the fields this program sets; fields it does not set stay theirs).
+ */
+export const OWNED_ANNOTATIONS = { "pulumi.com/patchForce": "true" } as const;

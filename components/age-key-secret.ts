@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { AGE_SECRET, MANAGED_BY_LABELS, componentToken } from "../bootstrap/defaults";
+import { AGE_SECRET, MANAGED_BY_LABELS, OWNED_ANNOTATIONS, componentToken } from "../bootstrap/defaults";
 
 export interface AgeKeySecretArgs {
   /** Namespace the reconciler reads the key from (Argo CD's namespace, or `flux-system`). */
@@ -30,7 +30,7 @@ export class AgeKeySecret extends pulumi.ComponentResource {
     const secret = new k8s.core.v1.Secret(
       `${name}-secret`,
       {
-        metadata: { name: args.name ?? AGE_SECRET.name, namespace: args.namespace, labels: { ...MANAGED_BY_LABELS } },
+        metadata: { name: args.name ?? AGE_SECRET.name, namespace: args.namespace, labels: { ...MANAGED_BY_LABELS }, annotations: { ...OWNED_ANNOTATIONS } },
         type: "Opaque",
         stringData: { [AGE_SECRET.key]: pulumi.secret(args.identities) },
       },

@@ -2,7 +2,7 @@ import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ArgoCdConfig, RepoConfig } from "../bootstrap/config";
-import { ARGOCD, MANAGED_BY_LABELS, REPO_SECRET_NAME, componentToken } from "../bootstrap/defaults";
+import { ARGOCD, MANAGED_BY_LABELS, OWNED_ANNOTATIONS, REPO_SECRET_NAME, componentToken } from "../bootstrap/defaults";
 import { argoCdValues } from "../bootstrap/helm-values";
 import { repositorySecretData } from "../bootstrap/manifests";
 import { AgeKeySecret } from "./age-key-secret";
@@ -62,7 +62,7 @@ export class ArgoCd extends pulumi.ComponentResource {
     const cfg = args.argocd;
     const ns = new k8s.core.v1.Namespace(
       `${name}-namespace`,
-      { metadata: { name: cfg.namespace, labels: { ...MANAGED_BY_LABELS } } },
+      { metadata: { name: cfg.namespace, labels: { ...MANAGED_BY_LABELS }, annotations: { ...OWNED_ANNOTATIONS } } },
       { parent: this },
     );
     const ageKey = new AgeKeySecret(`${name}-age-key`, { namespace: ns.metadata.name, identities: args.ageIdentities }, { parent: this });
@@ -73,6 +73,7 @@ export class ArgoCd extends pulumi.ComponentResource {
           name: REPO_SECRET_NAME,
           namespace: ns.metadata.name,
           labels: { ...MANAGED_BY_LABELS, [ARGOCD.repositorySecretLabel]: "repository" },
+          annotations: { ...OWNED_ANNOTATIONS },
         },
         type: "Opaque",
         stringData: pulumi.secret(repositorySecretData(args.repo)),

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { FluxConfig, RepoConfig, RootAppConfig } from "../bootstrap/config";
-import { FLUX, MANAGED_BY_LABELS, REPO_SECRET_NAME, componentToken } from "../bootstrap/defaults";
+import { FLUX, MANAGED_BY_LABELS, OWNED_ANNOTATIONS, REPO_SECRET_NAME, componentToken } from "../bootstrap/defaults";
 import { fluxValues } from "../bootstrap/helm-values";
 import { fluxGitSecretData, fluxGitUrl, gitRepositorySpec, kustomizationSpec } from "../bootstrap/manifests";
 import { AgeKeySecret } from "./age-key-secret";
@@ -57,7 +57,7 @@ export class Flux extends pulumi.ComponentResource {
     const cfg = args.flux;
     const ns = new k8s.core.v1.Namespace(
       `${name}-namespace`,
-      { metadata: { name: cfg.namespace, labels: { ...MANAGED_BY_LABELS } } },
+      { metadata: { name: cfg.namespace, labels: { ...MANAGED_BY_LABELS }, annotations: { ...OWNED_ANNOTATIONS } } },
       { parent: this },
     );
     const ageKey = new AgeKeySecret(`${name}-age-key`, { namespace: ns.metadata.name, identities: args.ageIdentities }, { parent: this });
@@ -66,7 +66,7 @@ export class Flux extends pulumi.ComponentResource {
       ? new k8s.core.v1.Secret(
           `${name}-git-credentials`,
           {
-            metadata: { name: REPO_SECRET_NAME, namespace: ns.metadata.name, labels: { ...MANAGED_BY_LABELS } },
+            metadata: { name: REPO_SECRET_NAME, namespace: ns.metadata.name, labels: { ...MANAGED_BY_LABELS }, annotations: { ...OWNED_ANNOTATIONS } },
             type: "Opaque",
             stringData: pulumi.secret(secretData),
           },
@@ -97,7 +97,7 @@ export class Flux extends pulumi.ComponentResource {
           namespace: ns.metadata.name,
           labels: { ...MANAGED_BY_LABELS },
           // Say what happened to an scp-style URL, on the object a person inspects.
-          ...(rewrittenFrom ? { annotations: { [FLUX.originalUrlAnnotation]: rewrittenFrom } } : {}),
+          annotations: { ...OWNED_ANNOTATIONS, ...(rewrittenFrom ? { [FLUX.originalUrlAnnotation]: rewrittenFrom } : {}) },
         },
         spec: gitRepositorySpec({ repo: args.repo, interval: cfg.interval, secretName: secretData ? REPO_SECRET_NAME : undefined }),
       },
@@ -108,7 +108,7 @@ export class Flux extends pulumi.ComponentResource {
       {
         apiVersion: FLUX.kustomizationApiVersion,
         kind: "Kustomization",
-        metadata: { name: args.rootApp.name, namespace: ns.metadata.name, labels: { ...MANAGED_BY_LABELS } },
+        metadata: { name: args.rootApp.name, namespace: ns.metadata.name, labels: { ...MANAGED_BY_LABELS }, annotations: { ...OWNED_ANNOTATIONS } },
         spec: kustomizationSpec({ sourceName: args.rootApp.name, path: args.repo.path, interval: cfg.interval, prune: args.rootApp.prune }),
       },
       { parent: this, dependsOn: [this.release, gitRepository, ageKey] },

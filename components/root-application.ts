@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { RepoConfig, RootAppConfig } from "../bootstrap/config";
-import { ARGOCD, MANAGED_BY_LABELS, componentToken } from "../bootstrap/defaults";
+import { ARGOCD, MANAGED_BY_LABELS, OWNED_ANNOTATIONS, componentToken } from "../bootstrap/defaults";
 import { rootApplicationSpec } from "../bootstrap/manifests";
 
 export interface RootApplicationArgs {
@@ -37,6 +37,7 @@ export class RootApplication extends pulumi.ComponentResource {
           name: args.app.name,
           namespace: args.namespace,
           labels: { ...MANAGED_BY_LABELS },
+          annotations: { ...OWNED_ANNOTATIONS },
           finalizers: [ARGOCD.resourcesFinalizer],
         },
         spec: pulumi.output(args.namespace).apply((ns) => rootApplicationSpec({ repo: args.repo, app: args.app, destinationNamespace: ns })),

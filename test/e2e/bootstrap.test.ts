@@ -25,7 +25,7 @@ let cluster: TestCluster;
 let handle: StackHandle;
 
 const ns = "argocd";
-const getJson = (args: string[]) => JSON.parse(cluster.kubectl([...args, "-o", "json"]));
+const getJson = (args: string[]) => JSON.parse(cluster.kubectl(["get", ...args, "-o", "json"]));
 const exists = (args: string[]) => {
   try {
     cluster.kubectl(["get", ...args]);

@@ -138,3 +138,11 @@ test("stack outputs: the reconciler namespace and the Flux names, never a secret
   expect(text).not.toContain(identity);
   expect(text).not.toContain(sshKey.split("\n")[1]);
 });
+
+test("every object applied with Server-Side Apply takes its fields back from other field managers (patchForce)", () => {
+  const applied = registered.filter((r) => r.type.startsWith("kubernetes:") && r.type !== "kubernetes:helm.sh/v3:Release");
+  expect(applied.length).toBe(5);
+  for (const r of applied) expect([r.type, r.inputs.metadata.annotations?.["pulumi.com/patchForce"]]).toEqual([r.type, "true"]);
+  // The scp-style URL note stays beside it.
+  expect(byName("gitops-flux-git-repository").inputs.metadata.annotations[FLUX.originalUrlAnnotation]).toBe("git@git.example.com:org/state.git");
+});

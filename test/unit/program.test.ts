@@ -117,3 +117,9 @@ test("stack outputs: the public recipient and where things are, never a secret",
   expect(text).not.toContain(identity);
   expect(text).not.toContain(PASSWORD);
 });
+
+test("every object applied with Server-Side Apply takes its fields back from other field managers (patchForce)", () => {
+  const applied = registered.filter((r) => r.type.startsWith("kubernetes:") && r.type !== "kubernetes:helm.sh/v3:Release");
+  expect(applied.length).toBe(4);
+  for (const r of applied) expect([r.type, r.inputs.metadata.annotations?.["pulumi.com/patchForce"]]).toEqual([r.type, "true"]);
+});
