@@ -7,15 +7,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as age from "age-encryption";
 import type { OutputMap, UpResult } from "@pulumi/pulumi/automation";
-import { StackHandle, TestCluster, kubernetesProviderMissing, openCluster, openStack, releaseDeletedApplications, tempDir } from "./harness";
+import { StackHandle, TestCluster, openCluster, openStack, releaseDeletedApplications, requireToolchain, tempDir } from "./harness";
 
 jest.setTimeout(15 * 60 * 1000);
 
-// The deploying scenarios need the Kubernetes provider plugin; they are skipped, saying why, where
-// it cannot be had. The bad-input scenario needs only the engine and runs everywhere.
-const providerMissing = kubernetesProviderMissing();
-if (providerMissing) process.stderr.write(`⚠ skipping the deploying e2e scenarios: ${providerMissing}\n`);
-const deployingTest = providerMissing ? test.skip : test;
 
 const PASSWORD = "e2e-git-token-never-printed";
 let identity: string;
@@ -87,6 +82,7 @@ function expectBootstrapped(outputs: OutputMap): void {
 }
 
 beforeAll(async () => {
+  requireToolchain("pulumi", "pulumi-resource-kubernetes", "helm");
   identity = await age.generateX25519Identity();
   recipient = await age.identityToRecipient(identity);
   dir = tempDir("e2e");
@@ -136,7 +132,7 @@ test("bad input reaches the real engine as a clear error, and nothing is created
   await stack.removeConfig("gitops-bootstrap:argocd.chartVersion", true);
 });
 
-deployingTest("up on an empty cluster installs everything, with secrets encrypted in state", async () => {
+test("up on an empty cluster installs everything, with secrets encrypted in state", async () => {
   const result = await up();
   expect(result.summary.result).toBe("succeeded");
   expectBootstrapped(result.outputs);
@@ -146,13 +142,13 @@ deployingTest("up on an empty cluster installs everything, with secrets encrypte
   expect(handle.log.join("\n")).not.toContain(identity);
 });
 
-deployingTest("a second up changes nothing", async () => {
+test("a second up changes nothing", async () => {
   const result = await up();
   const changes = result.summary.resourceChanges ?? {};
   expect(Object.keys(changes).filter((k) => k !== "same")).toEqual([]);
 });
 
-deployingTest("an operator's manual edit shows as drift and the next up undoes it", async () => {
+test("an operator's manual edit shows as drift and the next up undoes it", async () => {
   cluster.kubectl(["patch", "applications.argoproj.io", "root", "-n", ns, "--type=merge", "-p", '{"spec":{"source":{"targetRevision":"hotfix"}}}']);
   const preview = await handle.stack.preview({ refresh: true, diff: true });
   expect(preview.changeSummary.update ?? 0).toBeGreaterThanOrEqual(1);
@@ -162,7 +158,7 @@ deployingTest("an operator's manual edit shows as drift and the next up undoes i
   expect(getJson(["applications.argoproj.io", "root", "-n", ns]).spec.source.targetRevision).toBe("HEAD");
 });
 
-deployingTest("disaster recovery: the cluster is lost, the state is kept, one up brings everything back", async () => {
+test("disaster recovery: the cluster is lost, the state is kept, one up brings everything back", async () => {
   await cluster.wipe();
   expect(exists(["namespace", ns])).toBe(false);
   const started = Date.now();
@@ -175,7 +171,7 @@ deployingTest("disaster recovery: the cluster is lost, the state is kept, one up
   process.stdout.write(`recovery up took ${seconds.toFixed(1)}s\n`);
 });
 
-deployingTest("destroy leaves the cluster clean", async () => {
+test("destroy leaves the cluster clean", async () => {
   const stopReleasing = releaseDeletedApplications(cluster, ns);
   try {
     const result = await handle.stack.destroy();

@@ -1,11 +1,12 @@
 /**
- * `gitops-bootstrap drill` end to end against the real API server of the sandbox: the real
- * watcher, Secret verification, report, guard, Ctrl-C handling and teardown, run as a separate
- * process (test/e2e/drill-driver.js) so Ctrl-C is a real SIGINT. Two parts are played by the
- * test, openly: Argo CD's application controller (argo-stand-in.ts: it writes Application
- * statuses and creates the child Applications, as an app-of-apps would), and, where the Pulumi
- * Kubernetes provider cannot be had, `pulumi up`/`destroy` (stand-in-engine.ts: render + kubectl
- * apply + helm install of exactly what the stack renders).
+ * `gitops-bootstrap drill` end to end against the real API server of the sandbox: the CLI as
+ * users run it (a separate process, so Ctrl-C is a real SIGINT), with the real Pulumi engine and
+ * Kubernetes provider for `pulumi up --refresh` and `destroy`, the real watcher, Secret
+ * verification, report, guard and teardown. The CLI runs from a scratch copy of the project, so
+ * the stack file Pulumi writes (its encryption salt) stays out of the work tree.
+ * One part is still played by the test, openly: Argo CD's application controller
+ * (argo-stand-in.ts: it writes Application statuses and creates the child Applications, as an
+ * app-of-apps would).
  */
 import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -13,22 +14,25 @@ import * as path from "node:path";
 import type { RunReport } from "../../bootstrap/drill/report";
 import { ArgoStandIn, type StandInOptions } from "./argo-stand-in";
 import { FluxStandIn, STAND_IN_REVISION } from "./flux-stand-in";
-import { PROJECT_DIR, type TestCluster, kubernetesProviderMissing, openCluster, tempDir } from "./harness";
+import { PROJECT_DIR, type TestCluster, openCluster, requireToolchain, scratchProject, tempDir } from "./harness";
 import { PLACEHOLDER_SECRET_VALUE } from "./stand-in-controller";
 import { toolchainEnv } from "./toolchain";
 
 jest.setTimeout(10 * 60 * 1000);
 
-const DRIVER = path.join(__dirname, "drill-driver.js");
 const DEMO_KEY = fs.readFileSync(path.join(PROJECT_DIR, "examples/gitops-repo/demo-age-key.txt"), "utf8").match(/AGE-SECRET-KEY-1[0-9A-Z]+/)![0];
 
 let dir: string;
 let cluster: TestCluster;
+/** The CLI of the scratch copy of the project. */
+let cli: string;
 let run = 0;
 
 beforeAll(async () => {
+  requireToolchain("pulumi", "pulumi-resource-kubernetes", "helm");
   dir = tempDir("drill");
   cluster = await openCluster(dir);
+  cli = path.join(scratchProject(dir), "bootstrap", "gitops-bootstrap.js");
 });
 
 afterAll(async () => {
@@ -51,9 +55,8 @@ interface Drill {
 function startDrill(extra: readonly string[] = [], stack = "sandbox", repo = "examples/gitops-repo"): Drill {
   const reportDir = path.join(dir, `report-${++run}`);
   const args = ["drill", "--stack", stack, "--kubeconfig", cluster.kubeconfig, "--repo-checkout", path.join(PROJECT_DIR, repo), "--report-dir", reportDir, "--timeout", "3m", "--failure-grace", "3s", ...extra];
-  const env = toolchainEnv({ GITOPS_BOOTSTRAP_E2E_ENGINE: kubernetesProviderMissing() ? "stand-in" : "pulumi", PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase-not-secret", PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}` });
-  fs.mkdirSync(path.join(dir, "state"), { recursive: true });
-  const child = spawn(process.execPath, [DRIVER, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const env = toolchainEnv({ PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase-not-secret", PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`, PULUMI_HOME: path.join(dir, "pulumi-home"), PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true" });
+  const child = spawn(process.execPath, [cli, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
   let err = "";
   const waiters: { text: string | RegExp; resolve: () => void }[] = [];
   const matches = (t: string | RegExp) => (typeof t === "string" ? err.includes(t) : t.test(err));

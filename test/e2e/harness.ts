@@ -145,17 +145,17 @@ export async function openStack(dir: string, stackName: string, kubeconfig: stri
 }
 
 /**
- * Why the tests that deploy Kubernetes objects through Pulumi cannot run, or undefined when they
- * can: they need the pulumi-resource-kubernetes plugin, which the Go module proxy reachable here
- * refuses to serve (test/e2e/toolchain/README.md). Against an external cluster, the user's
- * Pulumi installs it as usual.
+ * Fails, saying how to build them, unless these binaries are in the e2e toolchain. A scenario
+ * that cannot run is a failure, not a skip. Against an external cluster, the user's own Pulumi
+ * (which downloads the provider plugin as usual) and tools are used.
  */
-export function kubernetesProviderMissing(): string | undefined {
-  if (EXTERNAL_KUBECONFIG) return undefined;
-  const found = toolchainPath()
-    .split(":")
-    .some((d) => fs.existsSync(path.join(d, "pulumi-resource-kubernetes")));
-  return found ? undefined : "pulumi-resource-kubernetes is not in the toolchain (its Go module is not served here; see test/e2e/toolchain/README.md)";
+export function requireToolchain(...bins: string[]): void {
+  if (EXTERNAL_KUBECONFIG) return;
+  const dirs = toolchainPath().split(":");
+  const missing = bins.filter((b) => !dirs.some((d) => fs.existsSync(path.join(d, b))));
+  if (missing.length) {
+    throw new Error(`the e2e toolchain lacks ${missing.join(", ")}: build it with \`bash test/e2e/toolchain/build.sh\` (see test/e2e/toolchain/README.md)`);
+  }
 }
 
 export function tempDir(prefix: string): string {
