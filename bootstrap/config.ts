@@ -3,11 +3,13 @@
  * `pulumi up`, in `render` and in tests. Every problem is collected and reported together, each
  * naming the config key and what is expected, and never the value of a secret.
  */
+import { X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as age from "age-encryption";
 import { ARGOCD, CONFIG_NAMESPACE, FLUX, KSOPS, ROOT_APP } from "./defaults";
+import { argoCdTlsCertificateKey } from "./helm-values";
 import { SecretString } from "./secret";
 
 /** The stack's config as Pulumi hands it over: `key -> string` (objects as JSON), plus which keys are secret. */
@@ -18,9 +20,9 @@ export interface RawStackConfig {
   readonly secretKeys: ReadonlySet<string>;
   /** Keys whose secret value could not be decrypted here (offline render): shape is checked, content is not. */
   readonly undecryptedKeys?: ReadonlySet<string>;
-  /** Relative `ageKeyFile` paths are resolved against this directory (the project root). */
+  /** Relative `ageKeyFile` and `repo.caFile` paths are resolved against this directory (the project root). */
   readonly baseDir: string;
-  /** `~/` in `ageKeyFile` expands to this. @default os.homedir() */
+  /** `~/` in `ageKeyFile` and `repo.caFile` expands to this. @default os.homedir() */
   readonly homeDir?: string;
   /** Reads a file; defaults to `fs.readFileSync(p, "utf8")`. Tests swap it. */
   readonly readFile?: (file: string) => string;
@@ -29,6 +31,22 @@ export interface RawStackConfig {
 export type RepoCredentials =
   | { readonly kind: "ssh"; readonly sshPrivateKey: SecretString }
   | { readonly kind: "basic"; readonly username: string; readonly password: SecretString };
+
+/** What reading a file named in the config needs (the directories paths are relative to, and the reader). */
+type FileAccess = Pick<RawStackConfig, "baseDir" | "homeDir" | "readFile">;
+
+/**
+ * `repo.caFile`, read and checked: the CA certificate(s) the reconciler trusts for the Git
+ * server's HTTPS certificate. Public (a certificate, never a key), but not logged either.
+ */
+export interface RepoCaCertificates {
+  /** The resolved path of `repo.caFile`. */
+  readonly file: string;
+  /** The file's certificates, each re-encoded as PEM; any text around them is dropped. */
+  readonly pem: string;
+  /** How many certificates `pem` holds. */
+  readonly count: number;
+}
 
 export interface RepoConfig {
   readonly url: string;
@@ -41,6 +59,11 @@ export interface RepoConfig {
    * itself; Flux knows none, so with reconciler flux an SSH URL requires them.
    */
   readonly sshKnownHosts?: string;
+  /**
+   * `repo.caFile`: the CA that signed the Git server's HTTPS certificate (https URLs only). Argo CD
+   * gets it as `configs.tls.certificates.<host>`, Flux as `ca.crt` in the GitRepository's Secret.
+   */
+  readonly caCertificates?: RepoCaCertificates;
 }
 
 export interface AgeKeyConfig {
@@ -148,7 +171,7 @@ const TOP_LEVEL_KEYS = [
   "rootApp",
   "verifyRepoSecrets",
 ] as const;
-const REPO_KEYS = ["url", "revision", "path", "credentials", "sshKnownHosts"];
+const REPO_KEYS = ["url", "revision", "path", "credentials", "sshKnownHosts", "caFile"];
 const CREDENTIAL_KEYS = ["sshPrivateKey", "username", "password"];
 const ARGOCD_KEYS = ["chartVersion", "chartRepo", "namespace", "values", "ksopsImage"];
 const FLUX_KEYS = ["chartVersion", "chartRepo", "namespace", "values", "interval"];
@@ -310,7 +333,7 @@ function checkSshPrivateKey(key: string): string | undefined {
   return undefined;
 }
 
-function readRepo(problems: Problems, raw: unknown, secret: boolean, undecrypted: boolean): RepoConfig | undefined {
+function readRepo(problems: Problems, raw: unknown, secret: boolean, undecrypted: boolean, files: FileAccess): RepoConfig | undefined {
   if (raw === undefined) {
     problems.add("repo", "is required: {url, revision, path} of the Git repository the cluster is rebuilt from");
     return undefined;
@@ -340,7 +363,71 @@ function readRepo(problems: Problems, raw: unknown, secret: boolean, undecrypted
     if (bad) problems.add("repo.sshKnownHosts", bad);
   }
   const credentials = readCredentials(problems, raw.credentials, transport, secret, undecrypted);
-  return { url: url ?? "", transport, revision, path: repoPath, credentials, sshKnownHosts };
+  const caCertificates = readRepoCaFile(problems, raw.caFile, url !== undefined && transport === "ssh", files);
+  return { url: url ?? "", transport, revision, path: repoPath, credentials, sshKnownHosts, caCertificates };
+}
+
+/**
+ * `repo.caFile`: a PEM file with the CA certificate(s) that sign the Git server's HTTPS
+ * certificate, resolved like `ageKeyFile`. Meaningless with an SSH URL, which says so.
+ */
+function readRepoCaFile(problems: Problems, raw: unknown, sshUrl: boolean, files: FileAccess): RepoCaCertificates | undefined {
+  const given = optString(problems, "repo.caFile", raw);
+  if (given === undefined) return undefined;
+  const expected = "a PEM file with the CA certificate(s) that sign the Git server's HTTPS certificate";
+  if (given.trim() === "") {
+    problems.add("repo.caFile", `is empty; expected a path (relative to the project, or ~/...) to ${expected}`);
+    return undefined;
+  }
+  if (sshUrl) {
+    problems.add(
+      "repo.caFile",
+      "only applies to an https:// repo.url: it is the CA of the Git server's HTTPS certificate, and over SSH the server is checked with repo.sshKnownHosts instead; remove it or use the https:// URL",
+    );
+  }
+  const read = readConfigFile(problems, files, "repo.caFile", given, expected);
+  if (!read) return undefined;
+  const parsed = parseCaCertificates(read.text);
+  if ("error" in parsed) {
+    problems.add("repo.caFile", `${read.file} ${parsed.error}`);
+    return undefined;
+  }
+  return { file: read.file, ...parsed };
+}
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n[\s\S]*?-----END \1-----/g;
+
+/**
+ * Reads PEM text that must hold one or more X.509 certificates and nothing else: a private key
+ * is refused (the cluster must never receive one through a public setting), as is any other PEM
+ * block. Messages never quote the text. Returns the certificates, each re-encoded as PEM.
+ */
+export function parseCaCertificates(text: string): { pem: string; count: number } | { error: string } {
+  if (/PRIVATE KEY/.test(text)) {
+    return { error: "holds a private key (a PRIVATE KEY block); give only the CA certificate(s), never a key: delete the key from the file or point at the certificate file" };
+  }
+  const certificates: X509Certificate[] = [];
+  let index = 0;
+  for (const [block, label] of text.matchAll(PEM_BLOCK)) {
+    index++;
+    if (label !== "CERTIFICATE") return { error: `has a ${label} block (block ${index}); expected only CERTIFICATE blocks` };
+    try {
+      certificates.push(new X509Certificate(block));
+    } catch {
+      return { error: `block ${index} is not a valid X.509 certificate (a damaged or truncated copy?)` };
+    }
+  }
+  if ((text.match(/-----BEGIN /g) ?? []).length > index) {
+    return { error: "has a -----BEGIN ...----- line without its matching -----END ...----- line (a truncated copy?)" };
+  }
+  if (certificates.length === 0) {
+    // A DER file read as text shows replacement characters or NULs.
+    if (/[\uFFFD\u0000]/.test(text)) {
+      return { error: "is not PEM text (DER?); convert it: openssl x509 -inform der -in <file> -out ca.pem" };
+    }
+    return { error: "holds no certificate; expected one or more -----BEGIN CERTIFICATE----- blocks (PEM), such as the CA's ca.crt" };
+  }
+  return { pem: certificates.map((c) => c.toString()).join(""), count: certificates.length };
 }
 
 /**
@@ -443,6 +530,27 @@ export async function parseAgeIdentities(text: string): Promise<{ identities: st
   return { identities, recipients };
 }
 
+/** A path given in the config: relative to the project root, or `~/...` under the home directory. */
+function resolveConfigPath(files: FileAccess, given: string): string {
+  return path.resolve(files.baseDir, given.startsWith("~/") ? path.join(files.homeDir ?? os.homedir(), given.slice(2)) : given);
+}
+
+/**
+ * Reads the file a config key names (`ageKeyFile`, `repo.caFile`). When it cannot, reports the key,
+ * the resolved path, why, and `expected` (what the file should be); never any content.
+ */
+function readConfigFile(problems: Problems, files: FileAccess, key: string, given: string, expected: string): { file: string; text: string } | undefined {
+  const file = resolveConfigPath(files, given);
+  try {
+    return { file, text: (files.readFile ?? ((f: string) => fs.readFileSync(f, "utf8")))(file) };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "does not exist" : code === "EACCES" ? "is not readable" : code === "EISDIR" ? "is a directory" : "cannot be read";
+    problems.add(key, `${file} ${why}; expected ${expected}`);
+    return undefined;
+  }
+}
+
 async function readAgeKey(problems: Problems, raw: RawStackConfig): Promise<AgeKeyConfig | undefined> {
   const inline = raw.values.ageKey;
   const file = raw.values.ageKeyFile;
@@ -470,16 +578,10 @@ async function readAgeKey(problems: Problems, raw: RawStackConfig): Promise<AgeK
     text = inline;
   } else {
     key = "ageKeyFile";
-    const given = file ?? "";
-    source = path.resolve(raw.baseDir, given.startsWith("~/") ? path.join(raw.homeDir ?? os.homedir(), given.slice(2)) : given);
-    try {
-      text = (raw.readFile ?? ((f: string) => fs.readFileSync(f, "utf8")))(source);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      const why = code === "ENOENT" ? "does not exist" : code === "EACCES" ? "is not readable" : "cannot be read";
-      problems.add("ageKeyFile", `${source} ${why}; expected the age key file (age-keygen -o <file>)`);
-      return undefined;
-    }
+    const read = readConfigFile(problems, raw, "ageKeyFile", file ?? "", "the age key file (age-keygen -o <file>)");
+    if (!read) return undefined;
+    source = read.file;
+    text = read.text;
   }
   const parsed = await parseAgeIdentities(text);
   if ("error" in parsed) {
@@ -686,7 +788,7 @@ export async function resolveConfig(raw: RawStackConfig): Promise<BootstrapConfi
   const given = optString(problems, "reconciler", values.reconciler) ?? "argocd";
   if (given !== "argocd" && given !== "flux") problems.add("reconciler", `expected argocd or flux, got ${describe(given)}`);
   const reconciler: BootstrapConfig["reconciler"] = given === "flux" ? "flux" : "argocd";
-  const repo = readRepo(problems, values.repo, raw.secretKeys.has("repo"), raw.undecryptedKeys?.has("repo") ?? false);
+  const repo = readRepo(problems, values.repo, raw.secretKeys.has("repo"), raw.undecryptedKeys?.has("repo") ?? false, raw);
   if (reconciler === "flux" && repo) checkRepoForFlux(problems, repo, isObject(values.repo) ? values.repo.credentials : undefined);
   const ageKey = await readAgeKey(problems, raw);
   // Only the chosen reconciler's block may be set; the other one would be silently ignored.
@@ -697,6 +799,7 @@ export async function resolveConfig(raw: RawStackConfig): Promise<BootstrapConfi
   if (reconciler === "flux" && values.argocd !== undefined) {
     problems.add("argocd", "holds Argo-only options under reconciler flux; put chart settings under gitops-bootstrap:flux, or set reconciler: argocd");
   }
+  if (chosen.reconciler === "argocd" && repo?.caCertificates) checkArgoCdKeepsCa(problems, repo.url, repo.caCertificates.pem, chosen.argocd.values);
   if (reconciler === "argocd" && values.flux !== undefined) {
     problems.add("flux", "holds Flux-only options under reconciler argocd; put chart settings under gitops-bootstrap:argocd, or set reconciler: flux");
   }
@@ -724,5 +827,49 @@ function checkRepoForFlux(problems: Problems, repo: RepoConfig, rawCredentials: 
       "repo.credentials.sshPrivateKey",
       "is required with reconciler flux and an SSH repo.url (Flux authenticates SSH with a deploy key): pulumi config set --secret --path 'gitops-bootstrap:repo.credentials.sshPrivateKey' < deploy_key",
     );
+  }
+}
+
+/** A ConfigMap data key (`argocd-tls-certs-cm` is keyed by host). */
+const CONFIGMAP_KEY = /^[-._a-zA-Z0-9]+$/;
+
+/**
+ * With `repo.caFile` under Argo CD, the CA goes into the chart values at
+ * `configs.tls.certificates.<host>`. Reports a host Argo CD cannot key it by, and user values
+ * that would drop it after the merge: a null or a replacement on that path, the chart's own
+ * switch for the ConfigMap, or the chart's older `configs.tlsCerts`, which takes over from it.
+ */
+function checkArgoCdKeepsCa(problems: Problems, url: string, pem: string, values: Obj): void {
+  const host = argoCdTlsCertificateKey(url);
+  if (!CONFIGMAP_KEY.test(host)) {
+    problems.add(
+      "repo.caFile",
+      `cannot be given to Argo CD for this repo.url: Argo CD looks the CA up by the URL's host without its port (${describe(host)}), which is not a valid ConfigMap key; use the server's DNS name in repo.url`,
+    );
+  }
+  const lost = `, which would drop the CA certificate(s) from repo.caFile (configs.tls.certificates.${host})`;
+  const steps = ["configs", "tls", "certificates", host];
+  let node: unknown = values;
+  for (let i = 0; i < steps.length && isObject(node); i++) {
+    const value: unknown = node[steps[i]];
+    if (value === undefined) break;
+    const where = `argocd.values.${steps.slice(0, i + 1).join(".")}`;
+    const last = i === steps.length - 1;
+    if (value === null) {
+      problems.add(where, `is null (Helm: remove)${lost}; leave it out`);
+      break;
+    }
+    if (last ? value !== pem : !isObject(value)) {
+      problems.add(where, `replaces the value built from repo.caFile${lost}; keep one of the two (repo.caFile alone is enough)`);
+      break;
+    }
+    node = value;
+  }
+  const configs = isObject(values.configs) ? values.configs : {};
+  if (isObject(configs.tls) && configs.tls.create === false) {
+    problems.add("argocd.values.configs.tls.create", `is false: the chart would not create argocd-tls-certs-cm${lost}`);
+  }
+  if (configs.tlsCerts !== undefined) {
+    problems.add("argocd.values.configs.tlsCerts", `is the chart's older form of configs.tls.certificates and takes its place where the chart still reads it${lost}; move those certificates to configs.tls.certificates`);
   }
 }

@@ -48,6 +48,11 @@ export const FLUX = {
   controllers: ["source-controller", "kustomize-controller", "helm-controller", "notification-controller"],
   /** Set on the GitRepository when an scp-style repo.url was rewritten to the ssh:// form Flux requires. */
   originalUrlAnnotation: "gitops-bootstrap/original-url",
+  /**
+   * The key of the GitRepository's Secret that source-controller reads the Git server's CA
+   * certificate(s) from (`caFile` is the older name it still reads; `ca.crt` wins when both are set).
+   */
+  gitCaKey: "ca.crt",
 } as const;
 
 export const KSOPS = {
@@ -77,6 +82,13 @@ export const ROOT_APP = {
 
 /** The Git credentials Secret: an Argo CD repository Secret, or the Flux GitRepository's `secretRef`. */
 export const REPO_SECRET_NAME = "gitops-bootstrap-repo";
+
+/**
+ * Keys of the Secrets this program creates whose values are public: CA certificates
+ * (`repo.caFile`, checked to hold certificates only). `render` shows them; every other Secret
+ * value is redacted.
+ */
+export const PUBLIC_SECRET_KEYS: readonly string[] = [FLUX.gitCaKey];
 
 /** Labels every object this program creates carries, so an operator can find them. */
 export const MANAGED_BY_LABELS = { "app.kubernetes.io/managed-by": "gitops-bootstrap" } as const;

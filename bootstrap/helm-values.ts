@@ -61,11 +61,28 @@ export const APPLICATION_HEALTH_LUA = [
   "return hs",
 ].join("\n");
 
+/**
+ * The key Argo CD finds a Git server's TLS certificates under in `argocd-tls-certs-cm` (chart
+ * values `configs.tls.certificates`): the host of the repository URL as written, without its port.
+ * Argo CD's repo-server parses the URL and drops everything from the first `:` of the host
+ * (`ServerNameWithoutPort` in argo-cd's util/cert), so `https://git.example.com:8443/org/a.git`
+ * is looked up as `git.example.com`.
+ */
+export function argoCdTlsCertificateKey(url: string): string {
+  const authority = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/.exec(url)?.[1] ?? "";
+  return authority.replace(/^.*@/, "").split(":")[0];
+}
+
 export interface ArgoCdValuesOptions {
   /** Pinned KSOPS image whose binary the init container installs. */
   readonly ksopsImage: string;
   /** Extra known_hosts lines for the Git host, when it is not one Argo CD knows. */
   readonly sshKnownHosts?: string;
+  /**
+   * The CA certificate(s) of the Git server (`repo.caFile`, PEM) and the repository URL they are
+   * for: the repo-server trusts them for that URL's host (`configs.tls.certificates`).
+   */
+  readonly gitServerCa?: { readonly repoUrl: string; readonly pem: string };
   /** The user's values, merged over ours. */
   readonly userValues?: Obj;
 }
@@ -74,7 +91,9 @@ export interface ArgoCdValuesOptions {
  * Our values for the argo-cd chart: CRDs installed and kept, KSOPS as a kustomize exec plugin
  * (init container copies the binary into an emptyDir mounted at /usr/local/bin/ksops), the
  * `sops-age` Secret mounted read-only and named by SOPS_AGE_KEY_FILE. Argo CD's own kustomize
- * is left alone (replacing it breaks Helm 4 charts on Argo CD >= 3.5).
+ * is left alone (replacing it breaks Helm 4 charts on Argo CD >= 3.5). With a Git server CA, the
+ * chart puts it in `argocd-tls-certs-cm` under the repository's host; user values add hosts
+ * beside it (config validation refuses values that would remove or replace it).
  */
 export function argoCdValues(options: ArgoCdValuesOptions): Obj {
   const ours: Obj = {
@@ -85,6 +104,9 @@ export function argoCdValues(options: ArgoCdValuesOptions): Obj {
         "resource.customizations.health.argoproj.io_Application": APPLICATION_HEALTH_LUA,
       },
       ...(options.sshKnownHosts ? { ssh: { extraHosts: options.sshKnownHosts } } : {}),
+      ...(options.gitServerCa
+        ? { tls: { certificates: { [argoCdTlsCertificateKey(options.gitServerCa.repoUrl)]: options.gitServerCa.pem } } }
+        : {}),
     },
     repoServer: {
       initContainers: [

@@ -72,24 +72,26 @@ export function gitRepositoryRef(revision: string): Record<string, string> {
 
 /**
  * `stringData` of the Secret a Flux GitRepository's `secretRef` names: `identity` and
- * `known_hosts` for SSH, `username` and `password` for https; undefined for a public https
- * repository (no Secret, no secretRef). Plaintext: the caller wraps it in `pulumi.secret`.
+ * `known_hosts` for SSH, `username` and `password` for https, and `ca.crt` with the Git server's
+ * CA (`repo.caFile`), also for a public repository; undefined for a public https repository
+ * without a CA (no Secret, no secretRef). Plaintext: the caller wraps it in `pulumi.secret`.
  */
 export function fluxGitSecretData(repo: RepoConfig): Record<string, string> | undefined {
   const creds = repo.credentials;
+  const ca: Record<string, string> = repo.caCertificates ? { [FLUX.gitCaKey]: repo.caCertificates.pem } : {};
   if (creds?.kind === "ssh") {
     const knownHosts = repo.sshKnownHosts ?? "";
-    return { identity: creds.sshPrivateKey.reveal(), known_hosts: knownHosts.endsWith("\n") ? knownHosts : `${knownHosts}\n` };
+    return { identity: creds.sshPrivateKey.reveal(), known_hosts: knownHosts.endsWith("\n") ? knownHosts : `${knownHosts}\n`, ...ca };
   }
-  if (creds?.kind === "basic") return { username: creds.username, password: creds.password.reveal() };
-  return undefined;
+  if (creds?.kind === "basic") return { username: creds.username, password: creds.password.reveal(), ...ca };
+  return repo.caCertificates ? ca : undefined;
 }
 
 export interface GitRepositorySpecInput {
   readonly repo: Pick<RepoConfig, "url" | "revision">;
   /** Flux duration between fetches. */
   readonly interval: string;
-  /** The credentials Secret in the same namespace, if the repository needs one. */
+  /** The Secret in the same namespace with the credentials and/or the CA, if the repository needs one. */
   readonly secretName?: string;
 }
 

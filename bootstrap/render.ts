@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { CONFIG_NAMESPACE } from "./defaults";
+import { CONFIG_NAMESPACE, PUBLIC_SECRET_KEYS } from "./defaults";
 
 export const REDACTED = "<redacted>";
 
@@ -41,14 +41,18 @@ export function unwrapSecrets(v: unknown, showSecrets: boolean): unknown {
 
 /**
  * Inputs with secrets replaced. A Kubernetes Secret keeps its key names (which keys exist is
- * worth seeing) with every value redacted, whatever the program marked as secret.
+ * worth seeing) with every value redacted, whatever the program marked as secret, except the
+ * public ones (`PUBLIC_SECRET_KEYS`: a CA certificate is worth seeing too).
  */
 function redactedInputs(inputs: unknown, showSecrets: boolean): Obj {
   const out = unwrapSecrets(inputs, showSecrets) as Obj;
   if (!showSecrets && out.kind === "Secret") {
     const revealed = unwrapSecrets(inputs, true) as Obj;
     for (const key of ["data", "stringData"]) {
-      if (isObject(revealed[key])) out[key] = Object.fromEntries(Object.keys(revealed[key] as Obj).map((k) => [k, REDACTED]));
+      const entries = revealed[key];
+      if (isObject(entries)) {
+        out[key] = Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, PUBLIC_SECRET_KEYS.includes(k) ? v : REDACTED]));
+      }
     }
   }
   return out;

@@ -10,7 +10,11 @@ import { AgeKeySecret } from "./age-key-secret";
 export interface ArgoCdArgs {
   /** Chart version, chart source, namespace, KSOPS image and the user's values (see `bootstrap/config.ts`). */
   readonly argocd: ArgoCdConfig;
-  /** The Git repository the cluster syncs from; becomes an Argo CD repository Secret with its credentials. */
+  /**
+   * The Git repository the cluster syncs from; becomes an Argo CD repository Secret with its
+   * credentials. Its `caCertificates` (`repo.caFile`) go into the chart values
+   * (`configs.tls.certificates.<host>`), from which the chart makes `argocd-tls-certs-cm`.
+   */
   readonly repo: RepoConfig;
   /** The age identities (plaintext in memory, a Pulumi secret once handed over). */
   readonly ageIdentities: pulumi.Input<string>;
@@ -86,7 +90,12 @@ export class ArgoCd extends pulumi.ComponentResource {
         name: ARGOCD.releaseName,
         namespace: ns.metadata.name,
         ...chartSource(cfg, args.baseDir ?? process.cwd()),
-        values: argoCdValues({ ksopsImage: cfg.ksopsImage, sshKnownHosts: args.repo.sshKnownHosts, userValues: cfg.values }),
+        values: argoCdValues({
+          ksopsImage: cfg.ksopsImage,
+          sshKnownHosts: args.repo.sshKnownHosts,
+          gitServerCa: args.repo.caCertificates ? { repoUrl: args.repo.url, pem: args.repo.caCertificates.pem } : undefined,
+          userValues: cfg.values,
+        }),
         createNamespace: false,
         timeout: args.timeoutSeconds ?? 600,
         maxHistory: 10,

@@ -13,7 +13,9 @@ export interface FluxArgs {
   /**
    * The Git repository the cluster syncs from. An scp-style URL is rewritten to the `ssh://`
    * form Flux requires (the GitRepository is annotated with the URL as configured); SSH needs
-   * `credentials.sshPrivateKey` and `sshKnownHosts`, which config validation enforces.
+   * `credentials.sshPrivateKey` and `sshKnownHosts`, which config validation enforces. With
+   * `caCertificates` (`repo.caFile`) the Git Secret holds them as `ca.crt`, even for a public
+   * repository, and the GitRepository names it.
    */
   readonly repo: RepoConfig;
   /**
@@ -38,8 +40,8 @@ export interface FluxArgs {
 /**
  * Flux installed with Helm (`helm.v3.Release` of the fluxcd-community flux2 chart, CRDs
  * included), wired for SOPS, and pointed at the repository: the namespace, the `sops-age` Secret
- * (key `age.agekey`: Flux reads keys ending in `.agekey`), the Git credentials Secret, the
- * release, the `GitRepository`, and the root `Kustomization` that decrypts with `sops-age`.
+ * (key `age.agekey`: Flux reads keys ending in `.agekey`), the Git Secret (credentials and/or
+ * the Git server's CA), the release, the `GitRepository`, and the root `Kustomization` that decrypts with `sops-age`.
  * The custom resources wait for the release (their CRDs come with it); the Kustomization also
  * waits for the GitRepository and the age key, so its first reconcile can fetch and decrypt, and
  * `destroy` removes it first, while the controller that prunes what it deployed still runs.

@@ -1,4 +1,4 @@
-import { AGE_KEY_FILE_IN_POD, APPLICATION_HEALTH_LUA, argoCdValues, deepMerge, fluxValues } from "../../bootstrap/helm-values";
+import { AGE_KEY_FILE_IN_POD, APPLICATION_HEALTH_LUA, argoCdTlsCertificateKey, argoCdValues, deepMerge, fluxValues } from "../../bootstrap/helm-values";
 import { AGE_SECRET, KSOPS } from "../../bootstrap/defaults";
 
 type Obj = Record<string, any>;
@@ -81,6 +81,42 @@ describe("argoCdValues", () => {
     expect(merged.repoServer.volumes.map((v: Obj) => v.name)).toEqual(["custom-tools", "sops-age", "extra"]);
     expect(merged.repoServer.env.map((v: Obj) => v.name)).toEqual(["SOPS_AGE_KEY_FILE", "HTTPS_PROXY"]);
     expect(merged.repoServer.initContainers[0].image).toBe("registry.example.com/ksops:v4.5.1");
+  });
+});
+
+describe("the Git server's CA for Argo CD (repo.caFile)", () => {
+  // Only the placement is tested here; config-ca.test.ts checks real certificates.
+  const pem = "-----BEGIN CERTIFICATE-----\nQ0E=\n-----END CERTIFICATE-----\n";
+
+  test.each([
+    ["https://git.example.com/org/state.git", "git.example.com"],
+    ["https://git.example.com:8443/org/state.git", "git.example.com"],
+    ["https://Git.Example.com/org/state.git", "Git.Example.com"],
+    ["https://10.0.0.7:3000/org/state", "10.0.0.7"],
+  ])("%s is looked up as %s (the host as written, without its port)", (url, key) => {
+    expect(argoCdTlsCertificateKey(url)).toBe(key);
+  });
+
+  test("goes to configs.tls.certificates under the repository's host, only when given", () => {
+    expect((argoCdValues({ ksopsImage: KSOPS.image }) as Obj).configs.tls).toBeUndefined();
+    const values = argoCdValues({ ksopsImage: KSOPS.image, gitServerCa: { repoUrl: "https://git.example.com/org/state.git", pem } }) as Obj;
+    expect(values.configs.tls).toEqual({ certificates: { "git.example.com": pem } });
+  });
+
+  test("a non-default port is not part of the key", () => {
+    const values = argoCdValues({ ksopsImage: KSOPS.image, gitServerCa: { repoUrl: "https://git.example.com:8443/org/state.git", pem } }) as Obj;
+    expect(Object.keys(values.configs.tls.certificates)).toEqual(["git.example.com"]);
+  });
+
+  test("user values add hosts and tls settings beside it, and keep the KSOPS wiring", () => {
+    const merged = argoCdValues({
+      ksopsImage: KSOPS.image,
+      gitServerCa: { repoUrl: "https://git.example.com/org/state.git", pem },
+      userValues: { configs: { tls: { annotations: { team: "platform" }, certificates: { "charts.example.com": "OTHER" } }, cm: { "timeout.reconciliation": "60s" } } },
+    }) as Obj;
+    expect(merged.configs.tls).toEqual({ annotations: { team: "platform" }, certificates: { "git.example.com": pem, "charts.example.com": "OTHER" } });
+    expect(merged.configs.cm["kustomize.buildOptions"]).toBe("--enable-alpha-plugins --enable-exec");
+    expect(merged.configs.cm["timeout.reconciliation"]).toBe("60s");
   });
 });
 

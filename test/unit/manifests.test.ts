@@ -71,6 +71,17 @@ describe("Flux", () => {
     expect(fluxGitSecretData(base)).toBeUndefined();
   });
 
+  test("Git Secret data with the Git server's CA: ca.crt, also for a public repository", () => {
+    const caCertificates = { file: "/project/ca.pem", pem: "PEM-TEXT\n", count: 1 };
+    expect(fluxGitSecretData({ ...base, caCertificates })).toEqual({ "ca.crt": "PEM-TEXT\n" });
+    expect(fluxGitSecretData({ ...base, caCertificates, credentials: { kind: "basic", username: "bot", password: new SecretString("tok") } })).toEqual({
+      username: "bot",
+      password: "tok",
+      "ca.crt": "PEM-TEXT\n",
+    });
+    expect(FLUX.gitCaKey).toBe("ca.crt");
+  });
+
   test("GitRepository spec: ssh:// URL, interval, ref, secretRef only with a Secret", () => {
     expect(gitRepositorySpec({ repo: { url: "git@h.example.com:org/a.git", revision: "main" }, interval: "1m", secretName: "creds" })).toEqual({
       url: "ssh://git@h.example.com/org/a.git",
