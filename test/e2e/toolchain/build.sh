@@ -9,7 +9,8 @@
 #   build.sh --print-path  print a PATH fragment: the bin dirs of all cached tools, ':'-joined
 #   build.sh --print-env   print export lines (PATH, PULUMI_* and tool locations)
 #
-# Tools: sops pulumi pulumi-kubernetes etcd kubernetes kwok helm (versions: versions.sh).
+# Tools: sops pulumi pulumi-kubernetes etcd kubernetes kwok helm flux-source-controller
+# flux-kustomize-controller (versions: versions.sh).
 # Exit status: 0 all requested tools are there; 1 a build failed; 2 nothing failed to build but
 # a tool's module is refused by the Go module proxy (see the "⚠" line; refusals are remembered
 # for a day in <cache>/refused/). TOOLCHAIN_ALLOW_UNAVAILABLE=1 turns that 2 into 0.
@@ -42,6 +43,8 @@ tool_version() {
     kubernetes) echo "$KUBERNETES_VERSION" ;;
     kwok) echo "$KWOK_VERSION" ;;
     helm) echo "$HELM_VERSION" ;;
+    flux-source-controller) echo "$FLUX_SOURCE_CONTROLLER_VERSION" ;;
+    flux-kustomize-controller) echo "$FLUX_KUSTOMIZE_CONTROLLER_VERSION" ;;
     *) return 1 ;;
   esac
 }
@@ -55,6 +58,8 @@ tool_bins() {
     kubernetes) echo "kube-apiserver kube-controller-manager kube-scheduler kubectl" ;;
     kwok) echo "kwok kwokctl" ;;
     helm) echo "helm" ;;
+    flux-source-controller) echo "source-controller" ;;
+    flux-kustomize-controller) echo "kustomize-controller" ;;
   esac
 }
 
@@ -64,7 +69,8 @@ tool_cached() { # name version
   local d b
   d="$(tool_dir "$1" "$2")/bin"
   for b in $(tool_bins "$1"); do [[ -x "$d/$b" ]] || return 1; done
-  [[ "$1" != kwok || -f "$d/../stages.yaml" ]]
+  [[ "$1" != kwok || -f "$d/../stages.yaml" ]] || return 1
+  [[ "$1" != flux-* ]] || compgen -G "$d/../crds/*.yaml" >/dev/null
 }
 
 pulumi_cli_version() { echo "$PULUMI_VERSION"; }
@@ -300,6 +306,45 @@ build_helm() {
     helm.sh/helm/v3/cmd/helm
 }
 
+# Flux controllers. Neither main.go nor internal/ has a version variable to set with -ldflags:
+# the module version is in the binary's build info (`go version -m`) and in BUILD_INFO.
+# flux_controller MODULE VERSION OUT_BIN WORK BIN: builds the module's root main package as BIN
+# and copies the module's CRDs (config/crd/bases) to <tool dir>/crds/, for the test to install.
+flux_controller() {
+  local mod="$1" v="$2" out="$3" w="$4" bin="$5" d
+  if ! module_served "$mod" "$v" || ! d="$(module_dir "$mod" "$v")"; then
+    unavailable "$mod@$v is not served by the Go module proxy"
+    return 1
+  fi
+  new_wrapper "$w"
+  (cd "$w" && go mod edit -require "$mod@$v")
+  copy_remote_replaces "$d/go.mod" "$w"
+  # A pinned dependency the proxy refuses (github.com/fluxcd/pkg/artifact v0.18.3 for
+  # source-controller v1.9.6) is replaced by the nearest served version (versions.sh).
+  local m
+  for m in $(sed -n 's|^[[:space:]]*\(github.com/fluxcd/pkg/artifact\)[[:space:]].*|\1|p' "$d/go.mod"); do
+    (cd "$w" && go mod edit -replace "$m=$m@$FLUX_PKG_ARTIFACT_VERSION")
+  done
+  tools_go "$w" "$mod"
+  # -e: modules only the controllers' own tests import are refused too (source-controller's
+  # github.com/fluxcd/pkg/helmtestserver v0.40.2); the binary does not need them.
+  # Each step `|| return 1`: errexit does not apply inside the driver's `if ( ... )`.
+  (cd "$w" && go mod tidy -e) || return 1
+  build_pkgs "$w" "$out" "" "$mod" || return 1
+  mv "$out/$(basename "$mod")" "$out/$bin" || return 1
+  mkdir -p "$(dirname "$out")/crds"
+  cp "$d"/config/crd/bases/*.yaml "$(dirname "$out")/crds/" || return 1
+  chmod 644 "$(dirname "$out")"/crds/*.yaml
+}
+
+build_flux-source-controller() {
+  flux_controller github.com/fluxcd/source-controller "$1" "$2" "$3" source-controller
+}
+
+build_flux-kustomize-controller() {
+  flux_controller github.com/fluxcd/kustomize-controller "$1" "$2" "$3" kustomize-controller
+}
+
 # ---------------------------------------------------------------------------------------------
 # driver
 
@@ -394,6 +439,8 @@ case "${1:-}" in
     echo "export KUBERNETES_VERSION='$KUBERNETES_VERSION'"
     echo "export ETCD_VERSION='$ETCD_VERSION'"
     echo "export KWOK_STAGES='$(tool_dir kwok "$KWOK_VERSION")/stages.yaml'"
+    echo "export FLUX_SOURCE_CRDS='$(tool_dir flux-source-controller "$FLUX_SOURCE_CONTROLLER_VERSION")/crds'"
+    echo "export FLUX_KUSTOMIZE_CRDS='$(tool_dir flux-kustomize-controller "$FLUX_KUSTOMIZE_CONTROLLER_VERSION")/crds'"
     echo "export PULUMI_SKIP_UPDATE_CHECK=true"
     echo "export SOPS_DISABLE_VERSION_CHECK=1"
     return 0

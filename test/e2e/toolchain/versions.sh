@@ -42,5 +42,17 @@ unset _v
 : "${KWOK_VERSION:=v0.8.0}"           # sigs.k8s.io/kwok, newest release
 : "${HELM_VERSION:=v3.22.0}"          # helm.sh/helm/v3, newest v3.x
 
+# Flux's controllers, run by the e2e tests in place of the flux2 chart's pods. Flux 2.9's pair
+# (flux2 v2.9.5 pins these): the newest that builds with Go 1.26 (v1.10.x need Go 1.27) and whose
+# dependencies are served (Flux 2.8's kustomize-controller v1.8.x is refused). The chart the
+# product installs stays at Flux 2.8; the APIs the tests use (GitRepository v1, Kustomization v1)
+# are the same.
+: "${FLUX_SOURCE_CONTROLLER_VERSION:=v1.9.6}"     # github.com/fluxcd/source-controller
+: "${FLUX_KUSTOMIZE_CONTROLLER_VERSION:=v1.9.6}"  # github.com/fluxcd/kustomize-controller
+# source-controller v1.9.6 pins github.com/fluxcd/pkg/artifact v0.18.3, which the proxy refuses
+# (403, as is v0.18.2); v0.18.1 is served and has the same code as v0.18.0 (only its go.mod
+# differs), so the build replaces it with that.
+: "${FLUX_PKG_ARTIFACT_VERSION:=v0.18.1}"
+
 # Build order: most needed first.
-TOOLCHAIN_TOOLS=(sops pulumi pulumi-kubernetes etcd kubernetes kwok helm)
+TOOLCHAIN_TOOLS=(sops pulumi pulumi-kubernetes etcd kubernetes kwok helm flux-source-controller flux-kustomize-controller)
