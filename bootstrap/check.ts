@@ -1,5 +1,5 @@
 /**
- * `gitops-bootstrap check [--repo PATH|URL] [--revision R] [--age-key-file F] [--json]`:
+ * `gitops-bootstrap check [--repo PATH|URL] [--revision R] [--age-key-file F] [--ca-file F] [--json]`:
  * proves the age key decrypts every SOPS file of the repository at the revision that will be
  * deployed (real decryption and MAC verification). Identities come from `--age-key-file`, or
  * else from `SOPS_AGE_KEY_FILE` and `SOPS_AGE_KEY`, like sops.
@@ -23,12 +23,13 @@ export interface CheckIo {
 
 const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
-export const CHECK_USAGE = `Usage: gitops-bootstrap check [--repo PATH|URL] [--revision R] [--age-key-file F] [--json]
+export const CHECK_USAGE = `Usage: gitops-bootstrap check [--repo PATH|URL] [--revision R] [--age-key-file F] [--ca-file F] [--json]
 
 Proves the age key decrypts every SOPS file in the repository at the revision (values and MACs).
   --repo PATH|URL      local directory or Git URL (default: the current directory)
   --revision R         branch, tag or commit (default: a URL's default branch; a directory as it is on disk)
   --age-key-file F     age identity file (default: $SOPS_AGE_KEY_FILE and $SOPS_AGE_KEY)
+  --ca-file F          PEM CA certificate(s) to trust when cloning an https URL (default: the stack's repo.caFile)
   --json               machine-readable output
 Exit status: 0 all files verified, 1 a file failed, 2 usage or configuration error.
 `;
@@ -39,6 +40,7 @@ interface CheckFlags {
   readonly repo: string;
   readonly revision: string | undefined;
   readonly ageKeyFile: string | undefined;
+  readonly caFile: string | undefined;
   readonly json: boolean;
   readonly help: boolean;
 }
@@ -57,13 +59,13 @@ function parseCheckFlags(argv: readonly string[]): CheckFlags {
       json = true;
       continue;
     }
-    const m = /^--(repo|revision|age-key-file)(?:=(.*))?$/s.exec(arg);
+    const m = /^--(repo|revision|age-key-file|ca-file)(?:=(.*))?$/s.exec(arg);
     if (!m) throw new UsageError(arg.startsWith("--") ? `unknown option ${arg.split("=")[0]}` : `unexpected argument ${JSON.stringify(arg)}`);
     const value = m[2] ?? argv[++i];
     if (value === undefined || value === "" || (m[2] === undefined && value.startsWith("--"))) throw new UsageError(`--${m[1]} needs a value`);
     valued.set(m[1], value);
   }
-  return { repo: valued.get("repo") ?? ".", revision: valued.get("revision"), ageKeyFile: valued.get("age-key-file"), json, help };
+  return { repo: valued.get("repo") ?? ".", revision: valued.get("revision"), ageKeyFile: valued.get("age-key-file"), caFile: valued.get("ca-file"), json, help };
 }
 
 async function readKeyFile(file: string, what: string): Promise<string> {
@@ -113,7 +115,7 @@ export async function runCheck(argv: readonly string[], io: CheckIo = processIo)
   let report: RepositoryCheckReport;
   try {
     const identities = await loadIdentities(flags, io.env);
-    report = await checkRepository({ source: flags.repo, revision: flags.revision, identities });
+    report = await checkRepository({ source: flags.repo, revision: flags.revision, identities, caFile: flags.caFile });
   } catch (err) {
     if (err instanceof UsageError || err instanceof AgeIdentityError || err instanceof RepositoryError) {
       io.stderr(`✗ ${redactUrl(err.message)}\n`);

@@ -31,7 +31,7 @@ Commands:
   render --stack <name> [--out DIR] [--show-secrets]
       Show exactly what the stack would apply, offline (no cluster, no Pulumi CLI).
       Secrets are <redacted> unless --show-secrets.
-  check [--stack <name>] [--repo PATH|URL] [--revision R] [--age-key-file F] [--json]
+  check [--stack <name>] [--repo PATH|URL] [--revision R] [--age-key-file F] [--ca-file F] [--json]
       Prove the age key decrypts every SOPS file in the repository (values and MACs).
 ${RECOVERY_USAGE}
 Exit status: 0 success, 1 failed (or not recovered in time), 2 usage or config error,
@@ -84,6 +84,7 @@ async function runCheckCommand(args: readonly string[], io: CliIo): Promise<numb
   const config = await resolveConfig(readStackConfig(io.projectDir, stack, io.env.HOME));
   if (!rest.includes("--repo")) rest.push("--repo", config.repo.url);
   if (!rest.includes("--revision") && config.repo.revision !== "HEAD") rest.push("--revision", config.repo.revision);
+  if (!rest.includes("--ca-file") && config.repo.caCertificates) rest.push("--ca-file", config.repo.caCertificates.file);
   const env = rest.includes("--age-key-file") ? io.env : { ...io.env, SOPS_AGE_KEY_FILE: undefined, SOPS_AGE_KEY: config.ageKey.identities.reveal() };
   io.stderr(`► checking ${stack}: ${config.ageKey.recipients.join(", ")}\n`);
   return runCheck(rest, { stdout: io.stdout, stderr: io.stderr, env });

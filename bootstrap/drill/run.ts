@@ -106,7 +106,7 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
       let report: RepositoryCheckReport | undefined;
       try {
         // Read once: the same files are checked now and give the expected Secrets after convergence.
-        snapshot = await o.readRepository({ source: o.repoSource, revision: o.repoRevision });
+        snapshot = await o.readRepository({ source: o.repoSource, revision: o.repoRevision, caFile: o.config.repo.caCertificates?.file });
         report = await o.checkRepository({ source: o.repoSource, revision: o.repoRevision, identities: o.config.ageKey.identities, snapshot });
       } catch (e) {
         if (!(e instanceof RepositoryError)) throw e;

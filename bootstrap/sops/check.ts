@@ -30,6 +30,8 @@ export interface CheckRepositoryOptions {
   readonly maxFileBytes?: number;
   /** The repository already read (by {@link readRepository}) from `source` at `revision`: it is not read again. */
   readonly snapshot?: RepositorySnapshot;
+  /** A PEM file of CA certificates to trust when cloning an https URL (the stack's `repo.caFile`). */
+  readonly caFile?: string;
 }
 
 export interface RepositoryCheckReport {
@@ -105,7 +107,7 @@ function ruleWarnings(configs: readonly SopsConfig[], files: readonly SopsFileRe
  */
 export async function checkRepository(opts: CheckRepositoryOptions): Promise<RepositoryCheckReport> {
   const identities = await toIdentities(opts.identities);
-  const snapshot = opts.snapshot ?? (await readRepository({ source: opts.source, revision: opts.revision, maxFileBytes: opts.maxFileBytes }));
+  const snapshot = opts.snapshot ?? (await readRepository({ source: opts.source, revision: opts.revision, maxFileBytes: opts.maxFileBytes, caFile: opts.caFile }));
   const verified = await verifyAll(snapshot, identities, opts.concurrency);
   const files = verified.filter((r) => r.kind !== "not-sops");
 

@@ -63,11 +63,11 @@ interface GitResult {
   readonly code: number;
 }
 
-function git(args: readonly string[], cwd: string, input?: string): Promise<GitResult> {
+function git(args: readonly string[], cwd: string, input?: string, env: NodeJS.ProcessEnv = {}): Promise<GitResult> {
   return new Promise((resolve, reject) => {
     const child = spawn("git", args, {
       cwd,
-      env: { ...process.env, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" },
+      env: { ...process.env, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C", ...env },
       stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
     const out: Buffer[] = [];
@@ -84,8 +84,8 @@ function git(args: readonly string[], cwd: string, input?: string): Promise<GitR
   });
 }
 
-async function gitOk(args: readonly string[], cwd: string, what: string): Promise<Buffer> {
-  const r = await git(args, cwd);
+async function gitOk(args: readonly string[], cwd: string, what: string, env?: NodeJS.ProcessEnv): Promise<Buffer> {
+  const r = await git(args, cwd, undefined, env);
   if (r.code !== 0) {
     const first = redactUrl(r.stderr.trim().split("\n").filter((l) => l.trim() !== "").pop() ?? "");
     throw new RepositoryError(`${what}: ${first || `git exited with ${r.code}`}`);
@@ -190,19 +190,22 @@ function snapshotFromDirectory(root: string, maxFileBytes: number): RepositorySn
   return { source: root, commit: undefined, candidates, configs, fileCount, skipped };
 }
 
-async function cloneUrl(url: string, revision: string | undefined, dir: string): Promise<string> {
+async function cloneUrl(url: string, revision: string | undefined, dir: string, caFile: string | undefined): Promise<string> {
   const redacted = redactUrl(url);
+  // A private CA (repo.caFile) is what this clone trusts, as the reconciler will. Through the
+  // environment, since GIT_SSL_CAINFO (often set machine-wide) would override http.sslCAInfo.
+  const tls = caFile ? { GIT_SSL_CAINFO: caFile } : {};
   if (revision === undefined || !/^[0-9a-f]{7,64}$/i.test(revision)) {
     const shallow = ["clone", "--quiet", "--bare", "--depth", "1", ...(revision ? ["--branch", revision] : []), "--", url, dir];
-    if ((await git(shallow, os.tmpdir())).code === 0) return resolveCommit(dir, "HEAD");
+    if ((await git(shallow, os.tmpdir(), undefined, tls)).code === 0) return resolveCommit(dir, "HEAD");
   } else {
     await gitOk(["init", "--quiet", "--bare", dir], os.tmpdir(), "cannot create a temporary repository");
-    const fetched = await git(["fetch", "--quiet", "--depth", "1", "--", url, revision], dir);
+    const fetched = await git(["fetch", "--quiet", "--depth", "1", "--", url, revision], dir, undefined, tls);
     if (fetched.code === 0) return resolveCommit(dir, "FETCH_HEAD");
   }
   // The server refuses shallow fetches of this revision (or it is not a branch or tag): full clone.
   await fs.rm(dir, { recursive: true, force: true });
-  await gitOk(["clone", "--quiet", "--bare", "--", url, dir], os.tmpdir(), `cannot clone ${redacted}`);
+  await gitOk(["clone", "--quiet", "--bare", "--", url, dir], os.tmpdir(), `cannot clone ${redacted}`, tls);
   return resolveCommit(dir, revision ?? "HEAD");
 }
 
@@ -217,6 +220,8 @@ export interface ReadRepositoryOptions {
   readonly revision?: string;
   /** Files bigger than this are skipped unread. @default 16 MiB */
   readonly maxFileBytes?: number;
+  /** A PEM file of CA certificates to trust when cloning an https URL (the stack's `repo.caFile`). */
+  readonly caFile?: string;
 }
 
 /** Reads a repository; throws {@link RepositoryError} when it cannot. */
@@ -226,7 +231,7 @@ export async function readRepository(opts: ReadRepositoryOptions): Promise<Repos
     const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "gitops-bootstrap-check-"));
     try {
       const dir = path.join(tmp, "repo.git");
-      const commit = await cloneUrl(opts.source, opts.revision, dir);
+      const commit = await cloneUrl(opts.source, opts.revision, dir, opts.caFile);
       return await snapshotFromGit(dir, commit, redactUrl(opts.source), maxFileBytes);
     } finally {
       await fs.rm(tmp, { recursive: true, force: true });
