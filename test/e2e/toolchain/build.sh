@@ -471,15 +471,16 @@ for t in "${want[@]}"; do build_one "$t"; done
 total=$(($(date +%s) - total_start))
 
 echo
-printf '%-18s %-10s %-12s %8s\n' TOOL VERSION STATE SECONDS
+printf '%-26s %-10s %-12s %8s\n' TOOL VERSION STATE SECONDS
 for row in "${SUMMARY[@]}"; do
   IFS='|' read -r n v s secs <<<"$row"
-  printf '%-18s %-10s %-12s %8s\n' "$n" "$v" "$s" "$secs"
+  printf '%-26s %-10s %-12s %8s\n' "$n" "$v" "$s" "$secs"
 done
-printf '%-18s %-10s %-12s %8s\n' total "" "" "$total"
+printf '%-26s %-10s %-12s %8s\n' total "" "" "$total"
 return "$RC"
 }
 
-# Everything is in functions, so editing this file while it runs cannot break the run.
-main "$@"
-exit $?
+# Everything is in functions, and the last command is on the line bash reads with main, so
+# editing this file while it runs cannot break the run (a separate `exit` line was read after
+# main returned, from an offset that an edit had moved).
+main "$@"; exit $?
