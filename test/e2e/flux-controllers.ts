@@ -1,0 +1,312 @@
+/**
+ * The real Flux controllers for the e2e tests: source-controller and kustomize-controller,
+ * built from their Go modules by test/e2e/toolchain/build.sh (Flux 2.9's pair, v1.9.6; the
+ * chart the product installs pins Flux 2.8, whose GitRepository v1 and Kustomization v1 APIs
+ * are the same), run as local processes against a cluster's kubeconfig instead of the flux2
+ * chart's pods (no container runtime here). Every listener is on 127.0.0.1 on a free port;
+ * kustomize-controller downloads artifacts from source-controller's storage server on loopback,
+ * as it would from the in-cluster Service. Logs go to files, for failure messages.
+ */
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as net from "node:net";
+import * as path from "node:path";
+import { FLUX } from "../../bootstrap/defaults";
+import { toolchainEnv, toolchainPath } from "./toolchain";
+
+const BUILD_HINT = "build them with `bash test/e2e/toolchain/build.sh flux-source-controller flux-kustomize-controller` (see test/e2e/toolchain/README.md)";
+
+/** The controllers' binaries and CRD folders in the toolchain cache. */
+export interface FluxToolchain {
+  readonly sourceController: string;
+  readonly kustomizeController: string;
+  /** The CRDs the binaries were built with: every source.toolkit.fluxcd.io CRD and the Kustomization CRD. */
+  readonly crdDirs: readonly string[];
+}
+
+/**
+ * Finds the controllers in the e2e toolchain (`build.sh --print-path`); throws, saying how to
+ * build them, when one is missing. A scenario that cannot run fails; it is not skipped.
+ */
+export function fluxToolchain(): FluxToolchain {
+  const dirs = toolchainPath().split(":").filter(Boolean);
+  const find = (tool: string, bin: string) => {
+    const dir = dirs.find((d) => new RegExp(`/${tool}-v[^/]+/bin$`).test(d) && fs.existsSync(path.join(d, bin)));
+    return dir && { bin: path.join(dir, bin), crds: path.join(path.dirname(dir), "crds") };
+  };
+  const source = find("flux-source-controller", "source-controller");
+  const kustomize = find("flux-kustomize-controller", "kustomize-controller");
+  const missing = [!source && "flux-source-controller", !kustomize && "flux-kustomize-controller"].filter(Boolean);
+  if (!source || !kustomize) throw new Error(`the e2e toolchain lacks ${missing.join(" and ")}: ${BUILD_HINT}`);
+  for (const d of [source.crds, kustomize.crds]) {
+    if (!fs.existsSync(d) || !fs.readdirSync(d).some((f) => f.endsWith(".yaml"))) throw new Error(`no CRDs in ${d}: rebuild the tool (delete its directory), ${BUILD_HINT}`);
+  }
+  return { sourceController: source.bin, kustomizeController: kustomize.bin, crdDirs: [source.crds, kustomize.crds] };
+}
+
+function kubectl(kubeconfig: string, args: readonly string[]): string {
+  return execFileSync("kubectl", ["--kubeconfig", kubeconfig, ...args], { env: toolchainEnv(), encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 });
+}
+
+/**
+ * Installs the CRDs the controllers were built with (server-side apply, forced, so they replace
+ * older ones such as the sandbox's Flux 2.8 fixtures) and waits until they are Established.
+ * The controllers need all of them: source-controller exits at once without the Bucket CRD, and
+ * kustomize-controller waits for the OCIRepository and ExternalArtifact ones.
+ */
+export async function installFluxCrds(kubeconfig: string, toolchain: FluxToolchain = fluxToolchain()): Promise<string[]> {
+  const names: string[] = [];
+  for (const dir of toolchain.crdDirs) {
+    const out = kubectl(kubeconfig, ["apply", "--server-side", "--force-conflicts", "--field-manager=gitops-bootstrap-e2e", "-f", dir, "-o", "name"]);
+    names.push(...out.split("\n").filter(Boolean));
+  }
+  // `kubectl wait` gives up at once on a CRD with no status yet; ask again until the deadline.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      kubectl(kubeconfig, ["wait", "--for=condition=Established", "--timeout=10s", ...names]);
+      return names;
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`Flux CRDs not Established after 60s: ${(e as { stderr?: string }).stderr ?? (e as Error).message}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function httpStatus(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", () => resolve(0));
+    req.on("timeout", () => {
+      req.destroy();
+      resolve(0);
+    });
+  });
+}
+
+export interface FluxControllersOptions {
+  /** Where logs, the artifact storage and temporary files go. Created if missing. */
+  readonly dir: string;
+  /** The cluster to reconcile. */
+  readonly kubeconfig: string;
+  /** The namespace the controllers watch (RUNTIME_NAMESPACE), as the chart's release namespace. @default FLUX.namespace ("flux-system") */
+  readonly namespace?: string;
+  /** Install the CRDs first (installFluxCrds). @default true */
+  readonly installCrds?: boolean;
+  /** How long to wait for both to report healthy. @default 60_000 */
+  readonly readyTimeoutMs?: number;
+}
+
+export type FluxControllerName = "source-controller" | "kustomize-controller";
+
+export interface FluxControllers {
+  readonly namespace: string;
+  /** The kubeconfig they run against. */
+  readonly kubeconfig: string;
+  /** source-controller's artifact server (`http://127.0.0.1:<port>`), where kustomize-controller downloads from. */
+  readonly storageUrl: string;
+  /** A controller's log file (JSON lines, appended across restarts). */
+  logFile(name: FluxControllerName): string;
+  /** The last lines of both logs, for a failure message. */
+  logTail(lines?: number): string;
+  /** Throws, with the log tail, if a controller has exited since it started. */
+  assertRunning(): void;
+  /**
+   * Stops both and starts them again, against `kubeconfig` if given (a new cluster after a
+   * wipe: the CRDs are installed there first, the artifact storage starts empty).
+   */
+  restart(kubeconfig?: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface Running {
+  readonly name: FluxControllerName;
+  readonly child: ChildProcess;
+  readonly healthUrl: string;
+}
+
+class LocalFluxControllers implements FluxControllers {
+  private running: Running[] = [];
+  private storagePort = 0;
+
+  constructor(
+    private readonly dir: string,
+    public kubeconfig: string,
+    readonly namespace: string,
+    private readonly toolchain: FluxToolchain,
+    private readonly installCrds: boolean,
+    private readonly readyTimeoutMs: number,
+  ) {}
+
+  get storageUrl(): string {
+    return `http://127.0.0.1:${this.storagePort}`;
+  }
+
+  logFile(name: FluxControllerName): string {
+    return path.join(this.dir, "logs", `${name}.log`);
+  }
+
+  logTail(lines = 40): string {
+    return (["source-controller", "kustomize-controller"] as const)
+      .map((name) => {
+        const file = this.logFile(name);
+        const text = fs.existsSync(file) ? fs.readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n") : "(no log)";
+        return `--- last lines of ${file} ---\n${text}`;
+      })
+      .join("\n");
+  }
+
+  assertRunning(): void {
+    const gone = this.running.filter((r) => r.child.exitCode !== null || r.child.signalCode !== null);
+    if (gone.length) {
+      const what = gone.map((r) => `${r.name} exited (${r.child.exitCode ?? r.child.signalCode})`).join(", ");
+      throw new Error(`flux controllers: ${what}\n${this.logTail()}`);
+    }
+  }
+
+  private launch(name: FluxControllerName, bin: string, args: string[], env: NodeJS.ProcessEnv, healthPort: number): void {
+    const logFd = fs.openSync(this.logFile(name), "a");
+    const child = spawn(bin, args, { env, stdio: ["ignore", logFd, logFd] });
+    fs.closeSync(logFd);
+    child.on("error", (e) => fs.appendFileSync(this.logFile(name), `spawn error: ${e.message}\n`));
+    this.running.push({ name, child, healthUrl: `http://127.0.0.1:${healthPort}/readyz` });
+    fs.writeFileSync(path.join(this.dir, "pids"), this.running.map((r) => `${r.child.pid}\n`).join(""));
+  }
+
+  async start(): Promise<void> {
+    for (const sub of ["logs", "tmp"]) fs.mkdirSync(path.join(this.dir, sub), { recursive: true });
+    if (this.installCrds) await installFluxCrds(this.kubeconfig, this.toolchain);
+    const storage = path.join(this.dir, "storage");
+    fs.rmSync(storage, { recursive: true, force: true });
+    fs.mkdirSync(storage, { recursive: true });
+    // KUBECONFIG, not --kubeconfig: the controllers parse pflags, where controller-runtime's
+    // --kubeconfig (a Go flag) is not registered. TMPDIR: their clones and builds stay in dir.
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: this.dir,
+      TMPDIR: path.join(this.dir, "tmp"),
+      KUBECONFIG: this.kubeconfig,
+      RUNTIME_NAMESPACE: this.namespace,
+    };
+    const common = (metrics: number, health: number) => [
+      `--metrics-addr=127.0.0.1:${metrics}`,
+      `--health-addr=127.0.0.1:${health}`,
+      "--events-addr=", // no notification-controller: events are only logged
+      "--enable-leader-election=false",
+      "--log-level=info",
+    ];
+    this.storagePort = await freePort();
+    const sourceHealth = await freePort();
+    this.launch(
+      "source-controller",
+      this.toolchain.sourceController,
+      [
+        ...common(await freePort(), sourceHealth),
+        `--storage-path=${storage}`,
+        `--storage-addr=127.0.0.1:${this.storagePort}`,
+        `--storage-adv-addr=127.0.0.1:${this.storagePort}`,
+      ],
+      env,
+      sourceHealth,
+    );
+    const kustomizeHealth = await freePort();
+    this.launch("kustomize-controller", this.toolchain.kustomizeController, common(await freePort(), kustomizeHealth), env, kustomizeHealth);
+    await this.waitHealthy();
+  }
+
+  private async waitHealthy(): Promise<void> {
+    const deadline = Date.now() + this.readyTimeoutMs;
+    const pending = new Set(this.running.map((r) => r.healthUrl));
+    pending.add(`${this.storageUrl}/`);
+    while (pending.size > 0) {
+      this.assertRunning();
+      for (const url of [...pending]) {
+        const status = await httpStatus(url);
+        // The storage server answers 404 for / (no artifact there): it is up.
+        if (status === 200 || (url.endsWith(":" + this.storagePort + "/") && status === 404)) pending.delete(url);
+      }
+      if (pending.size === 0) return;
+      if (Date.now() > deadline) {
+        throw new Error(`flux controllers: not healthy after ${this.readyTimeoutMs / 1000}s (waiting for ${[...pending].join(", ")})\n${this.logTail()}`);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.running.map(async ({ child }) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise<void>((r) => child.once("exit", () => r()));
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+    this.running = [];
+    fs.rmSync(path.join(this.dir, "pids"), { force: true });
+  }
+
+  async restart(kubeconfig?: string): Promise<void> {
+    await this.stop();
+    if (kubeconfig) this.kubeconfig = kubeconfig;
+    await this.start();
+  }
+}
+
+/** Kills controllers a crashed earlier run left behind in `dir` (their pids are in dir/pids). */
+function killLeftovers(dir: string): void {
+  const file = path.join(dir, "pids");
+  if (!fs.existsSync(file)) return;
+  for (const pid of fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map(Number)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  fs.rmSync(file, { force: true });
+}
+
+/**
+ * Starts source-controller and kustomize-controller against `kubeconfig` (installing their
+ * CRDs first) and waits until both report healthy and the artifact server answers. Throws,
+ * saying how to build them, if the toolchain lacks them. Call `stop()` when done.
+ */
+export async function startFluxControllers(options: FluxControllersOptions): Promise<FluxControllers> {
+  const toolchain = fluxToolchain();
+  fs.mkdirSync(options.dir, { recursive: true });
+  killLeftovers(options.dir);
+  const controllers = new LocalFluxControllers(
+    options.dir,
+    options.kubeconfig,
+    options.namespace ?? FLUX.namespace,
+    toolchain,
+    options.installCrds ?? true,
+    options.readyTimeoutMs ?? 60_000,
+  );
+  try {
+    await controllers.start();
+  } catch (e) {
+    await controllers.stop();
+    throw e;
+  }
+  return controllers;
+}
