@@ -10,7 +10,7 @@
 #   build.sh --print-env   print export lines (PATH, PULUMI_* and tool locations)
 #
 # Tools: sops pulumi pulumi-kubernetes etcd kubernetes kwok helm flux-source-controller
-# flux-kustomize-controller (versions: versions.sh).
+# flux-kustomize-controller argocd kustomize redis (versions: versions.sh).
 # Exit status: 0 all requested tools are there; 1 a build failed; 2 nothing failed to build but
 # a tool's module is refused by the Go module proxy (see the "⚠" line; refusals are remembered
 # for a day in <cache>/refused/). TOOLCHAIN_ALLOW_UNAVAILABLE=1 turns that 2 into 0.
@@ -45,6 +45,9 @@ tool_version() {
     helm) echo "$HELM_VERSION" ;;
     flux-source-controller) echo "$FLUX_SOURCE_CONTROLLER_VERSION" ;;
     flux-kustomize-controller) echo "$FLUX_KUSTOMIZE_CONTROLLER_VERSION" ;;
+    argocd) echo "$ARGOCD_VERSION" ;;
+    kustomize) echo "$KUSTOMIZE_VERSION" ;;
+    redis) echo "$REDIS_VERSION" ;;
     *) return 1 ;;
   esac
 }
@@ -60,6 +63,9 @@ tool_bins() {
     helm) echo "helm" ;;
     flux-source-controller) echo "source-controller" ;;
     flux-kustomize-controller) echo "kustomize-controller" ;;
+    argocd) echo "argocd git-verify-wrapper.sh" ;;
+    kustomize) echo "kustomize" ;;
+    redis) echo "redis-server redis-cli" ;;
   esac
 }
 
@@ -70,7 +76,7 @@ tool_cached() { # name version
   d="$(tool_dir "$1" "$2")/bin"
   for b in $(tool_bins "$1"); do [[ -x "$d/$b" ]] || return 1; done
   [[ "$1" != kwok || -f "$d/../stages.yaml" ]] || return 1
-  [[ "$1" != flux-* ]] || compgen -G "$d/../crds/*.yaml" >/dev/null
+  [[ "$1" != flux-* && "$1" != argocd ]] || compgen -G "$d/../crds/*.yaml" >/dev/null
 }
 
 pulumi_cli_version() { echo "$PULUMI_VERSION"; }
@@ -345,6 +351,100 @@ build_flux-kustomize-controller() {
   flux_controller github.com/fluxcd/kustomize-controller "$1" "$2" "$3" kustomize-controller
 }
 
+# Argo CD v3.6.1: the multi-call `argocd` binary (its role comes from ARGOCD_BINARY_NAME, e.g.
+# argocd-repo-server, argocd-application-controller). Its go.mod says `go 1.27.0`, so this builder
+# (only this one, and kustomize's) runs with GOTOOLCHAIN=$ARGOCD_GOTOOLCHAIN, the approved Go the
+# module proxy serves. Built in a copy of the module (its go.mod's replaces and godebug apply as
+# in Argo CD's own build); its `gitops-engine/v3 => ./gitops-engine` replace points at a nested
+# module that is not in the module zip, so it is dropped and the published
+# github.com/argoproj/argo-cd/gitops-engine/v3 at the same version is used (go.mod requires it).
+# Also ships hack/git-verify-wrapper.sh (the repo-server runs it from PATH on every sync) and
+# the CRDs (manifests/crds) in <tool dir>/crds.
+build_argocd() {
+  local v="$1" out="$2" w="$3" d
+  export GOTOOLCHAIN="$ARGOCD_GOTOOLCHAIN"
+  if ! module_served github.com/argoproj/argo-cd/v3 "$v" || ! d="$(module_dir github.com/argoproj/argo-cd/v3 "$v")"; then
+    unavailable "github.com/argoproj/argo-cd/v3@$v is not served by the Go module proxy"
+    return 1
+  fi
+  rm -rf "$w" && mkdir -p "$w" && cp -a "$d/." "$w/" && chmod -R u+w "$w"
+  (cd "$w" && go mod edit -dropreplace github.com/argoproj/argo-cd/gitops-engine/v3) || return 1
+  # Argo CD's Makefile ldflags (PACKAGE=github.com/argoproj/argo-cd/v3/common): version from
+  # VERSION, kubectlVersion = the client-go version. gitCommit is not in the module zip; the tag
+  # is set with a clean tree state so `argocd version` reports v<VERSION> as a release does.
+  local kv ver pkg=github.com/argoproj/argo-cd/v3/common
+  ver="$(cat "$w/VERSION")"
+  kv="$(cd "$w" && go list -m k8s.io/client-go | head -n 1 | rev | cut -d' ' -f1 | rev)" || return 1
+  local ld="-X $pkg.version=$ver -X $pkg.buildDate=$(date -u +'%Y-%m-%dT%H:%M:%SZ')"
+  ld+=" -X $pkg.gitCommit=module-$v -X $pkg.gitTag=$v -X $pkg.gitTreeState=clean -X $pkg.kubectlVersion=$kv"
+  ld+=" -X $pkg.extraBuildInfo=gitops-bootstrap-e2e-toolchain"
+  echo "+ go build ./cmd ($(go version))"
+  (cd "$w" && go build -trimpath -ldflags "-s -w $ld" -o "$out/argocd" ./cmd) || return 1
+  install -m 755 "$d/hack/git-verify-wrapper.sh" "$out/git-verify-wrapper.sh" || return 1
+  mkdir -p "$(dirname "$out")/crds"
+  cp "$d"/manifests/crds/*-crd.yaml "$(dirname "$out")/crds/" || return 1
+  chmod 644 "$(dirname "$out")"/crds/*.yaml
+}
+
+# kustomize at the version Argo CD's hack/tool-versions.sh ships (KUSTOMIZE_VERSION there);
+# v5.8.3's go.mod needs Go 1.27 too. ldflags as kustomize's release build (provenance vars).
+build_kustomize() {
+  local v="$1" out="$2" w="$3" d
+  export GOTOOLCHAIN="$ARGOCD_GOTOOLCHAIN"
+  local mod=sigs.k8s.io/kustomize/kustomize/v5
+  if ! module_served "$mod" "$v" || ! d="$(module_dir "$mod" "$v")"; then
+    unavailable "$mod@$v is not served by the Go module proxy"
+    return 1
+  fi
+  new_wrapper "$w"
+  (cd "$w" && go mod edit -require "$mod@$v") || return 1
+  copy_remote_replaces "$d/go.mod" "$w"
+  # Its pinned k8s.io/kube-openapi pseudo-version is refused by the proxy: use the served one
+  # of versions.sh (same API for what kyaml imports).
+  (cd "$w" && go mod edit -replace "k8s.io/kube-openapi=k8s.io/kube-openapi@$KUSTOMIZE_KUBE_OPENAPI_VERSION") || return 1
+  tools_go "$w" "$mod"
+  (cd "$w" && go mod tidy) || return 1
+  local p=sigs.k8s.io/kustomize/api/provenance
+  build_pkgs "$w" "$out" "-X $p.version=kustomize/$v -X $p.gitCommit=module-$v -X $p.buildDate=$(date -u +'%Y-%m-%dT%H:%M:%SZ')" "$mod" || return 1
+  mv "$out/v5" "$out/kustomize"
+}
+
+# redis for Argo CD's cache: Debian's redis-server/redis-tools packages, fetched with
+# `apt-get download` and unpacked with `dpkg -x` into the tool dir (no system install, so a
+# fresh machine gets it from this script). The packages' shared-library dependencies that the
+# base image lacks are unpacked beside them (lib/); bin/redis-server and bin/redis-cli are
+# wrappers setting LD_LIBRARY_PATH to that dir.
+build_redis() {
+  local v="$1" out="$2" w="$3" root dv="$REDIS_DEB_VERSION"
+  rm -rf "$w" && mkdir -p "$w/debs" "$w/root"
+  if ! apt-cache show "redis-tools=$dv" >/dev/null 2>&1; then apt-get update -qq || true; fi
+  apt-cache show "redis-tools=$dv" >/dev/null 2>&1 ||
+    { echo "Debian does not offer redis-tools=$dv (apt-cache policy redis-server; bump REDIS_VERSION in versions.sh)"; return 1; }
+  local p dep extra=()
+  # Libraries redis-tools links that are not installed here (libjemalloc2, liblzf1 on Debian 12).
+  for dep in $(apt-cache depends --no-recommends --no-suggests "redis-tools=$dv" | awk '$1=="Depends:"{print $2}' | grep -v '^<' | sort -u); do
+    case "$dep" in redis-* | adduser | lsb-base) continue ;; esac
+    dpkg -s "$dep" >/dev/null 2>&1 || extra+=("$dep")
+  done
+  echo "+ apt-get download redis-server=$dv redis-tools=$dv ${extra[*]}"
+  (cd "$w/debs" && apt-get download "redis-server=$dv" "redis-tools=$dv" "${extra[@]}") || return 1
+  for p in "$w"/debs/*.deb; do dpkg -x "$p" "$w/root" || return 1; done
+  # The wrappers point at the final tool dir (the driver moves <tmp> there when this succeeds).
+  local final_root
+  final_root="$(tool_dir redis "$v")/root"
+  mv "$w/root" "$(dirname "$out")/root" || return 1
+  local libdirs="" ld
+  for ld in $(cd "$(dirname "$out")/root" && find . -name '*.so*' -printf '%h\n' | sort -u); do
+    libdirs+="${final_root}/${ld#./}:"
+  done
+  for p in redis-server redis-cli; do
+    printf '#!/bin/sh\n# Debian redis %s unpacked by build.sh (dpkg -x), not installed.\nLD_LIBRARY_PATH="%s${LD_LIBRARY_PATH:-}" exec "%s" "$@"\n' \
+      "$dv" "$libdirs" "$final_root/usr/bin/$p" >"$out/$p"
+    chmod 755 "$out/$p"
+  done
+  LD_LIBRARY_PATH="${libdirs//${final_root}/$(dirname "$out")/root}" "$(dirname "$out")/root/usr/bin/redis-server" --version
+}
+
 # ---------------------------------------------------------------------------------------------
 # driver
 
@@ -441,6 +541,7 @@ case "${1:-}" in
     echo "export KWOK_STAGES='$(tool_dir kwok "$KWOK_VERSION")/stages.yaml'"
     echo "export FLUX_SOURCE_CRDS='$(tool_dir flux-source-controller "$FLUX_SOURCE_CONTROLLER_VERSION")/crds'"
     echo "export FLUX_KUSTOMIZE_CRDS='$(tool_dir flux-kustomize-controller "$FLUX_KUSTOMIZE_CONTROLLER_VERSION")/crds'"
+    echo "export ARGOCD_CRDS='$(tool_dir argocd "$ARGOCD_VERSION")/crds'"
     echo "export PULUMI_SKIP_UPDATE_CHECK=true"
     echo "export SOPS_DISABLE_VERSION_CHECK=1"
     return 0

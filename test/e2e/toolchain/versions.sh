@@ -54,5 +54,24 @@ unset _v
 # differs), so the build replaces it with that.
 : "${FLUX_PKG_ARTIFACT_VERSION:=v0.18.1}"
 
+# Argo CD's repo-server and application-controller, run by the e2e tests in place of the argo-cd
+# chart's pods: the multi-call `argocd` binary of Argo CD v3.6.1 (v3.5.x is not buildable: the
+# gitops-engine version it needs is refused). Its go.mod says `go 1.27.0`: its builder (and
+# kustomize's) runs with GOTOOLCHAIN=$ARGOCD_GOTOOLCHAIN, the approved Go the module proxy
+# serves; every other tool keeps GOTOOLCHAIN=local.
+: "${ARGOCD_VERSION:=v3.6.1}"            # github.com/argoproj/argo-cd/v3
+: "${ARGOCD_GOTOOLCHAIN:=go1.27.3}"
+# The repo-server's kustomize, at the version Argo CD v3.6.1 ships (hack/tool-versions.sh
+# KUSTOMIZE_VERSION=5.8.3; its go.mod needs Go 1.27 too).
+: "${KUSTOMIZE_VERSION:=v5.8.3}"         # sigs.k8s.io/kustomize/kustomize/v5
+# kustomize v5.8.3 pins k8s.io/kube-openapi v0.0.0-20261001230523-97fa35140926, which the proxy
+# refuses (403); the build replaces it with this served later pseudo-version.
+: "${KUSTOMIZE_KUBE_OPENAPI_VERSION:=v0.0.0-20261014044854-ca3452a79603}"
+# Argo CD's cache: Debian's redis-server (apt-get download + dpkg -x, no system install).
+: "${REDIS_VERSION:=7.0.15-1~deb12u10}"  # Debian 12's redis-server (apt-cache policy redis-server)
+: "${REDIS_DEB_VERSION:=5:${REDIS_VERSION}}" # the same with its epoch (not in the cache dir name:
+                                             # a ':' would break PATH). When Debian drops this
+                                             # version from its mirror, bump both.
+
 # Build order: most needed first.
-TOOLCHAIN_TOOLS=(sops pulumi pulumi-kubernetes etcd kubernetes kwok helm flux-source-controller flux-kustomize-controller)
+TOOLCHAIN_TOOLS=(sops pulumi pulumi-kubernetes etcd kubernetes kwok helm flux-source-controller flux-kustomize-controller argocd kustomize redis)
