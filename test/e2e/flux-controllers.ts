@@ -143,6 +143,7 @@ interface Running {
 
 class LocalFluxControllers implements FluxControllers {
   private running: Running[] = [];
+  private watchdog: ChildProcess | undefined;
   private storagePort = 0;
 
   constructor(
@@ -227,6 +228,7 @@ class LocalFluxControllers implements FluxControllers {
     );
     const kustomizeHealth = await freePort();
     this.launch("kustomize-controller", this.toolchain.kustomizeController, common(await freePort(), kustomizeHealth), env, kustomizeHealth);
+    this.watchdog = watchParent(this.running.map((r) => r.child.pid!));
     await this.waitHealthy();
   }
 
@@ -250,6 +252,8 @@ class LocalFluxControllers implements FluxControllers {
   }
 
   async stop(): Promise<void> {
+    this.watchdog?.kill("SIGKILL");
+    this.watchdog = undefined;
     await Promise.all(
       this.running.map(async ({ child }) => {
         if (child.exitCode !== null || child.signalCode !== null) return;
@@ -269,6 +273,18 @@ class LocalFluxControllers implements FluxControllers {
     if (kubeconfig) this.kubeconfig = kubeconfig;
     await this.start();
   }
+}
+
+/**
+ * A small process that SIGTERMs `pids` when its stdin closes, i.e. when this (jest) process
+ * ends without stop(), even by SIGKILL: no controller outlives its test run.
+ */
+function watchParent(pids: readonly number[]): ChildProcess {
+  const code = `process.stdin.resume(); process.stdin.on("end", () => { for (const p of process.argv.slice(1)) { try { process.kill(Number(p), "SIGTERM"); } catch {} } process.exit(0); });`;
+  const child = spawn(process.execPath, ["-e", code, ...pids.map(String)], { stdio: ["pipe", "ignore", "ignore"] });
+  child.unref();
+  (child.stdin as net.Socket | null)?.unref(); // does not keep this process alive either
+  return child;
 }
 
 /** Kills controllers a crashed earlier run left behind in `dir` (their pids are in dir/pids). */
