@@ -1,0 +1,499 @@
+/**
+ * The real Argo CD for the e2e tests: redis, the repo-server and the application-controller
+ * (the multi-call `argocd` binary of Argo CD v3.6.1 built from its Go module, Debian's redis,
+ * kustomize v5.8.3: test/e2e/toolchain/build.sh), run as local processes against a cluster's
+ * kubeconfig instead of the argo-cd chart's pods (no container runtime here).
+ *
+ * What a pod would get from the cluster, these processes get from the same objects, read from
+ * the cluster and written to files as the kubelet mounts them (and refreshed, as the kubelet
+ * refreshes mounted Secrets and ConfigMaps):
+ * - the `sops-age` Secret's `age.agekey` -> the file SOPS_AGE_KEY_FILE names (the product's
+ *   Secret is what KSOPS decrypts with);
+ * - the `argocd-tls-certs-cm` ConfigMap -> ARGOCD_TLS_DATA_PATH (a file per Git host, as the
+ *   chart mounts it at /app/config/tls), so the Git server's CA the product configures is the
+ *   one the repo-server trusts.
+ * KSOPS is the stand-in test/e2e/ksops/ksops (KSOPS' module is not served), which runs the real
+ * sops. Every listener is on 127.0.0.1 on a free port. The application-controller binds its
+ * metrics listener to 0.0.0.0 with no flag to change it, so it runs in a private network
+ * namespace (`unshare --net`, argo-netns-bridge.js) reaching the API server, the repo-server and
+ * redis through Unix sockets; where that is not possible it runs on the host network and says so.
+ * Logs go to files, for failure messages.
+ */
+import { ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as net from "node:net";
+import * as path from "node:path";
+import { AGE_SECRET, ARGOCD } from "../../bootstrap/defaults";
+import { toolchainEnv, toolchainPath } from "./toolchain";
+
+const BUILD_HINT = "build them with `bash test/e2e/toolchain/build.sh argocd kustomize redis sops helm` (see test/e2e/toolchain/README.md)";
+
+/** The ConfigMap the argo-cd chart makes from `configs.tls.certificates` and mounts at /app/config/tls. */
+export const TLS_CERTS_CONFIGMAP = "argocd-tls-certs-cm";
+
+/** The KSOPS stand-in's directory (put first on the repo-server's PATH). */
+export const KSOPS_STAND_IN_DIR = path.join(__dirname, "ksops");
+
+/** The binaries the processes need, from the toolchain cache. */
+export interface ArgoToolchain {
+  /** The multi-call binary (role from ARGOCD_BINARY_NAME). */
+  readonly argocd: string;
+  /** argocd's bin dir: also holds git-verify-wrapper.sh, which the repo-server runs from PATH. */
+  readonly argocdBinDir: string;
+  /** The CRDs of the built version (Application, AppProject, ApplicationSet). */
+  readonly crdDir: string;
+  readonly redisServer: string;
+}
+
+/**
+ * Finds Argo CD, kustomize, redis, sops and helm in the e2e toolchain; throws, saying how to
+ * build them, when one is missing. A scenario that cannot run fails; it is not skipped.
+ */
+export function argoToolchain(): ArgoToolchain {
+  const dirs = toolchainPath().split(":").filter(Boolean);
+  const find = (tool: string, bin: string) => dirs.find((d) => new RegExp(`/${tool}-[^/]+/bin$`).test(d) && fs.existsSync(path.join(d, bin)));
+  const argocd = find("argocd", "argocd");
+  const wanted: [string, string][] = [["argocd", "argocd"], ["argocd", "git-verify-wrapper.sh"], ["kustomize", "kustomize"], ["redis", "redis-server"], ["sops", "sops"], ["helm", "helm"]];
+  const missing = wanted.filter(([tool, bin]) => !find(tool, bin)).map(([tool, bin]) => `${tool} (${bin})`);
+  if (missing.length) throw new Error(`the e2e toolchain lacks ${missing.join(", ")}: ${BUILD_HINT}`);
+  const crdDir = path.join(path.dirname(argocd!), "crds");
+  if (!fs.existsSync(crdDir) || !fs.readdirSync(crdDir).some((f) => f.endsWith(".yaml"))) throw new Error(`no CRDs in ${crdDir}: rebuild argocd (delete its directory), ${BUILD_HINT}`);
+  if (!fs.existsSync(path.join(KSOPS_STAND_IN_DIR, "ksops"))) throw new Error(`the KSOPS stand-in ${KSOPS_STAND_IN_DIR}/ksops is missing`);
+  return { argocd: path.join(argocd!, "argocd"), argocdBinDir: argocd!, crdDir, redisServer: path.join(find("redis", "redis-server")!, "redis-server") };
+}
+
+function kubectl(kubeconfig: string, args: readonly string[]): string {
+  return execFileSync("kubectl", ["--kubeconfig", kubeconfig, ...args], { env: toolchainEnv(), encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 });
+}
+
+function kubectlAsync(kubeconfig: string, args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile("kubectl", ["--kubeconfig", kubeconfig, ...args], { env: toolchainEnv(), encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }, (err, out) => (err ? reject(err) : resolve(out))),
+  );
+}
+
+/**
+ * Installs the CRDs of the built Argo CD (server-side apply, forced, so they replace the
+ * sandbox's fixtures) and waits until they are Established.
+ */
+export function installArgoCrds(kubeconfig: string, toolchain: ArgoToolchain = argoToolchain()): string[] {
+  const out = kubectl(kubeconfig, ["apply", "--server-side", "--force-conflicts", "--field-manager=gitops-bootstrap-e2e", "-f", toolchain.crdDir, "-o", "name"]);
+  const names = out.split("\n").filter(Boolean);
+  kubectl(kubeconfig, ["wait", "--for=condition=Established", "--timeout=60s", ...names]);
+  return names;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** The HTTP status of GET `url` (0 when unreachable), over TCP or a Unix socket. */
+function httpStatus(url: string, socketPath?: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { timeout: 2000, ...(socketPath ? { socketPath } : {}) }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", () => resolve(0));
+    req.on("timeout", () => {
+      req.destroy();
+      resolve(0);
+    });
+  });
+}
+
+/** True when redis answers PING on 127.0.0.1:port. */
+function redisPong(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: "127.0.0.1", port });
+    let got = "";
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(2000, () => done(false));
+    s.on("error", () => done(false));
+    s.on("connect", () => s.write("PING\r\n"));
+    s.on("data", (d) => {
+      got += d.toString();
+      if (got.includes("\r\n")) done(got.startsWith("+PONG"));
+    });
+  });
+}
+
+/** Whether `unshare --net` works here (root, or unprivileged user namespaces). */
+function privateNetworkArgs(): string[] | undefined {
+  const candidates = process.getuid?.() === 0 ? [["--net"], ["--net", "--map-root-user"]] : [["--net", "--map-root-user"]];
+  for (const args of candidates) {
+    try {
+      execFileSync("unshare", [...args, "ip", "link", "set", "lo", "up"], { stdio: "ignore" });
+      return args;
+    } catch {
+      // try the next form
+    }
+  }
+  return undefined;
+}
+
+export interface ArgoControllersOptions {
+  /** Where logs, mounted files, caches and temporary files go. Created if missing. */
+  readonly dir: string;
+  /** The cluster to reconcile (the in-cluster destination https://kubernetes.default.svc). */
+  readonly kubeconfig: string;
+  /** Argo CD's namespace (the chart's release namespace). @default ARGOCD.namespace ("argocd") */
+  readonly namespace?: string;
+  /** Install the built CRDs first (installArgoCrds). @default true */
+  readonly installCrds?: boolean;
+  /** The application-controller's `--app-resync` (seconds). @default 30 */
+  readonly appResyncSeconds?: number;
+  /** How long to wait for all three to report healthy. @default 60_000 */
+  readonly readyTimeoutMs?: number;
+}
+
+export type ArgoProcessName = "redis" | "repo-server" | "application-controller";
+const NAMES: readonly ArgoProcessName[] = ["redis", "repo-server", "application-controller"];
+
+export interface ArgoControllers {
+  readonly namespace: string;
+  readonly kubeconfig: string;
+  /** `127.0.0.1:<port>`: the repo-server's gRPC address (plaintext). */
+  readonly repoServerAddress: string;
+  /**
+   * Where the application-controller's metrics listener is reachable: "private network
+   * namespace" (its 0.0.0.0 is a loopback of its own) or "all interfaces" (unshare unavailable).
+   */
+  readonly controllerMetricsExposure: "private network namespace" | "all interfaces";
+  /** The file SOPS_AGE_KEY_FILE names: the `sops-age` Secret's key, copied from the cluster. */
+  readonly ageKeyFile: string;
+  /** ARGOCD_TLS_DATA_PATH: `argocd-tls-certs-cm`'s data, one file per host, copied from the cluster. */
+  readonly tlsDataPath: string;
+  logFile(name: ArgoProcessName): string;
+  /** The last lines of every log, for a failure message. */
+  logTail(lines?: number): string;
+  /** Throws, with the log tails, if a process has exited since it started. */
+  assertRunning(): void;
+  /** Copies the mounted objects from the cluster now (as the kubelet does periodically). */
+  syncMounts(): Promise<void>;
+  /** Stops everything and starts again, against `kubeconfig` if given (a new cluster after a wipe). */
+  restart(kubeconfig?: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface Running {
+  readonly name: ArgoProcessName;
+  readonly child: ChildProcess;
+}
+
+class LocalArgoControllers implements ArgoControllers {
+  private running: Running[] = [];
+  private bridges: net.Server[] = [];
+  private mountTimer: NodeJS.Timeout | undefined;
+  private mountSync: Promise<void> | undefined;
+  private ports = { redis: 0, repoServer: 0, repoMetrics: 0, controllerMetrics: 0 };
+  private readonly netnsArgs: string[] | undefined;
+
+  constructor(
+    private readonly dir: string,
+    public kubeconfig: string,
+    readonly namespace: string,
+    private readonly toolchain: ArgoToolchain,
+    private readonly installCrds: boolean,
+    private readonly appResyncSeconds: number,
+    private readonly readyTimeoutMs: number,
+  ) {
+    this.netnsArgs = privateNetworkArgs();
+  }
+
+  get controllerMetricsExposure(): "private network namespace" | "all interfaces" {
+    return this.netnsArgs ? "private network namespace" : "all interfaces";
+  }
+
+  get repoServerAddress(): string {
+    return `127.0.0.1:${this.ports.repoServer}`;
+  }
+
+  get ageKeyFile(): string {
+    return path.join(this.dir, "mounts", AGE_SECRET.volume, AGE_SECRET.key);
+  }
+
+  get tlsDataPath(): string {
+    return path.join(this.dir, "mounts", "tls");
+  }
+
+  private get sockDir(): string {
+    return path.join(this.dir, "sock");
+  }
+
+  logFile(name: ArgoProcessName): string {
+    return path.join(this.dir, "logs", `${name}.log`);
+  }
+
+  logTail(lines = 40): string {
+    return NAMES.map((name) => {
+      const file = this.logFile(name);
+      const text = fs.existsSync(file) ? fs.readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n") : "(no log)";
+      return `--- last lines of ${file} ---\n${text}`;
+    }).join("\n");
+  }
+
+  assertRunning(): void {
+    const gone = this.running.filter((r) => r.child.exitCode !== null || r.child.signalCode !== null);
+    if (gone.length) {
+      const what = gone.map((r) => `${r.name} exited (${r.child.exitCode ?? r.child.signalCode})`).join(", ");
+      throw new Error(`argo cd: ${what}\n${this.logTail()}`);
+    }
+  }
+
+  private launch(name: ArgoProcessName, bin: string, args: string[], env: NodeJS.ProcessEnv): void {
+    const logFd = fs.openSync(this.logFile(name), "a");
+    const child = spawn(bin, args, { env, stdio: ["ignore", logFd, logFd] });
+    fs.closeSync(logFd);
+    child.on("error", (e) => fs.appendFileSync(this.logFile(name), `spawn error: ${e.message}\n`));
+    this.running.push({ name, child });
+    fs.writeFileSync(path.join(this.dir, "pids"), this.running.map((r) => `${r.child.pid}\n`).join(""));
+  }
+
+  /**
+   * The kubelet's part: the `sops-age` Secret and `argocd-tls-certs-cm` written where the pod
+   * would see them mounted. Missing objects leave the files absent (a pod would not start
+   * without the Secret; here the repo-server waits, and sops fails until it appears).
+   */
+  syncMounts(): Promise<void> {
+    this.mountSync ??= this.copyMounts().finally(() => (this.mountSync = undefined));
+    return this.mountSync;
+  }
+
+  private async copyMounts(): Promise<void> {
+    const get = async (kind: string, name: string): Promise<{ data?: Record<string, string> } | undefined> => {
+      try {
+        const out = await kubectlAsync(this.kubeconfig, ["get", kind, name, "-n", this.namespace, "--ignore-not-found", "-o", "json"]);
+        return out.trim() ? JSON.parse(out) : undefined;
+      } catch {
+        return undefined; // API server restarting: keep what was mounted
+      }
+    };
+    const secret = await get("secret", AGE_SECRET.name);
+    const key = secret?.data?.[AGE_SECRET.key];
+    fs.mkdirSync(path.dirname(this.ageKeyFile), { recursive: true });
+    if (key) {
+      const tmp = `${this.ageKeyFile}.tmp`;
+      fs.writeFileSync(tmp, Buffer.from(key, "base64"), { mode: 0o600 });
+      fs.renameSync(tmp, this.ageKeyFile);
+    } else if (secret) {
+      fs.rmSync(this.ageKeyFile, { force: true });
+    }
+    const cm = await get("configmap", TLS_CERTS_CONFIGMAP);
+    fs.mkdirSync(this.tlsDataPath, { recursive: true });
+    const data = cm?.data ?? {};
+    for (const f of fs.readdirSync(this.tlsDataPath)) if (!(f in data)) fs.rmSync(path.join(this.tlsDataPath, f), { force: true });
+    for (const [host, pem] of Object.entries(data)) {
+      // Argo CD refuses a host that escapes the directory; so does the kubelet's projection.
+      if (host.includes("/") || host.startsWith(".")) continue;
+      fs.writeFileSync(path.join(this.tlsDataPath, host), pem);
+    }
+  }
+
+  /** Host side of the bridges: <sockdir>/<port>.sock -> 127.0.0.1:<port>. */
+  private async openBridges(ports: number[]): Promise<void> {
+    fs.mkdirSync(this.sockDir, { recursive: true });
+    for (const port of ports) {
+      const sock = path.join(this.sockDir, `${port}.sock`);
+      fs.rmSync(sock, { force: true });
+      const server = net.createServer((c) => {
+        const up = net.connect({ host: "127.0.0.1", port });
+        c.pipe(up);
+        up.pipe(c);
+        for (const [a, b] of [[c, up], [up, c]] as const) {
+          a.on("error", () => b.destroy());
+          a.on("close", () => b.destroy());
+        }
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(sock, resolve);
+      });
+      this.bridges.push(server);
+    }
+  }
+
+  async start(): Promise<void> {
+    for (const sub of ["logs", "tmp", "home", "redis", "mounts", "ssh", "gpg", "plugins"]) fs.mkdirSync(path.join(this.dir, sub), { recursive: true });
+    if (this.installCrds) installArgoCrds(this.kubeconfig, this.toolchain);
+    this.ports = { redis: await freePort(), repoServer: await freePort(), repoMetrics: await freePort(), controllerMetrics: await freePort() };
+    const base: NodeJS.ProcessEnv = { HOME: path.join(this.dir, "home"), TMPDIR: path.join(this.dir, "tmp"), LANG: "C.UTF-8" };
+
+    // Debian's redis, no persistence (the chart's redis has none either).
+    this.launch("redis", this.toolchain.redisServer, ["--bind", "127.0.0.1", "--port", String(this.ports.redis), "--save", "", "--appendonly", "no", "--dir", path.join(this.dir, "redis")], {
+      ...base,
+      PATH: process.env.PATH,
+    });
+
+    await this.syncMounts();
+    this.mountTimer = setInterval(() => void this.syncMounts(), 1000);
+
+    // The repo-server, as the chart's pod runs it: plaintext gRPC (no TLS between the local
+    // processes; --client-ca-path= because the default mTLS path would be read otherwise),
+    // kustomize, helm, git, sops, the KSOPS stand-in and git-verify-wrapper.sh on PATH.
+    this.launch(
+      "repo-server",
+      this.toolchain.argocd,
+      [
+        "--address=127.0.0.1",
+        `--port=${this.ports.repoServer}`,
+        "--metrics-address=127.0.0.1",
+        `--metrics-port=${this.ports.repoMetrics}`,
+        "--disable-tls",
+        "--client-ca-path=",
+        `--redis=127.0.0.1:${this.ports.redis}`,
+        "--loglevel=info",
+        "--logformat=text",
+      ],
+      {
+        ...base,
+        PATH: [KSOPS_STAND_IN_DIR, this.toolchain.argocdBinDir, toolchainPath(), process.env.PATH].join(":"),
+        ARGOCD_BINARY_NAME: "argocd-repo-server",
+        SOPS_AGE_KEY_FILE: this.ageKeyFile,
+        ARGOCD_TLS_DATA_PATH: this.tlsDataPath,
+        ARGOCD_SSH_DATA_PATH: path.join(this.dir, "ssh"),
+        ARGOCD_GNUPGHOME: path.join(this.dir, "gpg"),
+        ARGOCD_GPG_ENABLED: "false", // no GnuPG keys configured (the chart's default keyring is empty)
+        ARGOCD_ASK_PASS_SOCK: path.join(this.dir, "askpass.sock"),
+        ARGOCD_PLUGINSOCKFILEPATH: path.join(this.dir, "plugins"),
+      },
+    );
+
+    // The application-controller. ARGOCD_FAKE_IN_CLUSTER: the in-cluster destination
+    // (https://kubernetes.default.svc) uses KUBECONFIG instead of a pod's service account.
+    const apiPort = Number(new URL(/server:\s*(\S+)/.exec(fs.readFileSync(this.kubeconfig, "utf8"))![1]).port);
+    const controllerArgs = [
+      `--kubeconfig=${this.kubeconfig}`,
+      `--namespace=${this.namespace}`,
+      `--repo-server=${this.repoServerAddress}`,
+      "--repo-server-plaintext",
+      `--redis=127.0.0.1:${this.ports.redis}`,
+      `--metrics-port=${this.ports.controllerMetrics}`,
+      `--app-resync=${this.appResyncSeconds}`,
+      "--status-processors=2",
+      "--operation-processors=2",
+      "--loglevel=info",
+      "--logformat=text",
+    ];
+    const controllerEnv: NodeJS.ProcessEnv = {
+      ...base,
+      PATH: [this.toolchain.argocdBinDir, toolchainPath(), process.env.PATH].join(":"),
+      ARGOCD_BINARY_NAME: "argocd-application-controller",
+      ARGOCD_FAKE_IN_CLUSTER: "true",
+      KUBECONFIG: this.kubeconfig,
+    };
+    if (this.netnsArgs) {
+      await this.openBridges([apiPort, this.ports.repoServer, this.ports.redis]);
+      this.launch(
+        "application-controller",
+        "unshare",
+        [...this.netnsArgs, process.execPath, path.join(__dirname, "argo-netns-bridge.js"), this.sockDir, [apiPort, this.ports.repoServer, this.ports.redis].join(","), String(this.ports.controllerMetrics), "--", this.toolchain.argocd, ...controllerArgs],
+        controllerEnv,
+      );
+    } else {
+      fs.appendFileSync(this.logFile("application-controller"), `NOTE: unshare --net is not possible here: the metrics listener (port ${this.ports.controllerMetrics}) binds all interfaces\n`);
+      this.launch("application-controller", this.toolchain.argocd, controllerArgs, controllerEnv);
+    }
+    await this.waitHealthy();
+  }
+
+  private async waitHealthy(): Promise<void> {
+    const deadline = Date.now() + this.readyTimeoutMs;
+    const checks: Record<ArgoProcessName, () => Promise<boolean>> = {
+      redis: () => redisPong(this.ports.redis),
+      "repo-server": async () => (await httpStatus(`http://127.0.0.1:${this.ports.repoMetrics}/healthz?full=true`)) === 200,
+      "application-controller": async () =>
+        this.netnsArgs
+          ? (await httpStatus("http://localhost/healthz", path.join(this.sockDir, `inside-${this.ports.controllerMetrics}.sock`))) === 200
+          : (await httpStatus(`http://127.0.0.1:${this.ports.controllerMetrics}/healthz`)) === 200,
+    };
+    const pending = new Set<ArgoProcessName>(NAMES);
+    while (pending.size > 0) {
+      this.assertRunning();
+      for (const name of [...pending]) if (await checks[name]()) pending.delete(name);
+      if (pending.size === 0) return;
+      if (Date.now() > deadline) throw new Error(`argo cd: not healthy after ${this.readyTimeoutMs / 1000}s (waiting for ${[...pending].join(", ")})\n${this.logTail()}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.mountTimer) clearInterval(this.mountTimer);
+    this.mountTimer = undefined;
+    await this.mountSync;
+    // The controller first (it calls the others), redis last.
+    for (const { child } of [...this.running].reverse()) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      const exited = new Promise<void>((r) => child.once("exit", () => r()));
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    this.running = [];
+    await Promise.all(this.bridges.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    this.bridges = [];
+    fs.rmSync(path.join(this.dir, "pids"), { force: true });
+  }
+
+  async restart(kubeconfig?: string): Promise<void> {
+    await this.stop();
+    if (kubeconfig) this.kubeconfig = kubeconfig;
+    // A new cluster: nothing mounted from the old one survives (as a new pod).
+    fs.rmSync(path.join(this.dir, "mounts"), { recursive: true, force: true });
+    await this.start();
+  }
+}
+
+/** Kills processes a crashed earlier run left behind in `dir` (their pids are in dir/pids). */
+function killLeftovers(dir: string): void {
+  const file = path.join(dir, "pids");
+  if (!fs.existsSync(file)) return;
+  for (const pid of fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map(Number)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  fs.rmSync(file, { force: true });
+}
+
+/**
+ * Starts redis, the repo-server and the application-controller against `kubeconfig` (installing
+ * the CRDs first) and waits until all three report healthy. Throws, saying how to build them, if
+ * the toolchain lacks them. Call `stop()` when done.
+ */
+export async function startArgoControllers(options: ArgoControllersOptions): Promise<ArgoControllers> {
+  const toolchain = argoToolchain();
+  fs.mkdirSync(options.dir, { recursive: true });
+  killLeftovers(options.dir);
+  const controllers = new LocalArgoControllers(
+    options.dir,
+    options.kubeconfig,
+    options.namespace ?? ARGOCD.namespace,
+    toolchain,
+    options.installCrds ?? true,
+    options.appResyncSeconds ?? 30,
+    options.readyTimeoutMs ?? 60_000,
+  );
+  try {
+    await controllers.start();
+  } catch (e) {
+    await controllers.stop();
+    throw e;
+  }
+  return controllers;
+}
