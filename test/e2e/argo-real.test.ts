@@ -339,6 +339,39 @@ test("a Git host argocd-tls-certs-cm has no certificate for fails with git's TLS
   expect(message).toMatch(/server certificate verification failed|certificate signed by unknown authority|unable to get local issuer certificate/);
 });
 
+test("a new commit is synced by the children after a refresh, and a deleted Deployment is self-healed", async () => {
+  const before = git.head(REPO_NAME);
+  git.commit(
+    REPO_NAME,
+    (work) => {
+      const dirHello = path.join(work, "examples/gitops-repo/workloads/hello");
+      fs.writeFileSync(path.join(dirHello, "configmap.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: hello-e2e\ndata:\n  commit: second\n");
+      const file = path.join(dirHello, "kustomization.yaml");
+      fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("  - service.yaml\n", "  - service.yaml\n  - configmap.yaml\n"));
+    },
+    "hello: a ConfigMap",
+  );
+  const head = git.head(REPO_NAME);
+  expect(head).not.toBe(before);
+  // Ask for a refresh now rather than at the next resync, as `argocd app get --refresh` does.
+  const started = Date.now();
+  for (const name of [config.rootApp.name, ...childNames()]) cluster.kubectl(["annotate", "--overwrite", APPLICATIONS, name, "-n", ns, "argocd.argoproj.io/refresh=normal"]);
+  await waitForSyncedHealthy(head);
+  figures.push(`new commit + refresh -> all Synced/Healthy at it: ${Date.now() - started} ms`);
+  expect(getObject<{ data: Record<string, string> }>("configmap", "hello-e2e", "hello")?.data).toEqual({ commit: "second" });
+
+  const uid = (): string | undefined => getObject<{ metadata: { uid: string } }>("deployment", "hello", "hello")?.metadata.uid;
+  const old = uid();
+  const deleted = Date.now();
+  cluster.kubectl(["delete", "deployment", "hello", "-n", "hello", "--wait=true"]);
+  await waitFor("Deployment hello/hello recreated by self-heal", () => {
+    const now = uid();
+    return now && now !== old ? now : undefined;
+  });
+  figures.push(`Deployment deleted -> recreated by self-heal: ${Date.now() - deleted} ms`);
+  await waitForSyncedHealthy(head);
+});
+
 test("after the cluster is wiped, the controllers restart against the new one and rebuild it from Git", async () => {
   const started = Date.now();
   await argo.stop();
