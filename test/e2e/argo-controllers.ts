@@ -253,9 +253,10 @@ class LocalArgoControllers implements ArgoControllers {
     }
   }
 
-  private launch(name: ArgoProcessName, bin: string, args: string[], env: NodeJS.ProcessEnv): void {
+  /** `stdinPipe`: the bridge ends its program when this process goes (its stdin closes). */
+  private launch(name: ArgoProcessName, bin: string, args: string[], env: NodeJS.ProcessEnv, stdinPipe = false): void {
     const logFd = fs.openSync(this.logFile(name), "a");
-    const child = spawn(bin, args, { env, stdio: ["ignore", logFd, logFd] });
+    const child = spawn(bin, args, { env, stdio: [stdinPipe ? "pipe" : "ignore", logFd, logFd] });
     fs.closeSync(logFd);
     child.on("error", (e) => fs.appendFileSync(this.logFile(name), `spawn error: ${e.message}\n`));
     this.running.push({ name, child });
@@ -401,6 +402,7 @@ class LocalArgoControllers implements ArgoControllers {
         "unshare",
         [...this.netnsArgs, process.execPath, path.join(__dirname, "argo-netns-bridge.js"), this.sockDir, [apiPort, this.ports.repoServer, this.ports.redis].join(","), String(this.ports.controllerMetrics), "--", this.toolchain.argocd, ...controllerArgs],
         controllerEnv,
+        true,
       );
     } else {
       fs.appendFileSync(this.logFile("application-controller"), `NOTE: unshare --net is not possible here: the metrics listener (port ${this.ports.controllerMetrics}) binds all interfaces\n`);
@@ -445,7 +447,7 @@ class LocalArgoControllers implements ArgoControllers {
     this.running = [];
     await Promise.all(this.bridges.map((s) => new Promise<void>((r) => s.close(() => r()))));
     this.bridges = [];
-    fs.rmSync(path.join(this.dir, "pids"), { force: true });
+    for (const f of [path.join(this.dir, "pids"), path.join(this.sockDir, "program.pid")]) fs.rmSync(f, { force: true });
   }
 
   async restart(kubeconfig?: string): Promise<void> {
@@ -457,18 +459,22 @@ class LocalArgoControllers implements ArgoControllers {
   }
 }
 
-/** Kills processes a crashed earlier run left behind in `dir` (their pids are in dir/pids). */
+/**
+ * Kills processes a crashed earlier run left behind in `dir`: their pids are in dir/pids, and the
+ * application-controller's behind its network-namespace bridge in dir/sock/program.pid.
+ */
 function killLeftovers(dir: string): void {
-  const file = path.join(dir, "pids");
-  if (!fs.existsSync(file)) return;
-  for (const pid of fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map(Number)) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // already gone
+  const files = [path.join(dir, "pids"), path.join(dir, "sock", "program.pid")].filter((f) => fs.existsSync(f));
+  for (const file of files) {
+    for (const pid of fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map(Number)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
     }
+    fs.rmSync(file, { force: true });
   }
-  fs.rmSync(file, { force: true });
 }
 
 /**

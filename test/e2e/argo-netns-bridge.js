@@ -12,7 +12,9 @@
  * namespace "all interfaces" is a loopback that nothing else can reach.
  *
  * Usage: unshare --net node argo-netns-bridge.js <sockdir> <port,...> <inside-port,...> -- <program> [args...]
- * Exits with the program's status; SIGTERM and SIGINT are passed on to it.
+ * Exits with the program's status; SIGTERM and SIGINT are passed on to it, and so is the end of
+ * its stdin (the test process that started it has gone). The program's pid is written to
+ * <sockdir>/program.pid, so a later run can end it if this bridge was killed.
  */
 "use strict";
 const { execFileSync, spawn } = require("node:child_process");
@@ -57,8 +59,11 @@ async function main() {
     const server = net.createServer((c) => pipe(c, net.connect({ host: "127.0.0.1", port })));
     await listen(server, sock);
   }
-  const child = spawn(program, args, { stdio: "inherit" });
+  const child = spawn(program, args, { stdio: ["ignore", "inherit", "inherit"] });
+  require("node:fs").writeFileSync(path.join(sockdir, "program.pid"), `${child.pid}\n`);
   for (const sig of ["SIGTERM", "SIGINT"]) process.on(sig, () => child.kill(sig));
+  process.stdin.on("end", () => child.kill("SIGTERM"));
+  process.stdin.resume();
   child.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 + 15 : 1)));
   child.on("error", (e) => {
     process.stderr.write(`argo-netns-bridge: ${program}: ${e.message}\n`);

@@ -9,9 +9,9 @@
  * it through the real kustomize with the product's `kustomize.buildOptions`.
  *
  * What the argo-cd chart would create and its local stand-in (test/e2e/charts/argo-cd) does
- * not render is made here from the product's own chart values (argoCdValues): argocd-cm and
- * argocd-tls-certs-cm, plus the minimum the two processes need that the chart or argocd-server
- * would create (argocd-secret, argocd-rbac-cm, the `default` AppProject).
+ * not render is made here from the product's own chart values (argoCdValues): argocd-cm (with
+ * the `app.kubernetes.io/part-of: argocd` label Argo CD's settings informer needs) and
+ * argocd-tls-certs-cm, plus the `default` AppProject that argocd-server would create.
  */
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
@@ -78,8 +78,11 @@ type Obj = Record<string, unknown>;
 /**
  * The config objects the real argo-cd chart renders from the product's values (argoCdValues, as
  * components/argocd.ts passes them): argocd-cm from `configs.cm`, argocd-tls-certs-cm from
- * `configs.tls.certificates`; and what the two processes need that the chart (argocd-secret,
- * argocd-rbac-cm) or argocd-server at start-up (the `default` AppProject) would create.
+ * `configs.tls.certificates` (the local chart stand-in renders argocd-cm, not
+ * argocd-tls-certs-cm); and the `default`
+ * AppProject, which argocd-server creates at start-up (without it every Application is
+ * "referencing project default which does not exist"). argocd-secret and argocd-rbac-cm, which
+ * the chart also creates, are not needed by the repo-server and the application-controller.
  */
 function argoCdChartObjects(cfg: ArgoCdBootstrapConfig): Obj[] {
   const values = argoCdValues({
@@ -92,8 +95,6 @@ function argoCdChartObjects(cfg: ArgoCdBootstrapConfig): Obj[] {
   return [
     { apiVersion: "v1", kind: "ConfigMap", metadata: meta("argocd-cm"), data: values.configs.cm },
     { apiVersion: "v1", kind: "ConfigMap", metadata: meta(TLS_CERTS_CONFIGMAP), data: values.configs.tls?.certificates ?? {} },
-    { apiVersion: "v1", kind: "ConfigMap", metadata: meta("argocd-rbac-cm"), data: {} },
-    { apiVersion: "v1", kind: "Secret", metadata: meta("argocd-secret"), type: "Opaque", data: {} },
     {
       apiVersion: "argoproj.io/v1alpha1",
       kind: "AppProject",
