@@ -9,11 +9,16 @@
  * app-of-apps would).
  */
 import { ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as YAML from "yaml";
 import type { RunReport } from "../../bootstrap/drill/report";
+import { AgeIdentities } from "../../bootstrap/sops/age";
+import { decryptSopsContentInternal } from "../../bootstrap/sops/internal/decrypt";
 import { ArgoStandIn, type StandInOptions } from "./argo-stand-in";
-import { FluxStandIn, STAND_IN_REVISION } from "./flux-stand-in";
+import { type FluxControllers, startFluxControllers } from "./flux-controllers";
+import { type GitServer, startGitServer } from "./git-server";
 import { PROJECT_DIR, type TestCluster, openCluster, requireToolchain, scratchProject, tempDir } from "./harness";
 import { PLACEHOLDER_SECRET_VALUE } from "./stand-in-controller";
 import { toolchainEnv } from "./toolchain";
@@ -24,7 +29,8 @@ const DEMO_KEY = fs.readFileSync(path.join(PROJECT_DIR, "examples/gitops-repo/de
 
 let dir: string;
 let cluster: TestCluster;
-/** The CLI of the scratch copy of the project. */
+/** The scratch copy of the project, and its CLI. */
+let work: string;
 let cli: string;
 let run = 0;
 
@@ -32,12 +38,15 @@ beforeAll(async () => {
   requireToolchain("pulumi", "pulumi-resource-kubernetes", "helm");
   dir = tempDir("drill");
   cluster = await openCluster(dir);
-  cli = path.join(scratchProject(dir), "bootstrap", "gitops-bootstrap.js");
+  work = scratchProject(dir);
+  cli = path.join(work, "bootstrap", "gitops-bootstrap.js");
 });
 
 afterAll(async () => {
   await cluster?.close();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  // GITOPS_BOOTSTRAP_E2E_KEEP=1 keeps the reports, controller logs and state for a look afterwards.
+  if (dir && !process.env.GITOPS_BOOTSTRAP_E2E_KEEP) fs.rmSync(dir, { recursive: true, force: true });
+  else if (dir) process.stderr.write(`kept ${dir}\n`);
 });
 
 interface Drill {
@@ -51,10 +60,14 @@ interface Drill {
   exited(expected: number): Promise<number>;
 }
 
-/** `drill` on the Argo CD sandbox stack (or another stack and example repository), with `extra` flags. */
-function startDrill(extra: readonly string[] = [], stack = "sandbox", repo = "examples/gitops-repo"): Drill {
+/**
+ * `drill` on the Argo CD sandbox stack (or another stack), with `extra` flags. The repository is
+ * read from `repo`, a checkout of the example; with `repo` null, from the stack's repo.url.
+ */
+function startDrill(extra: readonly string[] = [], stack = "sandbox", repo: string | null = "examples/gitops-repo"): Drill {
   const reportDir = path.join(dir, `report-${++run}`);
-  const args = ["drill", "--stack", stack, "--kubeconfig", cluster.kubeconfig, "--repo-checkout", path.join(PROJECT_DIR, repo), "--report-dir", reportDir, "--timeout", "3m", "--failure-grace", "3s", ...extra];
+  const checkout = repo === null ? [] : ["--repo-checkout", path.join(PROJECT_DIR, repo)];
+  const args = ["drill", "--stack", stack, "--kubeconfig", cluster.kubeconfig, ...checkout, "--report-dir", reportDir, "--timeout", "3m", "--failure-grace", "3s", ...extra];
   const env = toolchainEnv({ PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase-not-secret", PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`, PULUMI_HOME: path.join(dir, "pulumi-home"), PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true" });
   const child = spawn(process.execPath, [cli, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
   let err = "";
@@ -113,10 +126,10 @@ function expectTornDown(d: Drill, namespace = "argocd", resource = "applications
   expect(JSON.parse(cluster.kubectl(["get", resource, "-A", "-o", "json"])).items).toEqual([]);
 }
 
-function expectNoSecrets(d: Drill): void {
+/** Neither the age key nor a Secret value (the stand-in's placeholder, or `values` the test decrypted) shows in output or reports. */
+function expectNoSecrets(d: Drill, values: readonly string[] = []): void {
   for (const text of [d.stderr(), ...fs.readdirSync(d.reportDir).map((f) => fs.readFileSync(path.join(d.reportDir, f), "utf8"))]) {
-    expect(text).not.toContain(DEMO_KEY);
-    expect(text).not.toContain(PLACEHOLDER_SECRET_VALUE);
+    for (const secret of [DEMO_KEY, PLACEHOLDER_SECRET_VALUE, ...values]) expect(text.includes(secret)).toBe(false);
   }
 }
 
@@ -223,45 +236,107 @@ test("the guard refuses a cluster that is not empty, says why, and deploys nothi
   expect(namespaces()).not.toContain("argocd");
 });
 
-describe("Flux (flux-sandbox stack)", () => {
-  const startFluxDrill = () => startDrill([], "flux-sandbox", "examples/gitops-repo-flux");
+/**
+ * The Flux drill on real parts only: the real Pulumi engine and provider, Flux's real
+ * source-controller and kustomize-controller (local processes: flux-controllers.ts), and a real
+ * Git server over HTTPS with a CA made for the run (git-server.ts), which the stack trusts through
+ * `repo.caFile`. The drill reads the repository from that server too (no --repo-checkout).
+ */
+describe("Flux on real controllers and a real Git server over HTTPS (flux-sandbox stack)", () => {
+  const REPO = "gitops-bootstrap";
   const KUSTOMIZATIONS = "kustomizations.kustomize.toolkit.fluxcd.io";
+  const SOPS_FILE = "examples/gitops-repo-flux/workloads/demo-secret/demo-credentials.sops.yaml";
+  const ROOT_KUSTOMIZATION = "examples/gitops-repo-flux/apps/kustomization.yaml";
+  let git: GitServer;
+  let flux: FluxControllers;
+  let decrypted: Record<string, string>;
 
-  test("recovered: every Kustomization Ready at the applied revision, the SOPS Secret present, torn down", async () => {
-    const standIn = new FluxStandIn(cluster).start();
-    let d: Drill;
-    try {
-      d = startFluxDrill();
-      await d.exited(0);
-    } finally {
-      standIn.stop();
-    }
+  const startFluxDrill = (extra: readonly string[] = []) => startDrill(extra, "flux-sandbox", null);
+  const digest = (v: string) => createHash("sha256").update(v).digest("hex");
+  /** The demo Secret as kustomize-controller decrypted it, by digest (never printed). */
+  const secretDigests = () => {
+    const data = JSON.parse(cluster.kubectl(["get", "secret", "demo-credentials", "-n", "demo-secret", "-o", "json"])).data as Record<string, string>;
+    return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, digest(Buffer.from(v, "base64").toString("utf8"))]));
+  };
+  const expectRecovered = (d: Drill, kept: boolean): RunReport => {
     const report = readReport(d);
     expect(report).toMatchObject({ outcome: "recovered", reconciler: "flux" });
     expect(report.phases.map((p) => [p.name, p.status])).toEqual([
-      ["guard", "ok"], ["check", "ok"], ["up", "ok"], ["reconciler ready", "ok"], ["root synced", "ok"], ["all healthy", "ok"], ["secrets present", "ok"], ["destroy", "ok"],
+      ["guard", "ok"], ["check", "ok"], ["up", "ok"], ["reconciler ready", "ok"], ["root synced", "ok"], ["all healthy", "ok"], ["secrets present", "ok"], ...(kept ? [] : [["destroy", "ok"]]),
     ]);
     expect(report.apps.map((a) => [a.kind, a.name, a.converged]).sort()).toEqual([["Kustomization", "demo-secret", true], ["Kustomization", "hello", true], ["Kustomization", "root", true]]);
-    expect(report.apps[0].status).toContain(`applied ${STAND_IN_REVISION}`);
-    expect(report.secrets).toEqual([{ file: "workloads/demo-secret/demo-credentials.sops.yaml", name: "demo-credentials", namespace: "demo-secret", found: true }]);
+    // Flux's own status: every Kustomization applied the commit the Git server serves.
+    const head = git.head(REPO);
+    for (const a of report.apps) expect(a.status).toContain(head);
+    expect(report.secrets).toEqual([{ file: SOPS_FILE, name: "demo-credentials", namespace: "demo-secret", found: true }]);
     expect(d.stderr()).toMatch(/► 3\/3 Kustomizations and HelmReleases synced and healthy/);
-    expectNoSecrets(d);
-    expectTornDown(d, "flux-system", KUSTOMIZATIONS);
+    // Values long enough to mean something: the demo user name is a 4-letter word that names show too.
+    expectNoSecrets(d, Object.values(decrypted).filter((v) => v.length >= 8));
+    return report;
+  };
+
+  beforeAll(async () => {
+    git = await startGitServer({ dir: path.join(dir, "git"), repos: { [REPO]: { dir: PROJECT_DIR, include: ["examples/gitops-repo-flux"] } } });
+    // The scratch project's flux-sandbox stack points at the test's Git server and trusts its CA.
+    const stackFile = path.join(work, "stacks", "Pulumi.flux-sandbox.yaml");
+    const stack = YAML.parse(fs.readFileSync(stackFile, "utf8"));
+    stack.config["gitops-bootstrap:repo"] = { ...stack.config["gitops-bootstrap:repo"], url: git.url(REPO), revision: git.branch, caFile: git.caFile };
+    fs.writeFileSync(stackFile, YAML.stringify(stack));
+    flux = await startFluxControllers({ dir: path.join(dir, "flux"), kubeconfig: cluster.kubeconfig });
+    // What the Secret must hold: the test decrypts the SOPS file itself, with the stack's key.
+    const identities = await AgeIdentities.parse(fs.readFileSync(path.join(PROJECT_DIR, "examples/gitops-repo/demo-age-key.txt"), "utf8"), "demo key");
+    const { result, documents } = await decryptSopsContentInternal(fs.readFileSync(path.join(PROJECT_DIR, SOPS_FILE)), SOPS_FILE, identities);
+    if (!documents) throw new Error(`${SOPS_FILE}: ${result.kind}`);
+    decrypted = (documents[0] as { stringData: Record<string, string> }).stringData;
+    expect(Object.keys(decrypted).length).toBeGreaterThan(0);
   });
 
-  test("a Kustomization whose health check fails is a failure with Flux's reason and message, and the drill tears down", async () => {
-    const standIn = new FluxStandIn(cluster, { fail: "hello" }).start();
-    let d: Drill;
+  afterAll(async () => {
+    await flux?.stop();
+    await git?.stop();
+  });
+
+  afterEach(() => {
+    flux.assertRunning();
+  });
+
+  test("recovered from Git over HTTPS, then the disaster (cluster lost, Pulumi state kept): the next drill brings everything back the same way, and tears down", async () => {
+    const first = startFluxDrill(["--keep"]);
+    await first.exited(0);
+    expectRecovered(first, true);
+    const repo = JSON.parse(cluster.kubectl(["get", "gitrepositories.source.toolkit.fluxcd.io", "root", "-n", "flux-system", "-o", "json"]));
+    expect(repo.status.artifact.revision).toContain(git.head(REPO));
+    const expected = Object.fromEntries(Object.entries(decrypted).map(([k, v]) => [k, digest(v)]));
+    expect(secretDigests()).toEqual(expected);
+
+    await cluster.wipe();
+    await flux.restart(cluster.kubeconfig);
+    expect(namespaces()).not.toContain("flux-system");
+    const second = startFluxDrill();
+    await second.exited(0);
+    const report = expectRecovered(second, false);
+    // The state still listed every object: the refresh found them gone and the update recreated them.
+    expect(report.phases.find((p) => p.name === "up")!.detail).toMatch(/create/);
+    expectTornDown(second, "flux-system", KUSTOMIZATIONS);
+  });
+
+  // A broken kustomization.yaml in the root path: the root Kustomization fails to build, at once.
+  // (A child whose path does not exist fails as fast, with ArtifactFailed (flux-real.test.ts), but
+  // the root waits for its children (wait: true) until its 5m timeout before kustomize-controller
+  // handles the deletion, so the drill's teardown would take 5 minutes.)
+  test("a broken kustomization.yaml in Git fails the drill with Flux's reason and message, and the drill tears down", async () => {
+    const original = fs.readFileSync(path.join(PROJECT_DIR, ROOT_KUSTOMIZATION), "utf8");
+    git.commit(REPO, { [ROOT_KUSTOMIZATION]: original.replace("  - hello.yaml", "  - hello.yaml\n  - missing.yaml") }, "apps: list a file that is not there");
     try {
-      d = startFluxDrill();
+      const d = startFluxDrill();
       await d.exited(1);
+      const report = readReport(d);
+      expect(report.outcome).toBe("failed");
+      expect(report.failures.join("\n")).toMatch(/Kustomization flux-system\/root: BuildFailed — Ready=False BuildFailed: .*missing\.yaml/);
+      expect(report.apps.find((a) => a.name === "root")).toMatchObject({ converged: false });
+      expectTornDown(d, "flux-system", KUSTOMIZATIONS);
     } finally {
-      standIn.stop();
+      git.commit(REPO, { [ROOT_KUSTOMIZATION]: original }, "apps: back to the files that are there");
     }
-    const report = readReport(d);
-    expect(report.outcome).toBe("failed");
-    expect(report.failures.join("\n")).toMatch(/Kustomization flux-system\/hello: HealthCheckFailed — Ready=False HealthCheckFailed: health check failed after 5m0s/);
-    expect(report.apps.find((a) => a.name === "hello")).toMatchObject({ converged: false });
-    expectTornDown(d, "flux-system", KUSTOMIZATIONS);
   });
 });

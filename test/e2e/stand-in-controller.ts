@@ -1,7 +1,7 @@
 /**
- * What the test's stand-ins for the GitOps controllers share (argo-stand-in.ts,
- * flux-stand-in.ts): a step run every few hundred milliseconds until stopped, a pause (no API
- * calls, for the API server restart scenario), a log of what they did, the child objects of the
+ * What the test's stand-in for Argo CD's controller (argo-stand-in.ts) is built on: a step run
+ * every few hundred milliseconds until stopped, a pause (no API calls, for the API server
+ * restart scenario), a log of what it did, the child objects of the
  * example repository, and the one thing a sync deploys that the drill checks: the Secrets the
  * SOPS files define, with a placeholder value standing in for the decryption.
  */
