@@ -415,11 +415,18 @@ build_kustomize() {
 # base image lacks are unpacked beside them (lib/); bin/redis-server and bin/redis-cli are
 # wrappers setting LD_LIBRARY_PATH to that dir.
 build_redis() {
-  local v="$1" out="$2" w="$3" root dv="$REDIS_DEB_VERSION"
+  local v="$1" out="$2" w="$3" root dv
   rm -rf "$w" && mkdir -p "$w/debs" "$w/root"
-  if ! apt-cache show "redis-tools=$dv" >/dev/null 2>&1; then apt-get update -qq || true; fi
-  apt-cache show "redis-tools=$dv" >/dev/null 2>&1 ||
-    { echo "Debian does not offer redis-tools=$dv (apt-cache policy redis-server; bump REDIS_VERSION in versions.sh)"; return 1; }
+  # Whatever redis the Debian mirror offers now (security updates replace versions there), of the
+  # major.minor in REDIS_VERSION; the exact version goes into the build log.
+  dv="$(apt-cache policy redis-tools 2>/dev/null | awk '$1=="Candidate:"{print $2}')"
+  if [[ -z "$dv" || "$dv" == "(none)" ]]; then
+    apt-get update -qq || true
+    dv="$(apt-cache policy redis-tools 2>/dev/null | awk '$1=="Candidate:"{print $2}')"
+  fi
+  [[ -n "$dv" && "$dv" != "(none)" ]] || { echo "Debian offers no redis-tools here (apt-cache policy redis-tools)"; return 1; }
+  [[ "$dv" == *":${REDIS_VERSION}."* ]] || { echo "Debian offers redis $dv, not $REDIS_VERSION.x: set REDIS_VERSION in versions.sh"; return 1; }
+  echo "+ Debian redis $dv"
   local p dep extra=()
   # Libraries redis-tools links that are not installed here (libjemalloc2, liblzf1 on Debian 12).
   for dep in $(apt-cache depends --no-recommends --no-suggests "redis-tools=$dv" | awk '$1=="Depends:"{print $2}' | grep -v '^<' | sort -u); do

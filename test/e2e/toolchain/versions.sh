@@ -67,11 +67,10 @@ unset _v
 # kustomize v5.8.3 pins k8s.io/kube-openapi v0.0.0-20261001230523-97fa35140926, which the proxy
 # refuses (403); the build replaces it with this served later pseudo-version.
 : "${KUSTOMIZE_KUBE_OPENAPI_VERSION:=v0.0.0-20261014044854-ca3452a79603}"
-# Argo CD's cache: Debian's redis-server (apt-get download + dpkg -x, no system install).
-: "${REDIS_VERSION:=7.0.15-1~deb12u10}"  # Debian 12's redis-server (apt-cache policy redis-server)
-: "${REDIS_DEB_VERSION:=5:${REDIS_VERSION}}" # the same with its epoch (not in the cache dir name:
-                                             # a ':' would break PATH). When Debian drops this
-                                             # version from its mirror, bump both.
+# Argo CD's cache: Debian's redis-server (apt-get download + dpkg -x, no system install), at the
+# version the mirror offers when it is built (Debian 12: 7.0.15-1~deb12u<N>, replaced by security
+# updates), as long as it is this major.minor.
+: "${REDIS_VERSION:=7.0}"
 
 # Build order: most needed first.
 TOOLCHAIN_TOOLS=(sops pulumi pulumi-kubernetes etcd kubernetes kwok helm flux-source-controller flux-kustomize-controller argocd kustomize redis)
