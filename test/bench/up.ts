@@ -7,7 +7,7 @@
  * --install --wait`). Goal: up at most 1.5x the floor.
  *
  *   npm run bench                      (runs this after the check and watcher benchmarks)
- *   BENCH_UP_ROUNDS=3 ts-node --transpile-only test/bench/up.ts
+ *   BENCH_UP_ROUNDS=5 ts-node --transpile-only test/bench/up.ts     (default 3 rounds)
  *
  * Rounds alternate floor and up on the same cluster, each followed by its own teardown (not
  * timed), and the medians are compared. Needs the e2e toolchain (bash test/e2e/toolchain/build.sh).
@@ -22,7 +22,7 @@ import { PROJECT_DIR, openStack, releaseDeletedApplications, requireToolchain } 
 import { type Sandbox, startSandbox } from "../e2e/sandbox";
 import { toolchainEnv } from "../e2e/toolchain";
 
-const ROUNDS = Number(process.env.BENCH_UP_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_UP_ROUNDS ?? 3);
 const STACK = "sandbox";
 
 interface Rendered {
@@ -72,7 +72,11 @@ function removeByHand(sandbox: Sandbox, rendered: readonly Rendered[]): void {
   sandbox.kubectl(["delete", "namespace", release.namespace, "--wait=true", "--timeout=180s"]);
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+const median = (xs: number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
 const s = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 async function main(): Promise<void> {
