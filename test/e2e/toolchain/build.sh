@@ -478,13 +478,19 @@ build_one() {
   start=$(date +%s)
   UNAVAILABLE_REASON=""
   local ok=0
-  # Runs in a subshell with errexit so any failing step fails the build.
-  if (
+  # Runs in a subshell with errexit so any failing step fails the build. Not as the condition of
+  # an `if`: bash ignores errexit inside a condition, so a failing `go mod tidy` went unnoticed.
+  local rc=0
+  set +e
+  (
     set -euo pipefail
     echo "== $(date -u +%FT%TZ) building $name $v ($(go version))"
     "build_${name}" "$v" "$tmp/bin" "${WORK_DIR}/${name}-${v}"
     echo "== done"
-  ) >"$log" 2>&1; then ok=1; fi
+  ) >"$log" 2>&1
+  rc=$?
+  set -e
+  [[ $rc != 0 ]] || ok=1
   secs=$(($(date +%s) - start))
   if [[ $ok == 1 ]] && [[ -n "$(ls -A "$tmp/bin")" ]]; then
     local b
