@@ -1,0 +1,57 @@
+/**
+ * What the e2e tests know about the example repositories they serve: the Secret a SOPS file
+ * defines, as the test decrypts it itself with the project's own SOPS code (compared by digest, so
+ * a failed comparison never prints a value), the same Secret as it is in the cluster, and a
+ * scratch project's stack pointed at the test's Git server.
+ */
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as YAML from "yaml";
+import { AgeIdentities } from "../../bootstrap/sops/age";
+import { decryptSopsContentInternal } from "../../bootstrap/sops/internal/decrypt";
+import { PROJECT_DIR } from "./harness";
+
+/** The age key the example repositories are encrypted to. */
+export const DEMO_KEY_FILE = path.join(PROJECT_DIR, "examples/gitops-repo/demo-age-key.txt");
+
+/** Values by SHA-256, so a failed comparison never prints a secret. */
+export const digestValues = (values: Record<string, string | Buffer>): Record<string, string> =>
+  Object.fromEntries(Object.entries(values).map(([k, v]) => [k, createHash("sha256").update(v).digest("hex")]));
+
+export interface ExpectedSecret {
+  readonly name: string;
+  readonly namespace: string;
+  /** Value digests by key. */
+  readonly digests: Record<string, string>;
+  /** The plaintext values, only to check they never show in output: never print them. */
+  readonly values: readonly string[];
+}
+
+/** The Secret `sopsFile` (relative to the project) defines, decrypted with the demo key. */
+export async function expectedSecret(sopsFile: string): Promise<ExpectedSecret> {
+  const identities = await AgeIdentities.parse(fs.readFileSync(DEMO_KEY_FILE, "utf8"), DEMO_KEY_FILE);
+  const { result, documents } = await decryptSopsContentInternal(fs.readFileSync(path.join(PROJECT_DIR, sopsFile)), sopsFile, identities);
+  if (!documents) throw new Error(`${sopsFile}: ${result.kind}: ${result.detail}`);
+  const secret = documents[0] as { metadata: { name: string; namespace: string }; stringData: Record<string, string> };
+  return { name: secret.metadata.name, namespace: secret.metadata.namespace, digests: digestValues(secret.stringData), values: Object.values(secret.stringData) };
+}
+
+/** The digests of a Secret's data as the cluster holds it, or undefined when it is not there. */
+export function clusterSecretDigests(kubectl: (args: readonly string[]) => string, name: string, namespace: string): Record<string, string> | undefined {
+  let secret: { data?: Record<string, string> };
+  try {
+    secret = JSON.parse(kubectl(["get", "secret", name, "-n", namespace, "-o", "json"]));
+  } catch {
+    return undefined;
+  }
+  return digestValues(Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64")])));
+}
+
+/** Points a (scratch) project's stack file at a Git server: its URL, revision and CA file. */
+export function pointStackAt(projectDir: string, stack: string, repo: { url: string; revision: string; caFile?: string }): void {
+  const file = path.join(projectDir, "stacks", `Pulumi.${stack}.yaml`);
+  const doc = YAML.parse(fs.readFileSync(file, "utf8"));
+  doc.config["gitops-bootstrap:repo"] = { ...doc.config["gitops-bootstrap:repo"], ...repo };
+  fs.writeFileSync(file, YAML.stringify(doc));
+}
