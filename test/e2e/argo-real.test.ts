@@ -13,7 +13,7 @@
  * the `app.kubernetes.io/part-of: argocd` label Argo CD's settings informer needs) and
  * argocd-tls-certs-cm, plus the `default` AppProject that argocd-server would create.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
@@ -22,8 +22,7 @@ import { AGE_SECRET, ARGOCD, MANAGED_BY_LABELS, REPO_SECRET_NAME } from "../../b
 import { argoCdTlsCertificateKey, argoCdValues } from "../../bootstrap/helm-values";
 import { repositorySecretData, rootApplicationSpec } from "../../bootstrap/manifests";
 import { rawConfigFromEntries } from "../../bootstrap/program";
-import { AgeIdentities } from "../../bootstrap/sops/age";
-import { decryptSopsContentInternal } from "../../bootstrap/sops/internal/decrypt";
+import { clusterSecretDigests as demoClusterSecretDigests, digestValues, expectedSecret as demoExpectedSecret } from "./demo-repo";
 import { type ArgoControllers, TLS_CERTS_CONFIGMAP, argoToolchain, installArgoCrds, startArgoControllers } from "./argo-controllers";
 import { type GitServer, startGitServer } from "./git-server";
 import { PROJECT_DIR, type TestCluster, openCluster, requireToolchain, tempDir } from "./harness";
@@ -192,24 +191,9 @@ async function waitForSyncedHealthy(sha: string): Promise<Application[]> {
   });
 }
 
-/** The Secret the SOPS file defines, as the test decrypts it with the project's own SOPS code. */
-async function expectedSecret(): Promise<{ name: string; namespace: string; digests: Record<string, string> }> {
-  const keyFile = path.join(PROJECT_DIR, "examples/gitops-repo/demo-age-key.txt");
-  const identities = await AgeIdentities.parse(fs.readFileSync(keyFile, "utf8"), keyFile);
-  const { result, documents } = await decryptSopsContentInternal(fs.readFileSync(path.join(PROJECT_DIR, SOPS_FILE)), SOPS_FILE, identities);
-  if (!documents) throw new Error(`${SOPS_FILE}: ${result.kind}: ${result.detail}`);
-  const secret = documents[0] as { metadata: { name: string; namespace: string }; stringData: Record<string, string> };
-  return { name: secret.metadata.name, namespace: secret.metadata.namespace, digests: digestValues(secret.stringData) };
-}
-
-/** Values compared by SHA-256, so a failed comparison never prints a secret. */
-const digestValues = (values: Record<string, string | Buffer>): Record<string, string> =>
-  Object.fromEntries(Object.entries(values).map(([k, v]) => [k, createHash("sha256").update(v).digest("hex")]));
-
-function clusterSecretDigests(name: string, namespace: string): Record<string, string> | undefined {
-  const secret = getObject<{ data?: Record<string, string> }>("secret", name, namespace);
-  return secret && digestValues(Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64")])));
-}
+/** The Secret the SOPS file defines, as the test decrypts it itself (demo-repo.ts). */
+const expectedSecret = () => demoExpectedSecret(SOPS_FILE);
+const clusterSecretDigests = (name: string, namespace: string) => demoClusterSecretDigests((a) => cluster.kubectl(a), name, namespace);
 
 /**
  * The whole bootstrap on the current cluster: CRDs, the release's objects, Argo CD's processes

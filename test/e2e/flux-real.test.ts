@@ -7,7 +7,7 @@
  * Secret kustomize-controller decrypts with the age key are Flux's own doing. Failures are
  * Flux's own too: a GitRepository without the CA, wrong credentials, a missing path.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
@@ -15,8 +15,7 @@ import { type FluxBootstrapConfig, resolveConfig } from "../../bootstrap/config"
 import { AGE_SECRET, FLUX, MANAGED_BY_LABELS, REPO_SECRET_NAME } from "../../bootstrap/defaults";
 import { fluxGitSecretData, gitRepositorySpec, kustomizationSpec } from "../../bootstrap/manifests";
 import { rawConfigFromEntries } from "../../bootstrap/program";
-import { AgeIdentities } from "../../bootstrap/sops/age";
-import { decryptSopsContentInternal } from "../../bootstrap/sops/internal/decrypt";
+import { clusterSecretDigests as demoClusterSecretDigests, expectedSecret as demoExpectedSecret } from "./demo-repo";
 import { type FluxControllers, fluxToolchain, startFluxControllers } from "./flux-controllers";
 import { type GitServer, startGitServer } from "./git-server";
 import { PROJECT_DIR, type TestCluster, openCluster, requireToolchain, tempDir } from "./harness";
@@ -163,24 +162,9 @@ function childNames(): string[] {
     .map((d) => d.metadata.name as string);
 }
 
-/** The Secret the SOPS file defines, as the test decrypts it with the project's own SOPS code. */
-async function expectedSecret(): Promise<{ name: string; namespace: string; digests: Record<string, string> }> {
-  const keyFile = path.join(PROJECT_DIR, "examples/gitops-repo/demo-age-key.txt");
-  const identities = await AgeIdentities.parse(fs.readFileSync(keyFile, "utf8"), keyFile);
-  const { result, documents } = await decryptSopsContentInternal(fs.readFileSync(path.join(PROJECT_DIR, SOPS_FILE)), SOPS_FILE, identities);
-  if (!documents) throw new Error(`${SOPS_FILE}: ${result.kind}: ${result.detail}`);
-  const secret = documents[0] as { metadata: { name: string; namespace: string }; stringData: Record<string, string> };
-  return { name: secret.metadata.name, namespace: secret.metadata.namespace, digests: digestValues(secret.stringData) };
-}
-
-/** Values compared by SHA-256, so a failed comparison never prints a secret. */
-const digestValues = (values: Record<string, string | Buffer>): Record<string, string> =>
-  Object.fromEntries(Object.entries(values).map(([k, v]) => [k, createHash("sha256").update(v).digest("hex")]));
-
-function clusterSecretDigests(name: string, namespace: string): Record<string, string> | undefined {
-  const secret = getObject<{ data?: Record<string, string> }>("secret", name, namespace);
-  return secret && digestValues(Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64")])));
-}
+/** The Secret the SOPS file defines, as the test decrypts it itself (demo-repo.ts). */
+const expectedSecret = () => demoExpectedSecret(SOPS_FILE);
+const clusterSecretDigests = (name: string, namespace: string) => demoClusterSecretDigests((a) => cluster.kubectl(a), name, namespace);
 
 /** Applies the bootstrap objects and waits until kustomize-controller has created the decrypted Secret; returns ms. */
 async function bootstrapAndTimeDecryption(): Promise<number> {
