@@ -9,10 +9,10 @@
  */
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as http from "node:http";
 import * as net from "node:net";
 import * as path from "node:path";
 import { FLUX } from "../../bootstrap/defaults";
+import { freePort, httpStatus, killLeftovers } from "./processes";
 import { toolchainEnv, toolchainPath } from "./toolchain";
 
 const BUILD_HINT = "build them with `bash test/e2e/toolchain/build.sh flux-source-controller flux-kustomize-controller` (see test/e2e/toolchain/README.md)";
@@ -74,31 +74,6 @@ export async function installFluxCrds(kubeconfig: string, toolchain: FluxToolcha
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function httpStatus(url: string): Promise<number> {
-  return new Promise((resolve) => {
-    const req = http.get(url, { timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on("error", () => resolve(0));
-    req.on("timeout", () => {
-      req.destroy();
-      resolve(0);
-    });
-  });
-}
 
 export interface FluxControllersOptions {
   /** Where logs, the artifact storage and temporary files go. Created if missing. */
@@ -287,20 +262,6 @@ function watchParent(pids: readonly number[]): ChildProcess {
   return child;
 }
 
-/** Kills controllers a crashed earlier run left behind in `dir` (their pids are in dir/pids). */
-function killLeftovers(dir: string): void {
-  const file = path.join(dir, "pids");
-  if (!fs.existsSync(file)) return;
-  for (const pid of fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map(Number)) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-  fs.rmSync(file, { force: true });
-}
-
 /**
  * Starts source-controller and kustomize-controller against `kubeconfig` (installing their
  * CRDs first) and waits until both report healthy and the artifact server answers. Throws,
@@ -309,7 +270,7 @@ function killLeftovers(dir: string): void {
 export async function startFluxControllers(options: FluxControllersOptions): Promise<FluxControllers> {
   const toolchain = fluxToolchain();
   fs.mkdirSync(options.dir, { recursive: true });
-  killLeftovers(options.dir);
+  killLeftovers(path.join(options.dir, "pids"));
   const controllers = new LocalFluxControllers(
     options.dir,
     options.kubeconfig,

@@ -9,6 +9,7 @@
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { killLeftovers } from "./processes";
 
 /** What a repository starts with: a whole folder, or only some paths of one (files or folders). */
 export type RepositorySource = string | { readonly dir: string; readonly include: readonly string[] };
@@ -225,18 +226,6 @@ class LocalGitServer implements GitServer {
   }
 }
 
-/** Kills the https front a crashed earlier run left behind in `dir`. */
-function killLeftover(dir: string): void {
-  const file = path.join(dir, "pid");
-  if (!fs.existsSync(file)) return;
-  try {
-    process.kill(Number(fs.readFileSync(file, "utf8").trim()), "SIGKILL");
-  } catch {
-    // already gone
-  }
-  fs.rmSync(file, { force: true });
-}
-
 /**
  * Starts a Git server on 127.0.0.1 (a free port) serving `repos` over https, with a CA made
  * for this run (`caPem`, `caFile`). Requires `git` (with `git http-backend`) and `openssl`.
@@ -244,7 +233,7 @@ function killLeftover(dir: string): void {
 export async function startGitServer(options: GitServerOptions): Promise<GitServer> {
   fs.mkdirSync(options.dir, { recursive: true });
   const certs = makeTestCertificates(path.join(options.dir, "tls"));
-  killLeftover(options.dir);
+  killLeftovers(path.join(options.dir, "pid"));
   const server = new LocalGitServer(options.dir, certs.caFile, options.branch ?? "main", options.auth);
   for (const [name, source] of Object.entries(options.repos)) server.create(name, source);
   await server.listen(certs);

@@ -8,10 +8,8 @@
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import * as https from "node:https";
-import * as http from "node:http";
-import * as net from "node:net";
 import * as path from "node:path";
+import { freePort, httpStatus, killLeftovers } from "./processes";
 import { toolchainPath } from "./toolchain";
 
 const CRD_DIR = path.resolve(__dirname, "../../../shared/fixtures/crds");
@@ -41,33 +39,6 @@ export interface SandboxOptions {
   readonly nodes?: number;
   /** Install the CRDs from shared/fixtures/crds. @default true */
   readonly installCrds?: boolean;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function get(url: string, token?: string): Promise<number> {
-  return new Promise((resolve) => {
-    const mod = url.startsWith("https") ? https : http;
-    const req = mod.get(url, { rejectUnauthorized: false, headers: token ? { Authorization: `Bearer ${token}` } : {}, timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on("error", () => resolve(0));
-    req.on("timeout", () => {
-      req.destroy();
-      resolve(0);
-    });
-  });
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, logFile?: string): Promise<void> {
@@ -170,7 +141,7 @@ class LocalSandbox implements Sandbox {
       "--unsafe-no-fsync",
       "--quota-backend-bytes=4294967296",
     ]);
-    await waitFor("etcd", async () => (await get(`http://127.0.0.1:${this.ports.etcdClient}/health`)) === 200, 30_000, path.join(logs, "etcd.log"));
+    await waitFor("etcd", async () => (await httpStatus(`http://127.0.0.1:${this.ports.etcdClient}/health`)) === 200, 30_000, path.join(logs, "etcd.log"));
     this.launch("kube-apiserver", "kube-apiserver", [
       `--etcd-servers=http://127.0.0.1:${this.ports.etcdClient}`,
       "--bind-address=127.0.0.1",
@@ -187,7 +158,7 @@ class LocalSandbox implements Sandbox {
       "--enable-priority-and-fairness=false",
       "--profiling=false",
     ]);
-    await waitFor("kube-apiserver", async () => (await get(`${this.server}/readyz`, this.token)) === 200, 90_000, path.join(logs, "kube-apiserver.log"));
+    await waitFor("kube-apiserver", async () => (await httpStatus(`${this.server}/readyz`, { token: this.token })) === 200, 90_000, path.join(logs, "kube-apiserver.log"));
     this.launch("kube-controller-manager", "kube-controller-manager", [
       `--kubeconfig=${this.kubeconfig}`,
       `--service-account-private-key-file=${path.join(pki, "sa.key")}`,
@@ -287,24 +258,10 @@ class LocalSandbox implements Sandbox {
   }
 }
 
-/** Kills processes a crashed earlier run left behind in `dir` (their pids are in dir/pids). */
-function killLeftovers(dir: string): void {
-  const file = path.join(dir, "pids");
-  if (!fs.existsSync(file)) return;
-  for (const pid of fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map(Number)) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-  fs.rmSync(file, { force: true });
-}
-
 /** Starts a fresh sandbox cluster (or the one whose data is in `dir`). */
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   fs.mkdirSync(options.dir, { recursive: true });
-  killLeftovers(options.dir);
+  killLeftovers(path.join(options.dir, "pids"));
   const ports: Ports = { etcdClient: await freePort(), etcdPeer: await freePort(), apiserver: await freePort() };
   const sandbox = new LocalSandbox(options.dir, ports, options.nodes ?? 1, options.installCrds ?? true);
   try {

@@ -1,0 +1,55 @@
+/**
+ * What the e2e helpers that run local processes share (the sandbox cluster, the Flux and Argo CD
+ * controllers, the Git server): a free loopback port, an HTTP status probe, and killing what a
+ * crashed earlier run left behind (its pids are recorded in a file of the helper's directory).
+ */
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as https from "node:https";
+import * as net from "node:net";
+
+/** A port nothing listens on at 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * The status code of a GET (0 when nothing answers within 2 s). https is not verified: the
+ * sandbox's own certificates. Over a Unix socket when `socketPath` is given.
+ */
+export function httpStatus(url: string, options: { token?: string; socketPath?: string } = {}): Promise<number> {
+  return new Promise((resolve) => {
+    const mod = url.startsWith("https") ? https : http;
+    const headers = options.token ? { Authorization: `Bearer ${options.token}` } : {};
+    const req = mod.get(url, { rejectUnauthorized: false, headers, timeout: 2000, ...(options.socketPath ? { socketPath: options.socketPath } : {}) }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", () => resolve(0));
+    req.on("timeout", () => {
+      req.destroy();
+      resolve(0);
+    });
+  });
+}
+
+/** Kills (SIGKILL) the processes whose pids `pidFile` lists, one per line, then removes it. */
+export function killLeftovers(pidFile: string): void {
+  if (!fs.existsSync(pidFile)) return;
+  for (const pid of fs.readFileSync(pidFile, "utf8").split("\n").filter(Boolean).map(Number)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  fs.rmSync(pidFile, { force: true });
+}
