@@ -18,6 +18,11 @@
  * namespace (`unshare --net`, argo-netns-bridge.js) reaching the API server, the repo-server and
  * redis through Unix sockets; where that is not possible it runs on the host network and says so.
  * Logs go to files, for failure messages.
+ *
+ * With `restartOnExit`, a process that exits is started again after a back-off, as the kubelet
+ * restarts a crash-looping container: the application-controller exits at once while argocd-cm
+ * is missing, so it can be started before whatever creates Argo CD's config (a drill's
+ * `pulumi up`) and comes up once that exists, and it survives that config being deleted again.
  */
 import { ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -157,6 +162,12 @@ export interface ArgoControllersOptions {
   readonly appResyncSeconds?: number;
   /** How long to wait for all three to report healthy. @default 60_000 */
   readonly readyTimeoutMs?: number;
+  /**
+   * Start a process again when it exits (back-off 1 s doubling to 8 s, back to 1 s after 10 s
+   * up), as the kubelet does; `start` then waits for redis and the repo-server only, since the
+   * application-controller cannot be healthy before argocd-cm exists. @default false
+   */
+  readonly restartOnExit?: boolean;
 }
 
 export type ArgoProcessName = "redis" | "repo-server" | "application-controller";
@@ -179,8 +190,10 @@ export interface ArgoControllers {
   logFile(name: ArgoProcessName): string;
   /** The last lines of every log, for a failure message. */
   logTail(lines?: number): string;
-  /** Throws, with the log tails, if a process has exited since it started. */
+  /** Throws, with the log tails, if a process has exited and is not being restarted. */
   assertRunning(): void;
+  /** How many times each process was restarted after exiting (restartOnExit). */
+  restarts(): Record<ArgoProcessName, number>;
   /** Copies the mounted objects from the cluster now (as the kubelet does periodically). */
   syncMounts(): Promise<void>;
   /** Stops everything and starts again, against `kubeconfig` if given (a new cluster after a wipe). */
@@ -190,8 +203,20 @@ export interface ArgoControllers {
 
 interface Running {
   readonly name: ArgoProcessName;
-  readonly child: ChildProcess;
+  child: ChildProcess;
+  /** How to start it again (restartOnExit). */
+  readonly launch: () => ChildProcess;
+  restarts: number;
+  /** Consecutive exits within a short run: the back-off's exponent. */
+  crashes: number;
+  startedAt: number;
+  restartTimer?: NodeJS.Timeout;
 }
+
+const BACKOFF_FIRST_MS = 1000;
+const BACKOFF_MAX_MS = 8000;
+/** A process up this long has not crash-looped: its next exit restarts after the first back-off. */
+const BACKOFF_RESET_AFTER_MS = 10_000;
 
 class LocalArgoControllers implements ArgoControllers {
   private running: Running[] = [];
@@ -200,6 +225,7 @@ class LocalArgoControllers implements ArgoControllers {
   private mountSync: Promise<void> | undefined;
   private ports = { redis: 0, repoServer: 0, repoMetrics: 0, controllerMetrics: 0 };
   private readonly netnsArgs: string[] | undefined;
+  private stopping = false;
 
   constructor(
     private readonly dir: string,
@@ -209,6 +235,7 @@ class LocalArgoControllers implements ArgoControllers {
     private readonly installCrds: boolean,
     private readonly appResyncSeconds: number,
     private readonly readyTimeoutMs: number,
+    private readonly restartOnExit: boolean,
   ) {
     this.netnsArgs = privateNetworkArgs();
   }
@@ -246,6 +273,7 @@ class LocalArgoControllers implements ArgoControllers {
   }
 
   assertRunning(): void {
+    if (this.restartOnExit && !this.stopping) return;
     const gone = this.running.filter((r) => r.child.exitCode !== null || r.child.signalCode !== null);
     if (gone.length) {
       const what = gone.map((r) => `${r.name} exited (${r.child.exitCode ?? r.child.signalCode})`).join(", ");
@@ -253,14 +281,46 @@ class LocalArgoControllers implements ArgoControllers {
     }
   }
 
+  restarts(): Record<ArgoProcessName, number> {
+    const counts = { redis: 0, "repo-server": 0, "application-controller": 0 };
+    for (const r of this.running) counts[r.name] = r.restarts;
+    return counts;
+  }
+
   /** `stdinPipe`: the bridge ends its program when this process goes (its stdin closes). */
   private launch(name: ArgoProcessName, bin: string, args: string[], env: NodeJS.ProcessEnv, stdinPipe = false): void {
-    const logFd = fs.openSync(this.logFile(name), "a");
-    const child = spawn(bin, args, { env, stdio: [stdinPipe ? "pipe" : "ignore", logFd, logFd] });
-    fs.closeSync(logFd);
-    child.on("error", (e) => fs.appendFileSync(this.logFile(name), `spawn error: ${e.message}\n`));
-    this.running.push({ name, child });
+    const spawnOne = (): ChildProcess => {
+      const logFd = fs.openSync(this.logFile(name), "a");
+      const child = spawn(bin, args, { env, stdio: [stdinPipe ? "pipe" : "ignore", logFd, logFd] });
+      fs.closeSync(logFd);
+      child.on("error", (e) => fs.appendFileSync(this.logFile(name), `spawn error: ${e.message}\n`));
+      child.on("exit", (code, signal) => this.exited(entry, child, code ?? signal));
+      return child;
+    };
+    const entry: Running = { name, child: undefined as unknown as ChildProcess, launch: spawnOne, restarts: 0, crashes: 0, startedAt: Date.now() };
+    entry.child = spawnOne();
+    this.running.push(entry);
+    this.writePids();
+  }
+
+  private writePids(): void {
     fs.writeFileSync(path.join(this.dir, "pids"), this.running.map((r) => `${r.child.pid}\n`).join(""));
+  }
+
+  /** restartOnExit: the kubelet's part for a container that exited, with its back-off. */
+  private exited(entry: Running, child: ChildProcess, status: number | string | null): void {
+    if (!this.restartOnExit || this.stopping || entry.child !== child) return;
+    entry.crashes = Date.now() - entry.startedAt >= BACKOFF_RESET_AFTER_MS ? 0 : entry.crashes + 1;
+    const delay = Math.min(BACKOFF_FIRST_MS * 2 ** Math.max(entry.crashes - 1, 0), BACKOFF_MAX_MS);
+    fs.appendFileSync(this.logFile(entry.name), `--- exited (${status}); restarting in ${delay / 1000}s, as the kubelet would ---\n`);
+    entry.restartTimer = setTimeout(() => {
+      entry.restartTimer = undefined;
+      if (this.stopping) return;
+      entry.restarts += 1;
+      entry.startedAt = Date.now();
+      entry.child = entry.launch();
+      this.writePids();
+    }, delay);
   }
 
   /**
@@ -421,7 +481,8 @@ class LocalArgoControllers implements ArgoControllers {
           ? (await httpStatus("http://localhost/healthz", path.join(this.sockDir, `inside-${this.ports.controllerMetrics}.sock`))) === 200
           : (await httpStatus(`http://127.0.0.1:${this.ports.controllerMetrics}/healthz`)) === 200,
     };
-    const pending = new Set<ArgoProcessName>(NAMES);
+    // Restarted on exit, the controller comes up once argocd-cm exists: not waited for here.
+    const pending = new Set<ArgoProcessName>(this.restartOnExit ? NAMES.filter((n) => n !== "application-controller") : NAMES);
     while (pending.size > 0) {
       this.assertRunning();
       for (const name of [...pending]) if (await checks[name]()) pending.delete(name);
@@ -432,9 +493,11 @@ class LocalArgoControllers implements ArgoControllers {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.mountTimer) clearInterval(this.mountTimer);
     this.mountTimer = undefined;
     await this.mountSync;
+    for (const r of this.running) clearTimeout(r.restartTimer);
     // The controller first (it calls the others), redis last.
     for (const { child } of [...this.running].reverse()) {
       if (child.exitCode !== null || child.signalCode !== null) continue;
@@ -452,6 +515,7 @@ class LocalArgoControllers implements ArgoControllers {
 
   async restart(kubeconfig?: string): Promise<void> {
     await this.stop();
+    this.stopping = false;
     if (kubeconfig) this.kubeconfig = kubeconfig;
     // A new cluster: nothing mounted from the old one survives (as a new pod).
     fs.rmSync(path.join(this.dir, "mounts"), { recursive: true, force: true });
@@ -494,6 +558,7 @@ export async function startArgoControllers(options: ArgoControllersOptions): Pro
     options.installCrds ?? true,
     options.appResyncSeconds ?? 30,
     options.readyTimeoutMs ?? 60_000,
+    options.restartOnExit ?? false,
   );
   try {
     await controllers.start();

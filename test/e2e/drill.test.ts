@@ -4,9 +4,12 @@
  * Kubernetes provider for `pulumi up --refresh` and `destroy`, the real watcher, Secret
  * verification, report, guard and teardown. The CLI runs from a scratch copy of the project, so
  * the stack file Pulumi writes (its encryption salt) stays out of the work tree.
- * One part is still played by the test, openly: Argo CD's application controller
- * (argo-stand-in.ts: it writes Application statuses and creates the child Applications, as an
- * app-of-apps would).
+ * The reconcilers are real too: Argo CD's repo-server and application-controller
+ * (argo-controllers.ts) and Flux's source- and kustomize-controller (flux-controllers.ts), run as
+ * local processes against the sandbox, syncing from a real Git server over HTTPS with a CA made
+ * for the run (git-server.ts), which the stacks trust through `repo.caFile`. What the Argo CD
+ * chart's pods would be is those processes; the chart itself is the local stand-in
+ * test/e2e/charts/argo-cd (charts cannot be downloaded here), installed by the real Helm.
  */
 import { ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -16,11 +19,10 @@ import * as YAML from "yaml";
 import type { RunReport } from "../../bootstrap/drill/report";
 import { AgeIdentities } from "../../bootstrap/sops/age";
 import { decryptSopsContentInternal } from "../../bootstrap/sops/internal/decrypt";
-import { ArgoStandIn, type StandInOptions } from "./argo-stand-in";
+import { type ArgoControllers, startArgoControllers } from "./argo-controllers";
 import { type FluxControllers, startFluxControllers } from "./flux-controllers";
 import { type GitServer, startGitServer } from "./git-server";
 import { PROJECT_DIR, type TestCluster, openCluster, requireToolchain, scratchProject, tempDir } from "./harness";
-import { PLACEHOLDER_SECRET_VALUE } from "./stand-in-controller";
 import { toolchainEnv } from "./toolchain";
 
 jest.setTimeout(10 * 60 * 1000);
@@ -63,8 +65,9 @@ interface Drill {
 /**
  * `drill` on the Argo CD sandbox stack (or another stack), with `extra` flags. The repository is
  * read from `repo`, a checkout of the example; with `repo` null, from the stack's repo.url.
+ * `logs`: the reconciler's log tails, added to a failure message.
  */
-function startDrill(extra: readonly string[] = [], stack = "sandbox", repo: string | null = "examples/gitops-repo"): Drill {
+function startDrill(extra: readonly string[] = [], stack = "sandbox", repo: string | null = "examples/gitops-repo", logs: () => string = () => ""): Drill {
   const reportDir = path.join(dir, `report-${++run}`);
   const checkout = repo === null ? [] : ["--repo-checkout", path.join(PROJECT_DIR, repo)];
   const args = ["drill", "--stack", stack, "--kubeconfig", cluster.kubeconfig, ...checkout, "--report-dir", reportDir, "--timeout", "3m", "--failure-grace", "3s", ...extra];
@@ -86,7 +89,7 @@ function startDrill(extra: readonly string[] = [], stack = "sandbox", repo: stri
     exit,
     exited: async (expected) => {
       const code = await exit;
-      if (code !== expected) throw new Error(`drill exited ${code}, expected ${expected}; its output:\n${err}`);
+      if (code !== expected) throw new Error(`drill exited ${code}, expected ${expected}; its output:\n${err}\n${logs()}`);
       return code;
     },
     waitFor: (text, timeoutMs = 120_000) =>
@@ -110,15 +113,6 @@ async function emptyCluster(): Promise<void> {
   for (const n of namespaces()) if (!["default", "kube-system", "kube-public", "kube-node-lease"].includes(n)) cluster.kubectl(["delete", "namespace", n, "--wait=true", "--timeout=120s"]);
 }
 
-async function withStandIn<T>(options: StandInOptions, body: (s: ArgoStandIn) => Promise<T>): Promise<T> {
-  const standIn = new ArgoStandIn(cluster, options).start();
-  try {
-    return await body(standIn);
-  } finally {
-    standIn.stop();
-  }
-}
-
 /** Everything the drill deployed is gone again: the reconciler's namespace and its objects. */
 function expectTornDown(d: Drill, namespace = "argocd", resource = "applications.argoproj.io"): void {
   expect(readReport(d).phases.find((p) => p.name === "destroy")).toMatchObject({ status: "ok" });
@@ -126,104 +120,36 @@ function expectTornDown(d: Drill, namespace = "argocd", resource = "applications
   expect(JSON.parse(cluster.kubectl(["get", resource, "-A", "-o", "json"])).items).toEqual([]);
 }
 
-/** Neither the age key nor a Secret value (the stand-in's placeholder, or `values` the test decrypted) shows in output or reports. */
+/** Neither the age key nor a Secret value (`values` the test decrypted) shows in output or reports. */
 function expectNoSecrets(d: Drill, values: readonly string[] = []): void {
   for (const text of [d.stderr(), ...fs.readdirSync(d.reportDir).map((f) => fs.readFileSync(path.join(d.reportDir, f), "utf8"))]) {
-    for (const secret of [DEMO_KEY, PLACEHOLDER_SECRET_VALUE, ...values]) expect(text.includes(secret)).toBe(false);
+    for (const secret of [DEMO_KEY, ...values]) expect(text.includes(secret)).toBe(false);
   }
 }
 
+const digest = (v: string) => createHash("sha256").update(v).digest("hex");
+
+/** A Secret's values in the cluster, by digest (never printed). */
+function secretDigests(name: string, namespace: string): Record<string, string> {
+  const data = JSON.parse(cluster.kubectl(["get", "secret", name, "-n", namespace, "-o", "json"])).data as Record<string, string>;
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, digest(Buffer.from(v, "base64").toString("utf8"))]));
+}
+
+/** What the Secret a SOPS file of the project defines must hold: the test decrypts it itself, with the stack's key. */
+async function decryptedSecretValues(file: string): Promise<Record<string, string>> {
+  const identities = await AgeIdentities.parse(fs.readFileSync(path.join(PROJECT_DIR, "examples/gitops-repo/demo-age-key.txt"), "utf8"), "demo key");
+  const { result, documents } = await decryptSopsContentInternal(fs.readFileSync(path.join(PROJECT_DIR, file)), file, identities);
+  if (!documents) throw new Error(`${file}: ${result.kind}`);
+  const values = (documents[0] as { stringData: Record<string, string> }).stringData;
+  expect(Object.keys(values).length).toBeGreaterThan(0);
+  return values;
+}
+
+/** Values long enough to mean something: the demo user name is a 4-letter word that names show too. */
+const secretValuesToHide = (values: Record<string, string>) => Object.values(values).filter((v) => v.length >= 8);
+
 afterEach(async () => {
   await emptyCluster();
-});
-
-test("happy path: recovered, with phases, per-app times, the SOPS Secret verified, a report in three formats, and torn down", async () => {
-  const d = await withStandIn({}, async () => {
-    const drill = startDrill();
-    await drill.exited(0);
-    return drill;
-  });
-  const err = d.stderr();
-  const report = readReport(d);
-  expect(report.outcome).toBe("recovered");
-  expect(report.phases.map((p) => [p.name, p.status])).toEqual([
-    ["guard", "ok"], ["check", "ok"], ["up", "ok"], ["reconciler ready", "ok"], ["root synced", "ok"], ["all healthy", "ok"], ["secrets present", "ok"], ["destroy", "ok"],
-  ]);
-  expect(report.apps.filter((a) => !a.deleted).map((a) => [a.name, a.converged]).sort()).toEqual([["demo-secret", true], ["hello", true], ["root", true]]);
-  for (const a of report.apps) expect(a.healthyMs!).toBeGreaterThanOrEqual(a.appearedMs!);
-  const allHealthy = report.phases.find((p) => p.name === "all healthy")!;
-  expect(report.recoveryTimeMs).toBeGreaterThanOrEqual(allHealthy.startMs + allHealthy.durationMs);
-  expect(report.secrets).toEqual([{ file: "workloads/demo-secret/demo-credentials.sops.yaml", name: "demo-credentials", namespace: "demo-secret", found: true }]);
-  expect(err).toMatch(/✔ check: 1 SOPS file\(s\) verified/);
-  expect(err).toMatch(/► \d+\/3 apps synced and healthy/);
-  expect(err).toContain("✔ recovered in");
-  const junit = fs.readFileSync(path.join(d.reportDir, "junit.xml"), "utf8");
-  expect(junit).toMatch(/<testsuite name="drill sandbox" tests="12" failures="0"/);
-  expect(fs.readFileSync(path.join(d.reportDir, "report.md"), "utf8")).toMatch(/\*\*recovery time: \d+\.\d s\*\*/);
-  expectNoSecrets(d);
-  expectTornDown(d);
-});
-
-test("a Degraded app with a failed sync fails the drill with its conditions, and the drill still tears down", async () => {
-  const d = await withStandIn({ degrade: "hello" }, async () => {
-    const drill = startDrill();
-    await drill.exited(1);
-    return drill;
-  });
-  const report = readReport(d);
-  expect(report.outcome).toBe("failed");
-  expect(report.failures.join("\n")).toMatch(/Application argocd\/hello: sync failed, health Degraded, SyncError — operation Failed: one or more objects failed to apply.*SyncError: Failed sync attempt/);
-  expect(report.phases.find((p) => p.name === "all healthy")).toMatchObject({ status: "failed" });
-  expect(report.apps.find((a) => a.name === "hello")).toMatchObject({ converged: false, status: "OutOfSync/Degraded (sync Failed)" });
-  expect(fs.readFileSync(path.join(d.reportDir, "junit.xml"), "utf8")).toMatch(/<testcase classname="drill\.sandbox\.apps" name="Application\/argocd\/hello"[^>]*>\s*<failure message="sync failed, health Degraded, SyncError"/);
-  expectTornDown(d);
-});
-
-test("a timeout ends the wait with what did not converge, and tears down", async () => {
-  const d = await withStandIn({ stall: "hello" }, async () => {
-    const drill = startDrill(["--timeout", "15s"]);
-    await drill.exited(1);
-    return drill;
-  });
-  const report = readReport(d);
-  expect(report.outcome).toBe("timeout");
-  expect(report.failures).toContain("Application argocd/hello did not converge in time: Synced/Progressing");
-  expect(report.failures.some((f) => f.includes("demo-secret"))).toBe(false);
-  expectTornDown(d);
-});
-
-test("the API server restarts during the wait: the watches come back and the drill still converges", async () => {
-  if (!cluster.restartApiServer) return void process.stderr.write("⚠ the external cluster cannot be restarted by the test; skipped\n");
-  const d = await withStandIn({}, async (standIn) => {
-    const drill = startDrill();
-    await drill.waitFor("► waiting for argocd to converge");
-    await drill.waitFor(/► [012]\/3 apps/);
-    standIn.pause();
-    await cluster.restartApiServer!();
-    await drill.waitFor("re-established", 60_000);
-    standIn.resume();
-    await drill.exited(0);
-    return drill;
-  });
-  expect(d.stderr()).toMatch(/! watch of applications lost \([^)]+\); reconnecting|! cannot list applications/);
-  expect(readReport(d).outcome).toBe("recovered");
-  expectTornDown(d);
-});
-
-test("Ctrl-C during the wait stops the drill, and the teardown still happens", async () => {
-  const d = await withStandIn({ stall: "hello" }, async () => {
-    const drill = startDrill();
-    await drill.waitFor("► waiting for argocd to converge");
-    await drill.waitFor(/► \d\/3 apps/);
-    drill.child.kill("SIGINT");
-    await drill.exited(130);
-    return drill;
-  });
-  expect(d.stderr()).toContain("■ Ctrl-C: stopping; the drill still destroys what it deployed");
-  const report = readReport(d);
-  expect(report.outcome).toBe("interrupted");
-  expect(report.phases.find((p) => p.name === "all healthy")).toMatchObject({ status: "interrupted" });
-  expectTornDown(d);
 });
 
 test("the guard refuses a cluster that is not empty, says why, and deploys nothing", async () => {
@@ -234,6 +160,193 @@ test("the guard refuses a cluster that is not empty, says why, and deploys nothi
   expect(d.stderr()).toContain("--force");
   expect(readReport(d)).toMatchObject({ outcome: "refused", phases: [{ name: "guard", status: "failed" }] });
   expect(namespaces()).not.toContain("argocd");
+});
+
+/**
+ * The Argo CD drill on real parts: the real engine and provider install the stand-in chart with
+ * Helm and create the `sops-age` Secret, the repository Secret and the root Application; Argo
+ * CD's real repo-server and application-controller (argo-controllers.ts) sync the root and its
+ * children from the HTTPS Git server (the stack's `repo.caFile` reaches the repo-server through
+ * the chart's argocd-tls-certs-cm), decrypt the SOPS Secret with KSOPS, and handle the resources
+ * finalizer at teardown. The processes start before the drills and are restarted when they
+ * exit, as the kubelet restarts a crash-looping pod: the application-controller exits while
+ * argocd-cm is missing, until the drill's `pulumi up` creates it. The drill reads the repository
+ * from the Git server too (no --repo-checkout). Every status the drill reports is Argo CD's own.
+ */
+describe("Argo CD on the real repo-server and application-controller and a real Git server over HTTPS (sandbox stack)", () => {
+  const REPO = "gitops-bootstrap";
+  const SOPS_FILE = "examples/gitops-repo/workloads/demo-secret/demo-credentials.sops.yaml";
+  const HELLO_DEPLOYMENT = "examples/gitops-repo/workloads/hello/deployment.yaml";
+  /** The URL the example's child Applications name; the served copy names the test's server. */
+  const EXAMPLE_REPO_URL = "https://git.example.com/platform/gitops-bootstrap.git";
+  let git: GitServer;
+  let argo: ArgoControllers;
+  let decrypted: Record<string, string>;
+
+  const startArgoDrill = (extra: readonly string[] = []) => startDrill(extra, "sandbox", null, () => argo.logTail(30));
+
+  /** Commits `change` to the served copy of one file for `body`, then the original back. */
+  async function withCommittedChange<T>(file: string, change: (original: string) => string, message: string, body: () => Promise<T>): Promise<T> {
+    const original = fs.readFileSync(path.join(PROJECT_DIR, file), "utf8");
+    const changed = change(original);
+    expect(changed).not.toBe(original);
+    git.commit(REPO, { [file]: changed }, message);
+    try {
+      return await body();
+    } finally {
+      git.commit(REPO, { [file]: original }, `back to the original ${path.basename(file)}`);
+    }
+  }
+
+  /**
+   * hello's pods select a node that does not exist: the scheduler leaves them Pending, the
+   * Deployment Progressing; with `progressDeadlineSeconds`, Degraded once that has passed.
+   */
+  const withHelloNeverScheduled = <T>(body: () => Promise<T>, progressDeadlineSeconds?: number) =>
+    withCommittedChange(
+      HELLO_DEPLOYMENT,
+      (d) =>
+        d
+          .replace("  replicas: 1\n", `  replicas: 1\n${progressDeadlineSeconds ? `  progressDeadlineSeconds: ${progressDeadlineSeconds}\n` : ""}`)
+          .replace("    spec:\n      containers:", "    spec:\n      nodeSelector:\n        gitops-bootstrap.e2e/node: none\n      containers:"),
+      "hello: pods for a node that does not exist",
+      body,
+    );
+
+  beforeAll(async () => {
+    git = await startGitServer({ dir: path.join(dir, "argo-git"), repos: { [REPO]: { dir: PROJECT_DIR, include: ["examples/gitops-repo"] } } });
+    git.commit(
+      REPO,
+      (tree) => {
+        const apps = path.join(tree, "examples/gitops-repo/apps");
+        for (const f of fs.readdirSync(apps)) fs.writeFileSync(path.join(apps, f), fs.readFileSync(path.join(apps, f), "utf8").split(EXAMPLE_REPO_URL).join(git.url(REPO)));
+      },
+      "apps: the test's Git server",
+    );
+    // The scratch project's sandbox stack points at the test's Git server and trusts its CA.
+    const stackFile = path.join(work, "stacks", "Pulumi.sandbox.yaml");
+    const stack = YAML.parse(fs.readFileSync(stackFile, "utf8"));
+    stack.config["gitops-bootstrap:repo"] = { ...stack.config["gitops-bootstrap:repo"], url: git.url(REPO), revision: git.branch, caFile: git.caFile };
+    fs.writeFileSync(stackFile, YAML.stringify(stack));
+    argo = await startArgoControllers({ dir: path.join(dir, "argo"), kubeconfig: cluster.kubeconfig, restartOnExit: true });
+    decrypted = await decryptedSecretValues(SOPS_FILE);
+  });
+
+  afterAll(async () => {
+    if (argo) process.stderr.write(`argo cd process restarts: ${JSON.stringify(argo.restarts())}\n`);
+    await argo?.stop();
+    await git?.stop();
+  });
+
+  const expectRecovered = (d: Drill, kept: boolean): RunReport => {
+    const report = readReport(d);
+    expect(report).toMatchObject({ outcome: "recovered", reconciler: "argocd" });
+    expect(report.phases.map((p) => [p.name, p.status])).toEqual([
+      ["guard", "ok"], ["check", "ok"], ["up", "ok"], ["reconciler ready", "ok"], ["root synced", "ok"], ["all healthy", "ok"], ["secrets present", "ok"], ...(kept ? [] : [["destroy", "ok"]]),
+    ]);
+    expect(report.apps.filter((a) => !a.deleted).map((a) => [a.kind, a.name, a.converged, a.status]).sort()).toEqual([
+      ["Application", "demo-secret", true, "Synced/Healthy"], ["Application", "hello", true, "Synced/Healthy"], ["Application", "root", true, "Synced/Healthy"],
+    ]);
+    for (const a of report.apps) expect(a.healthyMs!).toBeGreaterThanOrEqual(a.appearedMs!);
+    const allHealthy = report.phases.find((p) => p.name === "all healthy")!;
+    expect(report.recoveryTimeMs).toBeGreaterThanOrEqual(allHealthy.startMs + allHealthy.durationMs);
+    expect(report.secrets).toEqual([{ file: SOPS_FILE, name: "demo-credentials", namespace: "demo-secret", found: true }]);
+    expect(d.stderr()).toMatch(/✔ check: 1 SOPS file\(s\) verified/);
+    expect(d.stderr()).toMatch(/► 3\/3 apps synced and healthy/);
+    expect(d.stderr()).toContain("✔ recovered in");
+    expectNoSecrets(d, secretValuesToHide(decrypted));
+    return report;
+  };
+
+  test("happy path: recovered from Git over HTTPS (Argo CD synced every app at the served commit, KSOPS decrypted the Secret to the test's own decryption), then the disaster (cluster lost, state kept): the next drill brings it back, reports in three formats, and tears down", async () => {
+    const first = startArgoDrill(["--keep"]);
+    await first.exited(0);
+    expectRecovered(first, true);
+    // Argo CD's own status: the root and both children synced the commit the Git server serves.
+    const head = git.head(REPO);
+    const apps = JSON.parse(cluster.kubectl(["get", "applications.argoproj.io", "-n", "argocd", "-o", "json"])).items as { metadata: { name: string }; status: { sync: { revision: string } } }[];
+    expect(apps.map((a) => [a.metadata.name, a.status.sync.revision]).sort()).toEqual([["demo-secret", head], ["hello", head], ["root", head]]);
+    expect(secretDigests("demo-credentials", "demo-secret")).toEqual(Object.fromEntries(Object.entries(decrypted).map(([k, v]) => [k, digest(v)])));
+
+    await cluster.wipe();
+    await argo.restart(cluster.kubeconfig);
+    expect(namespaces()).not.toContain("argocd");
+    const second = startArgoDrill();
+    await second.exited(0);
+    const report = expectRecovered(second, false);
+    // The state still listed every object: the refresh found them gone and the update recreated them.
+    expect(report.phases.find((p) => p.name === "up")!.detail).toMatch(/create/);
+    expect(fs.readFileSync(path.join(second.reportDir, "junit.xml"), "utf8")).toMatch(/<testsuite name="drill sandbox" tests="12" failures="0"/);
+    expect(fs.readFileSync(path.join(second.reportDir, "report.md"), "utf8")).toMatch(/\*\*recovery time: \d+\.\d s\*\*/);
+    expectTornDown(second);
+  });
+
+  // A Degraded app, as Argo CD judges it: hello's pods are never scheduled and its Deployment
+  // gives up after a 5 s progress deadline (ProgressDeadlineExceeded, set by the real
+  // kube-controller-manager). Not a manifest the API server rejects: Argo CD 3.6 retries such an
+  // automated sync (operation Running, "Retrying attempt #N") instead of failing it, which the
+  // drill does not count as a failure, and the teardown then waits for the retries to end.
+  test("a Degraded app fails the drill with Argo CD's own health message, and the drill tears down", async () => {
+    const d = await withHelloNeverScheduled(async () => {
+      const drill = startArgoDrill();
+      await drill.exited(1);
+      return drill;
+    }, 5);
+    const report = readReport(d);
+    expect(report.outcome).toBe("failed");
+    const hello = report.failures.find((f) => f.startsWith("Application argocd/hello: "));
+    // Argo CD 3.6 names the Degraded resource in the app's health message (resource health is no
+    // longer in the Application's status).
+    expect(hello).toBe("Application argocd/hello: health Degraded — health: Caused by apps/Deployment:hello/hello");
+    expect(report.phases.find((p) => p.name === "all healthy")).toMatchObject({ status: "failed" });
+    expect(report.apps.find((a) => a.name === "hello")).toMatchObject({ converged: false, status: "Synced/Degraded" });
+    expect(fs.readFileSync(path.join(d.reportDir, "junit.xml"), "utf8")).toMatch(/<testcase classname="drill\.sandbox\.apps" name="Application\/argocd\/hello"[^>]*>\s*<failure message="health Degraded"/);
+    expectTornDown(d);
+  });
+
+  test("a timeout ends the wait with what did not converge (an app whose pods are never scheduled), and tears down", async () => {
+    const d = await withHelloNeverScheduled(async () => {
+      const drill = startArgoDrill(["--timeout", "75s"]);
+      await drill.exited(1);
+      return drill;
+    });
+    const report = readReport(d);
+    expect(report.outcome).toBe("timeout");
+    expect(report.failures).toContain("Application argocd/hello did not converge in time: Synced/Progressing");
+    // The root reports its children's health (the product's health customization in argocd-cm).
+    expect(report.failures).toContain("Application argocd/root did not converge in time: Synced/Progressing");
+    expect(report.failures.some((f) => f.includes("demo-secret"))).toBe(false);
+    expectTornDown(d);
+  });
+
+  test("the API server restarts during the wait: the watches come back and the drill still converges", async () => {
+    if (!cluster.restartApiServer) return void process.stderr.write("⚠ the external cluster cannot be restarted by the test; skipped\n");
+    const d = startArgoDrill();
+    await d.waitFor("► waiting for argocd to converge");
+    await d.waitFor(/► [012]\/\d apps/);
+    await cluster.restartApiServer();
+    await d.waitFor("re-established", 60_000);
+    await d.exited(0);
+    expect(d.stderr()).toMatch(/! watch of applications lost \([^)]+\); reconnecting|! cannot list applications/);
+    expect(readReport(d).outcome).toBe("recovered");
+    expectTornDown(d);
+  });
+
+  test("Ctrl-C during the wait stops the drill, and the teardown still happens", async () => {
+    const d = await withHelloNeverScheduled(async () => {
+      const drill = startArgoDrill();
+      await drill.waitFor("► waiting for argocd to converge");
+      await drill.waitFor(/► \d\/\d apps/);
+      drill.child.kill("SIGINT");
+      await drill.exited(130);
+      return drill;
+    });
+    expect(d.stderr()).toContain("■ Ctrl-C: stopping; the drill still destroys what it deployed");
+    const report = readReport(d);
+    expect(report.outcome).toBe("interrupted");
+    expect(report.phases.find((p) => p.name === "all healthy")).toMatchObject({ status: "interrupted" });
+    expectTornDown(d);
+  });
 });
 
 /**
@@ -252,12 +365,6 @@ describe("Flux on real controllers and a real Git server over HTTPS (flux-sandbo
   let decrypted: Record<string, string>;
 
   const startFluxDrill = (extra: readonly string[] = []) => startDrill(extra, "flux-sandbox", null);
-  const digest = (v: string) => createHash("sha256").update(v).digest("hex");
-  /** The demo Secret as kustomize-controller decrypted it, by digest (never printed). */
-  const secretDigests = () => {
-    const data = JSON.parse(cluster.kubectl(["get", "secret", "demo-credentials", "-n", "demo-secret", "-o", "json"])).data as Record<string, string>;
-    return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, digest(Buffer.from(v, "base64").toString("utf8"))]));
-  };
   const expectRecovered = (d: Drill, kept: boolean): RunReport => {
     const report = readReport(d);
     expect(report).toMatchObject({ outcome: "recovered", reconciler: "flux" });
@@ -270,8 +377,7 @@ describe("Flux on real controllers and a real Git server over HTTPS (flux-sandbo
     for (const a of report.apps) expect(a.status).toContain(head);
     expect(report.secrets).toEqual([{ file: SOPS_FILE, name: "demo-credentials", namespace: "demo-secret", found: true }]);
     expect(d.stderr()).toMatch(/► 3\/3 Kustomizations and HelmReleases synced and healthy/);
-    // Values long enough to mean something: the demo user name is a 4-letter word that names show too.
-    expectNoSecrets(d, Object.values(decrypted).filter((v) => v.length >= 8));
+    expectNoSecrets(d, secretValuesToHide(decrypted));
     return report;
   };
 
@@ -284,11 +390,7 @@ describe("Flux on real controllers and a real Git server over HTTPS (flux-sandbo
     fs.writeFileSync(stackFile, YAML.stringify(stack));
     flux = await startFluxControllers({ dir: path.join(dir, "flux"), kubeconfig: cluster.kubeconfig });
     // What the Secret must hold: the test decrypts the SOPS file itself, with the stack's key.
-    const identities = await AgeIdentities.parse(fs.readFileSync(path.join(PROJECT_DIR, "examples/gitops-repo/demo-age-key.txt"), "utf8"), "demo key");
-    const { result, documents } = await decryptSopsContentInternal(fs.readFileSync(path.join(PROJECT_DIR, SOPS_FILE)), SOPS_FILE, identities);
-    if (!documents) throw new Error(`${SOPS_FILE}: ${result.kind}`);
-    decrypted = (documents[0] as { stringData: Record<string, string> }).stringData;
-    expect(Object.keys(decrypted).length).toBeGreaterThan(0);
+    decrypted = await decryptedSecretValues(SOPS_FILE);
   });
 
   afterAll(async () => {
@@ -307,7 +409,7 @@ describe("Flux on real controllers and a real Git server over HTTPS (flux-sandbo
     const repo = JSON.parse(cluster.kubectl(["get", "gitrepositories.source.toolkit.fluxcd.io", "root", "-n", "flux-system", "-o", "json"]));
     expect(repo.status.artifact.revision).toContain(git.head(REPO));
     const expected = Object.fromEntries(Object.entries(decrypted).map(([k, v]) => [k, digest(v)]));
-    expect(secretDigests()).toEqual(expected);
+    expect(secretDigests("demo-credentials", "demo-secret")).toEqual(expected);
 
     await cluster.wipe();
     await flux.restart(cluster.kubeconfig);
