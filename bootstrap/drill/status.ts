@@ -1,7 +1,8 @@
 /**
  * How the drill reads a reconciler object's status. Argo CD (DESIGN.md): converged means
  * `status.sync.status == Synced` and `status.health.status == Healthy`; a Failed/Error sync
- * operation, Degraded health or an `...Error` condition is a problem, a failure if it persists.
+ * operation, a sync being retried after a failure, Degraded health or an `...Error` condition is
+ * a problem, a failure if it persists.
  */
 import type { KubeObject, ObjectStatus, StatusReader } from "./convergence";
 
@@ -31,6 +32,14 @@ export const applicationStatusReader: StatusReader = {
     if (phase === "Failed" || phase === "Error") {
       problems.push(`sync ${phase.toLowerCase()}`);
       if (status.operationState?.message) details.push(`operation ${phase}: ${oneLine(status.operationState.message)}`);
+    }
+    // With a retry policy (the root app has one), Argo CD keeps a failed sync in phase Running
+    // with retryCount > 0 and the error in the message ("… Retrying attempt #N at …") until it
+    // succeeds or runs out of retries: seen with Argo CD 3.6, whose status is Failed only at the end.
+    const retries = status.operationState?.retryCount ?? 0;
+    if (phase === "Running" && retries > 0) {
+      problems.push("sync failing (retrying)");
+      if (status.operationState?.message) details.push(`operation Running, retry ${retries}: ${oneLine(status.operationState.message)}`);
     }
     if (health === "Degraded") {
       problems.push("health Degraded");

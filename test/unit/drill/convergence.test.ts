@@ -62,6 +62,30 @@ describe("ConvergenceTracker on recorded Argo CD event sequences", () => {
     expect(s).toMatchObject({ outcome: "converged", failed: [] });
   });
 
+  it("a sync Argo CD keeps retrying (phase Running, retryCount > 0) is a failure once it outlasts the grace period", () => {
+    const t = tracker(10_000);
+    // As Argo CD 3.6 writes it between attempts (controller/appcontroller.go).
+    const retrying = (n: number) => ({
+      operationState: { phase: "Running", retryCount: n, message: `one or more objects failed to apply, reason: Deployment.apps "hello" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0. Retrying attempt #${n} at 2026-11-29T22:30:0${n}Z.` },
+    });
+    replay(t, [
+      [0, "ADDED", app("root", "OutOfSync", "Missing", { operationState: { phase: "Running", message: "one or more tasks are running" } })],
+      [1_000, "MODIFIED", app("root", "OutOfSync", "Missing", retrying(1))],
+      [6_000, "MODIFIED", app("root", "OutOfSync", "Missing", retrying(2))],
+    ]);
+    expect(t.evaluate(10_999).outcome).toBeUndefined();
+    const s = t.evaluate(11_000);
+    expect(s.outcome).toBe("failed");
+    expect(s.failed[0]).toMatchObject({ name: "root", failure: "sync failing (retrying)" });
+    expect(s.failed[0].status.details[0]).toMatch(/^operation Running, retry 2: one or more objects failed to apply, reason: Deployment\.apps "hello" is invalid/);
+  });
+
+  it("a first attempt still running (no retry yet) is not a problem", () => {
+    const t = tracker(1_000);
+    replay(t, [[0, "ADDED", app("root", "OutOfSync", "Missing", { operationState: { phase: "Running", message: "one or more tasks are running" } })]]);
+    expect(t.evaluate(5_000)).toMatchObject({ outcome: undefined, failed: [] });
+  });
+
   it("declares a failed sync that persists past the grace period a failure, with the operation message", () => {
     const t = tracker(10_000);
     replay(t, [[0, "ADDED", app("root", "OutOfSync", "Missing", { operationState: { phase: "Failed", message: "ComparisonError: rpc error:\n  manifest generation failed" } })]]);
