@@ -26,10 +26,10 @@
  */
 import { ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as http from "node:http";
 import * as net from "node:net";
 import * as path from "node:path";
 import { AGE_SECRET, ARGOCD } from "../../bootstrap/defaults";
+import { freePort, httpStatus, killLeftovers, terminate } from "./processes";
 import { toolchainEnv, toolchainPath } from "./toolchain";
 
 const BUILD_HINT = "build them with `bash test/e2e/toolchain/build.sh argocd kustomize redis sops helm` (see test/e2e/toolchain/README.md)";
@@ -87,33 +87,6 @@ export function installArgoCrds(kubeconfig: string, toolchain: ArgoToolchain = a
   const names = out.split("\n").filter(Boolean);
   kubectl(kubeconfig, ["wait", "--for=condition=Established", "--timeout=60s", ...names]);
   return names;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** The HTTP status of GET `url` (0 when unreachable), over TCP or a Unix socket. */
-function httpStatus(url: string, socketPath?: string): Promise<number> {
-  return new Promise((resolve) => {
-    const req = http.get(url, { timeout: 2000, ...(socketPath ? { socketPath } : {}) }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on("error", () => resolve(0));
-    req.on("timeout", () => {
-      req.destroy();
-      resolve(0);
-    });
-  });
 }
 
 /** True when redis answers PING on 127.0.0.1:port. */
@@ -478,7 +451,7 @@ class LocalArgoControllers implements ArgoControllers {
       "repo-server": async () => (await httpStatus(`http://127.0.0.1:${this.ports.repoMetrics}/healthz?full=true`)) === 200,
       "application-controller": async () =>
         this.netnsArgs
-          ? (await httpStatus("http://localhost/healthz", path.join(this.sockDir, `inside-${this.ports.controllerMetrics}.sock`))) === 200
+          ? (await httpStatus("http://localhost/healthz", { socketPath: path.join(this.sockDir, `inside-${this.ports.controllerMetrics}.sock`) })) === 200
           : (await httpStatus(`http://127.0.0.1:${this.ports.controllerMetrics}/healthz`)) === 200,
     };
     // Restarted on exit, the controller comes up once argocd-cm exists: not waited for here.
@@ -500,12 +473,7 @@ class LocalArgoControllers implements ArgoControllers {
     for (const r of this.running) clearTimeout(r.restartTimer);
     // The controller first (it calls the others), redis last.
     for (const { child } of [...this.running].reverse()) {
-      if (child.exitCode !== null || child.signalCode !== null) continue;
-      const exited = new Promise<void>((r) => child.once("exit", () => r()));
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-      await exited;
-      clearTimeout(timer);
+      await terminate(child);
     }
     this.running = [];
     await Promise.all(this.bridges.map((s) => new Promise<void>((r) => s.close(() => r()))));
@@ -523,23 +491,6 @@ class LocalArgoControllers implements ArgoControllers {
   }
 }
 
-/**
- * Kills processes a crashed earlier run left behind in `dir`: their pids are in dir/pids, and the
- * application-controller's behind its network-namespace bridge in dir/sock/program.pid.
- */
-function killLeftovers(dir: string): void {
-  const files = [path.join(dir, "pids"), path.join(dir, "sock", "program.pid")].filter((f) => fs.existsSync(f));
-  for (const file of files) {
-    for (const pid of fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map(Number)) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-    fs.rmSync(file, { force: true });
-  }
-}
 
 /**
  * Starts redis, the repo-server and the application-controller against `kubeconfig` (installing
@@ -549,7 +500,8 @@ function killLeftovers(dir: string): void {
 export async function startArgoControllers(options: ArgoControllersOptions): Promise<ArgoControllers> {
   const toolchain = argoToolchain();
   fs.mkdirSync(options.dir, { recursive: true });
-  killLeftovers(options.dir);
+  // Left behind by a crashed earlier run: the processes, and the network-namespace bridge.
+  for (const file of [path.join(options.dir, "pids"), path.join(options.dir, "sock", "program.pid")]) killLeftovers(file);
   const controllers = new LocalArgoControllers(
     options.dir,
     options.kubeconfig,

@@ -8,10 +8,11 @@
  * served), a kustomize exec plugin that runs the real sops, as KSOPS does; the repo-server runs
  * it through the real kustomize with the product's `kustomize.buildOptions`.
  *
- * What the argo-cd chart would create and its local stand-in (test/e2e/charts/argo-cd) does
- * not render is made here from the product's own chart values (argoCdValues): argocd-cm (with
- * the `app.kubernetes.io/part-of: argocd` label Argo CD's settings informer needs) and
+ * This test applies what the argo-cd chart would create itself, from the product's own chart
+ * values (argoCdValues), instead of installing a chart: argocd-cm (with the
+ * `app.kubernetes.io/part-of: argocd` label Argo CD's settings informer needs) and
  * argocd-tls-certs-cm, plus the `default` AppProject that argocd-server would create.
+ * (drill.test.ts installs the local stand-in chart, test/e2e/charts/argo-cd, which renders them.)
  */
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
@@ -77,9 +78,7 @@ type Obj = Record<string, unknown>;
 /**
  * The config objects the real argo-cd chart renders from the product's values (argoCdValues, as
  * components/argocd.ts passes them): argocd-cm from `configs.cm`, argocd-tls-certs-cm from
- * `configs.tls.certificates` (the local chart stand-in renders argocd-cm, not
- * argocd-tls-certs-cm); and the `default`
- * AppProject, which argocd-server creates at start-up (without it every Application is
+ * `configs.tls.certificates`; and the `default` AppProject, which argocd-server creates at start-up (without it every Application is
  * "referencing project default which does not exist"). argocd-secret and argocd-rbac-cm, which
  * the chart also creates, are not needed by the repo-server and the application-controller.
  */

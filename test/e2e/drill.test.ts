@@ -12,14 +12,11 @@
  * test/e2e/charts/argo-cd (charts cannot be downloaded here), installed by the real Helm.
  */
 import { ChildProcess, spawn } from "node:child_process";
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as YAML from "yaml";
 import type { RunReport } from "../../bootstrap/drill/report";
-import { AgeIdentities } from "../../bootstrap/sops/age";
-import { decryptSopsContentInternal } from "../../bootstrap/sops/internal/decrypt";
 import { type ArgoControllers, startArgoControllers } from "./argo-controllers";
+import { type ExpectedSecret, clusterSecretDigests, expectedSecret, pointStackAt } from "./demo-repo";
 import { type FluxControllers, startFluxControllers } from "./flux-controllers";
 import { type GitServer, startGitServer } from "./git-server";
 import { PROJECT_DIR, type TestCluster, openCluster, requireToolchain, scratchProject, tempDir } from "./harness";
@@ -127,26 +124,9 @@ function expectNoSecrets(d: Drill, values: readonly string[] = []): void {
   }
 }
 
-const digest = (v: string) => createHash("sha256").update(v).digest("hex");
-
-/** A Secret's values in the cluster, by digest (never printed). */
-function secretDigests(name: string, namespace: string): Record<string, string> {
-  const data = JSON.parse(cluster.kubectl(["get", "secret", name, "-n", namespace, "-o", "json"])).data as Record<string, string>;
-  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, digest(Buffer.from(v, "base64").toString("utf8"))]));
-}
-
-/** What the Secret a SOPS file of the project defines must hold: the test decrypts it itself, with the stack's key. */
-async function decryptedSecretValues(file: string): Promise<Record<string, string>> {
-  const identities = await AgeIdentities.parse(fs.readFileSync(path.join(PROJECT_DIR, "examples/gitops-repo/demo-age-key.txt"), "utf8"), "demo key");
-  const { result, documents } = await decryptSopsContentInternal(fs.readFileSync(path.join(PROJECT_DIR, file)), file, identities);
-  if (!documents) throw new Error(`${file}: ${result.kind}`);
-  const values = (documents[0] as { stringData: Record<string, string> }).stringData;
-  expect(Object.keys(values).length).toBeGreaterThan(0);
-  return values;
-}
-
 /** Values long enough to mean something: the demo user name is a 4-letter word that names show too. */
-const secretValuesToHide = (values: Record<string, string>) => Object.values(values).filter((v) => v.length >= 8);
+const secretValuesToHide = (secret: ExpectedSecret) => secret.values.filter((v) => v.length >= 8);
+const clusterDigests = (secret: ExpectedSecret) => clusterSecretDigests((a) => cluster.kubectl(a), secret.name, secret.namespace);
 
 afterEach(async () => {
   await emptyCluster();
@@ -181,7 +161,7 @@ describe("Argo CD on the real repo-server and application-controller and a real 
   const EXAMPLE_REPO_URL = "https://git.example.com/platform/gitops-bootstrap.git";
   let git: GitServer;
   let argo: ArgoControllers;
-  let decrypted: Record<string, string>;
+  let secret: ExpectedSecret;
 
   const startArgoDrill = (extra: readonly string[] = []) => startDrill(extra, "sandbox", null, () => argo.logTail(30));
 
@@ -224,12 +204,9 @@ describe("Argo CD on the real repo-server and application-controller and a real 
       "apps: the test's Git server",
     );
     // The scratch project's sandbox stack points at the test's Git server and trusts its CA.
-    const stackFile = path.join(work, "stacks", "Pulumi.sandbox.yaml");
-    const stack = YAML.parse(fs.readFileSync(stackFile, "utf8"));
-    stack.config["gitops-bootstrap:repo"] = { ...stack.config["gitops-bootstrap:repo"], url: git.url(REPO), revision: git.branch, caFile: git.caFile };
-    fs.writeFileSync(stackFile, YAML.stringify(stack));
+    pointStackAt(work, "sandbox", { url: git.url(REPO), revision: git.branch, caFile: git.caFile });
     argo = await startArgoControllers({ dir: path.join(dir, "argo"), kubeconfig: cluster.kubeconfig, restartOnExit: true });
-    decrypted = await decryptedSecretValues(SOPS_FILE);
+    secret = await expectedSecret(SOPS_FILE);
   });
 
   afterAll(async () => {
@@ -254,7 +231,7 @@ describe("Argo CD on the real repo-server and application-controller and a real 
     expect(d.stderr()).toMatch(/✔ check: 1 SOPS file\(s\) verified/);
     expect(d.stderr()).toMatch(/► 3\/3 apps synced and healthy/);
     expect(d.stderr()).toContain("✔ recovered in");
-    expectNoSecrets(d, secretValuesToHide(decrypted));
+    expectNoSecrets(d, secretValuesToHide(secret));
     return report;
   };
 
@@ -266,7 +243,7 @@ describe("Argo CD on the real repo-server and application-controller and a real 
     const head = git.head(REPO);
     const apps = JSON.parse(cluster.kubectl(["get", "applications.argoproj.io", "-n", "argocd", "-o", "json"])).items as { metadata: { name: string }; status: { sync: { revision: string } } }[];
     expect(apps.map((a) => [a.metadata.name, a.status.sync.revision]).sort()).toEqual([["demo-secret", head], ["hello", head], ["root", head]]);
-    expect(secretDigests("demo-credentials", "demo-secret")).toEqual(Object.fromEntries(Object.entries(decrypted).map(([k, v]) => [k, digest(v)])));
+    expect(clusterDigests(secret)).toEqual(secret.digests);
 
     await cluster.wipe();
     await argo.restart(cluster.kubeconfig);
@@ -362,7 +339,7 @@ describe("Flux on real controllers and a real Git server over HTTPS (flux-sandbo
   const ROOT_KUSTOMIZATION = "examples/gitops-repo-flux/apps/kustomization.yaml";
   let git: GitServer;
   let flux: FluxControllers;
-  let decrypted: Record<string, string>;
+  let secret: ExpectedSecret;
 
   const startFluxDrill = (extra: readonly string[] = []) => startDrill(extra, "flux-sandbox", null);
   const expectRecovered = (d: Drill, kept: boolean): RunReport => {
@@ -377,20 +354,17 @@ describe("Flux on real controllers and a real Git server over HTTPS (flux-sandbo
     for (const a of report.apps) expect(a.status).toContain(head);
     expect(report.secrets).toEqual([{ file: SOPS_FILE, name: "demo-credentials", namespace: "demo-secret", found: true }]);
     expect(d.stderr()).toMatch(/► 3\/3 Kustomizations and HelmReleases synced and healthy/);
-    expectNoSecrets(d, secretValuesToHide(decrypted));
+    expectNoSecrets(d, secretValuesToHide(secret));
     return report;
   };
 
   beforeAll(async () => {
     git = await startGitServer({ dir: path.join(dir, "git"), repos: { [REPO]: { dir: PROJECT_DIR, include: ["examples/gitops-repo-flux"] } } });
     // The scratch project's flux-sandbox stack points at the test's Git server and trusts its CA.
-    const stackFile = path.join(work, "stacks", "Pulumi.flux-sandbox.yaml");
-    const stack = YAML.parse(fs.readFileSync(stackFile, "utf8"));
-    stack.config["gitops-bootstrap:repo"] = { ...stack.config["gitops-bootstrap:repo"], url: git.url(REPO), revision: git.branch, caFile: git.caFile };
-    fs.writeFileSync(stackFile, YAML.stringify(stack));
+    pointStackAt(work, "flux-sandbox", { url: git.url(REPO), revision: git.branch, caFile: git.caFile });
     flux = await startFluxControllers({ dir: path.join(dir, "flux"), kubeconfig: cluster.kubeconfig });
     // What the Secret must hold: the test decrypts the SOPS file itself, with the stack's key.
-    decrypted = await decryptedSecretValues(SOPS_FILE);
+    secret = await expectedSecret(SOPS_FILE);
   });
 
   afterAll(async () => {
@@ -408,8 +382,7 @@ describe("Flux on real controllers and a real Git server over HTTPS (flux-sandbo
     expectRecovered(first, true);
     const repo = JSON.parse(cluster.kubectl(["get", "gitrepositories.source.toolkit.fluxcd.io", "root", "-n", "flux-system", "-o", "json"]));
     expect(repo.status.artifact.revision).toContain(git.head(REPO));
-    const expected = Object.fromEntries(Object.entries(decrypted).map(([k, v]) => [k, digest(v)]));
-    expect(secretDigests("demo-credentials", "demo-secret")).toEqual(expected);
+    expect(clusterDigests(secret)).toEqual(secret.digests);
 
     await cluster.wipe();
     await flux.restart(cluster.kubeconfig);

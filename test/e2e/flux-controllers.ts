@@ -12,7 +12,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { FLUX } from "../../bootstrap/defaults";
-import { freePort, httpStatus, killLeftovers } from "./processes";
+import { freePort, httpStatus, killLeftovers, terminate } from "./processes";
 import { toolchainEnv, toolchainPath } from "./toolchain";
 
 const BUILD_HINT = "build them with `bash test/e2e/toolchain/build.sh flux-source-controller flux-kustomize-controller` (see test/e2e/toolchain/README.md)";
@@ -229,16 +229,7 @@ class LocalFluxControllers implements FluxControllers {
   async stop(): Promise<void> {
     this.watchdog?.kill("SIGKILL");
     this.watchdog = undefined;
-    await Promise.all(
-      this.running.map(async ({ child }) => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const exited = new Promise<void>((r) => child.once("exit", () => r()));
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-        await exited;
-        clearTimeout(timer);
-      }),
-    );
+    await Promise.all(this.running.map(({ child }) => terminate(child)));
     this.running = [];
     fs.rmSync(path.join(this.dir, "pids"), { force: true });
   }

@@ -3,6 +3,7 @@
  * controllers, the Git server): a free loopback port, an HTTP status probe, and killing what a
  * crashed earlier run left behind (its pids are recorded in a file of the helper's directory).
  */
+import type { ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
@@ -52,4 +53,14 @@ export function killLeftovers(pidFile: string): void {
     }
   }
   fs.rmSync(pidFile, { force: true });
+}
+
+/** Stops a child process: SIGTERM, then SIGKILL if it has not exited 10 s later. Resolves once it is gone. */
+export async function terminate(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+  await exited;
+  clearTimeout(timer);
 }

@@ -9,7 +9,7 @@ import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { freePort, httpStatus, killLeftovers } from "./processes";
+import { freePort, httpStatus, killLeftovers, terminate } from "./processes";
 import { toolchainPath } from "./toolchain";
 
 const CRD_DIR = path.resolve(__dirname, "../../../shared/fixtures/crds");
@@ -236,12 +236,7 @@ class LocalSandbox implements Sandbox {
   async stop(): Promise<void> {
     // Reverse order: the API server's clients first, etcd last.
     for (const { child } of [...this.processes].reverse()) {
-      if (child.exitCode !== null || child.signalCode !== null) continue;
-      const exited = new Promise<void>((r) => child.once("exit", () => r()));
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-      await exited;
-      clearTimeout(timer);
+      await terminate(child);
     }
     this.processes = [];
     fs.rmSync(path.join(this.dir, "pids"), { force: true });
