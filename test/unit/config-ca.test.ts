@@ -2,7 +2,7 @@
 import * as age from "age-encryption";
 import { generateKeyPairSync } from "node:crypto";
 import { ConfigError, RawStackConfig, parseCaCertificates, resolveConfig } from "../../bootstrap/config";
-import { configProblems, rawStackConfig } from "./config-harness";
+import { configProblems, pemLine, rawStackConfig } from "./config-harness";
 import { TestCertificates, makeTestCertificates } from "./tls-harness";
 
 let identity: string;
@@ -173,6 +173,6 @@ describe("parseCaCertificates", () => {
     expect(parseCaCertificates(`${certs.ca}${certs.leaf}`)).toEqual({ pem: certs.ca + certs.leaf, count: 2 });
   });
   test("refuses a private key even when it is not a well-formed block", () => {
-    expect(parseCaCertificates(`${certs.ca}-----BEGIN RSA PRIVATE KEY-----\nAAAA\n`)).toEqual({ error: expect.stringMatching(/holds a private key/) });
+    expect(parseCaCertificates(`${certs.ca}${pemLine("BEGIN", "RSA PRIVATE KEY")}\nAAAA\n`)).toEqual({ error: expect.stringMatching(/holds a private key/) });
   });
 });

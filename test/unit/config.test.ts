@@ -2,10 +2,7 @@ import * as age from "age-encryption";
 import { generateKeyPairSync } from "node:crypto";
 import { ConfigError, RawStackConfig, checkRepoUrl, parseAgeIdentities, resolveConfig } from "../../bootstrap/config";
 import { ARGOCD, KSOPS } from "../../bootstrap/defaults";
-import { configProblems, rawStackConfig } from "./config-harness";
-
-/** A PEM armor line, built at run time so the repository holds no key-shaped literal (these tests use no real key). */
-const pemLine = (edge: "BEGIN" | "END", label: string): string => `${"-".repeat(5)}${edge} ${label}${"-".repeat(5)}`;
+import { configProblems, pemLine, rawStackConfig } from "./config-harness";
 
 let identity: string;
 let recipient: string;
