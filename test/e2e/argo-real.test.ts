@@ -18,12 +18,11 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
-import { type ArgoCdBootstrapConfig, resolveConfig } from "../../bootstrap/config";
+import { type ArgoCdBootstrapConfig } from "../../bootstrap/config";
 import { AGE_SECRET, ARGOCD, MANAGED_BY_LABELS, REPO_SECRET_NAME } from "../../bootstrap/defaults";
 import { argoCdTlsCertificateKey, argoCdValues } from "../../bootstrap/helm-values";
 import { repositorySecretData, rootApplicationSpec } from "../../bootstrap/manifests";
-import { rawConfigFromEntries } from "../../bootstrap/program";
-import { clusterSecretDigests as demoClusterSecretDigests, digestValues, expectedSecret as demoExpectedSecret } from "./demo-repo";
+import { clusterSecretDigests as demoClusterSecretDigests, digestValues, expectedSecret as demoExpectedSecret, stackConfigAt } from "./demo-repo";
 import { type ArgoControllers, TLS_CERTS_CONFIGMAP, argoToolchain, installArgoCrds, startArgoControllers } from "./argo-controllers";
 import { type GitServer, startGitServer } from "./git-server";
 import { PROJECT_DIR, type TestCluster, openCluster, requireToolchain, tempDir } from "./harness";
@@ -62,13 +61,7 @@ const figures: string[] = [];
 
 /** The sandbox stack's config, pointed at the test's Git server (its URL, CA file and credentials). */
 async function stackConfig(url: string, caFile: string, credentials: { username: string; password: string }): Promise<ArgoCdBootstrapConfig> {
-  const stack = YAML.parse(fs.readFileSync(path.join(PROJECT_DIR, "stacks", `Pulumi.${STACK}.yaml`), "utf8")).config as Record<string, unknown>;
-  const repoKey = "gitops-bootstrap:repo";
-  const repo = { ...(stack[repoKey] as Record<string, unknown>), url, caFile, credentials };
-  const entries = Object.entries({ ...stack, [repoKey]: repo }).map(
-    ([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v), k === repoKey] as const, // repo holds a password: a secret
-  );
-  const resolved = await resolveConfig(rawConfigFromEntries(entries, PROJECT_DIR));
+  const resolved = await stackConfigAt(STACK, { url, caFile, credentials });
   if (resolved.reconciler !== "argocd") throw new Error(`stack ${STACK} is not an Argo CD stack`);
   return resolved;
 }

@@ -8,6 +8,8 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
+import { type BootstrapConfig, resolveConfig } from "../../bootstrap/config";
+import { rawConfigFromEntries } from "../../bootstrap/program";
 import { AgeIdentities } from "../../bootstrap/sops/age";
 import { decryptSopsContentInternal } from "../../bootstrap/sops/internal/decrypt";
 import { PROJECT_DIR } from "./harness";
@@ -54,4 +56,16 @@ export function pointStackAt(projectDir: string, stack: string, repo: { url: str
   const doc = YAML.parse(fs.readFileSync(file, "utf8"));
   doc.config["gitops-bootstrap:repo"] = { ...doc.config["gitops-bootstrap:repo"], ...repo };
   fs.writeFileSync(file, YAML.stringify(doc));
+}
+
+/**
+ * A committed stack's config, resolved by the product's own code, with its repository pointed at
+ * the test's Git server (URL, CA file and credentials). The repo key is a secret, as it holds a password.
+ */
+export async function stackConfigAt(stack: string, repo: { url: string; caFile: string; credentials: { username: string; password: string } }): Promise<BootstrapConfig> {
+  const values = YAML.parse(fs.readFileSync(path.join(PROJECT_DIR, "stacks", `Pulumi.${stack}.yaml`), "utf8")).config as Record<string, unknown>;
+  const repoKey = "gitops-bootstrap:repo";
+  const merged = { ...values, [repoKey]: { ...(values[repoKey] as Record<string, unknown>), ...repo } };
+  const entries = Object.entries(merged).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v), k === repoKey] as const);
+  return resolveConfig(rawConfigFromEntries(entries, PROJECT_DIR));
 }

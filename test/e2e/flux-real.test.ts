@@ -11,11 +11,10 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
-import { type FluxBootstrapConfig, resolveConfig } from "../../bootstrap/config";
+import { type FluxBootstrapConfig } from "../../bootstrap/config";
 import { AGE_SECRET, FLUX, MANAGED_BY_LABELS, REPO_SECRET_NAME } from "../../bootstrap/defaults";
 import { fluxGitSecretData, gitRepositorySpec, kustomizationSpec } from "../../bootstrap/manifests";
-import { rawConfigFromEntries } from "../../bootstrap/program";
-import { clusterSecretDigests as demoClusterSecretDigests, expectedSecret as demoExpectedSecret } from "./demo-repo";
+import { clusterSecretDigests as demoClusterSecretDigests, expectedSecret as demoExpectedSecret, stackConfigAt } from "./demo-repo";
 import { type FluxControllers, fluxToolchain, startFluxControllers } from "./flux-controllers";
 import { type GitServer, startGitServer } from "./git-server";
 import { PROJECT_DIR, type TestCluster, openCluster, requireToolchain, tempDir } from "./harness";
@@ -50,13 +49,7 @@ const figures: string[] = [];
 
 /** The flux-sandbox stack's config, pointed at the test's Git server (its URL, CA file and credentials). */
 async function stackConfig(url: string, caFile: string, credentials: { username: string; password: string }): Promise<FluxBootstrapConfig> {
-  const stack = YAML.parse(fs.readFileSync(path.join(PROJECT_DIR, "stacks", `Pulumi.${STACK}.yaml`), "utf8")).config as Record<string, unknown>;
-  const repoKey = "gitops-bootstrap:repo";
-  const repo = { ...(stack[repoKey] as Record<string, unknown>), url, caFile, credentials };
-  const entries = Object.entries({ ...stack, [repoKey]: repo }).map(
-    ([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v), k === repoKey] as const, // repo holds a password: a secret
-  );
-  const resolved = await resolveConfig(rawConfigFromEntries(entries, PROJECT_DIR));
+  const resolved = await stackConfigAt(STACK, { url, caFile, credentials });
   if (resolved.reconciler !== "flux") throw new Error(`stack ${STACK} is not a Flux stack`);
   return resolved;
 }
