@@ -29,7 +29,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { AGE_SECRET, ARGOCD } from "../../bootstrap/defaults";
-import { freePort, httpStatus, killLeftovers, terminate } from "./processes";
+import { freePort, httpStatus, killLeftovers, startedOrStopped, terminate } from "./processes";
 import { toolchainEnv, toolchainPath } from "./toolchain";
 
 const BUILD_HINT = "build them with `bash test/e2e/toolchain/build.sh argocd kustomize redis sops helm` (see test/e2e/toolchain/README.md)";
@@ -512,11 +512,5 @@ export async function startArgoControllers(options: ArgoControllersOptions): Pro
     options.readyTimeoutMs ?? 60_000,
     options.restartOnExit ?? false,
   );
-  try {
-    await controllers.start();
-  } catch (e) {
-    await controllers.stop();
-    throw e;
-  }
-  return controllers;
+  return startedOrStopped(controllers);
 }

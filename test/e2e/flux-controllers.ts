@@ -12,7 +12,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { FLUX } from "../../bootstrap/defaults";
-import { freePort, httpStatus, killLeftovers, terminate } from "./processes";
+import { freePort, httpStatus, killLeftovers, startedOrStopped, terminate } from "./processes";
 import { toolchainEnv, toolchainPath } from "./toolchain";
 
 const BUILD_HINT = "build them with `bash test/e2e/toolchain/build.sh flux-source-controller flux-kustomize-controller` (see test/e2e/toolchain/README.md)";
@@ -270,11 +270,5 @@ export async function startFluxControllers(options: FluxControllersOptions): Pro
     options.installCrds ?? true,
     options.readyTimeoutMs ?? 60_000,
   );
-  try {
-    await controllers.start();
-  } catch (e) {
-    await controllers.stop();
-    throw e;
-  }
-  return controllers;
+  return startedOrStopped(controllers);
 }

@@ -64,3 +64,14 @@ export async function terminate(child: ChildProcess): Promise<void> {
   await exited;
   clearTimeout(timer);
 }
+
+/** Starts `helper`; if that fails, stops what it did start before rethrowing. Resolves to the helper. */
+export async function startedOrStopped<T extends { start(): Promise<void>; stop(): Promise<void> }>(helper: T): Promise<T> {
+  try {
+    await helper.start();
+  } catch (e) {
+    await helper.stop();
+    throw e;
+  }
+  return helper;
+}

@@ -9,7 +9,7 @@ import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { freePort, httpStatus, killLeftovers, terminate } from "./processes";
+import { freePort, httpStatus, killLeftovers, startedOrStopped, terminate } from "./processes";
 import { toolchainPath } from "./toolchain";
 
 const CRD_DIR = path.resolve(__dirname, "../../../shared/fixtures/crds");
@@ -259,11 +259,5 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   killLeftovers(path.join(options.dir, "pids"));
   const ports: Ports = { etcdClient: await freePort(), etcdPeer: await freePort(), apiserver: await freePort() };
   const sandbox = new LocalSandbox(options.dir, ports, options.nodes ?? 1, options.installCrds ?? true);
-  try {
-    await sandbox.start();
-  } catch (e) {
-    await sandbox.stop();
-    throw e;
-  }
-  return sandbox;
+  return startedOrStopped(sandbox);
 }
