@@ -22,7 +22,7 @@ import { type ArgoCdBootstrapConfig } from "../../bootstrap/config";
 import { AGE_SECRET, ARGOCD, MANAGED_BY_LABELS, REPO_SECRET_NAME } from "../../bootstrap/defaults";
 import { argoCdTlsCertificateKey, argoCdValues } from "../../bootstrap/helm-values";
 import { repositorySecretData, rootApplicationSpec } from "../../bootstrap/manifests";
-import { clusterSecretDigests as demoClusterSecretDigests, digestValues, expectedSecret as demoExpectedSecret, stackConfigAt } from "./demo-repo";
+import { clusterSecretDigests as demoClusterSecretDigests, digestValues, expectedSecret as demoExpectedSecret, pointArgoExampleAt, stackConfigAt } from "./demo-repo";
 import { type ArgoControllers, TLS_CERTS_CONFIGMAP, argoToolchain, installArgoCrds, startArgoControllers } from "./argo-controllers";
 import { type GitServer, startGitServer } from "./git-server";
 import { PROJECT_DIR, type TestCluster, openCluster, requireToolchain, tempDir } from "./harness";
@@ -33,8 +33,6 @@ const STACK = "sandbox";
 const REPO_NAME = "gitops-bootstrap";
 const APPLICATIONS = "applications.argoproj.io";
 const SOPS_FILE = "examples/gitops-repo/workloads/demo-secret/demo-credentials.sops.yaml";
-/** The URL the example's child Applications name; the served copy points them at the test's server. */
-const EXAMPLE_REPO_URL = "https://git.example.com/platform/gitops-bootstrap.git";
 
 interface Condition {
   type: string;
@@ -236,15 +234,7 @@ beforeAll(async () => {
   dir = tempDir("argo-real");
   const credentials = { username: "argocd", password: randomBytes(18).toString("base64url") };
   git = await startGitServer({ dir: path.join(dir, "git"), repos: { [REPO_NAME]: { dir: PROJECT_DIR, include: ["examples/gitops-repo"] } }, auth: credentials });
-  // The example's child Applications name the example URL: the served copy names this server.
-  git.commit(
-    REPO_NAME,
-    (work) => {
-      const apps = path.join(work, "examples/gitops-repo/apps");
-      for (const f of fs.readdirSync(apps)) fs.writeFileSync(path.join(apps, f), fs.readFileSync(path.join(apps, f), "utf8").split(EXAMPLE_REPO_URL).join(git.url(REPO_NAME)));
-    },
-    "apps: the test's Git server",
-  );
+  pointArgoExampleAt(git, REPO_NAME);
   config = await stackConfig(git.url(REPO_NAME), git.caFile, credentials);
   ns = config.argocd.namespace;
   cluster = await openCluster(dir);

@@ -12,6 +12,7 @@ import { type BootstrapConfig, resolveConfig } from "../../bootstrap/config";
 import { rawConfigFromEntries } from "../../bootstrap/program";
 import { AgeIdentities } from "../../bootstrap/sops/age";
 import { decryptSopsContentInternal } from "../../bootstrap/sops/internal/decrypt";
+import type { GitServer } from "./git-server";
 import { PROJECT_DIR } from "./harness";
 
 /** The age key the example repositories are encrypted to. */
@@ -68,4 +69,22 @@ export async function stackConfigAt(stack: string, repo: { url: string; caFile: 
   const merged = { ...values, [repoKey]: { ...(values[repoKey] as Record<string, unknown>), ...repo } };
   const entries = Object.entries(merged).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v), k === repoKey] as const);
   return resolveConfig(rawConfigFromEntries(entries, PROJECT_DIR));
+}
+
+/** The URL the Argo CD example's child Applications name (examples/gitops-repo/apps). */
+const EXAMPLE_REPO_URL = "https://git.example.com/platform/gitops-bootstrap.git";
+
+/**
+ * Commits, in the served copy of the Argo CD example, child Applications that name the test's
+ * Git server instead of the example URL, as a real repository names its own server.
+ */
+export function pointArgoExampleAt(git: GitServer, repo: string): void {
+  git.commit(
+    repo,
+    (tree) => {
+      const apps = path.join(tree, "examples/gitops-repo/apps");
+      for (const f of fs.readdirSync(apps)) fs.writeFileSync(path.join(apps, f), fs.readFileSync(path.join(apps, f), "utf8").split(EXAMPLE_REPO_URL).join(git.url(repo)));
+    },
+    "apps: the test's Git server",
+  );
 }

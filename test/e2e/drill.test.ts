@@ -16,7 +16,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { RunReport } from "../../bootstrap/drill/report";
 import { type ArgoControllers, startArgoControllers } from "./argo-controllers";
-import { type ExpectedSecret, clusterSecretDigests, expectedSecret, pointStackAt } from "./demo-repo";
+import { type ExpectedSecret, clusterSecretDigests, expectedSecret, pointArgoExampleAt, pointStackAt } from "./demo-repo";
 import { type FluxControllers, startFluxControllers } from "./flux-controllers";
 import { type GitServer, startGitServer } from "./git-server";
 import { PROJECT_DIR, type TestCluster, openCluster, requireToolchain, scratchProject, tempDir } from "./harness";
@@ -157,8 +157,6 @@ describe("Argo CD on the real repo-server and application-controller and a real 
   const REPO = "gitops-bootstrap";
   const SOPS_FILE = "examples/gitops-repo/workloads/demo-secret/demo-credentials.sops.yaml";
   const HELLO_DEPLOYMENT = "examples/gitops-repo/workloads/hello/deployment.yaml";
-  /** The URL the example's child Applications name; the served copy names the test's server. */
-  const EXAMPLE_REPO_URL = "https://git.example.com/platform/gitops-bootstrap.git";
   let git: GitServer;
   let argo: ArgoControllers;
   let secret: ExpectedSecret;
@@ -195,14 +193,7 @@ describe("Argo CD on the real repo-server and application-controller and a real 
 
   beforeAll(async () => {
     git = await startGitServer({ dir: path.join(dir, "argo-git"), repos: { [REPO]: { dir: PROJECT_DIR, include: ["examples/gitops-repo"] } } });
-    git.commit(
-      REPO,
-      (tree) => {
-        const apps = path.join(tree, "examples/gitops-repo/apps");
-        for (const f of fs.readdirSync(apps)) fs.writeFileSync(path.join(apps, f), fs.readFileSync(path.join(apps, f), "utf8").split(EXAMPLE_REPO_URL).join(git.url(REPO)));
-      },
-      "apps: the test's Git server",
-    );
+    pointArgoExampleAt(git, REPO);
     // The scratch project's sandbox stack points at the test's Git server and trusts its CA.
     pointStackAt(work, "sandbox", { url: git.url(REPO), revision: git.branch, caFile: git.caFile });
     argo = await startArgoControllers({ dir: path.join(dir, "argo"), kubeconfig: cluster.kubeconfig, restartOnExit: true });
