@@ -19,8 +19,7 @@ import { type ArgoControllers, startArgoControllers } from "./argo-controllers";
 import { type ExpectedSecret, clusterSecretDigests, expectedSecret, pointArgoExampleAt, pointStackAt } from "./demo-repo";
 import { type FluxControllers, startFluxControllers } from "./flux-controllers";
 import { type GitServer, startGitServer } from "./git-server";
-import { PROJECT_DIR, type TestCluster, openCluster, requireToolchain, scratchProject, tempDir } from "./harness";
-import { toolchainEnv } from "./toolchain";
+import { PROJECT_DIR, type TestCluster, cliEnv, openCluster, requireToolchain, scratchProject, tempDir } from "./harness";
 
 jest.setTimeout(10 * 60 * 1000);
 
@@ -68,8 +67,7 @@ function startDrill(extra: readonly string[] = [], stack = "sandbox", repo: stri
   const reportDir = path.join(dir, `report-${++run}`);
   const checkout = repo === null ? [] : ["--repo-checkout", path.join(PROJECT_DIR, repo)];
   const args = ["drill", "--stack", stack, "--kubeconfig", cluster.kubeconfig, ...checkout, "--report-dir", reportDir, "--timeout", "3m", "--failure-grace", "3s", ...extra];
-  const env = toolchainEnv({ PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase-not-secret", PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`, PULUMI_HOME: path.join(dir, "pulumi-home"), PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true" });
-  const child = spawn(process.execPath, [cli, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [cli, ...args], { env: cliEnv(dir), stdio: ["ignore", "pipe", "pipe"] });
   let err = "";
   const waiters: { text: string | RegExp; resolve: () => void }[] = [];
   const matches = (t: string | RegExp) => (typeof t === "string" ? err.includes(t) : t.test(err));

@@ -158,6 +158,20 @@ export function requireToolchain(...bins: string[]): void {
   }
 }
 
+/**
+ * The environment for running the CLI (restore, drill) as a user would, with its Pulumi state,
+ * passphrase and plugin home under the test's `dir` and the toolchain first on PATH, where the
+ * provider plugin is found; a missing plugin is an error, not a download.
+ */
+export function cliEnv(dir: string): NodeJS.ProcessEnv {
+  return toolchainEnv({
+    PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase-not-secret",
+    PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
+    PULUMI_HOME: path.join(dir, "pulumi-home"),
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+  });
+}
+
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `gitops-bootstrap-${prefix}-`));
 }

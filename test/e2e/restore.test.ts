@@ -14,8 +14,7 @@ import type { RunReport } from "../../bootstrap/drill/report";
 import { type ExpectedSecret, clusterSecretDigests, expectedSecret, pointStackAt } from "./demo-repo";
 import { type FluxControllers, startFluxControllers } from "./flux-controllers";
 import { type GitServer, startGitServer } from "./git-server";
-import { PROJECT_DIR, type TestCluster, openCluster, requireToolchain, scratchProject, tempDir } from "./harness";
-import { toolchainEnv } from "./toolchain";
+import { PROJECT_DIR, type TestCluster, cliEnv, openCluster, requireToolchain, scratchProject, tempDir } from "./harness";
 
 jest.setTimeout(10 * 60 * 1000);
 
@@ -52,13 +51,7 @@ afterAll(async () => {
 /** Runs `restore` to the end; its output and report. */
 function restore(): { code: number; output: string; report: RunReport; reportDir: string } {
   const reportDir = path.join(dir, `report-${++run}`);
-  const env = toolchainEnv({
-    PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase-not-secret",
-    PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
-    PULUMI_HOME: path.join(dir, "pulumi-home"),
-    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-  });
-  const r = spawnSync(process.execPath, [path.join(work, "bootstrap", "gitops-bootstrap.js"), "restore", "--stack", STACK, "--kubeconfig", cluster.kubeconfig, "--report-dir", reportDir, "--timeout", "3m", "--failure-grace", "3s"], { env, encoding: "utf8" });
+  const r = spawnSync(process.execPath, [path.join(work, "bootstrap", "gitops-bootstrap.js"), "restore", "--stack", STACK, "--kubeconfig", cluster.kubeconfig, "--report-dir", reportDir, "--timeout", "3m", "--failure-grace", "3s"], { env: cliEnv(dir), encoding: "utf8" });
   const output = `${r.stdout}${r.stderr}`;
   if (!fs.existsSync(path.join(reportDir, "report.json"))) throw new Error(`restore wrote no report (exit ${r.status}):\n${output}`);
   return { code: r.status ?? -1, output, report: JSON.parse(fs.readFileSync(path.join(reportDir, "report.json"), "utf8")), reportDir };
