@@ -1,5 +1,5 @@
 /**
- * `gitops-bootstrap check [--repo PATH|URL] [--revision R] [--age-key-file F] [--ca-file F] [--json]`:
+ * `gitops-bootstrap check [--stack S] [--repo PATH|URL] [--revision R] [--age-key-file F] [--ca-file F] [--json]`:
  * proves the age key decrypts every SOPS file of the repository at the revision that will be
  * deployed (real decryption and MAC verification). Identities come from `--age-key-file`, or
  * else from `SOPS_AGE_KEY_FILE` and `SOPS_AGE_KEY`, like sops.
@@ -8,10 +8,13 @@
  * Decrypted values and keys never appear in the output.
  */
 import * as fs from "node:fs/promises";
+import { resolveConfig } from "./config";
+import { UsageError } from "./errors";
 import { AgeIdentities, AgeIdentityError } from "./sops/age";
 import { type RepositoryCheckReport, checkRepository } from "./sops/check";
 import { formatJsonReport, formatTextReport } from "./sops/report";
 import { RepositoryError, redactUrl } from "./sops/repository";
+import { readStackConfig } from "./stack-file";
 
 export { type CheckRepositoryOptions, type RepositoryCheckReport, checkRepository } from "./sops/check";
 
@@ -19,53 +22,21 @@ export interface CheckIo {
   readonly stdout: (s: string) => void;
   readonly stderr: (s: string) => void;
   readonly env: NodeJS.ProcessEnv;
+  /** Where stacks/ is, for `--stack`. */
+  readonly projectDir?: string;
 }
 
 const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
-export const CHECK_USAGE = `Usage: gitops-bootstrap check [--repo PATH|URL] [--revision R] [--age-key-file F] [--ca-file F] [--json]
-
-Proves the age key decrypts every SOPS file in the repository at the revision (values and MACs).
-  --repo PATH|URL      local directory or Git URL (default: the current directory)
-  --revision R         branch, tag or commit (default: a URL's default branch; a directory as it is on disk)
-  --age-key-file F     age identity file (default: $SOPS_AGE_KEY_FILE and $SOPS_AGE_KEY)
-  --ca-file F          PEM CA certificate(s) to trust when cloning an https URL (default: the stack's repo.caFile)
-  --json               machine-readable output
-Exit status: 0 all files verified, 1 a file failed, 2 usage or configuration error.
-`;
-
-class UsageError extends Error {}
-
-interface CheckFlags {
-  readonly repo: string;
-  readonly revision: string | undefined;
-  readonly ageKeyFile: string | undefined;
-  readonly caFile: string | undefined;
-  readonly json: boolean;
-  readonly help: boolean;
-}
-
-function parseCheckFlags(argv: readonly string[]): CheckFlags {
-  const valued = new Map<string, string>();
-  let json = false;
-  let help = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "--help" || arg === "-h") {
-      help = true;
-      continue;
-    }
-    if (arg === "--json") {
-      json = true;
-      continue;
-    }
-    const m = /^--(repo|revision|age-key-file|ca-file)(?:=(.*))?$/s.exec(arg);
-    if (!m) throw new UsageError(arg.startsWith("--") ? `unknown option ${arg.split("=")[0]}` : `unexpected argument ${JSON.stringify(arg)}`);
-    const value = m[2] ?? argv[++i];
-    if (value === undefined || value === "" || (m[2] === undefined && value.startsWith("--"))) throw new UsageError(`--${m[1]} needs a value`);
-    valued.set(m[1], value);
-  }
-  return { repo: valued.get("repo") ?? ".", revision: valued.get("revision"), ageKeyFile: valued.get("age-key-file"), caFile: valued.get("ca-file"), json, help };
+/** The options of `gitops-bootstrap check` (its flags, parsed by the CLI). */
+export interface CheckOptions {
+  /** Take the age key, repository URL, revision and CA from this stack's config (explicit options still win). */
+  readonly stack?: string;
+  readonly repo?: string;
+  readonly revision?: string;
+  readonly ageKeyFile?: string;
+  readonly caFile?: string;
+  readonly json?: boolean;
 }
 
 async function readKeyFile(file: string, what: string): Promise<string> {
@@ -78,7 +49,7 @@ async function readKeyFile(file: string, what: string): Promise<string> {
 }
 
 /** The identities from the flag, or from `SOPS_AGE_KEY_FILE` and `SOPS_AGE_KEY`. */
-async function loadIdentities(flags: CheckFlags, env: NodeJS.ProcessEnv): Promise<AgeIdentities> {
+async function loadIdentities(flags: CheckOptions, env: NodeJS.ProcessEnv): Promise<AgeIdentities> {
   if (flags.ageKeyFile !== undefined) {
     return AgeIdentities.parse(await readKeyFile(flags.ageKeyFile, "--age-key-file"), flags.ageKeyFile);
   }
@@ -99,23 +70,28 @@ const processIo: CheckIo = {
   env: process.env,
 };
 
-/** Runs `gitops-bootstrap check` with the arguments after `check`; resolves to the exit status. */
-export async function runCheck(argv: readonly string[], io: CheckIo = processIo): Promise<number> {
-  let flags: CheckFlags;
-  try {
-    flags = parseCheckFlags(argv);
-  } catch (err) {
-    io.stderr(`✗ ${(err as Error).message}\n\n${CHECK_USAGE}`);
-    return EXIT.usage;
-  }
-  if (flags.help) {
-    io.stdout(CHECK_USAGE);
-    return EXIT.ok;
-  }
+/** What `--stack` supplies: the stack's identities, and its repository unless given explicitly. */
+async function fromStack(opts: CheckOptions, io: CheckIo): Promise<{ opts: CheckOptions; identities?: AgeIdentities }> {
+  if (opts.stack === undefined) return { opts };
+  if (io.projectDir === undefined) throw new UsageError("--stack needs the project directory (stacks/)");
+  const config = await resolveConfig(readStackConfig(io.projectDir, opts.stack, io.env.HOME));
+  io.stderr(`► checking ${opts.stack}: ${config.ageKey.recipients.join(", ")}\n`);
+  const merged: CheckOptions = {
+    ...opts,
+    repo: opts.repo ?? config.repo.url,
+    revision: opts.revision ?? (config.repo.revision !== "HEAD" ? config.repo.revision : undefined),
+    caFile: opts.caFile ?? config.repo.caCertificates?.file,
+  };
+  return { opts: merged, identities: opts.ageKeyFile === undefined ? config.ageKey.set : undefined };
+}
+
+/** Runs `gitops-bootstrap check`; resolves to the exit status. */
+export async function runCheck(options: CheckOptions, io: CheckIo = processIo): Promise<number> {
   let report: RepositoryCheckReport;
   try {
-    const identities = await loadIdentities(flags, io.env);
-    report = await checkRepository({ source: flags.repo, revision: flags.revision, identities, caFile: flags.caFile });
+    const { opts, identities: stackIdentities } = await fromStack(options, io);
+    const identities = stackIdentities ?? (await loadIdentities(opts, io.env));
+    report = await checkRepository({ source: opts.repo ?? ".", revision: opts.revision, identities, caFile: opts.caFile });
   } catch (err) {
     if (err instanceof UsageError || err instanceof AgeIdentityError || err instanceof RepositoryError) {
       io.stderr(`✗ ${redactUrl(err.message)}\n`);
@@ -125,6 +101,6 @@ export async function runCheck(argv: readonly string[], io: CheckIo = processIo)
     io.stderr(`✗ the check failed unexpectedly (${err instanceof Error ? err.name : typeof err}); please report this\n`);
     return EXIT.usage;
   }
-  io.stdout(flags.json ? formatJsonReport(report) : formatTextReport(report));
+  io.stdout(options.json === true ? formatJsonReport(report) : formatTextReport(report));
   return report.ok ? EXIT.ok : EXIT.failed;
 }

@@ -1,17 +1,20 @@
 /**
- * The `gitops-bootstrap` command line. Each subcommand prints one line per step (► doing,
- * ✔ done, ✗ failed) and exits 0 on success, 1 when what it checked is not right, 2 on a usage
- * or config error.
+ * The `gitops-bootstrap` command line: every command, option, default and example is defined
+ * once here, with commander (see README "Command line"), which generates `--help` for each
+ * command, `--version`, and "did you mean" suggestions for a mistyped command or option.
+ *
+ * Start-up is kept fast: this module loads only commander and node built-ins; each command
+ * imports what it needs (Pulumi, the Kubernetes client, the SOPS verifier) when it runs.
+ *
+ * Exit status: 0 success, 1 what was checked is not right (or not recovered in time), 2 usage or
+ * config error, 3 drill refused by its guard, 130 interrupted.
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
-import { runCheck } from "./check";
-import { ConfigError, resolveConfig } from "./config";
-import { DRILL_SWITCHES, DrillUsageError, RECOVERY_FLAGS, RECOVERY_USAGE, runRecoveryCommand } from "./drill/command";
-import { EngineSetupError } from "./drill/engine";
-import { bootstrap } from "./program";
-import { renderProgram, writeRender } from "./render";
-import { StackFileError, readStackConfig } from "./stack-file";
+import { Command, CommanderError, Option } from "commander";
+import { UsageError } from "./errors";
+
+export { UsageError } from "./errors";
 
 export interface CliIo {
   readonly stdout: (s: string) => void;
@@ -19,104 +22,155 @@ export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
   /** Where Pulumi.yaml and stacks/ are. */
   readonly projectDir: string;
+  /** Whether stderr is a terminal a live status line can be drawn on. @default false */
+  readonly interactive?: boolean;
+  /** Registers a Ctrl-C handler; returns its removal. @default process SIGINT */
+  readonly onInterrupt?: (handler: () => void) => () => void;
 }
 
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, refused: 3, interrupted: 130 } as const;
 
-export class UsageError extends Error {}
+const EXIT_STATUS = `Exit status: 0 success, 1 failed (or not recovered in time), 2 usage or config error,
+3 drill refused by its guard, 130 interrupted.`;
 
-const USAGE = `Usage: gitops-bootstrap <command> [options]
-
-Commands:
-  render --stack <name> [--out DIR] [--show-secrets]
-      Show exactly what the stack would apply, offline (no cluster, no Pulumi CLI).
-      Secrets are <redacted> unless --show-secrets.
-  check [--stack <name>] [--repo PATH|URL] [--revision R] [--age-key-file F] [--ca-file F] [--json]
-      Prove the age key decrypts every SOPS file in the repository (values and MACs).
-${RECOVERY_USAGE}
-Exit status: 0 success, 1 failed (or not recovered in time), 2 usage or config error,
-3 drill refused by its guard, 130 interrupted.
-`;
-
-/** Parses `--flag value` and `--flag` options; every flag must be one the command knows. */
-export function parseFlags(args: readonly string[], valued: readonly string[], booleans: readonly string[]): Record<string, string | boolean> {
-  const out: Record<string, string | boolean> = {};
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    const [flag, inline] = arg.startsWith("--") ? arg.slice(2).split(/=(.*)/s, 2) : [undefined, undefined];
-    if (flag === undefined) throw new UsageError(`unexpected argument ${JSON.stringify(arg)}`);
-    if (booleans.includes(flag)) {
-      out[flag] = true;
-    } else if (valued.includes(flag)) {
-      const value = inline ?? args[++i];
-      if (value === undefined || value.startsWith("--")) throw new UsageError(`--${flag} needs a value`);
-      out[flag] = value;
-    } else {
-      throw new UsageError(`unknown option --${flag}`);
+/** The version in package.json (found beside the sources or, compiled, one level up). */
+export function packageVersion(): string {
+  for (const dir of [path.join(__dirname, ".."), path.join(__dirname, "..", "..")]) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "gitops-bootstrap" && pkg.version) return pkg.version;
+    } catch {
+      // not here: try the next directory
     }
   }
-  return out;
-}
-
-async function runRender(args: readonly string[], io: CliIo): Promise<number> {
-  const flags = parseFlags(args, ["stack", "out"], ["show-secrets"]);
-  const stack = flags.stack;
-  if (typeof stack !== "string") throw new UsageError("render needs --stack <name>");
-  const showSecrets = flags["show-secrets"] === true;
-  io.stderr(`► rendering stack ${stack} offline\n`);
-  const raw = readStackConfig(io.projectDir, stack, io.env.HOME);
-  const result = await renderProgram(stack, async () => ({ ...(await bootstrap(raw, { repoSecretsCheck: false })) }), showSecrets);
-  const outDir = typeof flags.out === "string" ? path.resolve(flags.out) : undefined;
-  writeRender(result, stack, { outDir, showSecrets, stdout: io.stdout, stderr: io.stderr });
-  return EXIT.ok;
+  return "unknown";
 }
 
 /**
- * `check`, with `--stack S` taking the age key, repository URL and revision from the stack's
- * config (explicit --repo / --revision / --age-key-file still win).
+ * Loads a command's module when the command runs (CommonJS `require`, typed), so `--help` and the
+ * light commands never load Pulumi or the Kubernetes client.
  */
-async function runCheckCommand(args: readonly string[], io: CliIo): Promise<number> {
-  const i = args.indexOf("--stack");
-  if (i < 0) return runCheck(args, io);
-  const stack = args[i + 1];
-  if (stack === undefined || stack.startsWith("--")) throw new UsageError("--stack needs a value");
-  const rest = [...args.slice(0, i), ...args.slice(i + 2)];
-  const config = await resolveConfig(readStackConfig(io.projectDir, stack, io.env.HOME));
-  if (!rest.includes("--repo")) rest.push("--repo", config.repo.url);
-  if (!rest.includes("--revision") && config.repo.revision !== "HEAD") rest.push("--revision", config.repo.revision);
-  if (!rest.includes("--ca-file") && config.repo.caCertificates) rest.push("--ca-file", config.repo.caCertificates.file);
-  const env = rest.includes("--age-key-file") ? io.env : { ...io.env, SOPS_AGE_KEY_FILE: undefined, SOPS_AGE_KEY: config.ageKey.identities.reveal() };
-  io.stderr(`► checking ${stack}: ${config.ageKey.recipients.join(", ")}\n`);
-  return runCheck(rest, { stdout: io.stdout, stderr: io.stderr, env });
+function load<T>(module: string): T {
+  return require(module) as T;
 }
 
-const COMMANDS: Record<string, (args: readonly string[], io: CliIo) => Promise<number>> = {
-  render: runRender,
-  check: runCheckCommand,
-  restore: (args, io) => runRecoveryCommand("restore", parseFlags(args, RECOVERY_FLAGS, []), io),
-  drill: (args, io) => runRecoveryCommand("drill", parseFlags(args, RECOVERY_FLAGS, DRILL_SWITCHES), io),
-};
+const examples = (...lines: string[]): string => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}\n`;
 
+/** Options of `restore`, which `drill` takes too; the drill's `--kubeconfig` is required. */
+function recoveryOptions(cmd: Command, kubeconfig: Option): Command {
+  return cmd
+    .addOption(kubeconfig)
+    .option("--timeout <duration>", "give up waiting after this long (90s, 15m, 1h30m)", "15m")
+    .option("--failure-grace <duration>", "how long a failed sync, Degraded health or error condition may last before it counts", "2m")
+    .option("--report-dir <dir>", "where report.json, report.md and junit.xml go (default: reports/<command>-<stack>-<time>/)")
+    .option("--repo-checkout <dir>", "read the repository from this local clone instead of cloning repo.url")
+    .option("--secrets-under <path>", "only expect the Secrets of SOPS files under this folder of the repository");
+}
+
+/** The command tree; `result.code` is set by the action that ran. */
+function buildProgram(io: CliIo, result: { code: number }): Command {
+  const program = new Command("gitops-bootstrap")
+    .description("Rebuild a Kubernetes cluster from Git in one command: Argo CD (or Flux) via Helm, the SOPS age key, repository credentials and the root app-of-apps.")
+    .version(packageVersion(), "-V, --version", "print the version")
+    .helpOption("-h, --help", "show help")
+    .exitOverride()
+    .configureOutput({
+      writeOut: io.stdout,
+      writeErr: io.stderr,
+      outputError: (text, write) => write(text.replace(/^error: /, "✗ ")),
+    })
+    .showSuggestionAfterError(true)
+    .allowExcessArguments(false)
+    .helpCommand("help [command]", "show help for a command")
+    .addHelpText("after", `\n${EXIT_STATUS}\nRun gitops-bootstrap <command> --help for a command's options and examples.\n`);
+
+  const command = (name: string, description: string): Command =>
+    program.command(name).description(description).showHelpAfterError(`(gitops-bootstrap ${name} --help shows its options)`);
+
+  command("init", "Start a stack from nothing: an age key, the .sops.yaml rule in the GitOps repository, and stacks/Pulumi.<stack>.yaml.")
+    .requiredOption("--stack <name>", "the stack (environment) to create, e.g. dev")
+    .requiredOption("--repo-url <url>", "the GitOps repository the cluster syncs from (https:// or ssh)")
+    .option("--repo-path <path>", "folder of the repository that holds this environment (default: clusters/<stack>)")
+    .option("--revision <rev>", "branch, tag or commit to deploy", "HEAD")
+    .addOption(new Option("--reconciler <name>", "what syncs the cluster from Git").choices(["argocd", "flux"]).default("argocd"))
+    .option("--gitops-repo <dir>", "local checkout of the GitOps repository, where .sops.yaml is written or updated", ".")
+    .option("--key-file <file>", "age key file the new identity is appended to (created with mode 0600)", "~/.config/sops/age/keys.txt")
+    .option("--post-quantum", "make a post-quantum (ML-KEM-768 + X25519) identity instead of X25519", false)
+    .addHelpText("after", examples("gitops-bootstrap init --stack dev --repo-url https://git.example.com/platform/cluster-state.git --gitops-repo ../cluster-state"))
+    .action(async (opts) => {
+      const { runInit } = load<typeof import("./init")>("./init");
+      result.code = await runInit(opts, io);
+    });
+
+  command("render", "Show exactly what the stack would apply, offline (no cluster, no Pulumi CLI). Secrets are <redacted>.")
+    .requiredOption("--stack <name>", "the stack whose stacks/Pulumi.<name>.yaml is rendered")
+    .option("--out <dir>", "write one file per resource into this directory instead of printing YAML")
+    .option("--show-secrets", "show secret values instead of <redacted>", false)
+    .addHelpText("after", examples("gitops-bootstrap render --stack demo", "gitops-bootstrap render --stack prod --out render/prod"))
+    .action(async (opts) => {
+      const { runRender } = load<typeof import("./render")>("./render");
+      result.code = await runRender(opts, io);
+    });
+
+  command("check", "Prove the age key decrypts every SOPS file in the repository at the revision (values and MACs); never prints a value.")
+    .option("--stack <name>", "take the age key, repository URL, revision and CA from this stack's config")
+    .option("--repo <path|url>", "local directory or Git URL (default: the stack's repo.url, else the current directory)")
+    .option("--revision <rev>", "branch, tag or commit (default: a URL's default branch; a directory as it is on disk)")
+    .option("--age-key-file <file>", "age identity file (default: the stack's key, else $SOPS_AGE_KEY_FILE and $SOPS_AGE_KEY)")
+    .option("--ca-file <file>", "PEM CA certificate(s) to trust when cloning an https URL (default: the stack's repo.caFile)")
+    .option("--json", "machine-readable output", false)
+    .addHelpText(
+      "after",
+      `\nExit status: 0 all files verified, 1 a file failed, 2 usage or configuration error.\n${examples(
+        "gitops-bootstrap check --repo examples/gitops-repo --age-key-file examples/gitops-repo/demo-age-key.txt",
+        "gitops-bootstrap check --stack prod --revision v1.2.3",
+      )}`,
+    )
+    .action(async (opts) => {
+      const { runCheck } = load<typeof import("./check")>("./check");
+      result.code = await runCheck(opts, io);
+    });
+
+  recoveryOptions(
+    command("restore", "check, pulumi up --refresh, wait until everything from Git is synced and healthy, verify the Secrets, and report the recovery time.")
+      .requiredOption("--stack <name>", "the stack to restore"),
+    new Option("--kubeconfig <file>", "the cluster to watch (default: the stack's kubernetes:kubeconfig / kubernetes:context, else the current context)"),
+  )
+    .addHelpText("after", examples("PULUMI_CONFIG_PASSPHRASE=... gitops-bootstrap restore --stack prod --timeout 20m"))
+    .action(async (opts) => {
+      const { runRecoveryCommand } = load<typeof import("./drill/command")>("./drill/command");
+      result.code = await runRecoveryCommand("restore", opts, io);
+    });
+
+  recoveryOptions(
+    command("drill", "restore onto a throwaway cluster, then destroy it (also on failure, timeout and Ctrl-C); refuses a cluster that is not empty.")
+      .requiredOption("--stack <name>", "the drill stack (must not set kubernetes:kubeconfig or kubernetes:context)"),
+    new Option("--kubeconfig <file>", "the throwaway cluster to restore onto and destroy").makeOptionMandatory(true),
+  )
+    .option("--keep", "do not destroy what the drill deployed", false)
+    .option("--force", "run on a cluster that is not empty, or that another stack deploys to", false)
+    .addHelpText("after", `\nExit status: 0 recovered, 1 failed or timed out, 2 usage, 3 refused by the guard, 130 interrupted.\n${examples("gitops-bootstrap drill --stack drill --kubeconfig /tmp/kind-drill.kubeconfig")}`)
+    .action(async (opts) => {
+      const { runRecoveryCommand } = load<typeof import("./drill/command")>("./drill/command");
+      result.code = await runRecoveryCommand("drill", opts, io);
+    });
+
+  return program;
+}
+
+/** Runs the command line; resolves to the exit status. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === "help" || command === "--help" || command === "-h") {
-    (command === undefined ? io.stderr : io.stdout)(USAGE);
-    return command === undefined ? EXIT.usage : EXIT.ok;
-  }
-  const run = COMMANDS[command];
-  if (!run) {
-    io.stderr(`✗ unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
-    return EXIT.usage;
-  }
+  const result = { code: EXIT.ok };
+  const program = buildProgram(io, result);
   try {
-    return await run(rest, io);
+    await program.parseAsync([...argv], { from: "user" });
+    return result.code;
   } catch (e) {
-    if (e instanceof UsageError || e instanceof DrillUsageError) {
-      io.stderr(`✗ ${e.message}\n\n${USAGE}`);
-      return EXIT.usage;
+    if (e instanceof CommanderError) {
+      // --help, help and --version exit 0; every parse error (already printed) is a usage error.
+      return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    // Config problems (RunError carries the ConfigError's list) and unreadable stack files.
-    if (e instanceof StackFileError || e instanceof ConfigError || e instanceof EngineSetupError || pulumi.RunError.isInstance(e)) {
+    if (e instanceof UsageError) {
       io.stderr(`✗ ${e.message}\n`);
       return EXIT.usage;
     }
@@ -124,19 +178,21 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   }
 }
 
-/** Entry point of the bin shim. */
-export function run(): void {
+/** Entry point of the bin shim; `projectDir` is the package's root (Pulumi.yaml, stacks/). */
+export function run(projectDir: string): void {
   const io: CliIo = {
     stdout: (s) => process.stdout.write(s),
     stderr: (s) => process.stderr.write(s),
     env: process.env,
-    projectDir: path.resolve(__dirname, ".."),
+    projectDir,
+    interactive: process.stderr.isTTY === true && !process.env.CI,
   };
   main(process.argv.slice(2), io).then(
     (code) => {
       process.exitCode = code;
     },
     (e: unknown) => {
+      // Unexpected: the kind of failure and its message (messages never carry key material).
       io.stderr(`✗ ${e instanceof Error ? e.message : String(e)}\n`);
       process.exitCode = EXIT.failed;
     },

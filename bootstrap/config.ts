@@ -7,10 +7,11 @@ import { X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as age from "age-encryption";
 import { ARGOCD, CONFIG_NAMESPACE, FLUX, KSOPS, ROOT_APP } from "./defaults";
 import { argoCdTlsCertificateKey } from "./helm-values";
+import { UsageError } from "./errors";
 import { SecretString } from "./secret";
+import { AgeIdentities, AgeIdentityError } from "./sops/age";
 
 /** The stack's config as Pulumi hands it over: `key -> string` (objects as JSON), plus which keys are secret. */
 export interface RawStackConfig {
@@ -73,6 +74,8 @@ export interface AgeKeyConfig {
   readonly recipients: readonly string[];
   /** `ageKey` or the resolved path of `ageKeyFile`. */
   readonly source: string;
+  /** The same identities, parsed (to decrypt with). Empty when not decryptable offline. */
+  readonly set: AgeIdentities;
 }
 
 export interface RetryPolicy {
@@ -148,10 +151,9 @@ export interface ConfigProblem {
   readonly message: string;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends UsageError {
   constructor(readonly problems: readonly ConfigProblem[]) {
     super(formatProblems(problems));
-    this.name = "ConfigError";
   }
 }
 
@@ -166,6 +168,7 @@ const TOP_LEVEL_KEYS = [
   "repo",
   "ageKey",
   "ageKeyFile",
+  "ageRecipient",
   "argocd",
   "flux",
   "rootApp",
@@ -499,37 +502,6 @@ function readCredentials(
   return { kind: "basic", username: username ?? "", password: new SecretString(raw.password) };
 }
 
-/**
- * Parses an age key file's text: identities one per line, `#` comments and blank lines ignored
- * (the format `age-keygen` writes). Messages never quote a line, which would leak key material.
- */
-export async function parseAgeIdentities(text: string): Promise<{ identities: string[]; recipients: string[] } | { error: string }> {
-  const identities: string[] = [];
-  const recipients: string[] = [];
-  const lines = text.split(/\r?\n/);
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (line === "" || line.startsWith("#")) continue;
-    if (/^age1/.test(line)) {
-      return { error: `line ${i + 1} is a public recipient (age1...), not a private identity; give the AGE-SECRET-KEY-1... line from age-keygen` };
-    }
-    if (/^AGE-PLUGIN-/.test(line)) {
-      return { error: `line ${i + 1} is a plugin identity (AGE-PLUGIN-...), which the in-cluster decryptor cannot use; give a native AGE-SECRET-KEY-1... identity` };
-    }
-    if (!/^AGE-SECRET-KEY-(PQ-)?1/.test(line)) {
-      return { error: `line ${i + 1} is not an age identity (expected AGE-SECRET-KEY-1... or AGE-SECRET-KEY-PQ-1...)` };
-    }
-    try {
-      recipients.push(await age.identityToRecipient(line));
-    } catch {
-      return { error: `line ${i + 1} is a malformed age identity (bad checksum or length); copy it again from the key file` };
-    }
-    identities.push(line);
-  }
-  if (identities.length === 0) return { error: "holds no age identity (expected a line AGE-SECRET-KEY-1...)" };
-  return { identities, recipients };
-}
-
 /** A path given in the config: relative to the project root, or `~/...` under the home directory. */
 function resolveConfigPath(files: FileAccess, given: string): string {
   return path.resolve(files.baseDir, given.startsWith("~/") ? path.join(files.homeDir ?? os.homedir(), given.slice(2)) : given);
@@ -565,6 +537,11 @@ async function readAgeKey(problems: Problems, raw: RawStackConfig): Promise<AgeK
     );
     return undefined;
   }
+  const recipient = optString(problems, "ageRecipient", raw.values.ageRecipient);
+  if (recipient !== undefined && !/^age1[0-9a-z]+$/.test(recipient)) {
+    problems.add("ageRecipient", `must be a public age recipient (age1...), got ${describe(recipient)}`);
+    return undefined;
+  }
   let text: string;
   let source: string;
   let key: string;
@@ -574,7 +551,7 @@ async function readAgeKey(problems: Problems, raw: RawStackConfig): Promise<AgeK
     if (!raw.secretKeys.has("ageKey")) {
       problems.add("ageKey", "must be a secret: pulumi config set --secret ageKey < key.txt (it is stored in plain text now)");
     }
-    if (raw.undecryptedKeys?.has("ageKey")) return { identities: new SecretString(""), recipients: [], source };
+    if (raw.undecryptedKeys?.has("ageKey")) return { identities: new SecretString(""), recipients: recipient ? [recipient] : [], source, set: AgeIdentities.none() };
     text = inline;
   } else {
     key = "ageKeyFile";
@@ -583,12 +560,27 @@ async function readAgeKey(problems: Problems, raw: RawStackConfig): Promise<AgeK
     source = read.file;
     text = read.text;
   }
-  const parsed = await parseAgeIdentities(text);
-  if ("error" in parsed) {
-    problems.add(key, parsed.error);
+  let set: AgeIdentities;
+  try {
+    set = await AgeIdentities.parse(text, source === "ageKey" ? "the ageKey value" : source);
+  } catch (e) {
+    if (!(e instanceof AgeIdentityError)) throw e;
+    problems.add(key, e.message);
     return undefined;
   }
-  return { identities: new SecretString(parsed.identities.join("\n") + "\n"), recipients: parsed.recipients, source };
+  if (set.size === 0) {
+    problems.add(key, "holds no age identity (expected a line AGE-SECRET-KEY-1... from age-keygen)");
+    return undefined;
+  }
+  if (recipient !== undefined) {
+    const chosen = set.select(recipient);
+    if (!chosen) {
+      problems.add("ageRecipient", `${recipient} is not the recipient of any identity in ${source === "ageKey" ? "ageKey" : source}; it holds ${set.recipients.join(", ")}`);
+      return undefined;
+    }
+    set = chosen;
+  }
+  return { identities: new SecretString(`${set.revealIdentities()}\n`), recipients: set.recipients, source, set };
 }
 
 /** An exact chart version (a range would install a different release on every rebuild), without a leading v. */

@@ -71,7 +71,7 @@ export async function verifyRepoSecretsBeforeUp(
   const revision = config.repo.revision === "HEAD" ? undefined : config.repo.revision;
   let report;
   try {
-    report = await check({ source: config.repo.url, revision, identities: config.ageKey.identities, caFile: config.repo.caCertificates?.file });
+    report = await check({ source: config.repo.url, revision, identities: config.ageKey.set, caFile: config.repo.caCertificates?.file });
   } catch (e) {
     if (!(e instanceof RepositoryError)) throw e;
     log.warn(`verifyRepoSecrets: could not read ${redactUrl(config.repo.url)} from here (${redactUrl(e.message)}); SOPS files not checked. Set gitops-bootstrap:verifyRepoSecrets false to skip this step.`);

@@ -7,6 +7,9 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { CONFIG_NAMESPACE, PUBLIC_SECRET_KEYS } from "./defaults";
+import { UsageError } from "./errors";
+import { bootstrap } from "./program";
+import { readStackConfig } from "./stack-file";
 
 export const REDACTED = "<redacted>";
 
@@ -143,3 +146,32 @@ export function writeRender(result: RenderResult, stack: string, opts: WriteOpti
   opts.stderr(`  outputs: ${JSON.stringify(result.outputs)}\n`);
 }
 
+
+export interface RenderCommandOptions {
+  readonly stack: string;
+  readonly out?: string;
+  readonly showSecrets: boolean;
+}
+
+export interface RenderIo {
+  readonly stdout: (s: string) => void;
+  readonly stderr: (s: string) => void;
+  readonly env: NodeJS.ProcessEnv;
+  readonly projectDir: string;
+}
+
+/** `gitops-bootstrap render`: the stack's config, validated, run through the program under mocks. */
+export async function runRender(opts: RenderCommandOptions, io: RenderIo): Promise<number> {
+  io.stderr(`► rendering stack ${opts.stack} offline\n`);
+  const raw = readStackConfig(io.projectDir, opts.stack, io.env.HOME);
+  let result: RenderResult;
+  try {
+    result = await renderProgram(opts.stack, async () => ({ ...(await bootstrap(raw, { repoSecretsCheck: false })) }), opts.showSecrets);
+  } catch (e) {
+    // The program's ConfigError reaches here wrapped as Pulumi's RunError: the same list of problems.
+    if (pulumi.RunError.isInstance(e)) throw new UsageError(e.message);
+    throw e;
+  }
+  writeRender(result, opts.stack, { outDir: opts.out === undefined ? undefined : path.resolve(opts.out), showSecrets: opts.showSecrets, stdout: io.stdout, stderr: io.stderr });
+  return 0;
+}

@@ -9,16 +9,12 @@ import * as path from "node:path";
 import * as YAML from "yaml";
 import type { RawStackConfig } from "./config";
 import { CONFIG_NAMESPACE } from "./defaults";
+import { UsageError } from "./errors";
 
 /** Placeholder for a value encrypted in the stack file. */
 export const UNDECRYPTED = "<encrypted in stack file>";
 
-export class StackFileError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "StackFileError";
-  }
-}
+export class StackFileError extends UsageError {}
 
 type Obj = Record<string, unknown>;
 const isObject = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);

@@ -6,6 +6,7 @@
 import * as path from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { type RawStackConfig, resolveConfig } from "../config";
+import { UsageError } from "../errors";
 import { checkRepository } from "../sops";
 import { readRepository } from "../sops/repository";
 import { rawConfigFromEntries } from "../program";
@@ -14,7 +15,7 @@ import { otherStackBindings } from "./guard";
 import { runRecovery } from "./run";
 import { loadKubeConfig } from "./watch";
 
-export class DrillUsageError extends Error {}
+export class DrillUsageError extends UsageError {}
 
 export interface RecoveryIo {
   readonly stderr: (s: string) => void;
@@ -35,20 +36,7 @@ export const openPulumiEngine: OpenEngine = async ({ projectDir, stack, env, kub
   return { engine, raw: rawConfigFromEntries(all.map(([k, v]) => [k, v.value, v.secret === true] as const), projectDir), kubernetesConfig };
 };
 
-/** The flags `restore` takes with a value; `drill` takes these and {@link DRILL_SWITCHES}. */
-export const RECOVERY_FLAGS: readonly string[] = ["stack", "kubeconfig", "timeout", "failure-grace", "report-dir", "repo-checkout", "secrets-under"];
-export const DRILL_SWITCHES: readonly string[] = ["keep", "force"];
-
 export const EXIT_CODES = { recovered: 0, failed: 1, timeout: 1, usage: 2, refused: 3, interrupted: 130 } as const;
-
-export const RECOVERY_USAGE = `  restore --stack <name> [--kubeconfig K] [--timeout 15m] [--failure-grace 2m] [--report-dir DIR]
-          [--repo-checkout DIR] [--secrets-under PATH]
-      check, pulumi up --refresh, wait until every Application is Synced and Healthy, verify the
-      Secrets the SOPS files define, and report the recovery time (JSON, Markdown, JUnit).
-  drill --stack <name> --kubeconfig K [--keep] [--force] [restore's options]
-      restore onto a throwaway cluster, then destroy (also on failure, timeout and Ctrl-C).
-      Refuses a cluster that is not empty or that another stack deploys to, unless --force.
-`;
 
 /** `90s`, `15m`, `1h30m`, or plain seconds. */
 export function parseDuration(text: string, flag: string): number {
@@ -64,13 +52,23 @@ export function parseDuration(text: string, flag: string): number {
   return total;
 }
 
-interface Flags {
-  readonly [k: string]: string | boolean | undefined;
+/** The options of `restore` and `drill` (their flags, parsed by the CLI). */
+export interface RecoveryOptions {
+  readonly stack: string;
+  readonly kubeconfig?: string;
+  readonly timeout?: string;
+  readonly failureGrace?: string;
+  readonly reportDir?: string;
+  readonly repoCheckout?: string;
+  readonly secretsUnder?: string;
+  /** Drill only. */
+  readonly keep?: boolean;
+  readonly force?: boolean;
 }
 
 /** The cluster to watch: `--kubeconfig`, else the stack's `kubernetes:kubeconfig` / `kubernetes:context`, else the default. */
-function kubeConfigFor(flags: Flags, kubernetesConfig: Record<string, string>, io: RecoveryIo): KubeConfig {
-  const file = typeof flags.kubeconfig === "string" ? flags.kubeconfig : undefined;
+function kubeConfigFor(flags: RecoveryOptions, kubernetesConfig: Record<string, string>, io: RecoveryIo): KubeConfig {
+  const file = flags.kubeconfig;
   try {
     return file ? loadKubeConfig(file) : loadKubeConfig(kubernetesConfig.kubeconfig, kubernetesConfig.context, io.projectDir);
   } catch (e) {
@@ -83,24 +81,23 @@ function defaultInterrupt(handler: () => void): () => void {
   return () => process.off("SIGINT", handler);
 }
 
-export async function runRecoveryCommand(command: "restore" | "drill", flags: Flags, io: RecoveryIo, openEngine: OpenEngine = openPulumiEngine): Promise<number> {
+export async function runRecoveryCommand(command: "restore" | "drill", flags: RecoveryOptions, io: RecoveryIo, openEngine: OpenEngine = openPulumiEngine): Promise<number> {
   const stack = flags.stack;
-  if (typeof stack !== "string") throw new DrillUsageError(`${command} needs --stack <name>`);
   if (command === "drill" && typeof flags.kubeconfig !== "string") throw new DrillUsageError("drill needs --kubeconfig K: the throwaway cluster to restore onto and destroy");
-  const timeoutMs = parseDuration(typeof flags.timeout === "string" ? flags.timeout : "15m", "timeout");
-  const failureGraceMs = parseDuration(typeof flags["failure-grace"] === "string" ? flags["failure-grace"] : "2m", "failure-grace");
+  const timeoutMs = parseDuration(flags.timeout ?? "15m", "timeout");
+  const failureGraceMs = parseDuration(flags.failureGrace ?? "2m", "failure-grace");
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  const reportDir = path.resolve(typeof flags["report-dir"] === "string" ? flags["report-dir"] : path.join("reports", `${command}-${stack}-${stamp}`));
+  const reportDir = path.resolve(flags.reportDir ?? path.join("reports", `${command}-${stack}-${stamp}`));
   const out = (line: string): void => io.stderr(`${line}\n`);
 
   out(`► ${command} ${stack}: reading the stack's config`);
-  const opened = await openEngine({ projectDir: io.projectDir, stack, env: io.env, kubeconfig: typeof flags.kubeconfig === "string" ? flags.kubeconfig : undefined });
+  const opened = await openEngine({ projectDir: io.projectDir, stack, env: io.env, kubeconfig: flags.kubeconfig });
   if (command === "drill" && (opened.kubernetesConfig.kubeconfig || opened.kubernetesConfig.context)) {
     throw new DrillUsageError(`stack ${stack} sets kubernetes:${opened.kubernetesConfig.kubeconfig ? "kubeconfig" : "context"}; a drill stack must not, so that --kubeconfig alone decides which cluster is used and destroyed`);
   }
   const config = await resolveConfig(opened.raw);
   const kubeconfig = kubeConfigFor(flags, opened.kubernetesConfig, io);
-  const checkout = typeof flags["repo-checkout"] === "string" ? path.resolve(flags["repo-checkout"]) : undefined;
+  const checkout = flags.repoCheckout === undefined ? undefined : path.resolve(flags.repoCheckout);
 
   const soft = new AbortController();
   const hard = new AbortController();
@@ -123,7 +120,7 @@ export async function runRecoveryCommand(command: "restore" | "drill", flags: Fl
       repoSource: checkout ?? config.repo.url,
       // A local checkout is read as it is on disk unless a revision is asked for explicitly.
       repoRevision: checkout ? undefined : config.repo.revision === "HEAD" ? undefined : config.repo.revision,
-      secretsUnder: typeof flags["secrets-under"] === "string" ? flags["secrets-under"] : undefined,
+      secretsUnder: flags.secretsUnder,
       checkRepository,
       readRepository,
       timeoutMs,

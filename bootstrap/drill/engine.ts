@@ -9,9 +9,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { type EngineEvent, LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import { CONFIG_NAMESPACE } from "../defaults";
+import { UsageError } from "../errors";
 import { bootstrap, rawConfigFromPulumi } from "../program";
 
-export class EngineSetupError extends Error {}
+export class EngineSetupError extends UsageError {}
 
 export interface DeployResult {
   /** Resource changes by operation (`create: 4`, `update: 1`). */

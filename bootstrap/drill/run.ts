@@ -107,7 +107,7 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
       try {
         // Read once: the same files are checked now and give the expected Secrets after convergence.
         snapshot = await o.readRepository({ source: o.repoSource, revision: o.repoRevision, caFile: o.config.repo.caCertificates?.file });
-        report = await o.checkRepository({ source: o.repoSource, revision: o.repoRevision, identities: o.config.ageKey.identities, snapshot });
+        report = await o.checkRepository({ source: o.repoSource, revision: o.repoRevision, identities: o.config.ageKey.set, snapshot });
       } catch (e) {
         if (!(e instanceof RepositoryError)) throw e;
         const why = `cannot read ${redactUrl(o.repoSource)} from here (${redactUrl(e.message)}); SOPS files not checked (--repo-checkout DIR reads a local clone)`;

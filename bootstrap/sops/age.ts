@@ -150,13 +150,20 @@ export class AgeIdentities {
           }
           x25519.push(x25519Key(word, decoded.bytes));
         } else if (word.startsWith("AGE-PLUGIN-")) {
-          throw new AgeIdentityError(`${where} is an age plugin identity, which this check cannot use; give a native age identity (AGE-SECRET-KEY-1…)`);
+          throw new AgeIdentityError(`${where} is an age plugin identity (AGE-PLUGIN-…), which neither this tool nor the in-cluster decryptor can use; give a native age identity (AGE-SECRET-KEY-1…)`);
+        } else if (/^age1/.test(word)) {
+          throw new AgeIdentityError(`${where} is a public recipient (age1…), not a private identity; give the AGE-SECRET-KEY-1… line from age-keygen`);
         } else {
           throw new AgeIdentityError(`${where} is not an age identity (expected AGE-SECRET-KEY-1… or AGE-SECRET-KEY-PQ-1…)`);
         }
       }
     }
     return new AgeIdentities(x25519, hybrid);
+  }
+
+  /** No identities (a key that cannot be read offline). */
+  static none(): AgeIdentities {
+    return new AgeIdentities([], []);
   }
 
   /** Combines several sets (key file plus environment), dropping duplicates. */
@@ -210,8 +217,18 @@ export class AgeIdentities {
     return { kind: "ok", payload };
   }
 
-  /** @internal The identities as text, only to hand the same set to a verifier worker thread. */
-  exportForWorker(): string {
+  /** The identity whose recipient is `recipient`, alone; undefined when none has it. */
+  select(recipient: string): AgeIdentities | undefined {
+    const x25519 = this.#x25519.filter((k) => k.recipient === recipient);
+    const hybrid = this.#hybrid.filter((k) => k.recipient === recipient);
+    return x25519.length + hybrid.length > 0 ? new AgeIdentities(x25519, hybrid) : undefined;
+  }
+
+  /**
+   * The identities as an age key file's text (one per line): only for where the key must go (the
+   * cluster's Secret, a verifier worker thread), never for output.
+   */
+  revealIdentities(): string {
     return [...this.#x25519, ...this.#hybrid].map((k) => k.identity).join("\n");
   }
 

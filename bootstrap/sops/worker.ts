@@ -73,7 +73,7 @@ export class VerifierPool {
 
   constructor(identities: AgeIdentities, size: number) {
     const fromSources = __filename.endsWith(".ts");
-    const init: WorkerInit = { identities: identities.exportForWorker(), entry: __filename, sources: fromSources ? transpiledSources() : undefined };
+    const init: WorkerInit = { identities: identities.revealIdentities(), entry: __filename, sources: fromSources ? transpiledSources() : undefined };
     for (let i = 0; i < size; i++) {
       const worker = fromSources ? new Worker(TS_WORKER_BOOTSTRAP, { eval: true, workerData: init }) : new Worker(__filename, { workerData: init });
       worker.on("message", (reply: Reply) => this.#onReply(worker, reply));

@@ -92,8 +92,10 @@ export async function openCluster(dir: string): Promise<TestCluster> {
 export function scratchProject(dir: string): string {
   const work = path.join(dir, "project");
   fs.mkdirSync(work, { recursive: true });
-  for (const entry of ["Pulumi.yaml", "package.json", "tsconfig.json", "bootstrap", "components", "examples", "stacks", "test/e2e/charts"]) {
-    fs.cpSync(path.join(PROJECT_DIR, entry), path.join(work, entry), { recursive: true });
+  // dist/ (the compiled CLI, when built) with its times, so the bin shim runs it as a user's would.
+  for (const entry of ["Pulumi.yaml", "package.json", "tsconfig.json", "bootstrap", "components", "dist", "examples", "stacks", "test/e2e/charts"]) {
+    if (entry === "dist" && !fs.existsSync(path.join(PROJECT_DIR, entry))) continue;
+    fs.cpSync(path.join(PROJECT_DIR, entry), path.join(work, entry), { recursive: true, preserveTimestamps: true });
   }
   fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(work, "node_modules"));
   return work;

@@ -150,9 +150,9 @@ describe("bad input", () => {
 
   test("usage errors exit 2", async () => {
     expect((await cli(["render"])).code).toBe(2);
-    expect((await cli(["render", "--stack"])).stderr).toContain("--stack needs a value");
-    expect((await cli(["render", "--stack", "demo", "--frobnicate"])).stderr).toContain("unknown option --frobnicate");
-    expect((await cli(["deploy"])).stderr).toContain('unknown command "deploy"');
+    expect((await cli(["render", "--stack"])).stderr).toContain("✗ option '--stack <name>' argument missing");
+    expect((await cli(["render", "--stack", "demo", "--frobnicate"])).stderr).toContain("✗ unknown option '--frobnicate'");
+    expect((await cli(["deploy"])).stderr).toContain("✗ unknown command 'deploy'");
     expect((await cli([])).code).toBe(2);
   });
 });

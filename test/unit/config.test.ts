@@ -1,6 +1,6 @@
 import * as age from "age-encryption";
 import { generateKeyPairSync } from "node:crypto";
-import { ConfigError, RawStackConfig, checkRepoUrl, parseAgeIdentities, resolveConfig } from "../../bootstrap/config";
+import { ConfigError, RawStackConfig, checkRepoUrl, resolveConfig } from "../../bootstrap/config";
 import { ARGOCD, KSOPS } from "../../bootstrap/defaults";
 import { configProblems, pemLine, rawStackConfig } from "./config-harness";
 
@@ -97,10 +97,10 @@ describe("resolveConfig: a valid stack", () => {
 describe("resolveConfig: bad input names the key and what is expected", () => {
   test("malformed age key", async () => {
     const bad = identity.slice(0, -3) + (identity.endsWith("QQQ") ? "PPP" : "QQQ");
-    await expectProblem(raw({ ageKey: bad }), "ageKey", /line 1 is a malformed age identity/);
+    await expectProblem(raw({ ageKey: bad }), "ageKey", /^line 1 of the ageKey value is not a valid age identity \(bad checksum or length\)/);
   });
   test("a public recipient given as the private key", async () => {
-    await expectProblem(raw({ ageKey: recipient }), "ageKey", /public recipient \(age1\.\.\.\), not a private identity/);
+    await expectProblem(raw({ ageKey: recipient }), "ageKey", /public recipient \(age1…\), not a private identity/);
   });
   test("something that is not an age key at all", async () => {
     await expectProblem(raw({ ageKey: pemLine("BEGIN", "PGP PRIVATE KEY BLOCK") }), "ageKey", /not an age identity/);
@@ -284,9 +284,30 @@ describe("checkRepoUrl", () => {
   });
 });
 
-describe("parseAgeIdentities", () => {
-  test("names the offending line without quoting it", async () => {
-    const r = await parseAgeIdentities(`# comment\n${identity}\nAGE-SECRET-KEY-1NOTVALID\n`);
-    expect(r).toEqual({ error: expect.stringMatching(/^line 3 is a malformed age identity/) });
+describe("ageKeyFile with several identities", () => {
+  test("names the offending line of the file without quoting it", async () => {
+    const files = { "/project/keys.txt": `# comment\n${identity}\nAGE-SECRET-KEY-1NOTVALID\n` };
+    const err = await expectProblem(raw({ ageKey: null, ageKeyFile: "keys.txt" }, [], files), "ageKeyFile", /^line 3 of \/project\/keys\.txt is not a valid age identity/);
+    expect(err.message).not.toContain("NOTVALID");
+  });
+
+  test("ageRecipient picks one identity: only it goes into the cluster", async () => {
+    const files = { "/project/keys.txt": `${pqIdentity}\n${identity}\n` };
+    const config = await resolveConfig(raw({ ageKey: null, ageKeyFile: "keys.txt", ageRecipient: recipient }, [], files));
+    expect(config.ageKey.recipients).toEqual([recipient]);
+    expect(config.ageKey.identities.reveal()).toBe(`${identity}\n`);
+    expect(config.ageKey.set.size).toBe(1);
+    const both = await resolveConfig(raw({ ageKey: null, ageKeyFile: "keys.txt" }, [], files));
+    expect(both.ageKey.recipients).toHaveLength(2);
+  });
+
+  test("an ageRecipient the file does not hold lists the recipients it does", async () => {
+    const other = await age.identityToRecipient(await age.generateX25519Identity());
+    const files = { "/project/keys.txt": `${identity}\n` };
+    await expectProblem(raw({ ageKey: null, ageKeyFile: "keys.txt", ageRecipient: other }, [], files), "ageRecipient", new RegExp(`^${other} is not the recipient of any identity in /project/keys.txt; it holds ${recipient}$`));
+  });
+
+  test("an ageRecipient that is not a recipient", async () => {
+    await expectProblem(raw({ ageRecipient: identity }), "ageRecipient", /must be a public age recipient \(age1\.\.\.\)/);
   });
 });

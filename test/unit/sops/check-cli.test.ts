@@ -1,6 +1,6 @@
 /** `gitops-bootstrap check`: output in the flux CLI style, JSON output, exit codes, identities. */
 import * as path from "node:path";
-import { type CheckIo, runCheck } from "../../../bootstrap/check";
+import { type CliIo, main } from "../../../bootstrap/cli";
 import { FIXTURES, KEYS, fixture, fixtureText, tempDir, writeFiles } from "./helpers";
 
 interface Run {
@@ -12,8 +12,8 @@ interface Run {
 async function run(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   let stdout = "";
   let stderr = "";
-  const io: CheckIo = { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), env };
-  const code = await runCheck(argv, io);
+  const io: CliIo = { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s), env, projectDir: process.cwd() };
+  const code = await main(["check", ...argv], io);
   return { code, stdout, stderr };
 }
 
@@ -78,9 +78,9 @@ describe("gitops-bootstrap check", () => {
     [["--repo", FLUX], {}, /no age identity: pass --age-key-file/],
     [["--repo", FLUX, "--age-key-file", "/nonexistent/keys.txt"], {}, /cannot read the age key file \/nonexistent\/keys\.txt/],
     [["--repo", path.join(FLUX, "missing"), "--age-key-file", AGE_KEY_FILE], {}, /no such directory/],
-    [["--repo"], {}, /--repo needs a value/],
-    [["--stack", "dev"], {}, /unknown option --stack/],
-    [["extra"], {}, /unexpected argument "extra"/],
+    [["--repo"], {}, /✗ option '--repo <path\|url>' argument missing/],
+    [["--stak", "dev"], {}, /✗ unknown option '--stak'\n\(Did you mean --stack\?\)/],
+    [["extra"], {}, /✗ too many arguments for 'check'/],
   ] as [string[], NodeJS.ProcessEnv, RegExp][])("exits 2 on a usage or config error: %j", async (argv, env, message) => {
     const r = await run(argv, env);
     expect(r.code).toBe(2);

@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as age from "age-encryption";
-import { type CheckIo, runCheck } from "../../../bootstrap/check";
+import { type CliIo, main } from "../../../bootstrap/cli";
 import { AgeIdentities } from "../../../bootstrap/sops/age";
 import { checkRepository } from "../../../bootstrap/sops/check";
 import { decryptSopsContentInternal } from "../../../bootstrap/sops/internal/decrypt";
@@ -108,8 +108,8 @@ describe("no plaintext in any output", () => {
     ]) {
       let stdout = "";
       let stderr = "";
-      const io: CheckIo = { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), env: {} };
-      const code = await runCheck(argv, io);
+      const io: CliIo = { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s), env: {}, projectDir: process.cwd() };
+      const code = await main(["check", ...argv], io);
       expect([0, 1]).toContain(code);
       assertClean(argv.join(" "), stdout, stderr);
     }

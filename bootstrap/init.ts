@@ -1,0 +1,285 @@
+/**
+ * `gitops-bootstrap init`: from nothing to a stack a user can render, check and `pulumi up`.
+ *
+ * 1. makes an age identity (X25519, or post-quantum ML-KEM-768 + X25519 on request) and appends
+ *    it to the user's key file (created with mode 0600; an existing identity is never replaced);
+ * 2. writes or updates `.sops.yaml` in the GitOps repository with a creation rule for the
+ *    environment's folder and the new recipient, keeping every other rule and comment;
+ * 3. writes `stacks/Pulumi.<stack>.yaml` (never over an existing one) with the non-secret keys,
+ *    and `ageKeyFile` + `ageRecipient`, so only this identity goes into the cluster;
+ * 4. prints what to do next.
+ *
+ * Everything is validated first (the would-be stack through the same `resolveConfig` as `up`),
+ * then written; if a write fails, the earlier ones are undone. The private key is never printed.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as age from "age-encryption";
+import * as YAML from "yaml";
+import { ConfigError, checkRepoUrl, resolveConfig } from "./config";
+import { CONFIG_NAMESPACE } from "./defaults";
+import { UsageError } from "./errors";
+import { parseSopsConfig, ruleFor } from "./sops/sops-config";
+import { listStacks, stackFilePath } from "./stack-file";
+
+export interface InitOptions {
+  readonly stack: string;
+  readonly repoUrl: string;
+  readonly repoPath?: string;
+  readonly revision: string;
+  readonly reconciler: "argocd" | "flux";
+  /** Local checkout of the GitOps repository (where `.sops.yaml` goes). */
+  readonly gitopsRepo: string;
+  /** `~/` expands to the home directory. */
+  readonly keyFile: string;
+  readonly postQuantum: boolean;
+}
+
+export interface InitIo {
+  readonly stdout: (s: string) => void;
+  readonly stderr: (s: string) => void;
+  readonly env: NodeJS.ProcessEnv;
+  readonly projectDir: string;
+}
+
+/** What the secrets of this environment are matched by: YAML files under its folder. */
+export function creationRuleRegex(repoPath: string): string {
+  const folder = repoPath.replace(/\/+$/, "").replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return folder === "\\." ? "\\.ya?ml$" : `${folder}/.*\\.ya?ml$`;
+}
+
+/** `.sops.yaml` with a rule for `regex` to `recipient`, other rules and comments kept. */
+export function updatedSopsConfig(existing: string | undefined, file: string, repoPath: string, recipient: string): { text: string; action: "created" | "added a rule to" | "added the recipient to" } {
+  const regex = creationRuleRegex(repoPath);
+  const rule = { path_regex: regex, encrypted_regex: "^(data|stringData)$", age: recipient };
+  if (existing === undefined || existing.trim() === "") {
+    const doc = new YAML.Document({ creation_rules: [rule] });
+    doc.commentBefore = " Which files sops encrypts, and for whom (one rule per environment, each with its own recipient).\n Only data/stringData of Secrets are encrypted, so names and namespaces stay readable in Git.";
+    return { text: doc.toString({ lineWidth: 0 }), action: "created" };
+  }
+  const parsed = parseSopsConfig(file, Buffer.from(existing));
+  if (typeof parsed === "string") throw new UsageError(`cannot update ${file}: ${parsed.replace(`${file}: `, "").replace(`${file} `, "it ")}; fix it (or move it away) and run init again`);
+  const doc = YAML.parseDocument(existing);
+  let rules = doc.get("creation_rules");
+  if (!YAML.isSeq(rules)) {
+    rules = doc.createNode([]);
+    doc.set("creation_rules", rules);
+  }
+  const seq = rules as YAML.YAMLSeq;
+  // The same folder already has a rule: add the recipient to it (every other setting kept).
+  const same = parsed.rules.find((r) => r.pathRegex === regex);
+  if (same) {
+    const node = seq.items[same.index - 1] as YAML.YAMLMap;
+    if (same.ageRecipients.includes(recipient)) return { text: existing, action: "added the recipient to" };
+    const current = node.get("age");
+    if (YAML.isSeq(current)) current.add(recipient);
+    else node.set("age", typeof current === "string" && current.trim() !== "" ? `${current.trim()},${recipient}` : recipient);
+    return { text: doc.toString({ lineWidth: 0 }), action: "added the recipient to" };
+  }
+  // sops uses the first rule that matches: go before the first one that would take this folder's files.
+  const sample = `${repoPath.replace(/\/+$/, "")}/secret.yaml`;
+  const relativeSample = parsed.dir === "" ? sample : `${parsed.dir}/${sample}`;
+  const shadowing = ruleFor(relativeSample, parsed);
+  const at = shadowing ? shadowing.index - 1 : seq.items.length;
+  seq.items.splice(at, 0, doc.createNode(rule));
+  return { text: doc.toString({ lineWidth: 0 }), action: "added a rule to" };
+}
+
+function expandHome(file: string, home: string): string {
+  return file === "~" ? home : file.startsWith("~/") ? path.join(home, file.slice(2)) : path.resolve(file);
+}
+
+/** The key file as the stack file names it: `~/...` under the home directory (portable), else absolute. */
+function portablePath(file: string, home: string): string {
+  const rel = path.relative(home, file);
+  return rel !== "" && !rel.startsWith("..") && !path.isAbsolute(rel) ? `~/${rel}` : file;
+}
+
+const writable = (p: string): boolean => {
+  try {
+    fs.accessSync(p, fs.constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** The nearest existing ancestor of `p` (for "can this be created?"). */
+function existingAncestor(p: string): string {
+  let dir = p;
+  while (!fs.existsSync(dir)) dir = path.dirname(dir);
+  return dir;
+}
+
+interface Plan {
+  readonly keyFile: string;
+  readonly keyFileExisted: boolean;
+  readonly keyBlock: string;
+  readonly sopsFile: string;
+  readonly sopsBefore: string | undefined;
+  readonly sopsAfter: string;
+  readonly sopsAction: string;
+  readonly stackFile: string;
+  readonly stackText: string;
+}
+
+/** Checks every input and prepares every write; throws a UsageError naming the flag or file. */
+async function plan(opts: InitOptions, io: InitIo, identity: string, recipient: string): Promise<Plan> {
+  const home = io.env.HOME ?? os.homedir();
+  const problems: string[] = [];
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(opts.stack)) {
+    problems.push(`--stack ${JSON.stringify(opts.stack)}: the stack name is also the environment, so it must be a DNS-1123 label (lower case letters, digits, '-'), e.g. dev or prod-eu`);
+  }
+  const url = checkRepoUrl(opts.repoUrl);
+  if ("error" in url) problems.push(`--repo-url ${url.error}`);
+  const repoPath = (opts.repoPath ?? `clusters/${opts.stack}`).replace(/\/+$/, "");
+  if (repoPath === "" || repoPath.startsWith("/") || repoPath.split("/").includes("..")) {
+    problems.push(`--repo-path must be a folder inside the repository (relative, no '..'), got ${JSON.stringify(opts.repoPath)}`);
+  }
+  if (opts.revision.trim() === "") problems.push("--revision must not be empty (a branch, tag, commit or HEAD)");
+
+  const stackFile = stackFilePath(io.projectDir, opts.stack);
+  if (fs.existsSync(stackFile)) {
+    problems.push(`${path.relative(io.projectDir, stackFile)} already exists; init never overwrites a stack: choose another --stack, or edit that file (known stacks: ${listStacks(io.projectDir).join(", ")})`);
+  } else if (!writable(path.dirname(stackFile))) {
+    problems.push(`cannot write ${stackFile}: ${path.dirname(stackFile)} is not writable`);
+  }
+
+  const gitopsRepo = path.resolve(opts.gitopsRepo);
+  const sopsFile = path.join(gitopsRepo, ".sops.yaml");
+  let sopsBefore: string | undefined;
+  if (!fs.existsSync(gitopsRepo) || !fs.statSync(gitopsRepo).isDirectory()) {
+    problems.push(`--gitops-repo ${gitopsRepo} is not a directory; give the local checkout of the GitOps repository`);
+  } else if (fs.existsSync(sopsFile)) {
+    sopsBefore = fs.readFileSync(sopsFile, "utf8");
+    if (!writable(sopsFile)) problems.push(`${sopsFile} is not writable`);
+  } else if (!writable(gitopsRepo)) {
+    problems.push(`cannot create ${sopsFile}: ${gitopsRepo} is not writable`);
+  }
+
+  const keyFile = expandHome(opts.keyFile, home);
+  const keyFileExisted = fs.existsSync(keyFile);
+  let keyText = "";
+  if (keyFileExisted) {
+    if (!fs.statSync(keyFile).isFile()) problems.push(`--key-file ${keyFile} is not a regular file`);
+    else if (!writable(keyFile)) problems.push(`--key-file ${keyFile} is not writable; init appends the new identity to it`);
+    else keyText = fs.readFileSync(keyFile, "utf8");
+  } else if (!writable(existingAncestor(path.dirname(keyFile)))) {
+    problems.push(`--key-file ${keyFile} cannot be created: ${existingAncestor(path.dirname(keyFile))} is not writable`);
+  }
+  if (problems.length > 0) throw new UsageError(`init: nothing was written:\n${problems.map((p) => `  ✗ ${p}`).join("\n")}`);
+
+  // age-keygen's layout: the public key on the line before the identity.
+  const keyBlock = `${keyText === "" || keyText.endsWith("\n") ? "" : "\n"}# gitops-bootstrap stack ${opts.stack}\n# created: ${new Date().toISOString().replace(/\.\d+Z$/, "Z")}\n# public key: ${recipient}\n${identity}\n`;
+  const sops = updatedSopsConfig(sopsBefore, sopsFile, repoPath, recipient);
+
+  const values = {
+    environment: opts.stack,
+    reconciler: opts.reconciler,
+    repo: { url: opts.repoUrl, revision: opts.revision, path: repoPath },
+    ageKeyFile: portablePath(keyFile, home),
+    ageRecipient: recipient,
+  };
+  const doc = new YAML.Document({ config: Object.fromEntries(Object.entries(values).map(([k, v]) => [`${CONFIG_NAMESPACE}:${k}`, v])) });
+  doc.commentBefore = [
+    ` Stack ${opts.stack}, written by gitops-bootstrap init. The age key is read from ageKeyFile (only the`,
+    ` identity of ageRecipient goes into the cluster); the key file itself never goes into Git.`,
+    ` Private repository: pulumi config set --stack ${opts.stack} --secret --path '${CONFIG_NAMESPACE}:repo.credentials.password' <token>`,
+    `   plus --path '${CONFIG_NAMESPACE}:repo.credentials.username' <user> (https), or --path '${CONFIG_NAMESPACE}:repo.credentials.sshPrivateKey' (ssh).`,
+  ].join("\n");
+  const stackText = doc.toString({ lineWidth: 0 });
+
+  // The same validation as `render` and `up`, on the stack as it will be, with the key file as it will be.
+  try {
+    await resolveConfig({
+      values: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
+      secretKeys: new Set(),
+      baseDir: io.projectDir,
+      homeDir: home,
+      readFile: (f) => (f === keyFile ? keyText + keyBlock : fs.readFileSync(f, "utf8")),
+    });
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(`init: nothing was written: the stack would not be valid:\n${e.message}`);
+    throw e;
+  }
+  return { keyFile, keyFileExisted, keyBlock, sopsFile, sopsBefore, sopsAfter: sops.text, sopsAction: sops.action, stackFile, stackText };
+}
+
+/** Writes `text` to `file` through a temporary file in the same folder; `exclusive` never replaces an existing file. */
+function writeAtomically(file: string, text: string, exclusive: boolean): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  fs.writeFileSync(tmp, text, { flag: "wx" });
+  try {
+    if (exclusive) fs.linkSync(tmp, file);
+    else fs.renameSync(tmp, file);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+/** Performs the writes in order; a failure undoes the ones before it. */
+function apply(p: Plan, stderr: (s: string) => void): void {
+  const undo: (() => void)[] = [];
+  try {
+    if (p.keyFileExisted) {
+      const size = fs.statSync(p.keyFile).size;
+      const mode = fs.statSync(p.keyFile).mode & 0o777;
+      fs.appendFileSync(p.keyFile, p.keyBlock);
+      undo.push(() => fs.truncateSync(p.keyFile, size));
+      if ((mode & 0o077) !== 0) {
+        fs.chmodSync(p.keyFile, 0o600);
+        stderr(`! ${p.keyFile} was readable by others (mode ${mode.toString(8)}); it is now 0600\n`);
+      }
+    } else {
+      fs.mkdirSync(path.dirname(p.keyFile), { recursive: true, mode: 0o700 });
+      fs.writeFileSync(p.keyFile, p.keyBlock, { flag: "wx", mode: 0o600 });
+      undo.push(() => fs.rmSync(p.keyFile, { force: true }));
+    }
+    if (p.sopsAfter !== p.sopsBefore) {
+      writeAtomically(p.sopsFile, p.sopsAfter, false);
+      undo.push(() => (p.sopsBefore === undefined ? fs.rmSync(p.sopsFile, { force: true }) : writeAtomically(p.sopsFile, p.sopsBefore, false)));
+    }
+    writeAtomically(p.stackFile, p.stackText, true);
+  } catch (e) {
+    for (const step of undo.reverse()) step();
+    const err = e as NodeJS.ErrnoException;
+    throw new UsageError(`init: ${err.code === "EEXIST" ? `${err.path ?? p.stackFile} appeared while init ran` : `writing failed (${err.code ?? err.message})`}; nothing was kept`);
+  }
+}
+
+export async function runInit(opts: InitOptions, io: InitIo): Promise<number> {
+  const kind = opts.postQuantum ? "ML-KEM-768 + X25519 (post-quantum)" : "X25519";
+  io.stderr(`► init ${opts.stack}: making an ${kind} age identity\n`);
+  const identity = opts.postQuantum ? await age.generateHybridIdentity() : await age.generateX25519Identity();
+  const recipient = await age.identityToRecipient(identity);
+  const p = await plan(opts, io, identity, recipient);
+  apply(p, io.stderr);
+  const rel = (f: string): string => {
+    const r = path.relative(process.cwd(), f);
+    return r === "" ? "." : r.startsWith("..") ? f : r;
+  };
+  io.stderr(`✔ ${p.keyFileExisted ? "appended the identity to" : "created"} ${p.keyFile} (mode 0600): public key ${recipient}\n`);
+  io.stderr(`✔ ${p.sopsAfter === p.sopsBefore ? "already up to date:" : p.sopsAction} ${rel(p.sopsFile)}: ${creationRuleRegex(opts.repoPath ?? `clusters/${opts.stack}`)} → ${recipient}\n`);
+  io.stderr(`✔ wrote ${rel(p.stackFile)}\n`);
+  const repoPath = (opts.repoPath ?? `clusters/${opts.stack}`).replace(/\/+$/, "");
+  const shortKey = p.keyFile.startsWith(`${io.env.HOME ?? os.homedir()}/`) ? `~/${path.relative(io.env.HOME ?? os.homedir(), p.keyFile)}` : p.keyFile;
+  io.stdout(
+    [
+      `Stack ${opts.stack} is ready. Next steps:`,
+      `  1. Encrypt this environment's Secrets, in ${rel(path.dirname(p.sopsFile))} (the .sops.yaml rule picks the recipient):`,
+      `       sops encrypt --in-place ${repoPath}/<secret>.yaml`,
+      `  2. Prove the key opens every SOPS file, and see what the stack applies:`,
+      `       npx gitops-bootstrap check --stack ${opts.stack} --repo ${rel(path.dirname(p.sopsFile))}`,
+      `       npx gitops-bootstrap render --stack ${opts.stack}`,
+      `  3. Commit .sops.yaml, the encrypted Secrets and ${path.relative(io.projectDir, p.stackFile)} (never the key file), then deploy:`,
+      `       pulumi stack init ${opts.stack} && pulumi up`,
+      `  The stack reads the key from ${shortKey} (only ${recipient}).`,
+      `  To keep it in Pulumi's encrypted config instead (CI runners), store it and remove ageKeyFile from the stack file:`,
+      `       grep -A1 '^# public key: ${recipient}$' ${shortKey} | tail -n 1 | pulumi config set --stack ${opts.stack} --secret ${CONFIG_NAMESPACE}:ageKey`,
+      `  Back up ${shortKey}: without it, nothing encrypted to ${recipient} can be decrypted.`,
+      "",
+    ].join("\n"),
+  );
+  return 0;
+}
