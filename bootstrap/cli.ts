@@ -54,6 +54,16 @@ function load<T>(module: string): T {
   return require(module) as T;
 }
 
+/** Options a command cannot run without (checked by the preAction hook). */
+const REQUIRED = new WeakSet<Option>();
+
+/** `--flag <value>` that must be given; its help says so. */
+function required(flags: string, description: string): Option {
+  const option = new Option(flags, `${description} (required)`);
+  REQUIRED.add(option);
+  return option;
+}
+
 const examples = (...lines: string[]): string => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}\n`;
 
 /** Options of `restore`, which `drill` takes too; the drill's `--kubeconfig` is required. */
@@ -82,20 +92,28 @@ function buildProgram(io: CliIo, result: { code: number }): Command {
     .showSuggestionAfterError(true)
     .allowExcessArguments(false)
     .helpCommand("help [command]", "show help for a command")
-    .addHelpText("after", `\n${EXIT_STATUS}\nRun gitops-bootstrap <command> --help for a command's options and examples.\n`);
+    .addHelpText("after", `\n${EXIT_STATUS}\nRun gitops-bootstrap <command> --help for a command's options and examples.\n`)
+    // Required options are checked after unknown ones, so that a mistyped `--stak` gets "did you mean".
+    .hook("preAction", (_program, action) => {
+      for (const option of action.options) {
+        if (REQUIRED.has(option) && action.getOptionValue(option.attributeName()) === undefined) {
+          action.error(`error: required option '${option.flags}' not specified`, { exitCode: EXIT.usage, code: "commander.missingMandatoryOptionValue" });
+        }
+      }
+    });
 
   const command = (name: string, description: string): Command =>
     program.command(name).description(description).showHelpAfterError(`(gitops-bootstrap ${name} --help shows its options)`);
 
   command("init", "Start a stack from nothing: an age key, the .sops.yaml rule in the GitOps repository, and stacks/Pulumi.<stack>.yaml.")
-    .requiredOption("--stack <name>", "the stack (environment) to create, e.g. dev")
-    .requiredOption("--repo-url <url>", "the GitOps repository the cluster syncs from (https:// or ssh)")
+    .addOption(required("--stack <name>", "the stack (environment) to create, e.g. dev"))
+    .addOption(required("--repo-url <url>", "the GitOps repository the cluster syncs from (https:// or ssh)"))
     .option("--repo-path <path>", "folder of the repository that holds this environment (default: clusters/<stack>)")
     .option("--revision <rev>", "branch, tag or commit to deploy", "HEAD")
     .addOption(new Option("--reconciler <name>", "what syncs the cluster from Git").choices(["argocd", "flux"]).default("argocd"))
     .option("--gitops-repo <dir>", "local checkout of the GitOps repository, where .sops.yaml is written or updated", ".")
     .option("--key-file <file>", "age key file the new identity is appended to (created with mode 0600)", "~/.config/sops/age/keys.txt")
-    .option("--post-quantum", "make a post-quantum (ML-KEM-768 + X25519) identity instead of X25519", false)
+    .option("--post-quantum", "make a post-quantum (ML-KEM-768 + X25519) identity instead of X25519")
     .addHelpText("after", examples("gitops-bootstrap init --stack dev --repo-url https://git.example.com/platform/cluster-state.git --gitops-repo ../cluster-state"))
     .action(async (opts) => {
       const { runInit } = load<typeof import("./init")>("./init");
@@ -103,9 +121,9 @@ function buildProgram(io: CliIo, result: { code: number }): Command {
     });
 
   command("render", "Show exactly what the stack would apply, offline (no cluster, no Pulumi CLI). Secrets are <redacted>.")
-    .requiredOption("--stack <name>", "the stack whose stacks/Pulumi.<name>.yaml is rendered")
+    .addOption(required("--stack <name>", "the stack whose stacks/Pulumi.<name>.yaml is rendered"))
     .option("--out <dir>", "write one file per resource into this directory instead of printing YAML")
-    .option("--show-secrets", "show secret values instead of <redacted>", false)
+    .option("--show-secrets", "show secret values instead of <redacted>")
     .addHelpText("after", examples("gitops-bootstrap render --stack demo", "gitops-bootstrap render --stack prod --out render/prod"))
     .action(async (opts) => {
       const { runRender } = load<typeof import("./render")>("./render");
@@ -118,7 +136,7 @@ function buildProgram(io: CliIo, result: { code: number }): Command {
     .option("--revision <rev>", "branch, tag or commit (default: a URL's default branch; a directory as it is on disk)")
     .option("--age-key-file <file>", "age identity file (default: the stack's key, else $SOPS_AGE_KEY_FILE and $SOPS_AGE_KEY)")
     .option("--ca-file <file>", "PEM CA certificate(s) to trust when cloning an https URL (default: the stack's repo.caFile)")
-    .option("--json", "machine-readable output", false)
+    .option("--json", "machine-readable output")
     .addHelpText(
       "after",
       `\nExit status: 0 all files verified, 1 a file failed, 2 usage or configuration error.\n${examples(
@@ -133,7 +151,7 @@ function buildProgram(io: CliIo, result: { code: number }): Command {
 
   recoveryOptions(
     command("restore", "check, pulumi up --refresh, wait until everything from Git is synced and healthy, verify the Secrets, and report the recovery time.")
-      .requiredOption("--stack <name>", "the stack to restore"),
+      .addOption(required("--stack <name>", "the stack to restore")),
     new Option("--kubeconfig <file>", "the cluster to watch (default: the stack's kubernetes:kubeconfig / kubernetes:context, else the current context)"),
   )
     .addHelpText("after", examples("PULUMI_CONFIG_PASSPHRASE=... gitops-bootstrap restore --stack prod --timeout 20m"))
@@ -144,11 +162,11 @@ function buildProgram(io: CliIo, result: { code: number }): Command {
 
   recoveryOptions(
     command("drill", "restore onto a throwaway cluster, then destroy it (also on failure, timeout and Ctrl-C); refuses a cluster that is not empty.")
-      .requiredOption("--stack <name>", "the drill stack (must not set kubernetes:kubeconfig or kubernetes:context)"),
-    new Option("--kubeconfig <file>", "the throwaway cluster to restore onto and destroy").makeOptionMandatory(true),
+      .addOption(required("--stack <name>", "the drill stack (must not set kubernetes:kubeconfig or kubernetes:context)")),
+    required("--kubeconfig <file>", "the throwaway cluster to restore onto and destroy"),
   )
-    .option("--keep", "do not destroy what the drill deployed", false)
-    .option("--force", "run on a cluster that is not empty, or that another stack deploys to", false)
+    .option("--keep", "do not destroy what the drill deployed")
+    .option("--force", "run on a cluster that is not empty, or that another stack deploys to")
     .addHelpText("after", `\nExit status: 0 recovered, 1 failed or timed out, 2 usage, 3 refused by the guard, 130 interrupted.\n${examples("gitops-bootstrap drill --stack drill --kubeconfig /tmp/kind-drill.kubeconfig")}`)
     .action(async (opts) => {
       const { runRecoveryCommand } = load<typeof import("./drill/command")>("./drill/command");

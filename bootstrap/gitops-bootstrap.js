@@ -31,10 +31,11 @@ function compiledIsCurrent() {
   }
 }
 
-if (compiledIsCurrent()) {
+// GITOPS_BOOTSTRAP_FROM_SOURCES=1 forces the sources (the start-up benchmark's "before").
+if (!process.env.GITOPS_BOOTSTRAP_FROM_SOURCES && compiledIsCurrent()) {
   require(compiled).run(root);
 } else {
-  process.stderr.write(`note: running from the TypeScript sources (${fs.existsSync(compiled) ? "dist/ is older than them" : "no dist/"}); \`npm run build\` makes every command start fast\n`);
+  if (!process.env.GITOPS_BOOTSTRAP_FROM_SOURCES) process.stderr.write(`note: running from the TypeScript sources (${fs.existsSync(compiled) ? "dist/ is older than them" : "no dist/"}); \`npm run build\` makes every command start fast\n`);
   require("ts-node").register({ transpileOnly: true, project: path.join(root, "tsconfig.build.json") });
   require("./cli.ts").run(root);
 }

@@ -59,7 +59,7 @@ export function updatedSopsConfig(existing: string | undefined, file: string, re
     return { text: doc.toString({ lineWidth: 0 }), action: "created" };
   }
   const parsed = parseSopsConfig(file, Buffer.from(existing));
-  if (typeof parsed === "string") throw new UsageError(`cannot update ${file}: ${parsed.replace(`${file}: `, "").replace(`${file} `, "it ")}; fix it (or move it away) and run init again`);
+  if (typeof parsed === "string") throw new UsageError(`cannot update ${file}: ${parsed.replace(`${file}: `, "").replace(`${file} `, "it ")}; fix it (or move it away) and run init again (nothing was written)`);
   const doc = YAML.parseDocument(existing);
   let rules = doc.get("creation_rules");
   if (!YAML.isSeq(rules)) {
@@ -112,7 +112,8 @@ function existingAncestor(p: string): string {
   return dir;
 }
 
-interface Plan {
+/** @internal Everything init will write, checked (exported for the rollback test). */
+export interface Plan {
   readonly keyFile: string;
   readonly keyFileExisted: boolean;
   readonly keyBlock: string;
@@ -125,7 +126,7 @@ interface Plan {
 }
 
 /** Checks every input and prepares every write; throws a UsageError naming the flag or file. */
-async function plan(opts: InitOptions, io: InitIo, identity: string, recipient: string): Promise<Plan> {
+export async function plan(opts: InitOptions, io: InitIo, identity: string, recipient: string): Promise<Plan> {
   const home = io.env.HOME ?? os.homedir();
   const problems: string[] = [];
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(opts.stack)) {
@@ -152,7 +153,8 @@ async function plan(opts: InitOptions, io: InitIo, identity: string, recipient: 
   if (!fs.existsSync(gitopsRepo) || !fs.statSync(gitopsRepo).isDirectory()) {
     problems.push(`--gitops-repo ${gitopsRepo} is not a directory; give the local checkout of the GitOps repository`);
   } else if (fs.existsSync(sopsFile)) {
-    sopsBefore = fs.readFileSync(sopsFile, "utf8");
+    if (!fs.statSync(sopsFile).isFile()) problems.push(`${sopsFile} is not a regular file`);
+    else sopsBefore = fs.readFileSync(sopsFile, "utf8");
     if (!writable(sopsFile)) problems.push(`${sopsFile} is not writable`);
   } else if (!writable(gitopsRepo)) {
     problems.push(`cannot create ${sopsFile}: ${gitopsRepo} is not writable`);
@@ -165,8 +167,10 @@ async function plan(opts: InitOptions, io: InitIo, identity: string, recipient: 
     if (!fs.statSync(keyFile).isFile()) problems.push(`--key-file ${keyFile} is not a regular file`);
     else if (!writable(keyFile)) problems.push(`--key-file ${keyFile} is not writable; init appends the new identity to it`);
     else keyText = fs.readFileSync(keyFile, "utf8");
-  } else if (!writable(existingAncestor(path.dirname(keyFile)))) {
-    problems.push(`--key-file ${keyFile} cannot be created: ${existingAncestor(path.dirname(keyFile))} is not writable`);
+  } else {
+    const ancestor = existingAncestor(path.dirname(keyFile));
+    if (!fs.statSync(ancestor).isDirectory()) problems.push(`--key-file ${keyFile} cannot be created: ${ancestor} is not a directory`);
+    else if (!writable(ancestor)) problems.push(`--key-file ${keyFile} cannot be created: ${ancestor} is not writable`);
   }
   if (problems.length > 0) throw new UsageError(`init: nothing was written:\n${problems.map((p) => `  ✗ ${p}`).join("\n")}`);
 
@@ -218,8 +222,8 @@ function writeAtomically(file: string, text: string, exclusive: boolean): void {
   }
 }
 
-/** Performs the writes in order; a failure undoes the ones before it. */
-function apply(p: Plan, stderr: (s: string) => void): void {
+/** @internal Performs the writes in order; a failure undoes the ones before it. */
+export function apply(p: Plan, stderr: (s: string) => void): void {
   const undo: (() => void)[] = [];
   try {
     if (p.keyFileExisted) {

@@ -1,0 +1,207 @@
+/**
+ * `gitops-bootstrap init` in a temporary HOME, GitOps repository and project: the key file, the
+ * .sops.yaml rule, the stack file, and that `render` and `check --stack` then accept the stack.
+ * Bad input leaves every file as it was. (e2e: sops-interop encrypts with the real sops.)
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as age from "age-encryption";
+import * as YAML from "yaml";
+import { type Plan, apply, plan } from "../../bootstrap/init";
+import { writeSopsYaml } from "../bench/sops-writer";
+import { cli, docs } from "./cli-harness";
+
+interface World {
+  readonly root: string;
+  readonly home: string;
+  readonly repo: string;
+  readonly project: string;
+  readonly keyFile: string;
+}
+
+let world: World;
+
+beforeEach(() => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "init-"));
+  const w = { root, home: path.join(root, "home"), repo: path.join(root, "state"), project: path.join(root, "project") };
+  for (const dir of [w.home, w.repo, path.join(w.project, "stacks")]) fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(w.project, "Pulumi.yaml"), "name: gitops-bootstrap\nruntime: nodejs\nstackConfigDir: stacks\n");
+  world = { ...w, keyFile: path.join(w.home, ".config/sops/age/keys.txt") };
+});
+afterEach(() => fs.rmSync(world.root, { recursive: true, force: true }));
+
+const URL = "https://git.example.com/platform/cluster-state.git";
+
+function init(...extra: string[]) {
+  return cli(["init", "--repo-url", URL, "--gitops-repo", world.repo, ...extra], world.project, { HOME: world.home });
+}
+
+/** Every file under the world, with its content and mode: to prove nothing changed. */
+function snapshot(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of fs.readdirSync(world.root, { recursive: true, withFileTypes: true })) {
+    const file = path.join(entry.parentPath, entry.name);
+    out[file] = entry.isFile() ? `${(fs.statSync(file).mode & 0o777).toString(8)} ${fs.readFileSync(file, "utf8")}` : "dir";
+  }
+  return out;
+}
+
+const identities = (text: string) => text.split("\n").filter((l) => l.startsWith("AGE-SECRET-KEY-"));
+const publicKey = (stderr: string) => /public key (age1[0-9a-z]+)/.exec(stderr)![1];
+
+describe("init from nothing", () => {
+  test("makes a key file 0600, a .sops.yaml rule and a stack that render and check accept", async () => {
+    const r = await init("--stack", "dev");
+    expect(r.code).toBe(0);
+    const recipient = publicKey(r.stderr);
+
+    const keyText = fs.readFileSync(world.keyFile, "utf8");
+    expect(fs.statSync(world.keyFile).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(path.dirname(world.keyFile)).mode & 0o777).toBe(0o700);
+    expect(identities(keyText)).toHaveLength(1);
+    expect(keyText).toContain(`# public key: ${recipient}\nAGE-SECRET-KEY-1`);
+    // The private key is never printed.
+    expect(r.stdout + r.stderr).not.toContain(identities(keyText)[0]);
+    expect(r.stdout + r.stderr).not.toMatch(/AGE-SECRET-KEY/);
+
+    expect(YAML.parse(fs.readFileSync(path.join(world.repo, ".sops.yaml"), "utf8"))).toEqual({
+      creation_rules: [{ path_regex: "clusters/dev/.*\\.ya?ml$", encrypted_regex: "^(data|stringData)$", age: recipient }],
+    });
+    expect(YAML.parse(fs.readFileSync(path.join(world.project, "stacks/Pulumi.dev.yaml"), "utf8")).config).toEqual({
+      "gitops-bootstrap:environment": "dev",
+      "gitops-bootstrap:reconciler": "argocd",
+      "gitops-bootstrap:repo": { url: URL, revision: "HEAD", path: "clusters/dev" },
+      "gitops-bootstrap:ageKeyFile": "~/.config/sops/age/keys.txt",
+      "gitops-bootstrap:ageRecipient": recipient,
+    });
+    expect(r.stdout).toContain("Next steps:");
+    expect(r.stdout).toContain(`npx gitops-bootstrap check --stack dev --repo ${world.repo}`);
+    expect(r.stdout).toContain(`pulumi config set --stack dev --secret gitops-bootstrap:ageKey`);
+    expect(r.stdout).toContain("pulumi stack init dev && pulumi up");
+
+    const rendered = await cli(["render", "--stack", "dev", "--show-secrets"], world.project, { HOME: world.home });
+    expect(rendered.code).toBe(0);
+    const ageSecret = docs(rendered.stdout).find((d) => d.metadata?.name === "sops-age");
+    expect(ageSecret.stringData["age.agekey"]).toBe(`${identities(keyText)[0]}\n`);
+
+    // A Secret encrypted to the new recipient (as the .sops.yaml rule says) checks out with the stack's key.
+    fs.mkdirSync(path.join(world.repo, "clusters/dev"), { recursive: true });
+    const secret = { apiVersion: "v1", kind: "Secret", metadata: { name: "db", namespace: "apps" }, stringData: { password: "from-init-test" } };
+    fs.writeFileSync(path.join(world.repo, "clusters/dev/db.yaml"), await writeSopsYaml([secret], { recipients: [recipient], encryptedRegex: "^(data|stringData)$" }));
+    const checked = await cli(["check", "--stack", "dev", "--repo", world.repo], world.project, { HOME: world.home });
+    expect(checked.stdout).toContain("✔ clusters/dev/db.yaml  ok");
+    expect(checked.code).toBe(0);
+  });
+
+  test("--post-quantum makes a hybrid identity; --reconciler flux and --repo-path are written", async () => {
+    const r = await init("--stack", "edge", "--post-quantum", "--reconciler", "flux", "--repo-path", "envs/edge/", "--revision", "main");
+    expect(r.code).toBe(0);
+    expect(publicKey(r.stderr)).toMatch(/^age1pq1/);
+    expect(identities(fs.readFileSync(world.keyFile, "utf8"))[0]).toMatch(/^AGE-SECRET-KEY-PQ-1/);
+    const config = YAML.parse(fs.readFileSync(path.join(world.project, "stacks/Pulumi.edge.yaml"), "utf8")).config;
+    expect(config["gitops-bootstrap:reconciler"]).toBe("flux");
+    expect(config["gitops-bootstrap:repo"]).toEqual({ url: URL, revision: "main", path: "envs/edge" });
+    expect((await cli(["render", "--stack", "edge"], world.project, { HOME: world.home })).code).toBe(0);
+  });
+});
+
+describe("init next to what exists", () => {
+  test("a second environment appends its identity and its rule; each stack keeps only its own key", async () => {
+    const dev = await init("--stack", "dev");
+    const before = fs.readFileSync(world.keyFile, "utf8");
+    const prod = await init("--stack", "prod");
+    expect(prod.code).toBe(0);
+    const after = fs.readFileSync(world.keyFile, "utf8");
+    expect(after.startsWith(before)).toBe(true);
+    expect(identities(after)).toHaveLength(2);
+    const rules = YAML.parse(fs.readFileSync(path.join(world.repo, ".sops.yaml"), "utf8")).creation_rules;
+    expect(rules.map((r: { path_regex: string; age: string }) => [r.path_regex, r.age])).toEqual([
+      ["clusters/dev/.*\\.ya?ml$", publicKey(dev.stderr)],
+      ["clusters/prod/.*\\.ya?ml$", publicKey(prod.stderr)],
+    ]);
+    for (const [stack, out] of [["dev", dev], ["prod", prod]] as const) {
+      const rendered = await cli(["render", "--stack", stack, "--show-secrets"], world.project, { HOME: world.home });
+      const keyInCluster = docs(rendered.stdout).find((d) => d.metadata?.name === "sops-age").stringData["age.agekey"];
+      expect(identities(keyInCluster)).toHaveLength(1);
+      expect(rendered.stderr).toContain(`"ageRecipients":["${publicKey(out.stderr)}"]`);
+    }
+  });
+
+  test("an existing .sops.yaml keeps its comments and rules; the new rule goes before a catch-all", async () => {
+    const existing = "# team rules\ncreation_rules:\n  # shared secrets\n  - path_regex: shared/.*\\.yaml$\n    age: age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqs3290gq\n  - path_regex: .*\n    age: age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqs3290gq\n";
+    fs.writeFileSync(path.join(world.repo, ".sops.yaml"), existing);
+    const r = await init("--stack", "dev");
+    expect(r.code).toBe(0);
+    const text = fs.readFileSync(path.join(world.repo, ".sops.yaml"), "utf8");
+    expect(text).toContain("# team rules");
+    expect(text).toContain("# shared secrets");
+    expect(YAML.parse(text).creation_rules.map((r: { path_regex: string }) => r.path_regex)).toEqual(["shared/.*\\.yaml$", "clusters/dev/.*\\.ya?ml$", ".*"]);
+    expect(r.stderr).toContain(`✔ added a rule to ${world.repo}/.sops.yaml`);
+  });
+
+  test("a rule for the same folder gets the new recipient added", async () => {
+    fs.writeFileSync(path.join(world.repo, ".sops.yaml"), "creation_rules:\n  - path_regex: clusters/dev/.*\\.ya?ml$\n    age: age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqs3290gq\n");
+    const r = await init("--stack", "dev");
+    expect(r.code).toBe(0);
+    expect(YAML.parse(fs.readFileSync(path.join(world.repo, ".sops.yaml"), "utf8")).creation_rules).toEqual([
+      { path_regex: "clusters/dev/.*\\.ya?ml$", age: `age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqs3290gq,${publicKey(r.stderr)}` },
+    ]);
+  });
+
+  test("a key file readable by others is tightened to 0600, and says so", async () => {
+    fs.mkdirSync(path.dirname(world.keyFile), { recursive: true });
+    fs.writeFileSync(world.keyFile, "# an older key\n", { mode: 0o644 });
+    fs.chmodSync(world.keyFile, 0o644);
+    const r = await init("--stack", "dev");
+    expect(r.code).toBe(0);
+    expect(fs.statSync(world.keyFile).mode & 0o777).toBe(0o600);
+    expect(r.stderr).toContain(`! ${world.keyFile} was readable by others (mode 644); it is now 0600`);
+    expect(fs.readFileSync(world.keyFile, "utf8").startsWith("# an older key\n# gitops-bootstrap stack dev\n")).toBe(true);
+  });
+});
+
+describe("bad input is a usage error and writes nothing", () => {
+  test.each([
+    ["an existing stack", ["--stack", "dev"], () => fs.writeFileSync(path.join(world.project, "stacks/Pulumi.dev.yaml"), "config: {}\n"), /stacks\/Pulumi\.dev\.yaml already exists; init never overwrites a stack/],
+    ["a bad URL", ["--stack", "dev", "--repo-url", "http://git.example.com/a.git"], () => undefined, /--repo-url uses plain http/],
+    ["a stack name that is not an environment", ["--stack", "Prod_EU"], () => undefined, /--stack "Prod_EU": the stack name is also the environment/],
+    ["a repo path outside the repository", ["--stack", "dev", "--repo-path", "../x"], () => undefined, /--repo-path must be a folder inside the repository/],
+    ["a .sops.yaml that does not parse", ["--stack", "dev"], () => fs.writeFileSync(path.join(world.repo, ".sops.yaml"), "creation_rules: [\n"), /cannot update .*\.sops\.yaml: it is not valid YAML \(line \d\); fix it/],
+    ["a .sops.yaml whose rules are not a list", ["--stack", "dev"], () => fs.writeFileSync(path.join(world.repo, ".sops.yaml"), "creation_rules: yes\n"), /cannot update .*\.sops\.yaml: creation_rules is not a list/],
+    ["a GitOps repository that does not exist", ["--stack", "dev", "--gitops-repo", "/nonexistent/state"], () => undefined, /--gitops-repo \/nonexistent\/state is not a directory/],
+    ["a key file that cannot be created", ["--stack", "dev", "--key-file", "~/blocker/keys.txt"], () => fs.writeFileSync(path.join(world.home, "blocker"), "a file"), /--key-file .*\/blocker\/keys\.txt cannot be created: .*\/blocker is not a directory/],
+    ["a key file that is a directory", ["--stack", "dev", "--key-file", "~/keys"], () => fs.mkdirSync(path.join(world.home, "keys")), /--key-file .*\/keys is not a regular file/],
+  ] as [string, string[], () => void, RegExp][])("%s", async (_what, argv, prepare, message) => {
+    prepare();
+    const before = snapshot();
+    const r = await init(...argv);
+    expect(r.stderr).toMatch(message);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(snapshot()).toEqual(before);
+  });
+
+  test("every problem at once", async () => {
+    const r = await init("--stack", "Prod_EU", "--repo-url", "git@github.com/org/repo.git", "--gitops-repo", "/nonexistent");
+    expect(r.code).toBe(2);
+    expect(r.stderr.match(/  ✗ /g)).toHaveLength(3);
+  });
+
+  test("a write that fails undoes the earlier ones (key file and .sops.yaml as they were)", async () => {
+    fs.mkdirSync(path.dirname(world.keyFile), { recursive: true });
+    fs.writeFileSync(world.keyFile, "# older key\n", { mode: 0o600 });
+    fs.writeFileSync(path.join(world.repo, ".sops.yaml"), "creation_rules: []\n");
+    const before = snapshot();
+    const opts = { stack: "dev", repoUrl: URL, revision: "HEAD", reconciler: "argocd" as const, gitopsRepo: world.repo, keyFile: world.keyFile, postQuantum: false };
+    const io = { stdout: () => undefined, stderr: () => undefined, env: { HOME: world.home }, projectDir: world.project };
+    const identity = await age.generateX25519Identity();
+    const p: Plan = await plan(opts, io, identity, await age.identityToRecipient(identity));
+    // The stack's folder disappears between the checks and the writes: the last write fails.
+    fs.rmSync(path.join(world.project, "stacks"), { recursive: true });
+    expect(() => apply({ ...p }, () => undefined)).toThrow(/init: writing failed \(ENOENT\); nothing was kept/);
+    const after = snapshot();
+    fs.mkdirSync(path.join(world.project, "stacks"));
+    expect(after).toEqual(Object.fromEntries(Object.entries(before).filter(([f]) => !f.startsWith(path.join(world.project, "stacks")))));
+  });
+});
