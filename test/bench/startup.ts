@@ -41,7 +41,7 @@ const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[
 
 function runOnce(args: readonly string[], fromSources: boolean): Figures {
   const rssFile = path.join(os.tmpdir(), `bench-rss-${process.pid}`);
-  const env = { ...process.env, BENCH_RSS_FILE: rssFile, NODE_OPTIONS: `--require ${PROBE}`, ...(fromSources ? { GITOPS_BOOTSTRAP_FROM_SOURCES: "1" } : {}) };
+  const env: NodeJS.ProcessEnv = { ...process.env, BENCH_RSS_FILE: rssFile, NODE_OPTIONS: `--require ${PROBE}`, ...(fromSources ? { GITOPS_BOOTSTRAP_FROM_SOURCES: "1" } : {}) };
   delete env.CI;
   const started = performance.now();
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, env, encoding: "utf8" });
