@@ -9,6 +9,7 @@
  */
 import * as fs from "node:fs/promises";
 import { resolveConfig } from "./config";
+import { elapsed, plainStatusLine, terminalStatusLine } from "./progress";
 import { UsageError } from "./errors";
 import { AgeIdentities, AgeIdentityError } from "./sops/age";
 import { type RepositoryCheckReport, checkRepository } from "./sops/check";
@@ -24,9 +25,14 @@ export interface CheckIo {
   readonly env: NodeJS.ProcessEnv;
   /** Where stacks/ is, for `--stack`. */
   readonly projectDir?: string;
+  /** stderr is a terminal: progress is one live line. */
+  readonly interactive?: boolean;
 }
 
 const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+/** Without a terminal, a progress line at most this often (so a quick check prints none). */
+const PLAIN_PROGRESS_MS = 5000;
 
 /** The options of `gitops-bootstrap check` (its flags, parsed by the CLI). */
 export interface CheckOptions {
@@ -88,11 +94,17 @@ async function fromStack(opts: CheckOptions, io: CheckIo): Promise<{ opts: Check
 /** Runs `gitops-bootstrap check`; resolves to the exit status. */
 export async function runCheck(options: CheckOptions, io: CheckIo = processIo): Promise<number> {
   let report: RepositoryCheckReport;
+  const started = Date.now();
+  const status = io.interactive ? terminalStatusLine(process.stderr) : plainStatusLine(io.stderr, PLAIN_PROGRESS_MS);
+  const onProgress = (verified: number, total: number): void => {
+    if (verified % 25 === 0 || verified === total) status.update(`► checking files: ${verified}/${total} (${elapsed(Date.now() - started)})`);
+  };
   try {
     const { opts, identities: stackIdentities } = await fromStack(options, io);
     const identities = stackIdentities ?? (await loadIdentities(opts, io.env));
-    report = await checkRepository({ source: opts.repo ?? ".", revision: opts.revision, identities, caFile: opts.caFile });
+    report = await checkRepository({ source: opts.repo ?? ".", revision: opts.revision, identities, caFile: opts.caFile, onProgress });
   } catch (err) {
+    status.clear();
     if (err instanceof UsageError || err instanceof AgeIdentityError || err instanceof RepositoryError) {
       io.stderr(`✗ ${redactUrl(err.message)}\n`);
       return EXIT.usage;
@@ -101,6 +113,7 @@ export async function runCheck(options: CheckOptions, io: CheckIo = processIo): 
     io.stderr(`✗ the check failed unexpectedly (${err instanceof Error ? err.name : typeof err}); please report this\n`);
     return EXIT.usage;
   }
+  status.clear();
   io.stdout(options.json === true ? formatJsonReport(report) : formatTextReport(report));
   return report.ok ? EXIT.ok : EXIT.failed;
 }

@@ -203,7 +203,8 @@ export function run(projectDir: string): void {
     stderr: (s) => process.stderr.write(s),
     env: process.env,
     projectDir,
-    interactive: process.stderr.isTTY === true && !process.env.CI,
+    // A terminal without a width (some CI ptys) cannot have a line redrawn: plain lines there.
+    interactive: process.stderr.isTTY === true && !process.env.CI && (process.stderr.columns ?? 0) > 0,
   };
   main(process.argv.slice(2), io).then(
     (code) => {

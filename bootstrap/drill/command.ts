@@ -7,6 +7,7 @@ import * as path from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { type RawStackConfig, resolveConfig } from "../config";
 import { UsageError } from "../errors";
+import { terminalStatusLine } from "../progress";
 import { checkRepository } from "../sops";
 import { readRepository } from "../sops/repository";
 import { rawConfigFromEntries } from "../program";
@@ -23,6 +24,8 @@ export interface RecoveryIo {
   readonly projectDir: string;
   /** Registers a Ctrl-C handler; returns its removal. @default process SIGINT */
   readonly onInterrupt?: (handler: () => void) => () => void;
+  /** stderr is a terminal: the wait shows one live status line. */
+  readonly interactive?: boolean;
 }
 
 /** How the deployment engine and the stack's raw config are obtained; tests may stand in for Pulumi. */
@@ -88,7 +91,8 @@ export async function runRecoveryCommand(command: "restore" | "drill", flags: Re
   const failureGraceMs = parseDuration(flags.failureGrace ?? "2m", "failure-grace");
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const reportDir = path.resolve(flags.reportDir ?? path.join("reports", `${command}-${stack}-${stamp}`));
-  const out = (line: string): void => io.stderr(`${line}\n`);
+  const live = io.interactive ? terminalStatusLine(process.stderr) : undefined;
+  const out = (line: string): void => (live ? live.print(line) : io.stderr(`${line}\n`));
 
   out(`► ${command} ${stack}: reading the stack's config`);
   const opened = await openEngine({ projectDir: io.projectDir, stack, env: io.env, kubeconfig: flags.kubeconfig });
@@ -129,11 +133,13 @@ export async function runRecoveryCommand(command: "restore" | "drill", flags: Re
       signal: soft.signal,
       hardSignal: hard.signal,
       out,
+      status: live ? (line) => live.update(line) : undefined,
       guard: command === "drill" ? { force: flags.force === true, otherStacks: otherStackBindings(io.projectDir, stack) } : undefined,
       keep: flags.keep === true,
     });
     return EXIT_CODES[report.outcome === "recovered" ? "recovered" : report.outcome];
   } finally {
+    live?.clear();
     removeHandler();
   }
 }

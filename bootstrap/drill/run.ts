@@ -17,7 +17,7 @@ import { type StackBinding, guardProblems } from "./guard";
 import { type AppRecord, type PhaseName, type PhaseRecord, type PhaseStatus, REPORT_FILES, type RunOutcome, type RunReport, type SecretRecord, formatJUnit, formatJson, formatMarkdown, seconds } from "./report";
 import { expectedSecrets } from "./secrets";
 import { applicationStatusReader, helmReleaseStatusReader, kustomizationStatusReader } from "./status";
-import { type WaitOptions, type WaitResult, type WatchedKind, waitForConvergence } from "./wait";
+import { type WaitOptions, type WaitResult, type WatchedKind, progressLine, waitForConvergence } from "./wait";
 
 /** What to watch for a stack's reconciler, and its root object. */
 export function watchSpecFor(config: BootstrapConfig): Pick<WaitOptions, "kinds" | "rootKey" | "reconcilerNamespace" | "noun"> {
@@ -54,6 +54,8 @@ export interface RunOptions {
   /** A second Ctrl-C: stops the destroy too. */
   readonly hardSignal?: AbortSignal;
   readonly out: (line: string) => void;
+  /** A live status line (a terminal) for the wait; without it, progress is printed as lines. */
+  readonly status?: (line: string) => void;
   /** Drill only: the guard's inputs, and whether to skip it or the destroy. */
   readonly guard?: { readonly force: boolean; readonly otherStacks: readonly StackBinding[] };
   readonly keep?: boolean;
@@ -150,9 +152,12 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
       failureGraceMs: o.failureGraceMs,
       deadline: waitStart + o.timeoutMs,
       signal: o.signal,
-      onProgress: (line) => o.out(`  ► ${line}`),
+      // On a terminal the live line shows the counts; elsewhere a line when they change.
+      onProgress: o.status ? undefined : (line) => o.out(`  ► ${line}`),
+      onStatus: o.status ? (line) => o.status?.(`  ► ${line}`) : undefined,
       onNotice: (line) => o.out(`  ! ${line}`),
     });
+    if (o.status) o.out(`  ► ${progressLine(result.summary, watchSpecFor(o.config).noun)}`);
     apps = result.objects.map((r) => appRecord(r, t0));
     recordWaitPhases(result, waitStart);
     if (result.outcome === "interrupted") throw new Interrupted();

@@ -7,6 +7,7 @@
  */
 import type { KubeConfig } from "@kubernetes/client-node";
 import { ConvergenceSummary, ConvergenceTracker, type KubeObject, type ObjectRecord, type StatusReader, type WatchEventType } from "./convergence";
+import { elapsed } from "../progress";
 import { workloadReady } from "./status";
 import { type ListAndWatch, type ResourceRef, listAndWatch } from "./watch";
 
@@ -34,6 +35,15 @@ export interface WaitOptions {
   readonly onNotice?: (line: string) => void;
   /** @default 1000 */
   readonly progressIntervalMs?: number;
+  /**
+   * A live status line (a terminal): called every `statusIntervalMs` and on every change with
+   * the counts, the time since `startedAt` and the object waited on longest.
+   */
+  readonly onStatus?: (line: string) => void;
+  /** @default 500 */
+  readonly statusIntervalMs?: number;
+  /** What the elapsed time counts from. @default when the wait starts */
+  readonly startedAt?: number;
   /** What the objects are called in the progress line. @default "apps" */
   readonly noun?: string;
   /** The list-and-watch loop; tests replay recorded event sequences through their own. @default listAndWatch */
@@ -63,6 +73,24 @@ export function progressLine(s: ConvergenceSummary, noun = "apps"): string {
   return parts.join(", ");
 }
 
+/** The object not converged yet that appeared first (what the wait is waiting on longest). */
+export function slowestPending(objects: readonly ObjectRecord[]): ObjectRecord | undefined {
+  let slowest: ObjectRecord | undefined;
+  for (const o of objects) {
+    if (o.deletedAt !== undefined || o.convergedAt !== undefined || o.failedAt !== undefined) continue;
+    if (!slowest || o.appearedAt < slowest.appearedAt) slowest = o;
+  }
+  return slowest;
+}
+
+/** The live line: `31/40 apps synced and healthy · 1m12s · slowest: payments (48s, OutOfSync)`. */
+export function statusLine(s: ConvergenceSummary, objects: readonly ObjectRecord[], elapsedMs: number, at: number, noun = "apps"): string {
+  const slowest = slowestPending(objects);
+  const parts = [progressLine(s, noun), elapsed(elapsedMs)];
+  if (slowest) parts.push(`slowest: ${slowest.name} (${elapsed(at - slowest.appearedAt)})`);
+  return parts.join(" · ");
+}
+
 /** Combines the trackers of several kinds (Flux: Kustomizations and HelmReleases) into one summary. */
 export function combineSummaries(summaries: readonly ConvergenceSummary[]): ConvergenceSummary {
   const sum = (f: (s: ConvergenceSummary) => number): number => summaries.reduce((n, s) => n + f(s), 0);
@@ -90,6 +118,12 @@ export async function waitForConvergence(options: WaitOptions): Promise<WaitResu
   let lastProgressAt = 0;
   let settled: ((r: WaitResult) => void) | undefined;
   const result = new Promise<WaitResult>((resolve) => (settled = resolve));
+  const startedAt = options.startedAt ?? Date.now();
+  const status = (at: number): void => {
+    if (!options.onStatus || !settled) return;
+    options.onStatus(statusLine(summarize(at), trackers.flatMap((t) => t.tracker.all()), at - startedAt, at, options.noun));
+  };
+  const statusTicker = options.onStatus ? setInterval(() => status(Date.now()), options.statusIntervalMs ?? 500) : undefined;
 
   // The root is `required` by the tracker of its kind, so a missing root shows in `missing`.
   const summarize = (at: number): ConvergenceSummary => combineSummaries(trackers.map((t) => t.tracker.evaluate(at)));
@@ -120,6 +154,7 @@ export async function waitForConvergence(options: WaitOptions): Promise<WaitResu
     clearTimeout(graceTimer);
     clearTimeout(deadlineTimer);
     clearTimeout(trailing);
+    clearInterval(statusTicker);
     options.signal?.removeEventListener("abort", onOuterAbort);
     progress(summary, true);
     const done = settled;
@@ -143,6 +178,7 @@ export async function waitForConvergence(options: WaitOptions): Promise<WaitResu
     const root = trackers.map((t) => t.tracker.get(options.rootKey)).find((r) => r !== undefined);
     if (rootSyncedAt === undefined && root?.syncedAt !== undefined) rootSyncedAt = root.syncedAt;
     progress(s, false);
+    status(at);
     if (s.outcome === "converged") {
       allHealthyAt = at;
       finish("converged");

@@ -32,6 +32,8 @@ export interface CheckRepositoryOptions {
   readonly snapshot?: RepositorySnapshot;
   /** A PEM file of CA certificates to trust when cloning an https URL (the stack's `repo.caFile`). */
   readonly caFile?: string;
+  /** Called after each candidate file is verified: how many so far, of how many. */
+  readonly onProgress?: (verified: number, total: number) => void;
 }
 
 export interface RepositoryCheckReport {
@@ -61,16 +63,22 @@ export async function toIdentities(identities: CheckRepositoryOptions["identitie
   return AgeIdentities.parse(text, "the age key", true);
 }
 
-async function verifyAll(snapshot: RepositorySnapshot, identities: AgeIdentities, concurrency: number | undefined): Promise<SopsFileResult[]> {
+async function verifyAll(snapshot: RepositorySnapshot, identities: AgeIdentities, concurrency: number | undefined, onProgress?: CheckRepositoryOptions["onProgress"]): Promise<SopsFileResult[]> {
   const size = VerifierPool.sizeFor(snapshot.candidates.length, concurrency);
+  const total = snapshot.candidates.length;
+  let done = 0;
+  const counted = (r: SopsFileResult): SopsFileResult => {
+    onProgress?.(++done, total);
+    return r;
+  };
   if (size <= 1) {
     const results: SopsFileResult[] = [];
-    for (const file of snapshot.candidates) results.push(await verifySopsContent(file.content, file.path, identities));
+    for (const file of snapshot.candidates) results.push(counted(await verifySopsContent(file.content, file.path, identities)));
     return results;
   }
   const pool = new VerifierPool(identities, size);
   try {
-    return await Promise.all(snapshot.candidates.map((f) => pool.verify(f.path, f.content)));
+    return await Promise.all(snapshot.candidates.map(async (f) => counted(await pool.verify(f.path, f.content))));
   } finally {
     await pool.close();
   }
@@ -108,7 +116,7 @@ function ruleWarnings(configs: readonly SopsConfig[], files: readonly SopsFileRe
 export async function checkRepository(opts: CheckRepositoryOptions): Promise<RepositoryCheckReport> {
   const identities = await toIdentities(opts.identities);
   const snapshot = opts.snapshot ?? (await readRepository({ source: opts.source, revision: opts.revision, maxFileBytes: opts.maxFileBytes, caFile: opts.caFile }));
-  const verified = await verifyAll(snapshot, identities, opts.concurrency);
+  const verified = await verifyAll(snapshot, identities, opts.concurrency, opts.onProgress);
   const files = verified.filter((r) => r.kind !== "not-sops");
 
   const warnings: string[] = [];

@@ -54,6 +54,27 @@ describe("waitForConvergence with replayed watch events", () => {
     expect(lines[lines.length - 1]).toBe("2/2 apps synced and healthy");
   });
 
+  it("a live status line adds the time waited and the app waited on longest", async () => {
+    const w = fakeWatches();
+    const live: string[] = [];
+    const plain: string[] = [];
+    const waiting = waitForConvergence(options(w.impl, { startedAt: 0, statusIntervalMs: 60_000, onStatus: (l) => live.push(l), onProgress: (l) => plain.push(l) }));
+    await tick();
+    w.feed("deployments").onList([deployment("argocd-repo-server", 1)], 1000);
+    w.feed("statefulsets").onList([], 1000);
+    w.feed("applications").onList([], 1000);
+    w.feed("applications").onEvent("ADDED", app("root", "OutOfSync", "Missing"), 3000);
+    w.feed("applications").onEvent("ADDED", app("hello", "Synced", "Healthy"), 3500);
+    w.feed("applications").onEvent("ADDED", app("payments", "Synced", "Progressing"), 12_000);
+    w.feed("applications").onEvent("MODIFIED", app("root", "Synced", "Healthy"), 75_000);
+    w.feed("applications").onEvent("MODIFIED", app("payments", "Synced", "Healthy"), 80_000);
+    await waiting;
+    expect(live).toContain("1/2 apps synced and healthy · 3.5s · slowest: root (0.5s)");
+    expect(live).toContain("2/3 apps synced and healthy · 1m15s · slowest: payments (1m03s)");
+    // The plain lines stay counts only.
+    expect(plain).toContain("2/3 apps synced and healthy");
+  });
+
   it("ends at the deadline with what did not converge", async () => {
     const w = fakeWatches();
     const waiting = waitForConvergence(options(w.impl, { deadline: Date.now() + 150 }));
