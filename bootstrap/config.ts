@@ -7,9 +7,22 @@ import { X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ARGOCD, CONFIG_NAMESPACE, FLUX, KSOPS, ROOT_APP } from "./defaults";
-import { argoCdTlsCertificateKey } from "./helm-values";
-import { UsageError } from "./errors";
+import { type ArgoCdConfig, checkArgoCdKeepsCa, readArgoCd } from "./config-argocd";
+import {
+  ConfigError,
+  DNS_LABEL,
+  DNS_SUBDOMAIN,
+  DURATION,
+  Problems,
+  checkKnownKeys,
+  describe,
+  isObject,
+  optBoolean,
+  optString,
+  parseRaw,
+} from "./config-fields";
+import { type FluxConfig, checkRepoForFlux, readFlux } from "./config-flux";
+import { ROOT_APP } from "./defaults";
 import { SecretString } from "./secret";
 import { AgeIdentities, AgeIdentityError } from "./sops/age";
 
@@ -32,6 +45,10 @@ export interface RawStackConfig {
 export type RepoCredentials =
   | { readonly kind: "ssh"; readonly sshPrivateKey: SecretString }
   | { readonly kind: "basic"; readonly username: string; readonly password: SecretString };
+
+export { type ArgoCdConfig } from "./config-argocd";
+export { type ConfigProblem, ConfigError, formatProblems, parseDuration } from "./config-fields";
+export { type FluxConfig } from "./config-flux";
 
 /** What reading a file named in the config needs (the directories paths are relative to, and the reader). */
 type FileAccess = Pick<RawStackConfig, "baseDir" | "homeDir" | "readFile">;
@@ -83,27 +100,6 @@ export interface RetryPolicy {
   readonly backoff: { readonly duration: string; readonly factor: number; readonly maxDuration: string };
 }
 
-export interface ArgoCdConfig {
-  readonly chartVersion: string;
-  /** A Helm repository URL, or a local chart directory (tests). */
-  readonly chartRepo: string;
-  readonly namespace: string;
-  readonly ksopsImage: string;
-  /** User values deep-merged over ours. */
-  readonly values: Readonly<Record<string, unknown>>;
-}
-
-export interface FluxConfig {
-  readonly chartVersion: string;
-  /** A Helm repository URL, or a local chart directory (tests). */
-  readonly chartRepo: string;
-  readonly namespace: string;
-  /** User values deep-merged over ours. */
-  readonly values: Readonly<Record<string, unknown>>;
-  /** Flux duration (`1m`, `10m0s`): how often the GitRepository is fetched and the root Kustomization re-applied. */
-  readonly interval: string;
-}
-
 /**
  * The root of everything else: an Argo CD Application, or with Flux a GitRepository and a
  * Kustomization (both named `name`). `project`, `selfHeal` and `retry` are Argo CD's only: under
@@ -145,23 +141,6 @@ export function reconcilerNamespace(config: BootstrapConfig): string {
   return config.reconciler === "flux" ? config.flux.namespace : config.argocd.namespace;
 }
 
-export interface ConfigProblem {
-  /** Full config key, e.g. `gitops-bootstrap:repo.url`. */
-  readonly key: string;
-  readonly message: string;
-}
-
-export class ConfigError extends UsageError {
-  constructor(readonly problems: readonly ConfigProblem[]) {
-    super(formatProblems(problems));
-  }
-}
-
-export function formatProblems(problems: readonly ConfigProblem[]): string {
-  const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
-  return [`Invalid stack config (${count}):`, ...problems.map((p) => `  ✗ ${p.key}: ${p.message}`)].join("\n");
-}
-
 const TOP_LEVEL_KEYS = [
   "environment",
   "reconciler",
@@ -176,76 +155,10 @@ const TOP_LEVEL_KEYS = [
 ] as const;
 const REPO_KEYS = ["url", "revision", "path", "credentials", "sshKnownHosts", "caFile"];
 const CREDENTIAL_KEYS = ["sshPrivateKey", "username", "password"];
-const ARGOCD_KEYS = ["chartVersion", "chartRepo", "namespace", "values", "ksopsImage"];
-const FLUX_KEYS = ["chartVersion", "chartRepo", "namespace", "values", "interval"];
 const ROOT_APP_KEYS = ["name", "project", "syncPolicy"];
 const SYNC_POLICY_KEYS = ["prune", "selfHeal", "retry"];
 const RETRY_KEYS = ["limit", "backoff"];
 const BACKOFF_KEYS = ["duration", "factor", "maxDuration"];
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
-const EXACT_SEMVER = /^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
-const DURATION = /^(\d+(\.\d+)?(h|m|s|ms))+$/;
-
-/** Collects problems while reading one section of the config. */
-class Problems {
-  readonly list: ConfigProblem[] = [];
-  add(key: string, message: string): void {
-    this.list.push({ key: `${CONFIG_NAMESPACE}:${key}`, message });
-  }
-}
-
-type Obj = Record<string, unknown>;
-const isObject = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
-
-/** Parses a raw config string: Pulumi stores objects, numbers and booleans as JSON text. */
-function parseRaw(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return raw;
-  }
-}
-
-function checkKnownKeys(problems: Problems, where: string, value: Obj, known: readonly string[]): void {
-  for (const k of Object.keys(value)) {
-    if (!known.includes(k)) {
-      problems.add(`${where}.${k}`, `unknown key; expected one of: ${known.join(", ")}`);
-    }
-  }
-}
-
-/** Reads an optional string field; reports a non-string. */
-function optString(problems: Problems, key: string, v: unknown): string | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v === "number" || typeof v === "boolean") return String(v);
-  if (typeof v !== "string") {
-    problems.add(key, `expected a string, got ${describe(v)}`);
-    return undefined;
-  }
-  return v;
-}
-
-function optBoolean(problems: Problems, key: string, v: unknown, fallback: boolean): boolean {
-  if (v === undefined || v === null) return fallback;
-  if (typeof v === "boolean") return v;
-  if (v === "true" || v === "false") return v === "true";
-  problems.add(key, `expected true or false, got ${describe(v)}`);
-  return fallback;
-}
-
-/** Key material pasted into the wrong key must not be echoed back in an error. */
-const LOOKS_SECRET = /AGE-SECRET-KEY-|AGE-PLUGIN-|PRIVATE KEY/i;
-
-function describe(v: unknown): string {
-  if (typeof v === "string" && LOOKS_SECRET.test(v)) return "a value that looks like a private key (not shown)";
-  if (Array.isArray(v)) return "a list";
-  if (v === null) return "null";
-  if (typeof v === "object") return "an object";
-  if (typeof v === "string") return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
-  return `${typeof v} ${String(v)}`;
-}
 
 /**
  * Validates a Git repository URL for Argo CD: `https://host/org/repo.git`,
@@ -583,110 +496,6 @@ async function readAgeKey(problems: Problems, raw: RawStackConfig): Promise<AgeK
   return { identities: new SecretString(`${set.revealIdentities()}\n`), recipients: set.recipients, source, set };
 }
 
-/** An exact chart version (a range would install a different release on every rebuild), without a leading v. */
-function readChartVersion(problems: Problems, key: string, raw: unknown, fallback: string): string {
-  const version = optString(problems, key, raw) ?? fallback;
-  if (!EXACT_SEMVER.test(version)) {
-    problems.add(key, `must pin an exact chart version such as ${fallback}, got ${describe(version)}: a range would install a different release on every rebuild`);
-  }
-  return version.replace(/^v/, "");
-}
-
-function readChartRepo(problems: Problems, key: string, raw: unknown, fallback: string): string {
-  const chartRepo = optString(problems, key, raw) ?? fallback;
-  if (/^http:\/\//.test(chartRepo)) problems.add(key, "uses plain http; use https:// or oci://");
-  return chartRepo;
-}
-
-function readNamespace(problems: Problems, key: string, raw: unknown, fallback: string): string {
-  const namespace = optString(problems, key, raw) ?? fallback;
-  if (!DNS_LABEL.test(namespace)) {
-    problems.add(key, `must be a DNS-1123 label (lower case letters, digits, '-'), got ${describe(namespace)}`);
-  }
-  return namespace;
-}
-
-function readValues(problems: Problems, key: string, raw: unknown): Obj {
-  if (raw === undefined) return {};
-  if (!isObject(raw)) {
-    problems.add(key, `expected an object of Helm values, got ${describe(raw)}`);
-    return {};
-  }
-  return raw;
-}
-
-/** Milliseconds in a Go duration (`1m`, `10m0s`, `1.5h`), or undefined if it is not one. */
-export function parseDuration(text: string): number | undefined {
-  if (!DURATION.test(text)) return undefined;
-  const unit: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
-  let total = 0;
-  for (const [, n, , u] of text.matchAll(/(\d+(\.\d+)?)(ms|h|m|s)/g)) total += Number(n) * unit[u];
-  return total;
-}
-
-function readArgoCd(problems: Problems, raw: unknown): ArgoCdConfig {
-  const block = raw ?? {};
-  if (!isObject(block)) {
-    problems.add("argocd", `expected an object {chartVersion, namespace, values, ksopsImage}, got ${describe(block)}`);
-    return defaultArgoCd();
-  }
-  checkKnownKeys(problems, "argocd", block, ARGOCD_KEYS);
-  const chartVersion = readChartVersion(problems, "argocd.chartVersion", block.chartVersion, ARGOCD.chartVersion);
-  const chartRepo = readChartRepo(problems, "argocd.chartRepo", block.chartRepo, ARGOCD.chartRepo);
-  const namespace = readNamespace(problems, "argocd.namespace", block.namespace, ARGOCD.namespace);
-  const ksopsImage = optString(problems, "argocd.ksopsImage", block.ksopsImage) ?? KSOPS.image;
-  const tag = /^(?:[^/]+\/)*[^/:@]+(?::([^/@]+))?(?:@(sha256:[a-f0-9]{64}))?$/.exec(ksopsImage);
-  if (!tag) {
-    problems.add("argocd.ksopsImage", `is not an image reference, got ${describe(ksopsImage)}`);
-  } else if ((!tag[1] && !tag[2]) || tag[1] === "latest") {
-    problems.add("argocd.ksopsImage", `must pin a tag or digest (e.g. ${KSOPS.image}), got ${describe(ksopsImage)}`);
-  }
-  const values = readValues(problems, "argocd.values", block.values);
-  const cm = (values.configs as Obj | undefined)?.cm as Obj | undefined;
-  const buildOptions = cm?.["kustomize.buildOptions"];
-  if (buildOptions !== undefined) {
-    const opts = String(buildOptions).split(/\s+/);
-    const missing = ARGOCD.kustomizeBuildOptions.split(" ").filter((f) => !opts.includes(f));
-    if (missing.length > 0) {
-      problems.add("argocd.values.configs.cm.kustomize.buildOptions", `overrides ours without ${missing.join(" ")}, which KSOPS needs to decrypt SOPS files`);
-    }
-  }
-  return { chartVersion, chartRepo, namespace, ksopsImage, values };
-}
-
-function defaultArgoCd(): ArgoCdConfig {
-  return { chartVersion: ARGOCD.chartVersion, chartRepo: ARGOCD.chartRepo, namespace: ARGOCD.namespace, ksopsImage: KSOPS.image, values: {} };
-}
-
-function readFlux(problems: Problems, raw: unknown): FluxConfig {
-  const fallback: FluxConfig = { chartVersion: FLUX.chartVersion, chartRepo: FLUX.chartRepo, namespace: FLUX.namespace, values: {}, interval: FLUX.interval };
-  const block = raw ?? {};
-  if (!isObject(block)) {
-    problems.add("flux", `expected an object {chartVersion, chartRepo, namespace, values, interval}, got ${describe(block)}`);
-    return fallback;
-  }
-  checkKnownKeys(problems, "flux", block, FLUX_KEYS);
-  const chartVersion = readChartVersion(problems, "flux.chartVersion", block.chartVersion, FLUX.chartVersion);
-  const chartRepo = readChartRepo(problems, "flux.chartRepo", block.chartRepo, FLUX.chartRepo);
-  const namespace = readNamespace(problems, "flux.namespace", block.namespace, FLUX.namespace);
-  const values = readValues(problems, "flux.values", block.values);
-  // The root objects need the CRDs from the release and these two controllers to do anything.
-  if (values.installCRDs === false) {
-    problems.add("flux.values.installCRDs", "is false, but the GitRepository and Kustomization this stack creates need the Flux CRDs the chart installs");
-  }
-  for (const controller of ["sourceController", "kustomizeController"]) {
-    if (isObject(values[controller]) && values[controller].create === false) {
-      problems.add(`flux.values.${controller}.create`, "is false, but the root GitRepository and Kustomization need this controller");
-    }
-  }
-  const interval = optString(problems, "flux.interval", block.interval) ?? FLUX.interval;
-  const ms = parseDuration(interval);
-  if (ms === undefined || ms < 1000) {
-    problems.add("flux.interval", `expected a Flux duration of at least 1s such as 1m, 10m0s or 1h, got ${describe(interval)}`);
-  }
-  return { chartVersion, chartRepo, namespace, values, interval };
-}
-
 function readRootApp(problems: Problems, raw: unknown, reconciler: "argocd" | "flux"): RootAppConfig {
   const block = raw ?? {};
   const fallback: RootAppConfig = { name: ROOT_APP.name, project: ROOT_APP.project, prune: true, selfHeal: true, retry: ROOT_APP.retry };
@@ -801,67 +610,3 @@ export async function resolveConfig(raw: RawStackConfig): Promise<BootstrapConfi
   return { environment: environment ?? "", repo, ageKey, rootApp, verifyRepoSecrets, ...chosen };
 }
 
-/**
- * What Flux needs beyond Argo CD for an SSH repository: known_hosts (Flux has no built-in list)
- * and a key (source-controller has no anonymous SSH). scp-style URLs are fine: the Flux
- * component rewrites them to the ssh:// form (`fluxGitUrl`).
- */
-function checkRepoForFlux(problems: Problems, repo: RepoConfig, rawCredentials: unknown): void {
-  if (repo.transport !== "ssh") return;
-  if (repo.sshKnownHosts === undefined) {
-    problems.add(
-      "repo.sshKnownHosts",
-      "is required with reconciler flux and an SSH repo.url: Flux, unlike Argo CD, has no built-in known hosts; set it to the lines ssh-keyscan <host> prints",
-    );
-  }
-  if (rawCredentials === undefined || rawCredentials === null) {
-    problems.add(
-      "repo.credentials.sshPrivateKey",
-      "is required with reconciler flux and an SSH repo.url (Flux authenticates SSH with a deploy key): pulumi config set --secret --path 'gitops-bootstrap:repo.credentials.sshPrivateKey' < deploy_key",
-    );
-  }
-}
-
-/** A ConfigMap data key (`argocd-tls-certs-cm` is keyed by host). */
-const CONFIGMAP_KEY = /^[-._a-zA-Z0-9]+$/;
-
-/**
- * With `repo.caFile` under Argo CD, the CA goes into the chart values at
- * `configs.tls.certificates.<host>`. Reports a host Argo CD cannot key it by, and user values
- * that would drop it after the merge: a null or a replacement on that path, the chart's own
- * switch for the ConfigMap, or the chart's older `configs.tlsCerts`, which takes over from it.
- */
-function checkArgoCdKeepsCa(problems: Problems, url: string, pem: string, values: Obj): void {
-  const host = argoCdTlsCertificateKey(url);
-  if (!CONFIGMAP_KEY.test(host)) {
-    problems.add(
-      "repo.caFile",
-      `cannot be given to Argo CD for this repo.url: Argo CD looks the CA up by the URL's host without its port (${describe(host)}), which is not a valid ConfigMap key; use the server's DNS name in repo.url`,
-    );
-  }
-  const lost = `, which would drop the CA certificate(s) from repo.caFile (configs.tls.certificates.${host})`;
-  const steps = ["configs", "tls", "certificates", host];
-  let node: unknown = values;
-  for (let i = 0; i < steps.length && isObject(node); i++) {
-    const value: unknown = node[steps[i]];
-    if (value === undefined) break;
-    const where = `argocd.values.${steps.slice(0, i + 1).join(".")}`;
-    const last = i === steps.length - 1;
-    if (value === null) {
-      problems.add(where, `is null (Helm: remove)${lost}; leave it out`);
-      break;
-    }
-    if (last ? value !== pem : !isObject(value)) {
-      problems.add(where, `replaces the value built from repo.caFile${lost}; keep one of the two (repo.caFile alone is enough)`);
-      break;
-    }
-    node = value;
-  }
-  const configs = isObject(values.configs) ? values.configs : {};
-  if (isObject(configs.tls) && configs.tls.create === false) {
-    problems.add("argocd.values.configs.tls.create", `is false: the chart would not create argocd-tls-certs-cm${lost}`);
-  }
-  if (configs.tlsCerts !== undefined) {
-    problems.add("argocd.values.configs.tlsCerts", `is the chart's older form of configs.tls.certificates and takes its place where the chart still reads it${lost}; move those certificates to configs.tls.certificates`);
-  }
-}
