@@ -149,6 +149,18 @@ function buildProgram(io: CliIo, result: { code: number }): Command {
       result.code = await runCheck(opts, io);
     });
 
+  command("audit", "What a rebuild from Git would lose: every object in the cluster that neither Git, the stack nor Kubernetes brings back, and the data in volumes.")
+    .addOption(required("--stack <name>", "the stack whose cluster is audited (its reconciler and namespaces)"))
+    .option("--kubeconfig <file>", "the cluster (default: the stack's kubernetes:kubeconfig / kubernetes:context, else the current context)")
+    .option("--ignore <file>", "YAML list of rules ({kind, namespace, name, selector}) for what the team accepts losing")
+    .option("--report-dir <dir>", "also write audit.md and audit.json here")
+    .option("--json", "machine-readable output")
+    .addHelpText("after", `\nExit status: 0 nothing would be lost, 1 something would (or a volume holds data), 2 usage error.\n${examples("gitops-bootstrap audit --stack prod --ignore audit-ignore.yaml --report-dir reports/audit")}`)
+    .action(async (opts) => {
+      const { runAudit } = load<typeof import("./audit/command")>("./audit/command");
+      result.code = await runAudit(opts, io);
+    });
+
   recoveryOptions(
     command("restore", "check, pulumi up --refresh, wait until everything from Git is synced and healthy, verify the Secrets, and report the recovery time.")
       .addOption(required("--stack <name>", "the stack to restore")),

@@ -1,0 +1,132 @@
+/**
+ * `gitops-bootstrap audit`: against a live cluster, "if this cluster vanished now and we rebuilt
+ * it from Git, what would be missing?" Lists everything (metadata only), classifies it
+ * (classify.ts), applies the team's ignore rules, and reports. Exit 0 when nothing would be lost,
+ * 1 when something would (data in volumes included), 2 usage errors.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { type BootstrapConfig, resolveConfig } from "../config";
+import { ARGOCD, FLUX } from "../defaults";
+import { UsageError } from "../errors";
+import { loadKubeConfig } from "../drill/watch";
+import { elapsed, plainStatusLine, terminalStatusLine } from "../progress";
+import { readStackConfig, readStackFileConfig } from "../stack-file";
+import { type AuditFacts, type HelmReleaseRef, type KustomizationInventory, type TrackingMethod, classify } from "./classify";
+import { type IgnoreRule, readIgnoreFile } from "./ignore";
+import { ApiClient, ClusterReadError, type ResourceType, apiPath, discover, listCluster } from "./list";
+import { type AuditReport, buildReport, formatMarkdown, formatText } from "./report";
+
+export interface AuditOptions {
+  readonly stack: string;
+  readonly kubeconfig?: string;
+  readonly json?: boolean;
+  readonly reportDir?: string;
+  readonly ignore?: string;
+}
+
+export interface AuditIo {
+  readonly stdout: (s: string) => void;
+  readonly stderr: (s: string) => void;
+  readonly env: NodeJS.ProcessEnv;
+  readonly projectDir: string;
+  readonly interactive?: boolean;
+}
+
+type Obj = Record<string, unknown>;
+
+const find = (types: readonly ResourceType[], group: string, kind: string): ResourceType | undefined => types.find((t) => t.group === group && t.kind === kind);
+
+/** What classify needs beyond metadata: Argo CD's tracking settings, Flux inventories, HelmReleases. */
+async function readFacts(api: ApiClient, types: readonly ResourceType[], config: BootstrapConfig): Promise<AuditFacts> {
+  let argocd: AuditFacts["argocd"];
+  if (find(types, "argoproj.io", "Application")) {
+    const namespace = config.argocd?.namespace ?? ARGOCD.namespace;
+    const cm = await api.get<{ data?: Record<string, string> }>(`/api/v1/namespaces/${namespace}/configmaps/argocd-cm`);
+    const method = cm?.data?.["application.resourceTrackingMethod"];
+    // Argo CD 3 tracks by annotation unless argocd-cm says otherwise.
+    argocd = { namespace, method: method === "label" || method === "annotation+label" ? (method as TrackingMethod) : "annotation", instanceLabelKey: cm?.data?.["application.instanceLabelKey"] || "app.kubernetes.io/instance" };
+  }
+  const kustomizations: KustomizationInventory[] = [];
+  const ks = find(types, "kustomize.toolkit.fluxcd.io", "Kustomization");
+  if (ks) {
+    const list = await api.get<{ items: { metadata: { namespace: string; name: string }; status?: { inventory?: { entries?: { id: string }[] } } }[] }>(apiPath(ks));
+    for (const k of list?.items ?? []) kustomizations.push({ namespace: k.metadata.namespace, name: k.metadata.name, entries: (k.status?.inventory?.entries ?? []).map((e) => e.id) });
+  }
+  const helmReleases: HelmReleaseRef[] = [];
+  const hr = find(types, "helm.toolkit.fluxcd.io", "HelmRelease");
+  if (hr) {
+    const list = await api.get<{ items: { metadata: { namespace: string; name: string }; spec?: Obj }[] }>(apiPath(hr));
+    for (const h of list?.items ?? []) {
+      const spec = h.spec ?? {};
+      const target = typeof spec.targetNamespace === "string" && spec.targetNamespace ? spec.targetNamespace : undefined;
+      const releaseName = typeof spec.releaseName === "string" && spec.releaseName ? spec.releaseName : target ? `${target}-${h.metadata.name}` : h.metadata.name;
+      const storageNamespace = typeof spec.storageNamespace === "string" && spec.storageNamespace ? spec.storageNamespace : h.metadata.namespace;
+      helmReleases.push({ namespace: h.metadata.namespace, name: h.metadata.name, releaseName, releaseNamespace: target ?? h.metadata.namespace, storageNamespace });
+    }
+  }
+  const stackRelease = config.reconciler === "flux" ? { name: FLUX.releaseName, namespace: config.flux.namespace } : { name: ARGOCD.releaseName, namespace: config.argocd.namespace };
+  return { argocd, kustomizations, helmReleases, stackRelease };
+}
+
+export interface AuditRun {
+  readonly report: AuditReport;
+}
+
+/** Audits the cluster `kc` points at for the stack's config; `status` shows the listing's progress. */
+export async function auditCluster(kc: KubeConfig, stack: string, config: BootstrapConfig, ignore: readonly IgnoreRule[], status?: (line: string) => void): Promise<AuditReport> {
+  const startedAt = Date.now();
+  const api = new ApiClient(kc);
+  try {
+    const types = await discover(api);
+    const objects = await listCluster(api, types, {
+      onProgress: (n, done) => status?.(`► listing ${n.toLocaleString("en-US")} objects, ${done}/${types.length} types (${elapsed(Date.now() - startedAt)})`),
+    });
+    const facts = await readFacts(api, types, config);
+    return buildReport(classify(objects, facts), ignore, { cluster: api.server, stack, reconciler: config.reconciler, startedAt });
+  } finally {
+    api.close();
+  }
+}
+
+/** The cluster: --kubeconfig, else the stack's kubernetes:kubeconfig / kubernetes:context, else the default. */
+function kubeConfigFor(opts: AuditOptions, io: AuditIo): KubeConfig {
+  const file = readStackFileConfig(io.projectDir, opts.stack);
+  const str = (k: string): string | undefined => (typeof file[k] === "string" ? (file[k] as string) : undefined);
+  try {
+    return opts.kubeconfig ? loadKubeConfig(opts.kubeconfig) : loadKubeConfig(str("kubernetes:kubeconfig"), str("kubernetes:context"), io.projectDir);
+  } catch (e) {
+    throw new UsageError(`cannot use the kubeconfig ${opts.kubeconfig ?? "of the stack (kubernetes:kubeconfig / kubernetes:context) or the default one"}: ${(e as Error).message.split("\n")[0]}`);
+  }
+}
+
+export async function runAudit(opts: AuditOptions, io: AuditIo): Promise<number> {
+  // Everything the user gave is checked before the cluster is touched.
+  const ignore = opts.ignore === undefined ? [] : readIgnoreFile(opts.ignore);
+  const config = await resolveConfig(readStackConfig(io.projectDir, opts.stack, io.env.HOME));
+  const kc = kubeConfigFor(opts, io);
+  const live = io.interactive ? terminalStatusLine(process.stderr) : plainStatusLine(io.stderr, 5000);
+  let report: AuditReport;
+  try {
+    io.stderr(`► audit ${opts.stack}: listing every object in ${kc.getCurrentCluster()?.server} (metadata only)\n`);
+    report = await auditCluster(kc, opts.stack, config, ignore, (line) => live.update(line));
+  } catch (e) {
+    if (e instanceof ClusterReadError) {
+      live.clear();
+      io.stderr(`✗ ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  } finally {
+    live.clear();
+  }
+  if (opts.reportDir) {
+    fs.mkdirSync(opts.reportDir, { recursive: true });
+    fs.writeFileSync(path.join(opts.reportDir, "audit.json"), `${JSON.stringify(report, null, 2)}\n`);
+    fs.writeFileSync(path.join(opts.reportDir, "audit.md"), formatMarkdown(report));
+  }
+  io.stdout(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatText(report));
+  if (opts.reportDir) io.stderr(`✔ report: ${path.join(opts.reportDir, "audit.md")} (and audit.json)\n`);
+  return report.counts.wouldBeLost + report.counts.data > 0 ? 1 : 0;
+}
