@@ -179,6 +179,7 @@ function buildProgram(io: CliIo, result: { code: number }): Command {
   )
     .option("--keep", "do not destroy what the drill deployed")
     .option("--force", "run on a cluster that is not empty, or that another stack deploys to")
+    .option("--audit <kubeconfig>", "first audit the source cluster (what a rebuild from Git would lose) and put the counts in the report")
     .addHelpText("after", `\nExit status: 0 recovered, 1 failed or timed out, 2 usage, 3 refused by the guard, 130 interrupted.\n${examples("gitops-bootstrap drill --stack drill --kubeconfig /tmp/kind-drill.kubeconfig")}`)
     .action(async (opts) => {
       const { runRecoveryCommand } = load<typeof import("./drill/command")>("./drill/command");

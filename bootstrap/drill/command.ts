@@ -13,7 +13,8 @@ import { readRepository } from "../sops/repository";
 import { rawConfigFromEntries } from "../program";
 import { type DeployEngine, PulumiEngine } from "./engine";
 import { otherStackBindings } from "./guard";
-import { runRecovery } from "./run";
+import { type RunOptions, runRecovery } from "./run";
+import { auditCluster } from "../audit/command";
 import { loadKubeConfig } from "./watch";
 
 export class DrillUsageError extends UsageError {}
@@ -67,6 +68,8 @@ export interface RecoveryOptions {
   /** Drill only. */
   readonly keep?: boolean;
   readonly force?: boolean;
+  /** Drill only: the source cluster's kubeconfig, audited before the drill. */
+  readonly audit?: string;
 }
 
 /** The cluster to watch: `--kubeconfig`, else the stack's `kubernetes:kubeconfig` / `kubernetes:context`, else the default. */
@@ -103,6 +106,22 @@ export async function runRecoveryCommand(command: "restore" | "drill", flags: Re
   const kubeconfig = kubeConfigFor(flags, opened.kubernetesConfig, io);
   const checkout = flags.repoCheckout === undefined ? undefined : path.resolve(flags.repoCheckout);
 
+  let audit: RunOptions["audit"];
+  if (command === "drill" && flags.audit !== undefined) {
+    const source = (() => {
+      try {
+        return loadKubeConfig(flags.audit);
+      } catch (e) {
+        throw new DrillUsageError(`cannot use the --audit kubeconfig ${flags.audit}: ${(e as Error).message.split("\n")[0]}`);
+      }
+    })();
+    out(`► audit: what would a rebuild of ${source.getCurrentCluster()?.server} from Git lose?`);
+    const report = await auditCluster(source, stack, config, [], live ? (line) => live.update(`  ${line}`) : undefined);
+    const secrets = report.wouldBeLost.filter((i) => i.group === "" && i.kind === "Secret").length;
+    audit = { cluster: report.cluster, wouldBeLost: report.counts.wouldBeLost, data: report.counts.data, secrets };
+    out(`${audit.wouldBeLost + audit.data === 0 ? "✔" : "!"} audit: ${audit.wouldBeLost} object(s) would be lost (${secrets} Secrets), ${audit.data} volume(s) hold data Git does not hold; gitops-bootstrap audit lists them`);
+  }
+
   const soft = new AbortController();
   const hard = new AbortController();
   const removeHandler = (io.onInterrupt ?? defaultInterrupt)(() => {
@@ -136,6 +155,7 @@ export async function runRecoveryCommand(command: "restore" | "drill", flags: Re
       status: live ? (line) => live.update(line) : undefined,
       guard: command === "drill" ? { force: flags.force === true, otherStacks: otherStackBindings(io.projectDir, stack) } : undefined,
       keep: flags.keep === true,
+      audit,
     });
     return EXIT_CODES[report.outcome === "recovered" ? "recovered" : report.outcome];
   } finally {

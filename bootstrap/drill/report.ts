@@ -65,6 +65,11 @@ export interface RunReport {
   /** Why the run did not succeed, one line each. */
   readonly failures: readonly string[];
   readonly notes: readonly string[];
+  /**
+   * `drill --audit`: what a rebuild of the source cluster from Git would not bring back, which a
+   * drill cannot prove (objects not in Git, data in volumes). Counts only; `audit` lists them.
+   */
+  readonly audit?: { readonly cluster: string; readonly wouldBeLost: number; readonly data: number; readonly secrets: number };
 }
 
 export function seconds(ms: number | undefined): string {
@@ -109,6 +114,10 @@ export function formatMarkdown(r: RunReport): string {
   if (r.secrets.length > 0) {
     lines.push("", `## Secrets from SOPS files (${r.secrets.filter((s) => s.found).length}/${r.secrets.length} present)`, "", "| secret | file | present |", "| --- | --- | --- |");
     for (const s of r.secrets) lines.push(`| ${mdCell(`${s.namespace ?? (s.foundIn?.join(", ") || "(any namespace)")}/${s.name}`)} | ${mdCell(s.file)} | ${s.found ? "✔" : "✗ missing"} |`);
+  }
+  if (r.audit) {
+    const a = r.audit;
+    lines.push("", "## What this drill cannot prove (audit of the source cluster)", "", `Source cluster \`${a.cluster}\`: **${a.wouldBeLost} object(s) would be lost** in a rebuild from Git (${a.secrets} of them Secrets), and **${a.data} volume(s)** hold data Git does not hold. \`gitops-bootstrap audit\` lists them.`);
   }
   if (r.notes.length > 0) lines.push("", "## Notes", "", ...r.notes.map((n) => `- ${mdCell(n)}`));
   return `${lines.join("\n")}\n`;

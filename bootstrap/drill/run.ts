@@ -59,6 +59,8 @@ export interface RunOptions {
   /** Drill only: the guard's inputs, and whether to skip it or the destroy. */
   readonly guard?: { readonly force: boolean; readonly otherStacks: readonly StackBinding[] };
   readonly keep?: boolean;
+  /** The audit of the source cluster (`drill --audit`), for the report. */
+  readonly audit?: RunReport["audit"];
 }
 
 class Interrupted extends Error {}
@@ -248,6 +250,7 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
       changes,
       failures,
       notes,
+      ...(o.audit ? { audit: o.audit } : {}),
     };
     writeReport(o.reportDir, report);
     o.out(`${outcome === "recovered" ? "✔" : "✗"} ${o.command} ${outcome}; report: ${path.join(o.reportDir, REPORT_FILES.markdown)} (and ${REPORT_FILES.json}, ${REPORT_FILES.junit})`);

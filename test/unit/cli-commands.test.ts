@@ -17,7 +17,8 @@ const COMMANDS: Record<string, readonly string[]> = {
   render: ["--stack <name>", "--out <dir>", "--show-secrets"],
   check: ["--stack <name>", "--repo <path|url>", "--revision <rev>", "--age-key-file <file>", "--ca-file <file>", "--json"],
   restore: ["--stack <name>", "--kubeconfig <file>", "--timeout <duration>", "--failure-grace <duration>", "--report-dir <dir>", "--repo-checkout <dir>", "--secrets-under <path>"],
-  drill: ["--stack <name>", "--kubeconfig <file>", "--timeout <duration>", "--keep", "--force"],
+  drill: ["--stack <name>", "--kubeconfig <file>", "--timeout <duration>", "--keep", "--force", "--audit <kubeconfig>"],
+  audit: ["--stack <name>", "--kubeconfig <file>", "--ignore <file>", "--report-dir <dir>", "--json"],
 };
 
 describe("--help", () => {
@@ -70,6 +71,8 @@ describe("mistakes are usage errors (exit 2) that say what to do", () => {
     [["init", "--stack", "dev"], "✗ required option '--repo-url <url>' not specified"],
     [["init", "--stack", "dev", "--repo-url", "https://git.example.com/a/b.git", "--reconciler", "argo"], "✗ option '--reconciler <name>' argument 'argo' is invalid. Allowed choices are argocd, flux."],
     [["check", "extra"], "✗ too many arguments for 'check'"],
+    [["audit", "--stack", "demo", "--ignor", "x"], "✗ unknown option '--ignor'\n(Did you mean --ignore?)"],
+    [["audit", "--stack", "demo", "--ignore", "/nonexistent/ignore.yaml"], "✗ --ignore /nonexistent/ignore.yaml cannot be read (ENOENT)"],
     [["restore", "--stack", "prod", "--timeout", "10 minutes"], '✗ --timeout "10 minutes" is not a duration: use e.g. 90s, 15m or 1h'],
   ])("%j", async (argv, message) => {
     const r = await cli(argv);

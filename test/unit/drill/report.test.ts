@@ -26,6 +26,13 @@ describe("report formats", () => {
     expect(md).toContain("| data/db | apps/db.sops.yaml | ✗ missing |");
   });
 
+  it("Markdown: with --audit, what the drill cannot prove about the source cluster; without, nothing", () => {
+    const md = formatMarkdown({ ...report, audit: { cluster: "https://prod.example.com:6443", wouldBeLost: 3, data: 2, secrets: 1 } });
+    expect(md).toContain("## What this drill cannot prove (audit of the source cluster)");
+    expect(md).toContain("Source cluster `https://prod.example.com:6443`: **3 object(s) would be lost** in a rebuild from Git (1 of them Secrets), and **2 volume(s)** hold data Git does not hold.");
+    expect(formatMarkdown(report)).not.toContain("audit of the source cluster");
+  });
+
   it("JUnit: a test case per phase, app and Secret, failures with escaped messages", () => {
     const xml = formatJUnit(report);
     expect(xml).toMatch(/<testsuite name="drill drill" tests="6" failures="3" skipped="0" time="91.200"/);
