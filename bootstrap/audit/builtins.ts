@@ -5,10 +5,27 @@
  */
 import type { ObjectMeta } from "./list";
 
+/** What some rules need to know about the rest of the cluster. */
+export interface BuiltinContext {
+  /** Names `x` of the default ClusterRoleBindings `system:controller:x` (the controller-manager's accounts). */
+  readonly controllerAccounts: ReadonlySet<string>;
+}
+
 export interface BuiltinRule {
   readonly id: string;
   readonly why: string;
-  readonly matches: (o: ObjectMeta) => boolean;
+  readonly matches: (o: ObjectMeta, ctx: BuiltinContext) => boolean;
+}
+
+/** The context from the listed objects. */
+export function builtinContext(objects: readonly ObjectMeta[]): BuiltinContext {
+  const controllerAccounts = new Set<string>();
+  for (const o of objects) {
+    if (o.group === "rbac.authorization.k8s.io" && o.kind === "ClusterRoleBinding" && o.labels["kubernetes.io/bootstrapping"] === "rbac-defaults" && o.name.startsWith("system:controller:")) {
+      controllerAccounts.add(o.name.slice("system:controller:".length));
+    }
+  }
+  return { controllerAccounts };
 }
 
 const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
@@ -18,6 +35,11 @@ export const BUILTIN_RULES: readonly BuiltinRule[] = [
   { id: "system-namespace", why: "the namespaces every cluster starts with", matches: (o) => is(o, "", "Namespace") && SYSTEM_NAMESPACES.includes(o.name) },
   { id: "root-ca-configmap", why: "kube-root-ca.crt, published into every namespace by the controller-manager", matches: (o) => is(o, "", "ConfigMap") && o.name === "kube-root-ca.crt" },
   { id: "default-serviceaccount", why: "the default ServiceAccount of every namespace", matches: (o) => is(o, "", "ServiceAccount") && o.name === "default" },
+  {
+    id: "controller-serviceaccount",
+    why: "the controller-manager's own ServiceAccounts in kube-system, each bound by a default system:controller:<name> binding",
+    matches: (o, ctx) => is(o, "", "ServiceAccount") && o.namespace === "kube-system" && ctx.controllerAccounts.has(o.name),
+  },
   { id: "lease", why: "Leases: leader election and node heartbeats, taken again by their holders", matches: (o) => is(o, "coordination.k8s.io", "Lease") },
   { id: "node", why: "the cluster's machines (Nodes, CSINodes) come with the cluster, not from Git", matches: (o) => is(o, "", "Node") || is(o, "storage.k8s.io", "CSINode") },
   {
@@ -40,6 +62,6 @@ export const BUILTIN_RULES: readonly BuiltinRule[] = [
 ];
 
 /** The built-in rule an object matches, if any. */
-export function builtinRule(o: ObjectMeta): BuiltinRule | undefined {
-  return BUILTIN_RULES.find((r) => r.matches(o));
+export function builtinRule(o: ObjectMeta, ctx: BuiltinContext): BuiltinRule | undefined {
+  return BUILTIN_RULES.find((r) => r.matches(o, ctx));
 }

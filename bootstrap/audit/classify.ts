@@ -15,7 +15,7 @@
  * data on their own: whatever made them, Git does not hold what is in them.
  */
 import { MANAGED_BY_LABELS } from "../defaults";
-import { builtinRule } from "./builtins";
+import { builtinContext, builtinRule } from "./builtins";
 import type { ObjectMeta } from "./list";
 
 export type TrackingMethod = "annotation" | "label" | "annotation+label";
@@ -58,7 +58,9 @@ export type Origin =
   | { readonly kind: "stack"; readonly how: string }
   | { readonly kind: "git"; readonly via: string }
   | { readonly kind: "owner"; readonly owner: string; readonly root: Origin }
-  | { readonly kind: "lost" };
+  | { readonly kind: "lost" }
+  /** Made by a controller from an object that would be lost: it follows that object (reported with it). */
+  | { readonly kind: "lost-with"; readonly owner: string; readonly ownerUid: string };
 
 export interface Classified {
   readonly object: ObjectMeta;
@@ -112,6 +114,7 @@ export function classify(objects: readonly ObjectMeta[], facts: AuditFacts): Cla
     storageOf.set(`${h.storageNamespace}/${h.releaseName}`, h);
   }
 
+  const builtins = builtinContext(objects);
   const origins = new Map<string, Origin>();
   const visiting = new Set<string>();
 
@@ -123,7 +126,7 @@ export function classify(objects: readonly ObjectMeta[], facts: AuditFacts): Cla
   const via = (what: string, parent: Origin): Origin | undefined => (parent.kind === "lost" ? undefined : { kind: "git", via: what });
 
   function decide(o: ObjectMeta): Origin {
-    const rule = builtinRule(o);
+    const rule = builtinRule(o, builtins);
     if (rule) return { kind: "kubernetes", rule: rule.id };
     if (Object.entries(MANAGED_BY_LABELS).every(([k, v]) => o.labels[k] === v)) return { kind: "stack", how: "created by the stack" };
     const release = o.annotations[HELM_RELEASE];
@@ -151,20 +154,19 @@ export function classify(objects: readonly ObjectMeta[], facts: AuditFacts): Cla
       const found = via(`Helm release ${h.releaseNamespace}/${h.releaseName} of HelmRelease ${h.namespace}/${h.name}`, originOfKey(key("HelmRelease", h.namespace, h.name, "helm.toolkit.fluxcd.io")));
       if (found) return found;
     }
-    for (const ref of o.owners) {
-      const owner = byUid.get(ref.uid);
-      if (!owner) continue;
-      const root = originOf(owner);
-      if (root.kind !== "lost") return { kind: "owner", owner: describeObject(owner), root: root.kind === "owner" ? root.root : root };
-    }
     // Endpoints carry no ownerReference: they are the Service's.
-    if (o.group === "" && o.kind === "Endpoints") {
-      const service = byKey.get(key("Service", o.namespace, o.name));
-      if (service) {
-        const root = originOf(service);
-        if (root.kind !== "lost") return { kind: "owner", owner: describeObject(service), root: root.kind === "owner" ? root.root : root };
+    const service = o.group === "" && o.kind === "Endpoints" ? byKey.get(key("Service", o.namespace, o.name)) : undefined;
+    const owners = [...o.owners.map((ref) => byUid.get(ref.uid)).filter((x): x is ObjectMeta => x !== undefined), ...(service ? [service] : [])];
+    let lostOwner: ObjectMeta | undefined;
+    for (const owner of owners) {
+      const root = originOf(owner);
+      if (root.kind === "lost" || root.kind === "lost-with") {
+        lostOwner ??= root.kind === "lost-with" ? byUid.get(root.ownerUid) : owner;
+        continue;
       }
+      return { kind: "owner", owner: describeObject(owner), root: root.kind === "owner" ? root.root : root };
     }
+    if (lostOwner && !visiting.has(lostOwner.uid)) return { kind: "lost-with", owner: describeObject(lostOwner), ownerUid: lostOwner.uid };
     return { kind: "lost" };
   }
 

@@ -11,6 +11,8 @@ export interface AuditItem {
   readonly kind: string;
   readonly namespace?: string;
   readonly name: string;
+  /** Objects controllers made from this one (ReplicaSets, Pods, ...): lost with it, back with it. */
+  readonly dependents?: number;
 }
 
 export interface DataItem extends AuditItem {
@@ -32,6 +34,8 @@ export interface AuditReport {
     readonly madeFromThose: number;
     readonly ignored: number;
     readonly wouldBeLost: number;
+    /** Objects made from those that would be lost (counted with them, not listed). */
+    readonly madeFromLost: number;
     readonly data: number;
   };
   /** Objects a rebuild from Git would not bring back (ignored ones left out), Secrets first. */
@@ -54,6 +58,8 @@ function describeOrigin(o: Origin): string {
       return `made from ${o.owner}, ${describeOrigin(o.root)}`;
     case "lost":
       return "would be lost";
+    case "lost-with":
+      return `made from ${o.owner}, which would be lost`;
   }
 }
 
@@ -62,25 +68,37 @@ const order = (a: AuditItem, b: AuditItem): number =>
   Number(isSecret(b)) - Number(isSecret(a)) || (a.namespace ?? "").localeCompare(b.namespace ?? "") || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name);
 
 export function buildReport(classified: readonly Classified[], ignore: readonly IgnoreRule[], meta: { cluster: string; stack: string; reconciler: string; startedAt: number }): AuditReport {
-  const counts = { objects: classified.length, kubernetes: 0, stack: 0, git: 0, madeFromThose: 0, ignored: 0, wouldBeLost: 0, data: 0 };
+  const counts = { objects: classified.length, kubernetes: 0, stack: 0, git: 0, madeFromThose: 0, ignored: 0, wouldBeLost: 0, madeFromLost: 0, data: 0 };
   const lost: AuditItem[] = [];
   const data: DataItem[] = [];
   const ignored: (AuditItem & { rule: number })[] = [];
+  // What was made from a lost object goes with it: counted on its entry, ignored with it.
+  const dependents = new Map<string, number>();
+  for (const c of classified) if (c.origin.kind === "lost-with" && !c.data) dependents.set(c.origin.ownerUid, (dependents.get(c.origin.ownerUid) ?? 0) + 1);
+  const ruleFor = (c: Classified) => ignore.find((r) => r.matches(c.object));
+  const rootIgnored = new Set<string>();
+  for (const c of classified) if (c.origin.kind === "lost" && ruleFor(c)) rootIgnored.add(c.object.uid);
   for (const c of classified) {
     const o = c.origin;
     if (o.kind === "kubernetes") counts.kubernetes++;
     else if (o.kind === "stack") counts.stack++;
     else if (o.kind === "git") counts.git++;
     else if (o.kind === "owner") counts.madeFromThose++;
+    if (o.kind === "lost-with" && !c.data) {
+      if (rootIgnored.has(o.ownerUid)) counts.ignored++;
+      else counts.madeFromLost++;
+      continue;
+    }
     if (o.kind !== "lost" && !c.data) continue;
-    const rule = ignore.find((r) => r.matches(c.object));
+    const rule = ruleFor(c);
     if (rule) {
       counts.ignored++;
       ignored.push({ ...item(c), rule: rule.index });
     } else if (c.data) {
       data.push({ ...item(c), from: describeOrigin(o) });
     } else {
-      lost.push(item(c));
+      const n = dependents.get(c.object.uid);
+      lost.push(n ? { ...item(c), dependents: n } : item(c));
     }
   }
   lost.sort(order);
@@ -96,7 +114,8 @@ function grouped(items: readonly AuditItem[]): Map<string, Map<string, string[]>
   for (const i of items) {
     const ns = i.namespace ?? "";
     const kinds = out.get(ns) ?? new Map<string, string[]>();
-    kinds.set(i.kind, [...(kinds.get(i.kind) ?? []), i.name]);
+    const name = i.dependents ? `${i.name} (+${i.dependents} made from it)` : i.name;
+    kinds.set(i.kind, [...(kinds.get(i.kind) ?? []), name]);
     out.set(ns, kinds);
   }
   return new Map([...out].sort(([a], [b]) => a.localeCompare(b)));
@@ -113,7 +132,7 @@ export function formatText(r: AuditReport): string {
   const secrets = r.wouldBeLost.filter(isSecret);
   if (r.wouldBeLost.length === 0) lines.push("✔ nothing would be lost: everything is in Git, made by the stack, or made by Kubernetes");
   else {
-    lines.push(`✗ ${plural(r.wouldBeLost.length, "object")} would be lost in a rebuild from Git:`);
+    lines.push(`✗ ${plural(r.wouldBeLost.length, "object")} would be lost in a rebuild from Git${c.madeFromLost ? ` (and ${plural(c.madeFromLost, "object")} made from them)` : ""}:`);
     if (secrets.length > 0) {
       lines.push(`  ! ${plural(secrets.length, "Secret")} not from Git: their values exist nowhere else`);
       for (const s of secrets) lines.push(`      ${describeObject(s)}`);
@@ -145,6 +164,7 @@ export function formatMarkdown(r: AuditReport): string {
     `| made from those (owner references) | ${c.madeFromThose} |`,
     `| ignored (--ignore) | ${c.ignored} |`,
     `| **would be lost** | **${c.wouldBeLost}** |`,
+    `| made from those that would be lost | ${c.madeFromLost} |`,
     `| **data Git does not hold** | **${c.data}** |`,
     "",
   ];

@@ -133,26 +133,40 @@ describe("owner chains and what is left", () => {
     const rs = obj("ReplicaSet", "web-5d8f", { ns: "web", ...owned(deploy) });
     const pod = obj("Pod", "web-5d8f-x2", { ns: "web", ...owned(rs) });
     const handDeploy = obj("Deployment", "debug", { ns: "web" });
-    const handPod = obj("Pod", "debug-1", { ns: "web", ...owned(obj("ReplicaSet", "debug-1", { ns: "web", ...owned(handDeploy) })) });
+    const handRs = obj("ReplicaSet", "debug-1", { ns: "web", ...owned(handDeploy) });
+    const handPod = obj("Pod", "debug-1-x", { ns: "web", ...owned(handRs) });
     const sealed = obj("SealedSecret", "db", { ns: "web", labels: STACK });
     const unsealed = obj("Secret", "db", { ns: "web", ...owned(sealed) });
     const svc = obj("Service", "web", { ns: "web", labels: STACK });
     const endpoints = obj("Endpoints", "web", { ns: "web" });
     const slice = obj("EndpointSlice", "web-abc", { ns: "web", ...owned(svc) });
-    const all = classify([deploy, rs, pod, handDeploy, handPod, sealed, unsealed, svc, endpoints, slice], argoFacts);
+    const all = classify([deploy, rs, pod, handDeploy, handRs, handPod, sealed, unsealed, svc, endpoints, slice], argoFacts);
     expect(origin(all, pod)).toEqual({ kind: "owner", owner: "ReplicaSet web/web-5d8f", root: { kind: "stack", how: "created by the stack" } });
     expect(origin(all, unsealed)).toMatchObject({ kind: "owner", owner: "SealedSecret web/db" });
     expect(origin(all, endpoints)).toMatchObject({ kind: "owner", owner: "Service web/web" });
     expect(origin(all, slice).kind).toBe("owner");
-    // The hand-made Deployment is lost, and so is its Pod (its ReplicaSet was not even listed).
-    expect(lostNames(all)).toEqual(["Deployment/debug", "Pod/debug-1"]);
+    // The hand-made Deployment is lost; its ReplicaSet and Pod go with it (reported with it).
+    expect(lostNames(all)).toEqual(["Deployment/debug"]);
+    expect(origin(all, handPod)).toEqual({ kind: "lost-with", owner: "Deployment web/debug", ownerUid: handDeploy.uid });
+    expect(origin(all, handRs)).toMatchObject({ kind: "lost-with", ownerUid: handDeploy.uid });
   });
 
-  test("an ownership cycle proves nothing", () => {
+  test("an ownership cycle proves nothing: one of the two is reported, the other with it", () => {
     const a = obj("ConfigMap", "a", { ns: "x" });
     const b = obj("ConfigMap", "b", { ns: "x", ...owned(a) });
     (a as { owners: unknown }).owners = owned(b).owners;
-    expect(lostNames(classify([a, b], argoFacts))).toEqual(["ConfigMap/a", "ConfigMap/b"]);
+    const all = classify([a, b], argoFacts);
+    expect(lostNames(all)).toEqual(["ConfigMap/b"]);
+    expect(origin(all, a)).toMatchObject({ kind: "lost-with", ownerUid: b.uid });
+  });
+
+  test("the controller-manager's ServiceAccounts are its own, through their default bindings", () => {
+    const binding = obj("ClusterRoleBinding", "system:controller:replicaset-controller", { labels: { "kubernetes.io/bootstrapping": "rbac-defaults" } });
+    const sa = obj("ServiceAccount", "replicaset-controller", { ns: "kube-system" });
+    const other = obj("ServiceAccount", "replicaset-controller", { ns: "team" });
+    const all = classify([{ ...binding, group: "rbac.authorization.k8s.io" }, sa, other], argoFacts);
+    expect(origin(all, sa)).toEqual({ kind: "kubernetes", rule: "controller-serviceaccount" });
+    expect(origin(all, other)).toEqual({ kind: "lost" });
   });
 
   test("PersistentVolumeClaims and PersistentVolumes are data, whatever made them", () => {

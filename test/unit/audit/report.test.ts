@@ -54,12 +54,16 @@ describe("the report", () => {
     c(meta("Namespace", "hand-made")),
     c(meta("PersistentVolumeClaim", "data", "hello")),
     c(meta("ConfigMap", "cache", "scratch-1")),
+    c(meta("ReplicaSet", "debug-1", "hello"), { kind: "lost-with", owner: "Deployment hello/debug", ownerUid: "Deployment/hello/debug" }),
+    c(meta("Pod", "debug-1-a", "hello"), { kind: "lost-with", owner: "Deployment hello/debug", ownerUid: "Deployment/hello/debug" }),
+    c(meta("Pod", "cache-1", "scratch-1"), { kind: "lost-with", owner: "ConfigMap scratch-1/cache", ownerUid: "ConfigMap/scratch-1/cache" }),
   ];
   const ignore = readIgnoreFile(ignoreFile('- namespace: "scratch-*"\n'));
   const report = buildReport(classified, ignore, { cluster: "https://127.0.0.1:6443", stack: "dev", reconciler: "argocd", startedAt: Date.now() });
 
   test("counts each origin, leaves ignored objects out, puts Secrets first", () => {
-    expect(report.counts).toEqual({ objects: 10, kubernetes: 1, stack: 1, git: 1, madeFromThose: 1, ignored: 1, wouldBeLost: 4, data: 1 });
+    expect(report.counts).toEqual({ objects: 13, kubernetes: 1, stack: 1, git: 1, madeFromThose: 1, ignored: 2, wouldBeLost: 4, madeFromLost: 2, data: 1 });
+    expect(report.wouldBeLost.find((i) => i.name === "debug")).toMatchObject({ dependents: 2 });
     expect(report.wouldBeLost.map((i) => `${i.kind}/${i.name}`)).toEqual(["Secret/api-token", "Namespace/hand-made", "ConfigMap/scratch", "Deployment/debug"]);
     expect(report.data).toEqual([{ group: "", kind: "PersistentVolumeClaim", namespace: "hello", name: "data", from: "would be lost" }]);
     expect(report.ignored).toEqual([{ group: "", kind: "ConfigMap", namespace: "scratch-1", name: "cache", rule: 1 }]);
@@ -67,8 +71,8 @@ describe("the report", () => {
 
   test("the terminal summary groups by namespace and kind and calls out the Secrets", () => {
     const text = formatText(report);
-    expect(text).toContain("✗ 4 objects would be lost in a rebuild from Git:\n  ! 1 Secret not from Git: their values exist nowhere else\n      Secret hello/api-token\n");
-    expect(text).toContain("  cluster-scoped:\n    Namespace (1): hand-made\n  namespace hello:\n    Secret (1): api-token\n    ConfigMap (1): scratch\n    Deployment (1): debug\n");
+    expect(text).toContain("✗ 4 objects would be lost in a rebuild from Git (and 2 objects made from them):\n  ! 1 Secret not from Git: their values exist nowhere else\n      Secret hello/api-token\n");
+    expect(text).toContain("  cluster-scoped:\n    Namespace (1): hand-made\n  namespace hello:\n    Secret (1): api-token\n    ConfigMap (1): scratch\n    Deployment (1): debug (+2 made from it)\n");
     expect(text).toContain("■ data Git does not hold (back it up separately): 1 volume\n    PersistentVolumeClaim hello/data (would be lost)");
     expect(formatMarkdown(report)).toContain("| **would be lost** | **4** |");
   });
