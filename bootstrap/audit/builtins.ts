@@ -58,6 +58,7 @@ export const BUILTIN_RULES: readonly BuiltinRule[] = [
     why: "ConfigMaps the API server keeps in kube-system",
     matches: (o) => is(o, "", "ConfigMap") && o.namespace === "kube-system" && ["extension-apiserver-authentication", "kube-apiserver-legacy-service-account-token-tracking"].includes(o.name),
   },
+  { id: "argocd-default-project", why: "Argo CD's default AppProject, which Argo CD creates when it is missing", matches: (o) => is(o, "argoproj.io", "AppProject") && o.name === "default" },
   { id: "csr", why: "CertificateSigningRequests: node credentials, asked for again by new nodes", matches: (o) => is(o, "certificates.k8s.io", "CertificateSigningRequest") },
 ];
 

@@ -36,8 +36,11 @@ export interface ResourceType {
   readonly namespaced: boolean;
 }
 
-/** Types not listed: events come and go by the thousand and a rebuild needs none of them. */
-const NOT_LISTED = new Set(["events", "events.events.k8s.io"]);
+/**
+ * Types not listed: events come and go by the thousand and a rebuild needs none of them;
+ * componentstatuses are not stored objects but the API server's view of its components.
+ */
+const NOT_LISTED = new Set(["events", "events.events.k8s.io", "componentstatuses"]);
 
 export class ClusterReadError extends Error {}
 

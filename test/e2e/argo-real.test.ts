@@ -22,10 +22,11 @@ import { type ArgoCdBootstrapConfig } from "../../bootstrap/config";
 import { AGE_SECRET, ARGOCD, MANAGED_BY_LABELS, REPO_SECRET_NAME } from "../../bootstrap/defaults";
 import { argoCdTlsCertificateKey, argoCdValues } from "../../bootstrap/helm-values";
 import { repositorySecretData, rootApplicationSpec } from "../../bootstrap/manifests";
-import { clusterSecretDigests as demoClusterSecretDigests, digestValues, expectedSecret as demoExpectedSecret, pointArgoExampleAt, stackConfigAt } from "./demo-repo";
+import { clusterSecretDigests as demoClusterSecretDigests, digestValues, expectedSecret as demoExpectedSecret, pointArgoExampleAt, pointStackAt, stackConfigAt } from "./demo-repo";
 import { type ArgoControllers, TLS_CERTS_CONFIGMAP, argoToolchain, installArgoCrds, startArgoControllers } from "./argo-controllers";
 import { type GitServer, startGitServer } from "./git-server";
-import { PROJECT_DIR, type TestCluster, openCluster, requireToolchain, tempDir } from "./harness";
+import { asTheChartWouldInstall, expectOnlyHandMade } from "./audit-scenario";
+import { PROJECT_DIR, type TestCluster, cliEnv, openCluster, requireToolchain, scratchProject, tempDir } from "./harness";
 
 jest.setTimeout(15 * 60 * 1000);
 
@@ -80,7 +81,13 @@ function argoCdChartObjects(cfg: ArgoCdBootstrapConfig): Obj[] {
     gitServerCa: cfg.repo.caCertificates ? { repoUrl: cfg.repo.url, pem: cfg.repo.caCertificates.pem } : undefined,
     userValues: cfg.argocd.values,
   }) as { configs: { cm: Record<string, string>; tls?: { certificates: Record<string, string> } } };
-  const meta = (name: string) => ({ name, namespace: ns, labels: { "app.kubernetes.io/part-of": "argocd" } });
+  // As Helm installs them: the release's ownership label and annotations.
+  const meta = (name: string) => ({
+    name,
+    namespace: ns,
+    labels: { "app.kubernetes.io/part-of": "argocd", "app.kubernetes.io/managed-by": "Helm" },
+    annotations: { "meta.helm.sh/release-name": ARGOCD.releaseName, "meta.helm.sh/release-namespace": ns },
+  });
   return [
     { apiVersion: "v1", kind: "ConfigMap", metadata: meta("argocd-cm"), data: values.configs.cm },
     { apiVersion: "v1", kind: "ConfigMap", metadata: meta(TLS_CERTS_CONFIGMAP), data: values.configs.tls?.certificates ?? {} },
@@ -348,4 +355,12 @@ test("after the cluster is wiped, the controllers restart against the new one an
   figures.push(`wipe -> new sandbox, CRDs, Argo CD, objects, all Synced/Healthy: ${Date.now() - started} ms (release + processes ${releaseMs} ms, root -> decrypted Secret ${rootToSecretMs} ms)`);
   const expected = await expectedSecret();
   expect(clusterSecretDigests(expected.name, expected.namespace)).toEqual(expected.digests);
+});
+
+test("audit after the rebuild: nothing would be lost; then exactly what was made by hand, the PVC as data, and an ignore rule hides only what it names (Argo CD tracking annotations)", () => {
+  // The sandbox stack pointed at the served repository: the stack this cluster was built from.
+  const work = scratchProject(dir);
+  pointStackAt(work, "sandbox", { url: git.url(REPO_NAME), revision: config.repo.revision, caFile: git.caFile });
+  asTheChartWouldInstall(cluster, "argocd", { name: ARGOCD.releaseName, namespace: ns });
+  expectOnlyHandMade(work, "sandbox", cluster, cliEnv(dir), dir);
 });

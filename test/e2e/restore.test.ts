@@ -11,6 +11,8 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { RunReport } from "../../bootstrap/drill/report";
+import { FLUX } from "../../bootstrap/defaults";
+import { asTheChartWouldInstall, expectOnlyHandMade } from "./audit-scenario";
 import { type ExpectedSecret, clusterSecretDigests, expectedSecret, pointStackAt } from "./demo-repo";
 import { type FluxControllers, startFluxControllers } from "./flux-controllers";
 import { type GitServer, startGitServer } from "./git-server";
@@ -89,4 +91,9 @@ test("a second restore on the recovered cluster changes nothing and still verifi
   expect(report.outcome).toBe("recovered");
   expect(report.phases.find((p) => p.name === "up")!.detail).toBe("no changes");
   expect(report.secrets).toEqual([{ file: SOPS_FILE, name: secret.name, namespace: secret.namespace, found: true }]);
+});
+
+test("audit after the restore: nothing would be lost; then exactly what was made by hand, the PVC as data, and an ignore rule hides only what it names (Flux inventories)", () => {
+  asTheChartWouldInstall(cluster, "flux", { name: FLUX.releaseName, namespace: FLUX.namespace });
+  expectOnlyHandMade(work, STACK, cluster, cliEnv(dir), dir);
 });
