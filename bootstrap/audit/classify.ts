@@ -25,6 +25,11 @@ export interface ArgoTracking {
   readonly namespace: string;
   readonly method: TrackingMethod;
   readonly instanceLabelKey: string;
+  /**
+   * Destination namespaces Argo CD creates for Applications with the `CreateNamespace=true` sync
+   * option (untracked unless `managedNamespaceMetadata` is set): back with their Application.
+   */
+  readonly createdNamespaces?: readonly { readonly namespace: string; readonly app: { readonly namespace: string; readonly name: string } }[];
 }
 
 export interface KustomizationInventory {
@@ -141,6 +146,13 @@ export function classify(objects: readonly ObjectMeta[], facts: AuditFacts): Cla
       if (app !== undefined) {
         const [appNs, appName] = app.includes("_") ? app.split("_", 2) : [facts.argocd.namespace, app];
         const found = via(`Argo CD Application ${appNs}/${appName}`, originOfKey(key("Application", appNs, appName, "argoproj.io")));
+        if (found) return found;
+      }
+    }
+    if (facts.argocd && o.group === "" && o.kind === "Namespace") {
+      for (const c of facts.argocd.createdNamespaces ?? []) {
+        if (c.namespace !== o.name) continue;
+        const found = via(`Argo CD Application ${c.app.namespace}/${c.app.name} (CreateNamespace=true)`, originOfKey(key("Application", c.app.namespace, c.app.name, "argoproj.io")));
         if (found) return found;
       }
     }

@@ -41,12 +41,22 @@ const find = (types: readonly ResourceType[], group: string, kind: string): Reso
 /** What classify needs beyond metadata: Argo CD's tracking settings, Flux inventories, HelmReleases. */
 async function readFacts(api: ApiClient, types: readonly ResourceType[], config: BootstrapConfig): Promise<AuditFacts> {
   let argocd: AuditFacts["argocd"];
-  if (find(types, "argoproj.io", "Application")) {
+  const applicationType = find(types, "argoproj.io", "Application");
+  if (applicationType) {
     const namespace = config.argocd?.namespace ?? ARGOCD.namespace;
     const cm = await api.get<{ data?: Record<string, string> }>(`/api/v1/namespaces/${namespace}/configmaps/argocd-cm`);
     const method = cm?.data?.["application.resourceTrackingMethod"];
+    const apps = await api.get<{ items: { metadata: { namespace: string; name: string }; spec?: { destination?: { namespace?: string }; syncPolicy?: { syncOptions?: string[] } } }[] }>(apiPath(applicationType));
+    const createdNamespaces = (apps?.items ?? [])
+      .filter((a) => a.spec?.destination?.namespace && a.spec.syncPolicy?.syncOptions?.includes("CreateNamespace=true"))
+      .map((a) => ({ namespace: a.spec!.destination!.namespace!, app: { namespace: a.metadata.namespace, name: a.metadata.name } }));
     // Argo CD 3 tracks by annotation unless argocd-cm says otherwise.
-    argocd = { namespace, method: method === "label" || method === "annotation+label" ? (method as TrackingMethod) : "annotation", instanceLabelKey: cm?.data?.["application.instanceLabelKey"] || "app.kubernetes.io/instance" };
+    argocd = {
+      namespace,
+      method: method === "label" || method === "annotation+label" ? (method as TrackingMethod) : "annotation",
+      instanceLabelKey: cm?.data?.["application.instanceLabelKey"] || "app.kubernetes.io/instance",
+      createdNamespaces,
+    };
   }
   const kustomizations: KustomizationInventory[] = [];
   const ks = find(types, "kustomize.toolkit.fluxcd.io", "Kustomization");

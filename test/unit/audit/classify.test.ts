@@ -82,6 +82,15 @@ describe("Argo CD tracking", () => {
     expect(lostNames(all)).toEqual(["ConfigMap/b"]);
   });
 
+  test("a namespace Argo CD creates for an Application (CreateNamespace=true) comes back with it", () => {
+    const created = obj("Namespace", "hello");
+    const byHand = obj("Namespace", "scratch");
+    const facts: AuditFacts = { ...argoFacts, argocd: { ...argoFacts.argocd!, createdNamespaces: [{ namespace: "hello", app: { namespace: "argocd", name: "hello" } }, { namespace: "scratch", app: { namespace: "argocd", name: "gone" } }] } };
+    const all = classify([root, child, created, byHand], facts);
+    expect(origin(all, created)).toEqual({ kind: "git", via: "Argo CD Application argocd/hello (CreateNamespace=true)" });
+    expect(lostNames(all)).toEqual(["Namespace/scratch"]);
+  });
+
   test("an Application in another namespace is named <namespace>_<name> in tracking ids", () => {
     const teamApp = obj("Application", "web", { ns: "team", annotations: tracking("root", { group: "argoproj.io", kind: "Application", ns: "team", name: "web" }) });
     const svc = obj("Service", "web", { ns: "web", annotations: tracking("team_web", { group: "", kind: "Service", ns: "web", name: "web" }) });
