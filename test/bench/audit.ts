@@ -48,7 +48,9 @@ async function fill(kc: KubeConfig): Promise<number> {
   const agent = new https.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const started = Date.now();
   for (let n = 0; n < NAMESPACES; n++) await post(kc, agent, "/api/v1/namespaces", { metadata: { name: `bench-${n}`, annotations: { "argocd.argoproj.io/tracking-id": `root:/Namespace:bench-${n}/bench-${n}` } } });
-  await post(kc, agent, "/apis/argoproj.io/v1alpha1/namespaces/default/applications", { apiVersion: "argoproj.io/v1alpha1", kind: "Application", metadata: { name: "root", labels: { "app.kubernetes.io/managed-by": "gitops-bootstrap" } }, spec: { project: "default", source: { repoURL: "https://git.example.com/x.git", path: "." }, destination: { server: "https://kubernetes.default.svc" } } }).catch(() => undefined);
+  // The stack's root Application (in Argo CD's namespace), which the tracked objects name.
+  await post(kc, agent, "/api/v1/namespaces", { metadata: { name: "argocd", labels: { "app.kubernetes.io/managed-by": "gitops-bootstrap" } } });
+  await post(kc, agent, "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications", { apiVersion: "argoproj.io/v1alpha1", kind: "Application", metadata: { name: "root", labels: { "app.kubernetes.io/managed-by": "gitops-bootstrap" } }, spec: { project: "default", source: { repoURL: "https://git.example.com/x.git", path: "." }, destination: { server: "https://kubernetes.default.svc" } } });
   const owners: { uid: string; name: string; ns: string }[] = [];
   let next = 0;
   let made = 0;
