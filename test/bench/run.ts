@@ -7,7 +7,7 @@
  *
  * 1. Generates a repository of BENCH_FILES (default 1000) SOPS files of mixed stores (YAML
  *    Secrets, multi-document YAML, JSON, dotenv, binary) plus ordinary files, encrypting
- *    in-process like sops does (sops-writer.ts) to one fresh age key.
+ *    in-process like sops does (bootstrap/sops/writer.ts) to one fresh age key.
  * 2. Validates a sample of every store with the real `sops --decrypt` (plaintext must match).
  * 3. Checks the repository in a fresh process: wall time, files/second, peak RSS and heap.
  * 4. Times a shell-style loop of `sops --decrypt` over the same files.
@@ -20,7 +20,7 @@ import * as path from "node:path";
 import * as age from "age-encryption";
 import * as YAML from "yaml";
 import { findSops } from "./sops-binary";
-import { type Plain, type WriteOptions, writeSopsBinary, writeSopsDotenv, writeSopsJson, writeSopsYaml } from "./sops-writer";
+import { type Plain, type WriteOptions, writeSopsBinary, writeSopsDotenv, writeSopsJson, writeSopsYaml } from "../../bootstrap/sops/writer";
 import { rng } from "./random";
 
 const FILES = Number(process.env.BENCH_FILES ?? 1000);

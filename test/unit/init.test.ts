@@ -9,7 +9,7 @@ import * as path from "node:path";
 import * as age from "age-encryption";
 import * as YAML from "yaml";
 import { type Plan, apply, plan } from "../../bootstrap/init";
-import { writeSopsYaml } from "../bench/sops-writer";
+import { writeSopsYaml } from "../../bootstrap/sops/writer";
 import { cli, docs } from "./cli-harness";
 
 interface World {

@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as age from "age-encryption";
 import { elapsed, plainStatusLine } from "../../bootstrap/progress";
-import { writeSopsYaml } from "../bench/sops-writer";
+import { writeSopsYaml } from "../../bootstrap/sops/writer";
 import { projectDir } from "./cli-harness";
 
 test("plain progress prints a line only when the interval has passed, without escape codes", () => {

@@ -3,7 +3,7 @@ import * as age from "age-encryption";
 import { checkRepository } from "../../../bootstrap/sops/check";
 import { readRepository } from "../../../bootstrap/sops/repository";
 import { configFor, parseSopsConfig, ruleFor } from "../../../bootstrap/sops/sops-config";
-import { writeSopsDotenv, writeSopsYaml } from "../../bench/sops-writer";
+import { writeSopsDotenv, writeSopsYaml } from "../../../bootstrap/sops/writer";
 import { KEYS, fixture, fixtureText, tempDir, writeFiles } from "./helpers";
 
 describe(".sops.yaml creation rules", () => {

@@ -12,7 +12,7 @@ import { AgeIdentities } from "../../../bootstrap/sops/age";
 import { checkRepository } from "../../../bootstrap/sops/check";
 import { decryptSopsContentInternal } from "../../../bootstrap/sops/internal/decrypt";
 import { verifySopsContent } from "../../../bootstrap/sops/verify";
-import { writeSopsBinary, writeSopsDotenv, writeSopsJson, writeSopsYaml } from "../../bench/sops-writer";
+import { writeSopsBinary, writeSopsDotenv, writeSopsJson, writeSopsYaml } from "../../../bootstrap/sops/writer";
 import { DECRYPTABLE, FIXTURES, KEYS, fixture, fixtureText, identities, tempDir, writeFiles } from "./helpers";
 
 function strings(value: unknown, out: Set<string>): Set<string> {

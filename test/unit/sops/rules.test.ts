@@ -1,12 +1,12 @@
 /**
  * SOPS features the shared vectors do not cover (key groups with Shamir, mac_only_encrypted,
- * suffix rules, multi-document YAML), on files written like sops writes them (sops-writer.ts;
+ * suffix rules, multi-document YAML), on files written like sops writes them (bootstrap/sops/writer.ts;
  * the interop test checks files the real sops made).
  */
 import * as age from "age-encryption";
 import { AgeIdentities } from "../../../bootstrap/sops/age";
 import { verifySopsContent } from "../../../bootstrap/sops/verify";
-import { type Plain, writeSopsDotenv, writeSopsJson, writeSopsYaml } from "../../bench/sops-writer";
+import { type Plain, writeSopsDotenv, writeSopsJson, writeSopsYaml } from "../../../bootstrap/sops/writer";
 
 async function key(): Promise<{ identity: string; recipient: string }> {
   const identity = await age.generateX25519Identity();

@@ -1,15 +1,16 @@
 /**
- * Writes SOPS files in-process, as `sops --encrypt` does (getsops/sops v3.13.3 `Tree.Encrypt`,
- * `EncryptTree`, the stores' layouts), so that the benchmark can make a thousand files in
- * seconds and the unit tests can make cases the shared fixtures lack (key groups,
- * `mac_only_encrypted`, suffix rules). Test tooling only: the real `sops` validates samples of
- * its output (bench) and the interop test checks our verifier against files sops made itself.
+ * Writes SOPS files in-process, as `sops encrypt` does (getsops/sops v3.13.3 `Tree.Encrypt`,
+ * `EncryptTree`, the stores' layouts): a fresh data key, AES-256-GCM per value, the encrypted
+ * MAC, one armored age file of the data key per recipient. `backup-keys` writes its backup with
+ * it; the benchmark and the unit tests make files with it that the real `sops` validates (the
+ * bench and e2e decrypt its output with sops; the interop test checks our verifier against files
+ * sops made itself).
  */
 import * as crypto from "node:crypto";
 import * as age from "age-encryption";
 import * as YAML from "yaml";
-import { formatGoFloat, resolveYamlPlain } from "../../bootstrap/sops/go";
-import { mul } from "../../bootstrap/sops/shamir";
+import { formatGoFloat, resolveYamlPlain } from "./go";
+import { mul } from "./shamir";
 
 export type Plain = string | number | boolean | null | readonly Plain[] | { readonly [key: string]: Plain };
 
