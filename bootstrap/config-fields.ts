@@ -3,6 +3,9 @@
  * checks the shared keys and the reconcilers' blocks (config-argocd.ts, config-flux.ts) all use.
  * Messages never echo a value that looks like key material.
  */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { CONFIG_NAMESPACE } from "./defaults";
 import { UsageError } from "./errors";
 
@@ -126,5 +129,34 @@ export function parseDuration(text: string): number | undefined {
   let total = 0;
   for (const [, n, , u] of text.matchAll(/(\d+(\.\d+)?)(ms|h|m|s)/g)) total += Number(n) * unit[u];
   return total;
+}
+
+
+/** What reading a file named in the config needs (the directories paths are relative to, and the reader). */
+export interface FileAccess {
+  readonly baseDir: string;
+  readonly homeDir?: string;
+  readonly readFile?: (file: string) => string;
+}
+
+/** A path given in the config: relative to the project root, or `~/...` under the home directory. */
+export function resolveConfigPath(files: FileAccess, given: string): string {
+  return path.resolve(files.baseDir, given.startsWith("~/") ? path.join(files.homeDir ?? os.homedir(), given.slice(2)) : given);
+}
+
+/**
+ * Reads the file a config key names (`ageKeyFile`, `repo.caFile`). When it cannot, reports the key,
+ * the resolved path, why, and `expected` (what the file should be); never any content.
+ */
+export function readConfigFile(problems: Problems, files: FileAccess, key: string, given: string, expected: string): { file: string; text: string } | undefined {
+  const file = resolveConfigPath(files, given);
+  try {
+    return { file, text: (files.readFile ?? ((f: string) => fs.readFileSync(f, "utf8")))(file) };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "does not exist" : code === "EACCES" ? "is not readable" : code === "EISDIR" ? "is a directory" : "cannot be read";
+    problems.add(key, `${file} ${why}; expected ${expected}`);
+    return undefined;
+  }
 }
 

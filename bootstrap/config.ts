@@ -4,15 +4,13 @@
  * naming the config key and what is expected, and never the value of a secret.
  */
 import { X509Certificate } from "node:crypto";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { type ArgoCdConfig, checkArgoCdKeepsCa, readArgoCd } from "./config-argocd";
 import {
   ConfigError,
   DNS_LABEL,
   DNS_SUBDOMAIN,
   DURATION,
+  type FileAccess,
   Problems,
   checkKnownKeys,
   describe,
@@ -20,8 +18,10 @@ import {
   optBoolean,
   optString,
   parseRaw,
+  readConfigFile,
 } from "./config-fields";
 import { type FluxConfig, checkRepoForFlux, readFlux } from "./config-flux";
+import { type SealedSecretsConfig, readSealedSecrets } from "./config-sealed-secrets";
 import { ROOT_APP } from "./defaults";
 import { SecretString } from "./secret";
 import { AgeIdentities, AgeIdentityError } from "./sops/age";
@@ -49,9 +49,8 @@ export type RepoCredentials =
 export { type ArgoCdConfig } from "./config-argocd";
 export { type ConfigProblem, ConfigError, formatProblems, parseDuration } from "./config-fields";
 export { type FluxConfig } from "./config-flux";
+export { type SealedSecretsConfig } from "./config-sealed-secrets";
 
-/** What reading a file named in the config needs (the directories paths are relative to, and the reader). */
-type FileAccess = Pick<RawStackConfig, "baseDir" | "homeDir" | "readFile">;
 
 /**
  * `repo.caFile`, read and checked: the CA certificate(s) the reconciler trusts for the Git
@@ -119,6 +118,8 @@ interface CommonConfig {
   readonly ageKey: AgeKeyConfig;
   readonly rootApp: RootAppConfig;
   readonly verifyRepoSecrets: boolean;
+  /** The Sealed Secrets controller and its restored keys, when configured. */
+  readonly sealedSecrets?: SealedSecretsConfig;
 }
 
 export interface ArgoCdBootstrapConfig extends CommonConfig {
@@ -151,6 +152,7 @@ const TOP_LEVEL_KEYS = [
   "argocd",
   "flux",
   "rootApp",
+  "sealedSecrets",
   "verifyRepoSecrets",
 ] as const;
 const REPO_KEYS = ["url", "revision", "path", "credentials", "sshKnownHosts", "caFile"];
@@ -415,27 +417,6 @@ function readCredentials(
   return { kind: "basic", username: username ?? "", password: new SecretString(raw.password) };
 }
 
-/** A path given in the config: relative to the project root, or `~/...` under the home directory. */
-function resolveConfigPath(files: FileAccess, given: string): string {
-  return path.resolve(files.baseDir, given.startsWith("~/") ? path.join(files.homeDir ?? os.homedir(), given.slice(2)) : given);
-}
-
-/**
- * Reads the file a config key names (`ageKeyFile`, `repo.caFile`). When it cannot, reports the key,
- * the resolved path, why, and `expected` (what the file should be); never any content.
- */
-function readConfigFile(problems: Problems, files: FileAccess, key: string, given: string, expected: string): { file: string; text: string } | undefined {
-  const file = resolveConfigPath(files, given);
-  try {
-    return { file, text: (files.readFile ?? ((f: string) => fs.readFileSync(f, "utf8")))(file) };
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "does not exist" : code === "EACCES" ? "is not readable" : code === "EISDIR" ? "is a directory" : "cannot be read";
-    problems.add(key, `${file} ${why}; expected ${expected}`);
-    return undefined;
-  }
-}
-
 async function readAgeKey(problems: Problems, raw: RawStackConfig): Promise<AgeKeyConfig | undefined> {
   const inline = raw.values.ageKey;
   const file = raw.values.ageKeyFile;
@@ -605,8 +586,9 @@ export async function resolveConfig(raw: RawStackConfig): Promise<BootstrapConfi
     problems.add("flux", "holds Flux-only options under reconciler argocd; put chart settings under gitops-bootstrap:argocd, or set reconciler: flux");
   }
   const rootApp = readRootApp(problems, values.rootApp, reconciler);
+  const sealedSecrets = await readSealedSecrets(problems, values.sealedSecrets, raw, ageKey && ageKey.set.size > 0 ? ageKey.set : undefined);
   const verifyRepoSecrets = optBoolean(problems, "verifyRepoSecrets", values.verifyRepoSecrets, true);
   if (problems.list.length > 0 || !repo || !ageKey) throw new ConfigError(problems.list);
-  return { environment: environment ?? "", repo, ageKey, rootApp, verifyRepoSecrets, ...chosen };
+  return { environment: environment ?? "", repo, ageKey, rootApp, verifyRepoSecrets, ...(sealedSecrets ? { sealedSecrets } : {}), ...chosen };
 }
 

@@ -55,6 +55,17 @@ export const FLUX = {
   gitCaKey: "ca.crt",
 } as const;
 
+export const SEALED_SECRETS = {
+  /** The sealed-secrets chart from bitnami-labs/sealed-secrets. */
+  chart: "sealed-secrets",
+  chartRepo: "https://bitnami-labs.github.io/sealed-secrets",
+  chartVersion: "2.17.7",
+  namespace: "kube-system",
+  releaseName: "sealed-secrets",
+  /** kubeseal's default `--controller-name`; the chart's `fullnameOverride`. */
+  controllerName: "sealed-secrets-controller",
+} as const;
+
 export const KSOPS = {
   /** Distroless image: its `ksops install <dir>` copies the binary, no shell needed. */
   image: "viaductoss/ksops:v4.5.1",
@@ -88,7 +99,7 @@ export const REPO_SECRET_NAME = "gitops-bootstrap-repo";
  * (`repo.caFile`, checked to hold certificates only). `render` shows them; every other Secret
  * value is redacted.
  */
-export const PUBLIC_SECRET_KEYS: readonly string[] = [FLUX.gitCaKey];
+export const PUBLIC_SECRET_KEYS: readonly string[] = [FLUX.gitCaKey, "tls.crt"];
 
 /** Labels every object this program creates carries, so an operator can find them. */
 export const MANAGED_BY_LABELS = { "app.kubernetes.io/managed-by": "gitops-bootstrap" } as const;
