@@ -1,9 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { BootstrapConfig } from "../bootstrap/config";
+import { type BootstrapConfig, reconcilerNamespace } from "../bootstrap/config";
 import { componentToken } from "../bootstrap/defaults";
 import { ArgoCd } from "./argocd";
 import { Flux } from "./flux";
 import { RootApplication } from "./root-application";
+import { SealedSecrets } from "./sealed-secrets";
 
 export interface GitOpsClusterArgs {
   /** The validated stack config (`resolveConfig`); `config.reconciler` picks Argo CD or Flux. */
@@ -28,6 +29,8 @@ export class GitOpsCluster extends pulumi.ComponentResource {
   readonly flux?: Flux;
   /** Where the reconciler, the `sops-age` Secret and the root objects live, whichever reconciler. */
   readonly reconcilerNamespace: pulumi.Output<string>;
+  /** Set when the stack configures `sealedSecrets`. */
+  readonly sealedSecrets?: SealedSecrets;
 
   constructor(name: string, args: GitOpsClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super(componentToken("GitOpsCluster"), name, {}, opts);
@@ -48,6 +51,15 @@ export class GitOpsCluster extends pulumi.ComponentResource {
         { parent: this },
       );
       this.reconcilerNamespace = this.argocd.namespace;
+    }
+    if (config.sealedSecrets) {
+      // Independent of the reconciler: its keys and release go in beside it, in their own namespace.
+      const sharesNamespace = config.sealedSecrets.namespace === reconcilerNamespace(config);
+      this.sealedSecrets = new SealedSecrets(
+        `${name}-sealed-secrets`,
+        { config: config.sealedSecrets, baseDir: args.baseDir, namespaceResource: sharesNamespace ? (this.argocd ?? this.flux) : undefined },
+        { parent: this },
+      );
     }
     this.registerOutputs({ reconcilerNamespace: this.reconcilerNamespace });
   }

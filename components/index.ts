@@ -3,3 +3,4 @@ export * from "./argocd";
 export * from "./flux";
 export * from "./gitops-cluster";
 export * from "./root-application";
+export * from "./sealed-secrets";
