@@ -149,6 +149,17 @@ function buildProgram(io: CliIo, result: { code: number }): Command {
       result.code = await runCheck(opts, io);
     });
 
+  command("backup-keys", "Back up the Sealed Secrets controller's sealing keys, SOPS-encrypted to the stack's age recipients, for up to restore before the controller starts.")
+    .addOption(required("--stack <name>", "the stack whose cluster's keys are backed up (its sealedSecrets namespace and controller)"))
+    .option("--kubeconfig <file>", "the cluster (default: the stack's kubernetes:kubeconfig / kubernetes:context, else the current context)")
+    .option("--out <file>", "where to write the backup (default: the stack's sealedSecrets.keysFile)")
+    .option("--recipient <age1...>", "also encrypt to this age recipient (repeatable)", (value: string, all: string[]) => [...all, value], [] as string[])
+    .addHelpText("after", `\nExit status: 0 written (or unchanged), 1 no controller or no key in the cluster, 2 usage or config error.\n${examples("gitops-bootstrap backup-keys --stack prod --out sealed-secrets-keys.sops.yaml")}`)
+    .action(async (opts) => {
+      const { runBackupKeys } = load<typeof import("./sealed-secrets/backup")>("./sealed-secrets/backup");
+      result.code = await runBackupKeys(opts, io);
+    });
+
   command("audit", "What a rebuild from Git would lose: every object in the cluster that neither Git, the stack nor Kubernetes brings back, and the data in volumes.")
     .addOption(required("--stack <name>", "the stack whose cluster is audited (its reconciler and namespaces)"))
     .option("--kubeconfig <file>", "the cluster (default: the stack's kubernetes:kubeconfig / kubernetes:context, else the current context)")

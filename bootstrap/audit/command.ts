@@ -9,10 +9,9 @@ import * as path from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { type BootstrapConfig, resolveConfig } from "../config";
 import { ARGOCD, FLUX } from "../defaults";
-import { UsageError } from "../errors";
-import { loadKubeConfig } from "../drill/watch";
+import { stackKubeConfig } from "../kubeconfig";
 import { elapsed, plainStatusLine, terminalStatusLine } from "../progress";
-import { readStackConfig, readStackFileConfig } from "../stack-file";
+import { readStackConfig } from "../stack-file";
 import { type AuditFacts, type HelmReleaseRef, type KustomizationInventory, type TrackingMethod, classify } from "./classify";
 import { type IgnoreRule, readIgnoreFile } from "./ignore";
 import { ApiClient, ClusterReadError, type ResourceType, apiPath, discover, listCluster } from "./list";
@@ -100,22 +99,11 @@ export async function auditCluster(kc: KubeConfig, stack: string, config: Bootst
   }
 }
 
-/** The cluster: --kubeconfig, else the stack's kubernetes:kubeconfig / kubernetes:context, else the default. */
-function kubeConfigFor(opts: AuditOptions, io: AuditIo): KubeConfig {
-  const file = readStackFileConfig(io.projectDir, opts.stack);
-  const str = (k: string): string | undefined => (typeof file[k] === "string" ? (file[k] as string) : undefined);
-  try {
-    return opts.kubeconfig ? loadKubeConfig(opts.kubeconfig) : loadKubeConfig(str("kubernetes:kubeconfig"), str("kubernetes:context"), io.projectDir);
-  } catch (e) {
-    throw new UsageError(`cannot use the kubeconfig ${opts.kubeconfig ?? "of the stack (kubernetes:kubeconfig / kubernetes:context) or the default one"}: ${(e as Error).message.split("\n")[0]}`);
-  }
-}
-
 export async function runAudit(opts: AuditOptions, io: AuditIo): Promise<number> {
   // Everything the user gave is checked before the cluster is touched.
   const ignore = opts.ignore === undefined ? [] : readIgnoreFile(opts.ignore);
   const config = await resolveConfig(readStackConfig(io.projectDir, opts.stack, io.env.HOME));
-  const kc = kubeConfigFor(opts, io);
+  const kc = stackKubeConfig(io.projectDir, opts.stack, opts.kubeconfig);
   const live = io.interactive ? terminalStatusLine(process.stderr) : plainStatusLine(io.stderr, 5000);
   let report: AuditReport;
   try {

@@ -27,6 +27,8 @@ export interface RepositorySnapshot {
   readonly commit: string | undefined;
   /** Files that may be SOPS files. */
   readonly candidates: readonly RepositoryFile[];
+  /** YAML or JSON files that may hold Bitnami SealedSecrets. */
+  readonly sealed: readonly RepositoryFile[];
   /** `.sops.yaml` files (and ignored `.sops.yml` ones). */
   readonly configs: readonly RepositoryFile[];
   /** All file paths seen (after skipping `.git`). */
@@ -55,6 +57,10 @@ function isConfigName(name: string): boolean {
 /** Cheap test of content read in full: could this be a SOPS file? */
 function mayBeSops(content: Buffer): boolean {
   return !content.subarray(0, BINARY_SNIFF_BYTES).includes(0) && content.includes("sops");
+}
+
+function maySeal(name: string, content: Buffer): boolean {
+  return /\.(ya?ml|json)$/i.test(name) && content.includes("SealedSecret") && !content.subarray(0, BINARY_SNIFF_BYTES).includes(0);
 }
 
 interface GitResult {
@@ -144,14 +150,16 @@ async function snapshotFromGit(cwd: string, commit: string, source: string, maxF
   }
   const blobs = await readBlobs(cwd, [...new Set(wanted.map((e) => e.oid))]);
   const candidates: RepositoryFile[] = [];
+  const sealed: RepositoryFile[] = [];
   const configs: RepositoryFile[] = [];
   for (const e of wanted) {
     const content = blobs.get(e.oid);
     if (!content) continue;
     if (isConfigName(path.posix.basename(e.path))) configs.push({ path: e.path, content });
     else if (mayBeSops(content)) candidates.push({ path: e.path, content });
+    if (maySeal(e.path, content)) sealed.push({ path: e.path, content });
   }
-  return { source, commit, candidates, configs, fileCount: entries.length, skipped };
+  return { source, commit, candidates, sealed, configs, fileCount: entries.length, skipped };
 }
 
 async function resolveCommit(cwd: string, revision: string): Promise<string> {
@@ -163,6 +171,7 @@ async function resolveCommit(cwd: string, revision: string): Promise<string> {
 function snapshotFromDirectory(root: string, maxFileBytes: number): RepositorySnapshot {
   // Synchronous reads: for many small files they are several times faster than fs/promises.
   const candidates: RepositoryFile[] = [];
+  const sealed: RepositoryFile[] = [];
   const configs: RepositoryFile[] = [];
   let skipped = 0;
   let fileCount = 0;
@@ -184,10 +193,11 @@ function snapshotFromDirectory(root: string, maxFileBytes: number): RepositorySn
       const content = fsSync.readFileSync(full);
       if (isConfigName(entry.name)) configs.push({ path: childRel, content });
       else if (mayBeSops(content)) candidates.push({ path: childRel, content });
+      if (maySeal(entry.name, content)) sealed.push({ path: childRel, content });
     }
   };
   walk(root, "");
-  return { source: root, commit: undefined, candidates, configs, fileCount, skipped };
+  return { source: root, commit: undefined, candidates, sealed, configs, fileCount, skipped };
 }
 
 async function cloneUrl(url: string, revision: string | undefined, dir: string, caFile: string | undefined): Promise<string> {

@@ -10,7 +10,7 @@
 #   build.sh --print-env   print export lines (PATH, PULUMI_* and tool locations)
 #
 # Tools: sops pulumi pulumi-kubernetes etcd kubernetes kwok helm flux-source-controller
-# flux-kustomize-controller argocd kustomize redis (versions: versions.sh).
+# flux-kustomize-controller argocd kustomize redis sealed-secrets (versions: versions.sh).
 # Exit status: 0 all requested tools are there; 1 a build failed; 2 nothing failed to build but
 # a tool's module is refused by the Go module proxy (see the "⚠" line; refusals are remembered
 # for a day in <cache>/refused/). TOOLCHAIN_ALLOW_UNAVAILABLE=1 turns that 2 into 0.
@@ -48,6 +48,7 @@ tool_version() {
     argocd) echo "$ARGOCD_VERSION" ;;
     kustomize) echo "$KUSTOMIZE_VERSION" ;;
     redis) echo "$REDIS_VERSION" ;;
+    sealed-secrets) echo "$SEALED_SECRETS_VERSION" ;;
     *) return 1 ;;
   esac
 }
@@ -66,6 +67,7 @@ tool_bins() {
     argocd) echo "argocd git-verify-wrapper.sh" ;;
     kustomize) echo "kustomize" ;;
     redis) echo "redis-server redis-cli" ;;
+    sealed-secrets) echo "sealed-secrets-controller kubeseal" ;;
   esac
 }
 
@@ -76,7 +78,7 @@ tool_cached() { # name version
   d="$(tool_dir "$1" "$2")/bin"
   for b in $(tool_bins "$1"); do [[ -x "$d/$b" ]] || return 1; done
   [[ "$1" != kwok || -f "$d/../stages.yaml" ]] || return 1
-  [[ "$1" != flux-* && "$1" != argocd ]] || compgen -G "$d/../crds/*.yaml" >/dev/null
+  [[ "$1" != flux-* && "$1" != argocd && "$1" != sealed-secrets ]] || compgen -G "$d/../crds/*.yaml" >/dev/null
 }
 
 pulumi_cli_version() { echo "$PULUMI_VERSION"; }
@@ -406,6 +408,27 @@ build_kustomize() {
   local p=sigs.k8s.io/kustomize/api/provenance
   build_pkgs "$w" "$out" "-X $p.version=kustomize/$v -X $p.gitCommit=module-$v -X $p.buildDate=$(date -u +'%Y-%m-%dT%H:%M:%SZ')" "$mod" || return 1
   mv "$out/v5" "$out/kustomize"
+}
+
+# Bitnami Sealed Secrets: the controller (as sealed-secrets-controller) and kubeseal, with
+# `-X main.VERSION` as its Makefile sets it. Its go.mod names the module
+# github.com/bitnami/sealed-secrets, a path the proxy refuses, so it is built inside a copy of
+# the served github.com/bitnami-labs/sealed-secrets module directory (as Argo CD is). Ships the
+# SealedSecret CRD (helm/sealed-secrets/crds) in <tool dir>/crds.
+build_sealed-secrets() {
+  local v="$1" out="$2" w="$3" d
+  local mod=github.com/bitnami-labs/sealed-secrets
+  if ! module_served "$mod" "$v" || ! d="$(module_dir "$mod" "$v")"; then
+    unavailable "$mod@$v is not served by the Go module proxy"
+    return 1
+  fi
+  rm -rf "$w" && mkdir -p "$w" && cp -a "$d/." "$w/" && chmod -R u+w "$w"
+  echo "+ go build ./cmd/controller ./cmd/kubeseal ($(go version))"
+  (cd "$w" && go build -trimpath -ldflags "-s -w -X main.VERSION=$v" -o "$out/sealed-secrets-controller" ./cmd/controller) || return 1
+  (cd "$w" && go build -trimpath -ldflags "-s -w -X main.VERSION=$v" -o "$out/kubeseal" ./cmd/kubeseal) || return 1
+  mkdir -p "$(dirname "$out")/crds"
+  cp "$d"/helm/sealed-secrets/crds/*.yaml "$(dirname "$out")/crds/" || return 1
+  chmod 644 "$(dirname "$out")"/crds/*.yaml
 }
 
 # redis for Argo CD's cache: Debian's redis-server/redis-tools packages, fetched with

@@ -71,6 +71,8 @@ unset _v
 # version the mirror offers when it is built (Debian 12: 7.0.15-1~deb12u<N>, replaced by security
 # updates), as long as it is this major.minor.
 : "${REDIS_VERSION:=7.0}"
+# Bitnami Sealed Secrets: the controller and kubeseal, for the key backup and restore scenarios.
+: "${SEALED_SECRETS_VERSION:=v0.40.0}"   # github.com/bitnami-labs/sealed-secrets
 
 # Build order: most needed first.
-TOOLCHAIN_TOOLS=(sops pulumi pulumi-kubernetes etcd kubernetes kwok helm flux-source-controller flux-kustomize-controller argocd kustomize redis)
+TOOLCHAIN_TOOLS=(sops pulumi pulumi-kubernetes etcd kubernetes kwok helm flux-source-controller flux-kustomize-controller argocd kustomize redis sealed-secrets)
