@@ -8,7 +8,9 @@
  * Decrypted values and keys never appear in the output.
  */
 import * as fs from "node:fs/promises";
+import type { KeyObject } from "node:crypto";
 import { resolveConfig } from "./config";
+import { privateKeyObjects } from "./sealed-secrets/keys";
 import { elapsed, plainStatusLine, terminalStatusLine } from "./progress";
 import { UsageError } from "./errors";
 import { AgeIdentities, AgeIdentityError } from "./sops/age";
@@ -77,7 +79,7 @@ const processIo: CheckIo = {
 };
 
 /** What `--stack` supplies: the stack's identities, and its repository unless given explicitly. */
-async function fromStack(opts: CheckOptions, io: CheckIo): Promise<{ opts: CheckOptions; identities?: AgeIdentities }> {
+async function fromStack(opts: CheckOptions, io: CheckIo): Promise<{ opts: CheckOptions; identities?: AgeIdentities; sealingKeys?: KeyObject[] }> {
   if (opts.stack === undefined) return { opts };
   if (io.projectDir === undefined) throw new UsageError("--stack needs the project directory (stacks/)");
   const config = await resolveConfig(readStackConfig(io.projectDir, opts.stack, io.env.HOME));
@@ -88,7 +90,7 @@ async function fromStack(opts: CheckOptions, io: CheckIo): Promise<{ opts: Check
     revision: opts.revision ?? (config.repo.revision !== "HEAD" ? config.repo.revision : undefined),
     caFile: opts.caFile ?? config.repo.caCertificates?.file,
   };
-  return { opts: merged, identities: opts.ageKeyFile === undefined ? config.ageKey.set : undefined };
+  return { opts: merged, identities: opts.ageKeyFile === undefined ? config.ageKey.set : undefined, sealingKeys: config.sealedSecrets?.keysFile ? privateKeyObjects(config.sealedSecrets.keys) : undefined };
 }
 
 /** Runs `gitops-bootstrap check`; resolves to the exit status. */
@@ -100,9 +102,9 @@ export async function runCheck(options: CheckOptions, io: CheckIo = processIo): 
     if (verified % 25 === 0 || verified === total) status.update(`► checking files: ${verified}/${total} (${elapsed(Date.now() - started)})`);
   };
   try {
-    const { opts, identities: stackIdentities } = await fromStack(options, io);
+    const { opts, identities: stackIdentities, sealingKeys } = await fromStack(options, io);
     const identities = stackIdentities ?? (await loadIdentities(opts, io.env));
-    report = await checkRepository({ source: opts.repo ?? ".", revision: opts.revision, identities, caFile: opts.caFile, onProgress });
+    report = await checkRepository({ source: opts.repo ?? ".", revision: opts.revision, identities, caFile: opts.caFile, onProgress, sealingKeys });
   } catch (err) {
     status.clear();
     if (err instanceof UsageError || err instanceof AgeIdentityError || err instanceof RepositoryError) {

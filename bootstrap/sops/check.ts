@@ -4,6 +4,8 @@
  * and compare the `.sops.yaml` creation rules with the key. Pure logic plus file and Git access;
  * no Pulumi, no Kubernetes.
  */
+import type { KeyObject } from "node:crypto";
+import { type SealedSecretResult, checkSealedFiles, listSealedSecrets } from "../sealed-secrets/check";
 import { AgeIdentities } from "./age";
 import { type RepositorySnapshot, readRepository } from "./repository";
 import { type SopsConfig, configFor, parseSopsConfig, ruleFor } from "./sops-config";
@@ -34,6 +36,11 @@ export interface CheckRepositoryOptions {
   readonly caFile?: string;
   /** Called after each candidate file is verified: how many so far, of how many. */
   readonly onProgress?: (verified: number, total: number) => void;
+  /**
+   * The Sealed Secrets key backup (private keys) to prove against every SealedSecret; without
+   * it, SealedSecrets in the repository only get a warning that names them.
+   */
+  readonly sealingKeys?: readonly KeyObject[];
 }
 
 export interface RepositoryCheckReport {
@@ -52,7 +59,9 @@ export interface RepositoryCheckReport {
   readonly scannedFiles: number;
   readonly skippedFiles: number;
   readonly counts: Readonly<Record<SopsResultKind, number>>;
-  /** True when every SOPS file verified. */
+  /** One result per SealedSecret, when a key backup was given. */
+  readonly sealedSecrets: readonly SealedSecretResult[];
+  /** True when every SOPS file verified and the backup opens every SealedSecret. */
   readonly ok: boolean;
 }
 
@@ -132,7 +141,18 @@ export async function checkRepository(opts: CheckRepositoryOptions): Promise<Rep
   }
   warnings.push(...ruleWarnings(configs, files, identities.recipients));
   for (const f of files) if (f.kind === "ok") warnings.push(...f.warnings.map((w) => `${f.path}: ${w}`));
-  if (files.length === 0) warnings.push("no SOPS files found");
+  let sealedSecrets: SealedSecretResult[] = [];
+  if (opts.sealingKeys) sealedSecrets = checkSealedFiles(snapshot.sealed, opts.sealingKeys);
+  else {
+    const found = listSealedSecrets(snapshot.sealed);
+    if (found.length > 0) {
+      warnings.push(
+        `${found.length} SealedSecret${found.length === 1 ? "" : "s"} (${found.map((f) => `${f.path}: ${f.secret}`).join(", ")}) and no key backup to prove: a rebuilt cluster's new controller cannot open them; configure sealedSecrets.keysFile (gitops-bootstrap backup-keys) and check with --stack`,
+      );
+    }
+  }
+  for (const r of sealedSecrets) if (r.kind === "unchecked") warnings.push(`${r.path}: SealedSecret ${r.secret} not checked: ${r.detail}`);
+  if (files.length === 0 && snapshot.sealed.length === 0) warnings.push("no SOPS files found");
 
   const counts = { ok: 0, "wrong-key": 0, "mac-mismatch": 0, "tampered-value": 0, "not-age": 0, "not-sops": 0, malformed: 0 } as Record<SopsResultKind, number>;
   for (const f of files) counts[f.kind]++;
@@ -146,6 +166,7 @@ export async function checkRepository(opts: CheckRepositoryOptions): Promise<Rep
     scannedFiles: snapshot.fileCount,
     skippedFiles: snapshot.skipped,
     counts,
-    ok: files.every((f) => f.kind === "ok"),
+    sealedSecrets,
+    ok: files.every((f) => f.kind === "ok") && sealedSecrets.every((r) => r.kind === "ok" || r.kind === "unchecked"),
   };
 }

@@ -4,6 +4,7 @@
  * from results only, which hold no plaintext and no key material.
  */
 import type { RepositoryCheckReport } from "./check";
+import type { SealedSecretResult } from "../sealed-secrets/check";
 import { RESULT_LABELS, type SopsFileResult, type SopsResultKind } from "./types";
 
 function short(s: string): string {
@@ -23,21 +24,36 @@ export function formatHeader(source: string, revision: string | undefined, recip
   return `► checking SOPS files in ${source}${at} with ${ids}`;
 }
 
+/** The line a SealedSecret gets in the text report. */
+export function formatSealedLine(r: SealedSecretResult): string {
+  const label = { ok: "ok", "no-key": "no key opens it", malformed: "malformed", unchecked: "not checked" }[r.kind];
+  return `${r.kind === "ok" ? "✔" : r.kind === "unchecked" ? "⚠" : "✗"} ${r.path}  SealedSecret ${r.secret}: ${label}${r.kind === "ok" ? ` (${r.detail})` : `: ${r.detail}`}`;
+}
+
+function sealedSummary(report: RepositoryCheckReport): string {
+  const sealed = report.sealedSecrets;
+  if (sealed.length === 0) return "";
+  const opened = sealed.filter((r) => r.kind === "ok").length;
+  return `; the key backup opens ${opened} of ${sealed.length} SealedSecret${sealed.length === 1 ? "" : "s"}`;
+}
+
 export function formatSummary(report: RepositoryCheckReport): string {
   const total = report.files.length;
-  if (report.ok) return `✔ ${total} SOPS file${total === 1 ? "" : "s"} verified: every value decrypts and every MAC matches`;
+  const sealed = sealedSummary(report);
+  if (report.ok) return `✔ ${total} SOPS file${total === 1 ? "" : "s"} verified: every value decrypts and every MAC matches${sealed}`;
   const failed = total - report.counts.ok;
   const kinds = (Object.keys(report.counts) as SopsResultKind[])
     .filter((k) => k !== "ok" && report.counts[k] > 0)
     .map((k) => `${report.counts[k]} ${RESULT_LABELS[k]}`)
     .join(", ");
-  return `✗ ${failed} of ${total} SOPS file${total === 1 ? "" : "s"} failed (${kinds})`;
+  if (failed === 0) return `✗ ${total} SOPS file${total === 1 ? "" : "s"} verified${sealed}`;
+  return `✗ ${failed} of ${total} SOPS file${total === 1 ? "" : "s"} failed (${kinds})${sealed}`;
 }
 
 /** The whole text report (header, files, warnings, summary), one string with a final newline. */
 export function formatTextReport(report: RepositoryCheckReport): string {
   const rev = report.commit && report.revision !== report.commit ? `${report.revision ?? "HEAD"} (${report.commit.slice(0, 12)})` : report.revision;
-  const lines = [formatHeader(report.source, rev, report.recipients), ...report.files.map(formatFileLine)];
+  const lines = [formatHeader(report.source, rev, report.recipients), ...report.files.map(formatFileLine), ...report.sealedSecrets.filter((r) => r.kind !== "unchecked").map(formatSealedLine)];
   lines.push(...report.warnings.map((w) => `⚠ ${w}`));
   lines.push(formatSummary(report));
   return lines.join("\n") + "\n";
@@ -54,6 +70,7 @@ export function formatJsonReport(report: RepositoryCheckReport): string {
       ok: report.ok,
       counts: report.counts,
       files: report.files,
+      sealedSecrets: report.sealedSecrets,
       warnings: report.warnings,
       scannedFiles: report.scannedFiles,
       skippedFiles: report.skippedFiles,

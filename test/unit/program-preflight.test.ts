@@ -33,6 +33,7 @@ test("a wrong key stops the program before any resource is registered", async ()
       commit: undefined,
       recipients: [],
       files: [{ kind: "wrong-key", path: "apps/db/secret.sops.yaml", detail: "it is encrypted for age1other" } as any],
+      sealedSecrets: [],
       warnings: [],
       scannedFiles: 1,
       skippedFiles: 0,
