@@ -9,10 +9,9 @@
  */
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
 import { FLUX } from "../../bootstrap/defaults";
-import { freePort, httpStatus, killLeftovers, startedOrStopped, terminate } from "./processes";
+import { freePort, httpStatus, killLeftovers, startedOrStopped, terminate, watchParent } from "./processes";
 import { toolchainEnv, toolchainPath } from "./toolchain";
 
 const BUILD_HINT = "build them with `bash test/e2e/toolchain/build.sh flux-source-controller flux-kustomize-controller` (see test/e2e/toolchain/README.md)";
@@ -241,17 +240,6 @@ class LocalFluxControllers implements FluxControllers {
   }
 }
 
-/**
- * A small process that SIGTERMs `pids` when its stdin closes, i.e. when this (jest) process
- * ends without stop(), even by SIGKILL: no controller outlives its test run.
- */
-function watchParent(pids: readonly number[]): ChildProcess {
-  const code = `process.stdin.resume(); process.stdin.on("end", () => { for (const p of process.argv.slice(1)) { try { process.kill(Number(p), "SIGTERM"); } catch {} } process.exit(0); });`;
-  const child = spawn(process.execPath, ["-e", code, ...pids.map(String)], { stdio: ["pipe", "ignore", "ignore"] });
-  child.unref();
-  (child.stdin as net.Socket | null)?.unref(); // does not keep this process alive either
-  return child;
-}
 
 /**
  * Starts source-controller and kustomize-controller against `kubeconfig` (installing their

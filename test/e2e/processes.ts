@@ -3,7 +3,7 @@
  * controllers, the Git server): a free loopback port, an HTTP status probe, and killing what a
  * crashed earlier run left behind (its pids are recorded in a file of the helper's directory).
  */
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
@@ -74,4 +74,16 @@ export async function startedOrStopped<T extends { start(): Promise<void>; stop(
     throw e;
   }
   return helper;
+}
+
+/**
+ * A small process that SIGTERMs `pids` when its stdin closes, i.e. when this (jest) process
+ * ends without stop(), even by SIGKILL: no controller outlives its test run.
+ */
+export function watchParent(pids: readonly number[]): ChildProcess {
+  const code = `process.stdin.resume(); process.stdin.on("end", () => { for (const p of process.argv.slice(1)) { try { process.kill(Number(p), "SIGTERM"); } catch {} } process.exit(0); });`;
+  const child = spawn(process.execPath, ["-e", code, ...pids.map(String)], { stdio: ["pipe", "ignore", "ignore"] });
+  child.unref();
+  (child.stdin as net.Socket | null)?.unref(); // does not keep this process alive either
+  return child;
 }
