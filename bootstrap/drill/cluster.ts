@@ -75,3 +75,29 @@ export async function findSecrets(kc: KubeConfig, expected: readonly ExpectedSec
   }
   return out;
 }
+
+interface SealedSecretObject {
+  readonly metadata?: { readonly namespace?: string };
+  readonly status?: { readonly conditions?: readonly { readonly type?: string; readonly status?: string; readonly message?: string }[] };
+}
+
+/**
+ * For each SealedSecret from Git: its Secret exists (metadata only), and when it does not, what the
+ * controller says (the SealedSecret's `Synced=False` condition), or that the SealedSecret is not
+ * in the cluster at all.
+ */
+export async function findSealedSecrets(kc: KubeConfig, expected: readonly ExpectedSecret[]): Promise<SecretRecord[]> {
+  const found = await findSecrets(kc, expected);
+  const out: SecretRecord[] = [];
+  for (const [i, s] of expected.entries()) {
+    const record: SecretRecord = { ...found[i], sealed: true };
+    const where = s.namespace ? `/apis/bitnami.com/v1alpha1/namespaces/${encodeURIComponent(s.namespace)}/sealedsecrets` : "/apis/bitnami.com/v1alpha1/sealedsecrets";
+    const { status, body } = await getJson(kc, `${where}?fieldSelector=${encodeURIComponent(`metadata.name=${s.name}`)}`);
+    const items = status === 200 ? ((body as { items?: SealedSecretObject[] }).items ?? []) : [];
+    const failed = items.flatMap((o) => o.status?.conditions ?? []).find((c) => c.type === "Synced" && c.status === "False");
+    if (items.length === 0) out.push({ ...record, found: false, problem: status === 404 ? "the SealedSecret CRD is not in the cluster (is the controller installed?)" : "the SealedSecret is not in the cluster" });
+    else if (failed) out.push({ ...record, found: false, problem: `the controller says: ${failed.message ?? "Synced=False"}` });
+    else out.push(record.found ? record : { ...record, problem: "not unsealed yet (no Synced condition)" });
+  }
+  return out;
+}

@@ -40,6 +40,10 @@ export interface SecretRecord {
   readonly found: boolean;
   /** Where it was found when the file names no namespace. */
   readonly foundIn?: readonly string[];
+  /** Unsealed from a SealedSecret (rather than decrypted from a SOPS file). */
+  readonly sealed?: boolean;
+  /** Why it is missing, when known (the Sealed Secrets controller's message). */
+  readonly problem?: string;
 }
 
 export type RunOutcome = "recovered" | "failed" | "timeout" | "interrupted" | "refused";
@@ -112,8 +116,12 @@ export function formatMarkdown(r: RunReport): string {
     lines.push(`| ${name} | ${at(a.appearedMs)} | ${at(a.syncedMs)} | ${at(a.healthyMs)} | ${mdCell(a.status)} | ${mdCell(problem)} |`);
   }
   if (r.secrets.length > 0) {
-    lines.push("", `## Secrets from SOPS files (${r.secrets.filter((s) => s.found).length}/${r.secrets.length} present)`, "", "| secret | file | present |", "| --- | --- | --- |");
-    for (const s of r.secrets) lines.push(`| ${mdCell(`${s.namespace ?? (s.foundIn?.join(", ") || "(any namespace)")}/${s.name}`)} | ${mdCell(s.file)} | ${s.found ? "✔" : "✗ missing"} |`);
+    const sealed = r.secrets.some((s) => s.sealed);
+    lines.push("", `## Secrets from ${sealed ? "SOPS files and SealedSecrets" : "SOPS files"} (${r.secrets.filter((s) => s.found).length}/${r.secrets.length} present)`, "", "| secret | file | present |", "| --- | --- | --- |");
+    for (const s of r.secrets) {
+      const name = `${s.namespace ?? (s.foundIn?.join(", ") || "(any namespace)")}/${s.name}${s.sealed ? " (SealedSecret)" : ""}`;
+      lines.push(`| ${mdCell(name)} | ${mdCell(s.file)} | ${s.found ? "✔" : `✗ ${s.sealed ? "not unsealed" : "missing"}${s.problem ? `: ${mdCell(s.problem)}` : ""}`} |`);
+    }
   }
   if (r.audit) {
     const a = r.audit;
@@ -148,7 +156,7 @@ export function formatJUnit(r: RunReport): string {
         timeMs: a.healthyMs !== undefined && a.appearedMs !== undefined ? Math.max(0, a.healthyMs - a.appearedMs) : 0,
         failure: a.converged ? undefined : [a.failure ?? `not converged: ${a.status}`, ...a.details].join("\n"),
       })),
-    ...r.secrets.map((s) => ({ classname: `${r.command}.${r.stack}.secrets`, name: `${s.namespace ?? "*"}/${s.name}`, timeMs: 0, failure: s.found ? undefined : `Secret not found in the cluster (defined by ${s.file})` })),
+    ...r.secrets.map((s) => ({ classname: `${r.command}.${r.stack}.secrets`, name: `${s.namespace ?? "*"}/${s.name}`, timeMs: 0, failure: s.found ? undefined : s.sealed ? `SealedSecret not unsealed (from ${s.file}): ${s.problem ?? "no Secret"}` : `Secret not found in the cluster (defined by ${s.file})` })),
   ];
   const failures = cases.filter((c) => c.failure !== undefined).length;
   const skipped = cases.filter((c) => c.skipped).length;

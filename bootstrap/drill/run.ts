@@ -11,11 +11,11 @@ import type { BootstrapConfig } from "../config";
 import { type RepositoryCheckReport, type checkRepository, formatFileLine } from "../sops";
 import { RepositoryError, type RepositorySnapshot, type readRepository, redactUrl } from "../sops/repository";
 import { objectKey, type ObjectRecord } from "./convergence";
-import { findSecrets, listNamespaces, serverOf } from "./cluster";
+import { findSealedSecrets, findSecrets, listNamespaces, serverOf } from "./cluster";
 import type { DeployEngine } from "./engine";
 import { type StackBinding, guardProblems } from "./guard";
 import { type AppRecord, type PhaseName, type PhaseRecord, type PhaseStatus, REPORT_FILES, type RunOutcome, type RunReport, type SecretRecord, formatJUnit, formatJson, formatMarkdown, seconds } from "./report";
-import { expectedSecrets } from "./secrets";
+import { expectedSealedSecrets, expectedSecrets } from "./secrets";
 import { applicationStatusReader, helmReleaseStatusReader, kustomizationStatusReader } from "./status";
 import { type WaitOptions, type WaitResult, type WatchedKind, progressLine, waitForConvergence } from "./wait";
 
@@ -177,15 +177,20 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
     checkInterrupt();
     {
       const start = Date.now();
-      o.out(`► secrets: does every Secret defined by a SOPS file exist in the cluster?`);
+      o.out(`► secrets: does every Secret defined by a SOPS file or a SealedSecret exist in the cluster?`);
       if (!snapshot) {
         const why = `cannot read ${redactUrl(o.repoSource)} from here; Secrets not verified (--repo-checkout DIR reads a local clone)`;
         notes.push(`secrets: ${why}`);
         record("secrets present", "skipped", start, Date.now(), why);
       } else {
-        secrets = await findSecrets(o.kubeconfig, expectedSecrets(snapshot.candidates, o.secretsUnder));
+        secrets = [
+          ...(await findSecrets(o.kubeconfig, expectedSecrets(snapshot.candidates, o.secretsUnder))),
+          ...(await findSealedSecrets(o.kubeconfig, expectedSealedSecrets(snapshot.sealed, o.secretsUnder))),
+        ];
         const missing = secrets.filter((s) => !s.found);
-        for (const s of missing) failures.push(`Secret ${s.namespace ?? "*"}/${s.name} (from ${s.file}) is not in the cluster`);
+        for (const s of missing) {
+          failures.push(s.sealed ? `SealedSecret ${s.namespace ?? "*"}/${s.name} (from ${s.file}) is not unsealed: ${s.problem}` : `Secret ${s.namespace ?? "*"}/${s.name} (from ${s.file}) is not in the cluster`);
+        }
         record("secrets present", missing.length > 0 ? "failed" : "ok", start, Date.now(), `${secrets.length - missing.length}/${secrets.length} present`);
         if (missing.length > 0) return await finish();
       }

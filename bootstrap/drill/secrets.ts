@@ -42,3 +42,26 @@ export function expectedSecrets(files: readonly RepositoryFile[], under?: string
   }
   return out.sort((a, b) => a.file.localeCompare(b.file) || a.name.localeCompare(b.name));
 }
+
+/** The Secrets the SealedSecrets among `files` unseal to (same name and namespace), optionally only under `under/`. */
+export function expectedSealedSecrets(files: readonly RepositoryFile[], under?: string): ExpectedSecret[] {
+  const prefix = under ? `${under.replace(/^\.?\/+|\/+$/g, "")}/` : "";
+  const out: ExpectedSecret[] = [];
+  for (const file of files) {
+    if (prefix !== "" && !file.path.startsWith(prefix)) continue;
+    let docs: YAML.Document[];
+    try {
+      docs = YAML.parseAllDocuments(file.content.toString("utf8")) as YAML.Document[];
+    } catch {
+      continue;
+    }
+    for (const doc of docs) {
+      if (doc.errors.length > 0) continue;
+      const obj = doc.toJS() as { kind?: unknown; apiVersion?: unknown; metadata?: { name?: unknown; namespace?: unknown } } | null;
+      if (!obj || typeof obj !== "object" || obj.kind !== "SealedSecret" || typeof obj.apiVersion !== "string" || !obj.apiVersion.startsWith("bitnami.com/")) continue;
+      if (typeof obj.metadata?.name !== "string") continue;
+      out.push({ file: file.path, name: obj.metadata.name, namespace: typeof obj.metadata.namespace === "string" ? obj.metadata.namespace : undefined });
+    }
+  }
+  return out.sort((a, b) => a.file.localeCompare(b.file) || a.name.localeCompare(b.name));
+}

@@ -26,6 +26,13 @@ describe("report formats", () => {
     expect(md).toContain("| data/db | apps/db.sops.yaml | ✗ missing |");
   });
 
+  it("Markdown and JUnit: a SealedSecret not unsealed, with the controller's message", () => {
+    const withSealed: RunReport = { ...report, secrets: [...report.secrets, { file: "apps/api.yaml", name: "api", namespace: "apps", found: false, sealed: true, problem: "the controller says: no key could decrypt secret (password)" }] };
+    expect(formatMarkdown(withSealed)).toContain("## Secrets from SOPS files and SealedSecrets (0/2 present)");
+    expect(formatMarkdown(withSealed)).toContain("| apps/api (SealedSecret) | apps/api.yaml | ✗ not unsealed: the controller says: no key could decrypt secret (password) |");
+    expect(formatJUnit(withSealed)).toContain("SealedSecret not unsealed (from apps/api.yaml): the controller says: no key could decrypt secret (password)");
+  });
+
   it("Markdown: with --audit, what the drill cannot prove about the source cluster; without, nothing", () => {
     const md = formatMarkdown({ ...report, audit: { cluster: "https://prod.example.com:6443", wouldBeLost: 3, data: 2, secrets: 1 } });
     expect(md).toContain("## What this drill cannot prove (audit of the source cluster)");
