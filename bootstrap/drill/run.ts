@@ -8,7 +8,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { BootstrapConfig } from "../config";
+import { privateKeyObjects } from "../sealed-secrets/keys";
 import { type RepositoryCheckReport, type checkRepository, formatFileLine } from "../sops";
+import { formatSealedLine } from "../sops/report";
 import { RepositoryError, type RepositorySnapshot, type readRepository, redactUrl } from "../sops/repository";
 import { objectKey, type ObjectRecord } from "./convergence";
 import { findSealedSecrets, findSecrets, listNamespaces, serverOf } from "./cluster";
@@ -111,7 +113,8 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
       try {
         // Read once: the same files are checked now and give the expected Secrets after convergence.
         snapshot = await o.readRepository({ source: o.repoSource, revision: o.repoRevision, caFile: o.config.repo.caCertificates?.file });
-        report = await o.checkRepository({ source: o.repoSource, revision: o.repoRevision, identities: o.config.ageKey.set, snapshot });
+        const sealed = o.config.sealedSecrets;
+        report = await o.checkRepository({ source: o.repoSource, revision: o.repoRevision, identities: o.config.ageKey.set, snapshot, sealingKeys: sealed?.keysFile ? privateKeyObjects(sealed.keys) : undefined });
       } catch (e) {
         if (!(e instanceof RepositoryError)) throw e;
         const why = `cannot read ${redactUrl(o.repoSource)} from here (${redactUrl(e.message)}); SOPS files not checked (--repo-checkout DIR reads a local clone)`;
@@ -120,11 +123,16 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
       }
       if (report && !report.ok) {
         const bad = report.files.filter((f) => f.kind !== "ok");
+        const badSealed = report.sealedSecrets.filter((r) => r.kind === "no-key" || r.kind === "malformed");
         for (const f of bad) failures.push(`check: ${formatFileLine(f)}`);
-        record("check", "failed", start, Date.now(), `${bad.length} of ${report.files.length} SOPS file(s) do not verify with the stack's key; nothing was deployed`);
+        for (const r of badSealed) failures.push(`check: ${formatSealedLine(r)}`);
+        const what = [bad.length > 0 ? `${bad.length} of ${report.files.length} SOPS file(s) do not verify with the stack's key` : "", badSealed.length > 0 ? `the key backup does not open ${badSealed.length} SealedSecret(s)` : ""].filter(Boolean).join("; ");
+        record("check", "failed", start, Date.now(), `${what}; nothing was deployed`);
         return await finish();
       }
-      if (report) record("check", "ok", start, Date.now(), `${report.files.length} SOPS file(s) verified`);
+      for (const w of report?.warnings.filter((x) => x.includes("SealedSecret")) ?? []) notes.push(`check: ${w}`);
+      const opened = report?.sealedSecrets.filter((r) => r.kind === "ok").length ?? 0;
+      if (report) record("check", "ok", start, Date.now(), `${report.files.length} SOPS file(s) verified${opened > 0 ? `; the key backup opens ${opened} SealedSecret(s)` : ""}`);
     }
 
     checkInterrupt();

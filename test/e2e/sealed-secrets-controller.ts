@@ -101,3 +101,28 @@ export async function startSealedSecretsController(options: { dir: string; kubec
   }
   return { certUrl, logFile, logTail, stop };
 }
+
+/**
+ * Starts the controller once its Deployment (from the release `up` installs) exists, as the
+ * kubelet would start its pod: so the keys `up` restores are there before it starts. Resolves
+ * to the running controller; `cancel()` stops waiting.
+ */
+export function startWhenDeployed(options: { dir: string; kubeconfig: string; kubectl: (args: readonly string[]) => string; namespace?: string; name?: string }): { controller: Promise<SealedSecretsController>; cancel: () => void } {
+  let cancelled = false;
+  const namespace = options.namespace ?? "kube-system";
+  const name = options.name ?? "sealed-secrets-controller";
+  const controller = (async () => {
+    for (;;) {
+      if (cancelled) throw new Error("cancelled before the controller's Deployment appeared");
+      try {
+        options.kubectl(["get", "deployment", name, "-n", namespace, "-o", "name"]);
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+    return startSealedSecretsController(options);
+  })();
+  controller.catch(() => undefined); // awaited by the test; a cancel is not an unhandled rejection
+  return { controller, cancel: () => void (cancelled = true) };
+}
