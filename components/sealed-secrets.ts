@@ -41,7 +41,7 @@ export class SealedSecrets extends pulumi.ComponentResource {
         new k8s.core.v1.Secret(
           `${name}-key-${key.name}`,
           {
-            metadata: { name: key.name, namespace: cfg.namespace, labels: { ...MANAGED_BY_LABELS, [SEALING_KEY_LABEL]: "active" }, annotations: { ...OWNED_ANNOTATIONS } },
+            metadata: { name: key.name, namespace: cfg.namespace, labels: { ...MANAGED_BY_LABELS, [SEALING_KEY_LABEL]: key.state ?? "active" }, annotations: { ...OWNED_ANNOTATIONS } },
             type: "kubernetes.io/tls",
             stringData: pulumi.secret({ "tls.crt": key.certificate, "tls.key": key.privateKey.reveal() }),
           },

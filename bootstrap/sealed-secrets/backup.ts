@@ -37,7 +37,7 @@ export interface BackupIo {
 }
 
 interface SecretList {
-  readonly items: { metadata: { name: string }; type?: string; data?: Record<string, string> }[];
+  readonly items: { metadata: { name: string; labels?: Record<string, string> }; type?: string; data?: Record<string, string> }[];
 }
 
 /** The controller's sealing keys, oldest name first; a clear error when the controller or its keys are missing. */
@@ -53,6 +53,7 @@ export async function readSealingKeys(kc: KubeConfig, namespace: string, control
         name: s.metadata.name,
         certificate: Buffer.from(s.data!["tls.crt"], "base64").toString("utf8"),
         privateKey: new SecretString(Buffer.from(s.data!["tls.key"], "base64").toString("utf8")),
+        state: s.metadata.labels?.[SEALING_KEY_LABEL] || "active",
       }));
     if (keys.length === 0) throw new ClusterReadError(`the controller ${namespace}/${controllerName} has no sealing key (no kubernetes.io/tls Secret labelled ${SEALING_KEY_LABEL} in ${namespace})`);
     return keys.sort((a, b) => a.name.localeCompare(b.name));
@@ -62,7 +63,7 @@ export async function readSealingKeys(kc: KubeConfig, namespace: string, control
 }
 
 const sameKeys = (a: readonly SealingKey[], b: readonly SealingKey[]): boolean =>
-  a.length === b.length && a.every((k, i) => k.name === b[i].name && k.certificate === b[i].certificate && k.privateKey.reveal() === b[i].privateKey.reveal());
+  a.length === b.length && a.every((k, i) => k.name === b[i].name && k.certificate === b[i].certificate && k.privateKey.reveal() === b[i].privateKey.reveal() && (k.state ?? "active") === (b[i].state ?? "active"));
 
 /** The keys and recipients an existing backup holds, when it opens with `identities`. */
 async function existingBackup(file: string, identities: AgeIdentities): Promise<{ keys: SealingKey[]; recipients: string[] } | undefined> {

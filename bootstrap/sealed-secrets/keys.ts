@@ -17,6 +17,8 @@ export interface SealingKey {
   readonly certificate: string;
   /** PEM private key. */
   readonly privateKey: SecretString;
+  /** The key label's value: `active`, or `compromised` for a key the team retired. @default "active" */
+  readonly state?: string;
 }
 
 type Obj = Record<string, unknown>;
@@ -33,7 +35,7 @@ export function backupDocument(keys: readonly SealingKey[], namespace: string): 
         apiVersion: "v1",
         kind: "Secret",
         type: "kubernetes.io/tls",
-        metadata: { name: k.name, namespace, labels: { [SEALING_KEY_LABEL]: "active" } },
+        metadata: { name: k.name, namespace, labels: { [SEALING_KEY_LABEL]: k.state ?? "active" } },
         data: { "tls.crt": Buffer.from(k.certificate).toString("base64"), "tls.key": Buffer.from(k.privateKey.reveal()).toString("base64") },
       })),
   };
@@ -74,7 +76,9 @@ export function parseBackup(doc: unknown): SealingKey[] {
     const privateKey = Buffer.from(data["tls.key"], "base64").toString("utf8");
     const problem = checkPair(certificate, privateKey);
     if (problem) throw new Error(`${where} (${name}): ${problem}`);
-    keys.push({ name, certificate, privateKey: new SecretString(privateKey) });
+    const labels = isObject(meta?.labels) ? meta.labels : {};
+    const state = typeof labels[SEALING_KEY_LABEL] === "string" ? (labels[SEALING_KEY_LABEL] as string) : "active";
+    keys.push({ name, certificate, privateKey: new SecretString(privateKey), state });
   });
   if (keys.length === 0) throw new Error("holds no key");
   return keys;

@@ -58,6 +58,9 @@ describe("the key backup", () => {
     const mixed = backupDocument([{ ...current, certificate: other.certificate }], "kube-system");
     expect(() => parseBackup(mixed)).toThrow("item 1 (sealed-secrets-keyaaaaa): tls.crt does not belong to tls.key");
     expect(() => parseBackup({ kind: "List", items: [] })).toThrow("holds no key");
+    // A key the team marked compromised stays so through a backup and a restore.
+    expect(parseBackup(backupDocument([{ ...old, state: "compromised" }], "kube-system"))[0].state).toBe("compromised");
+    expect(keys[0].state).toBe("active");
     expect(() => parseBackup({ kind: "Secret" })).toThrow(/is not a v1 List of Secrets/);
   });
 });
