@@ -225,9 +225,20 @@ async function comparisonError(name: string, repoURL: string, sourcePath: string
       spec: { project: "default", source: { repoURL, targetRevision: config.repo.revision, path: sourcePath }, destination: { server: ARGOCD.inClusterServer, namespace: name } },
     },
   ]);
+  // A comparison that raced the argocd-cm change (the controller's settings informer is
+  // asynchronous) leaves manifests in the repo-server's cache, which ignores the build options:
+  // ask for a hard refresh (no cache), as `argocd app get --hard-refresh` does, while waiting.
+  let refreshedAt = Date.now();
   const message = await waitFor(
     `Application ${name} with a ComparisonError`,
-    () => getObject<Application>(APPLICATIONS, name)?.status?.conditions?.find((c) => c.type === "ComparisonError")?.message,
+    () => {
+      const found = getObject<Application>(APPLICATIONS, name)?.status?.conditions?.find((c) => c.type === "ComparisonError")?.message;
+      if (found === undefined && Date.now() - refreshedAt > 10_000) {
+        refreshedAt = Date.now();
+        cluster.kubectl(["annotate", "--overwrite", APPLICATIONS, name, "-n", ns, "argocd.argoproj.io/refresh=hard"]);
+      }
+      return found;
+    },
     120_000,
   );
   cluster.kubectl(["delete", APPLICATIONS, name, "-n", ns, "--wait=true"]);
