@@ -4,7 +4,6 @@
  * `runRecovery` in ./run.
  */
 import * as path from "node:path";
-import type { KubeConfig } from "@kubernetes/client-node";
 import { type RawStackConfig, resolveConfig } from "../config";
 import { UsageError } from "../errors";
 import { terminalStatusLine } from "../progress";
@@ -15,6 +14,7 @@ import { type DeployEngine, PulumiEngine } from "./engine";
 import { otherStackBindings } from "./guard";
 import { type RunOptions, runRecovery } from "./run";
 import { auditCluster } from "../audit/command";
+import { kubeConfigFor } from "../kubeconfig";
 import { loadKubeConfig } from "./watch";
 
 export class DrillUsageError extends UsageError {}
@@ -72,16 +72,6 @@ export interface RecoveryOptions {
   readonly audit?: string;
 }
 
-/** The cluster to watch: `--kubeconfig`, else the stack's `kubernetes:kubeconfig` / `kubernetes:context`, else the default. */
-function kubeConfigFor(flags: RecoveryOptions, kubernetesConfig: Record<string, string>, io: RecoveryIo): KubeConfig {
-  const file = flags.kubeconfig;
-  try {
-    return file ? loadKubeConfig(file) : loadKubeConfig(kubernetesConfig.kubeconfig, kubernetesConfig.context, io.projectDir);
-  } catch (e) {
-    throw new DrillUsageError(`cannot use the kubeconfig ${file ?? "of the stack (kubernetes:kubeconfig / kubernetes:context) or the default one"}: ${(e as Error).message.split("\n")[0]}`);
-  }
-}
-
 function defaultInterrupt(handler: () => void): () => void {
   process.on("SIGINT", handler);
   return () => process.off("SIGINT", handler);
@@ -103,7 +93,8 @@ export async function runRecoveryCommand(command: "restore" | "drill", flags: Re
     throw new DrillUsageError(`stack ${stack} sets kubernetes:${opened.kubernetesConfig.kubeconfig ? "kubeconfig" : "context"}; a drill stack must not, so that --kubeconfig alone decides which cluster is used and destroyed`);
   }
   const config = await resolveConfig(opened.raw);
-  const kubeconfig = kubeConfigFor(flags, opened.kubernetesConfig, io);
+  // The cluster to watch: --kubeconfig, else the stack's kubernetes:kubeconfig / kubernetes:context, else the default.
+  const kubeconfig = kubeConfigFor(flags.kubeconfig, opened.kubernetesConfig, io.projectDir);
   const checkout = flags.repoCheckout === undefined ? undefined : path.resolve(flags.repoCheckout);
 
   let audit: RunOptions["audit"];
