@@ -14,7 +14,8 @@ import { elapsed, plainStatusLine, terminalStatusLine } from "../progress";
 import { readStackConfig } from "../stack-file";
 import { type AuditFacts, type HelmReleaseRef, type KustomizationInventory, type TrackingMethod, classify } from "./classify";
 import { type IgnoreRule, readIgnoreFile } from "./ignore";
-import { ApiClient, ClusterReadError, type ResourceType, apiPath, discover, listCluster } from "./list";
+import { ClusterError } from "../drill/cluster";
+import { ApiClient, type ResourceType, apiPath, discover, listCluster } from "./list";
 import { type AuditReport, buildReport, formatMarkdown, formatText } from "./report";
 
 export interface AuditOptions {
@@ -110,7 +111,7 @@ export async function runAudit(opts: AuditOptions, io: AuditIo): Promise<number>
     io.stderr(`► audit ${opts.stack}: listing every object in ${kc.getCurrentCluster()?.server} (metadata only)\n`);
     report = await auditCluster(kc, opts.stack, config, ignore, (line) => live.update(line));
   } catch (e) {
-    if (e instanceof ClusterReadError) {
+    if (e instanceof ClusterError) {
       live.clear();
       io.stderr(`✗ ${e.message}\n`);
       return 1;

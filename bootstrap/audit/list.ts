@@ -5,9 +5,9 @@
  * contents the classification needs (Flux Kustomizations' inventories, HelmReleases, argocd-cm)
  * are read whole by `getObject`.
  */
-import * as http from "node:http";
 import * as https from "node:https";
 import type { KubeConfig } from "@kubernetes/client-node";
+import { ClusterError, METADATA_ONLY, getJson, serverOf } from "../drill/cluster";
 
 /** What the audit keeps of one object. */
 export interface ObjectMeta {
@@ -42,49 +42,27 @@ export interface ResourceType {
  */
 const NOT_LISTED = new Set(["events", "events.events.k8s.io", "componentstatuses"]);
 
-export class ClusterReadError extends Error {}
-
-/** GETs JSON from the API server with the kubeconfig's credentials (one keep-alive agent per client). */
+/** GETs JSON from the API server (drill/cluster.ts `getJson`) over one keep-alive agent. */
 export class ApiClient {
   readonly #kc: KubeConfig;
-  readonly #agent: https.Agent;
-  readonly #server: URL;
+  readonly #agent = new https.Agent({ keepAlive: true, maxSockets: 8 });
 
   constructor(kc: KubeConfig) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new ClusterReadError("the kubeconfig has no current cluster");
+    if (!kc.getCurrentCluster()) throw new ClusterError("the kubeconfig has no current cluster");
     this.#kc = kc;
-    this.#server = new URL(cluster.server);
-    this.#agent = new https.Agent({ keepAlive: true, maxSockets: 8 });
   }
 
   get server(): string {
-    return this.#server.origin;
+    return serverOf(this.#kc);
   }
 
+  /** The parsed body; undefined for 404; a ClusterError for any other answer. */
   async get<T>(path: string, accept = "application/json"): Promise<T | undefined> {
-    const opts: https.RequestOptions = { method: "GET", headers: { Accept: accept } };
-    await this.#kc.applyToHTTPSOptions(opts);
-    const url = new URL(path, this.#server);
-    const transport = url.protocol === "http:" ? http : https;
-    return new Promise<T | undefined>((resolve, reject) => {
-      const req = transport.request(url, { ...opts, agent: url.protocol === "http:" ? undefined : this.#agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          if (res.statusCode === 404) return resolve(undefined);
-          if (res.statusCode !== 200) return reject(new ClusterReadError(`GET ${url.pathname} answered HTTP ${res.statusCode}`));
-          try {
-            resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")) as T);
-          } catch {
-            reject(new ClusterReadError(`GET ${url.pathname} answered with something that is not JSON`));
-          }
-        });
-        res.on("error", reject);
-      });
-      req.on("error", (e: NodeJS.ErrnoException) => reject(new ClusterReadError(`cannot reach the API server ${this.#server.origin} (${e.code ?? e.message})`)));
-      req.end();
-    });
+    const { status, body } = await getJson(this.#kc, path, accept, this.#agent);
+    if (status === 404) return undefined;
+    if (status !== 200) throw new ClusterError(`GET ${path.split("?")[0]} answered HTTP ${status}`);
+    if (body === undefined) throw new ClusterError(`GET ${path.split("?")[0]} answered with something that is not JSON`);
+    return body as T;
   }
 
   close(): void {
@@ -114,7 +92,8 @@ export async function discover(api: ApiClient): Promise<ResourceType[]> {
   return types;
 }
 
-const METADATA_LIST = "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json;as=PartialObjectMetadataList;v=v1beta1;g=meta.k8s.io,application/json";
+/** Metadata only, falling back to whole objects for APIs that cannot give metadata (aggregated ones). */
+const METADATA_LIST = `${METADATA_ONLY},application/json`;
 
 interface RawMeta {
   readonly namespace?: string;

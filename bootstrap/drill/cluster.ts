@@ -12,16 +12,20 @@ import { describeError } from "./watch";
 
 export class ClusterError extends Error {}
 
-const METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1beta1";
+/** Accept header for lists as metadata only: a Secret's data never reaches the process. */
+export const METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1beta1";
 
 export function serverOf(kc: KubeConfig): string {
   return kc.getCurrentCluster()?.server ?? "(no cluster)";
 }
 
-/** GET on the API server with the kubeconfig's credentials; resolves with status and parsed body. */
-export async function getJson(kc: KubeConfig, apiPath: string, accept = "application/json"): Promise<{ status: number; body: unknown }> {
+/**
+ * GET on the API server with the kubeconfig's credentials; resolves with status and parsed body.
+ * `agent` keeps connections alive across many calls (the audit's paged lists).
+ */
+export async function getJson(kc: KubeConfig, apiPath: string, accept = "application/json", agent?: https.Agent): Promise<{ status: number; body: unknown }> {
   const url = new URL(serverOf(kc) + apiPath);
-  const options: https.RequestOptions = { method: "GET", headers: { Accept: accept }, timeout: 15_000 };
+  const options: https.RequestOptions = { method: "GET", headers: { Accept: accept }, timeout: 15_000, ...(agent && url.protocol === "https:" ? { agent } : {}) };
   await kc.applyToHTTPSOptions(options);
   const mod = url.protocol === "http:" ? http : https;
   return new Promise((resolve, reject) => {

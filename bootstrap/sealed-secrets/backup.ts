@@ -9,7 +9,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
 import * as YAML from "yaml";
-import { ApiClient, ClusterReadError } from "../audit/list";
+import { ApiClient } from "../audit/list";
+import { ClusterError } from "../drill/cluster";
 import { resolveConfig } from "../config";
 import { resolveConfigPath } from "../config-fields";
 import { SEALED_SECRETS } from "../defaults";
@@ -45,7 +46,7 @@ export async function readSealingKeys(kc: KubeConfig, namespace: string, control
   const api = new ApiClient(kc);
   try {
     const deployment = await api.get(`/apis/apps/v1/namespaces/${namespace}/deployments/${controllerName}`);
-    if (!deployment) throw new ClusterReadError(`no Sealed Secrets controller ${namespace}/${controllerName} in ${api.server}: check sealedSecrets.namespace and sealedSecrets.controllerName`);
+    if (!deployment) throw new ClusterError(`no Sealed Secrets controller ${namespace}/${controllerName} in ${api.server}: check sealedSecrets.namespace and sealedSecrets.controllerName`);
     const list = await api.get<SecretList>(`/api/v1/namespaces/${namespace}/secrets?labelSelector=${encodeURIComponent(SEALING_KEY_LABEL)}`);
     const keys = (list?.items ?? [])
       .filter((s) => s.type === "kubernetes.io/tls" && s.data?.["tls.crt"] && s.data["tls.key"])
@@ -55,7 +56,7 @@ export async function readSealingKeys(kc: KubeConfig, namespace: string, control
         privateKey: new SecretString(Buffer.from(s.data!["tls.key"], "base64").toString("utf8")),
         state: s.metadata.labels?.[SEALING_KEY_LABEL] || "active",
       }));
-    if (keys.length === 0) throw new ClusterReadError(`the controller ${namespace}/${controllerName} has no sealing key (no kubernetes.io/tls Secret labelled ${SEALING_KEY_LABEL} in ${namespace})`);
+    if (keys.length === 0) throw new ClusterError(`the controller ${namespace}/${controllerName} has no sealing key (no kubernetes.io/tls Secret labelled ${SEALING_KEY_LABEL} in ${namespace})`);
     return keys.sort((a, b) => a.name.localeCompare(b.name));
   } finally {
     api.close();
@@ -101,7 +102,7 @@ export async function runBackupKeys(opts: BackupOptions, io: BackupIo): Promise<
   try {
     keys = await readSealingKeys(kc, sealed.namespace, sealed.controllerName);
   } catch (e) {
-    if (e instanceof ClusterReadError) {
+    if (e instanceof ClusterError) {
       io.stderr(`✗ ${e.message}\n`);
       return 1;
     }
