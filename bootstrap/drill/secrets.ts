@@ -5,6 +5,7 @@
  * decrypted here, and only the existence of the Secrets is looked at, never their data.
  */
 import * as YAML from "yaml";
+import { sealedSecretRefs } from "../sealed-secrets/check";
 import type { RepositoryFile } from "../sops/repository";
 import { looksEncrypted } from "../sops/values";
 
@@ -17,12 +18,16 @@ export interface ExpectedSecret {
 
 const isEncrypted = (v: unknown): boolean => typeof v === "string" && looksEncrypted(v);
 
+/** The files under `under/` of the repository (all of them without it). */
+function underFolder(files: readonly RepositoryFile[], under: string | undefined): readonly RepositoryFile[] {
+  const prefix = under ? `${under.replace(/^\.?\/+|\/+$/g, "")}/` : "";
+  return prefix === "" ? files : files.filter((f) => f.path.startsWith(prefix));
+}
+
 /** The Secrets defined by the SOPS-encrypted YAML files among `files` (optionally only under `under/`). */
 export function expectedSecrets(files: readonly RepositoryFile[], under?: string): ExpectedSecret[] {
-  const prefix = under ? `${under.replace(/^\.?\/+|\/+$/g, "")}/` : "";
   const out: ExpectedSecret[] = [];
-  for (const file of files) {
-    if (prefix !== "" && !file.path.startsWith(prefix)) continue;
+  for (const file of underFolder(files, under)) {
     if (!/\.ya?ml$/i.test(file.path)) continue;
     let docs: YAML.Document[];
     try {
@@ -45,23 +50,7 @@ export function expectedSecrets(files: readonly RepositoryFile[], under?: string
 
 /** The Secrets the SealedSecrets among `files` unseal to (same name and namespace), optionally only under `under/`. */
 export function expectedSealedSecrets(files: readonly RepositoryFile[], under?: string): ExpectedSecret[] {
-  const prefix = under ? `${under.replace(/^\.?\/+|\/+$/g, "")}/` : "";
-  const out: ExpectedSecret[] = [];
-  for (const file of files) {
-    if (prefix !== "" && !file.path.startsWith(prefix)) continue;
-    let docs: YAML.Document[];
-    try {
-      docs = YAML.parseAllDocuments(file.content.toString("utf8")) as YAML.Document[];
-    } catch {
-      continue;
-    }
-    for (const doc of docs) {
-      if (doc.errors.length > 0) continue;
-      const obj = doc.toJS() as { kind?: unknown; apiVersion?: unknown; metadata?: { name?: unknown; namespace?: unknown } } | null;
-      if (!obj || typeof obj !== "object" || obj.kind !== "SealedSecret" || typeof obj.apiVersion !== "string" || !obj.apiVersion.startsWith("bitnami.com/")) continue;
-      if (typeof obj.metadata?.name !== "string") continue;
-      out.push({ file: file.path, name: obj.metadata.name, namespace: typeof obj.metadata.namespace === "string" ? obj.metadata.namespace : undefined });
-    }
-  }
-  return out.sort((a, b) => a.file.localeCompare(b.file) || a.name.localeCompare(b.name));
+  return sealedSecretRefs(underFolder(files, under))
+    .map((r) => ({ file: r.path, name: r.name, namespace: r.namespace }))
+    .sort((a, b) => a.file.localeCompare(b.file) || a.name.localeCompare(b.name));
 }

@@ -24,18 +24,40 @@ export interface SealedSecretResult {
 type Obj = Record<string, unknown>;
 const isObject = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
-/** The SealedSecret documents of a file (a YAML stream, or JSON). */
-function sealedDocuments(file: RepositoryFile): { doc: Obj } [] | "malformed" {
-  let docs: unknown[];
+/**
+ * The SealedSecret documents of a file (a YAML stream, or JSON): Bitnami's API only. A document
+ * that does not parse is left out (the cluster could not apply it either).
+ */
+function sealedDocuments(file: RepositoryFile): Obj[] {
+  let docs: YAML.Document[];
   try {
-    docs = YAML.parseAllDocuments(file.content.toString("utf8")).map((d) => {
-      if (d.errors.length > 0) throw new Error("parse");
-      return d.toJS();
-    });
+    docs = YAML.parseAllDocuments(file.content.toString("utf8")) as YAML.Document[];
   } catch {
-    return "malformed";
+    return [];
   }
-  return docs.filter((d): d is Obj => isObject(d) && d.kind === "SealedSecret" && typeof d.apiVersion === "string" && d.apiVersion.startsWith("bitnami.com/")).map((doc) => ({ doc }));
+  return docs
+    .filter((d) => d.errors.length === 0)
+    .map((d) => d.toJS() as unknown)
+    .filter((d): d is Obj => isObject(d) && d.kind === "SealedSecret" && typeof d.apiVersion === "string" && d.apiVersion.startsWith("bitnami.com/"));
+}
+
+export interface SealedSecretRef {
+  readonly path: string;
+  readonly name: string;
+  /** Absent when the file leaves it to kustomize or the Application's destination. */
+  readonly namespace: string | undefined;
+}
+
+/** The named SealedSecrets of the files, in file order. */
+export function sealedSecretRefs(files: readonly RepositoryFile[]): SealedSecretRef[] {
+  const out: SealedSecretRef[] = [];
+  for (const file of files) {
+    for (const doc of sealedDocuments(file)) {
+      const meta = isObject(doc.metadata) ? doc.metadata : {};
+      if (typeof meta.name === "string") out.push({ path: file.path, name: meta.name, namespace: typeof meta.namespace === "string" ? meta.namespace : undefined });
+    }
+  }
+  return out;
 }
 
 /** Checks one SealedSecret with `keys`. */
@@ -64,16 +86,5 @@ export function checkSealedSecret(path: string, doc: Obj, keys: readonly crypto.
 
 /** Every SealedSecret of the files, checked with `keys`. */
 export function checkSealedFiles(files: readonly RepositoryFile[], keys: readonly crypto.KeyObject[]): SealedSecretResult[] {
-  const results: SealedSecretResult[] = [];
-  for (const file of files) {
-    const docs = sealedDocuments(file);
-    if (docs === "malformed") continue; // not YAML: not a SealedSecret for the cluster either
-    for (const { doc } of docs) results.push(checkSealedSecret(file.path, doc, keys));
-  }
-  return results;
-}
-
-/** The SealedSecrets of the files (names only), for the warning when no backup is configured. */
-export function listSealedSecrets(files: readonly RepositoryFile[]): { path: string; secret: string }[] {
-  return checkSealedFiles(files, []).map((r) => ({ path: r.path, secret: r.secret }));
+  return files.flatMap((file) => sealedDocuments(file).map((doc) => checkSealedSecret(file.path, doc, keys)));
 }

@@ -5,7 +5,7 @@
  * no Pulumi, no Kubernetes.
  */
 import type { KeyObject } from "node:crypto";
-import { type SealedSecretResult, checkSealedFiles, listSealedSecrets } from "../sealed-secrets/check";
+import { type SealedSecretResult, checkSealedFiles, sealedSecretRefs } from "../sealed-secrets/check";
 import { AgeIdentities } from "./age";
 import { type RepositorySnapshot, readRepository } from "./repository";
 import { type SopsConfig, configFor, parseSopsConfig, ruleFor } from "./sops-config";
@@ -144,10 +144,10 @@ export async function checkRepository(opts: CheckRepositoryOptions): Promise<Rep
   let sealedSecrets: SealedSecretResult[] = [];
   if (opts.sealingKeys) sealedSecrets = checkSealedFiles(snapshot.sealed, opts.sealingKeys);
   else {
-    const found = listSealedSecrets(snapshot.sealed);
+    const found = sealedSecretRefs(snapshot.sealed);
     if (found.length > 0) {
       warnings.push(
-        `${found.length} SealedSecret${found.length === 1 ? "" : "s"} (${found.map((f) => `${f.path}: ${f.secret}`).join(", ")}) and no key backup to prove: a rebuilt cluster's new controller cannot open them; configure sealedSecrets.keysFile (gitops-bootstrap backup-keys) and check with --stack`,
+        `${found.length} SealedSecret${found.length === 1 ? "" : "s"} (${found.map((f) => `${f.path}: ${f.namespace ? `${f.namespace}/` : ""}${f.name}`).join(", ")}) and no key backup to prove: a rebuilt cluster's new controller cannot open them; configure sealedSecrets.keysFile (gitops-bootstrap backup-keys) and check with --stack`,
       );
     }
   }
