@@ -11,7 +11,7 @@ import * as fs from "node:fs/promises";
 import type { KeyObject } from "node:crypto";
 import { resolveConfig } from "./config";
 import { privateKeyObjects } from "./sealed-secrets/keys";
-import { elapsed, plainStatusLine, terminalStatusLine } from "./progress";
+import { elapsed, statusLineFor } from "./progress";
 import { UsageError } from "./errors";
 import { AgeIdentities, AgeIdentityError } from "./sops/age";
 import { type RepositoryCheckReport, checkRepository } from "./sops/check";
@@ -32,9 +32,6 @@ export interface CheckIo {
 }
 
 const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
-
-/** Without a terminal, a progress line at most this often (so a quick check prints none). */
-const PLAIN_PROGRESS_MS = 5000;
 
 /** The options of `gitops-bootstrap check` (its flags, parsed by the CLI). */
 export interface CheckOptions {
@@ -97,7 +94,7 @@ async function fromStack(opts: CheckOptions, io: CheckIo): Promise<{ opts: Check
 export async function runCheck(options: CheckOptions, io: CheckIo = processIo): Promise<number> {
   let report: RepositoryCheckReport;
   const started = Date.now();
-  const status = io.interactive ? terminalStatusLine(process.stderr) : plainStatusLine(io.stderr, PLAIN_PROGRESS_MS);
+  const status = statusLineFor(io);
   const onProgress = (verified: number, total: number): void => {
     if (verified % 25 === 0 || verified === total) status.update(`► checking files: ${verified}/${total} (${elapsed(Date.now() - started)})`);
   };

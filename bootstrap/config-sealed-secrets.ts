@@ -5,7 +5,7 @@
  * pass. The backup is decrypted and checked here, with the rest of the config, before anything
  * is created.
  */
-import { type FileAccess, Problems, checkKnownKeys, describe, isObject, optBoolean, optString, readChartRepo, readChartVersion, readConfigFile, readNamespace, readValues } from "./config-fields";
+import { DNS_LABEL, type FileAccess, Problems, checkKnownKeys, describe, isObject, optBoolean, optString, readChartRepo, readChartVersion, readConfigFile, readNamespace, readValues } from "./config-fields";
 import { SEALED_SECRETS } from "./defaults";
 import { type SealingKey, parseBackup } from "./sealed-secrets/keys";
 import type { AgeIdentities } from "./sops/age";
@@ -13,7 +13,6 @@ import { decryptSopsContentInternal } from "./sops/internal/decrypt";
 import { RESULT_LABELS } from "./sops/types";
 
 const SEALED_SECRETS_KEYS = ["enabled", "chartVersion", "chartRepo", "namespace", "controllerName", "values", "keysFile"];
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 export interface SealedSecretsConfig {
   readonly chartVersion: string;

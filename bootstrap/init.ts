@@ -18,6 +18,7 @@ import * as path from "node:path";
 import * as age from "age-encryption";
 import * as YAML from "yaml";
 import { ConfigError, checkRepoUrl, resolveConfig } from "./config";
+import { DNS_LABEL } from "./config-fields";
 import { CONFIG_NAMESPACE } from "./defaults";
 import { UsageError } from "./errors";
 import { parseSopsConfig, ruleFor } from "./sops/sops-config";
@@ -114,6 +115,10 @@ function existingAncestor(p: string): string {
 
 /** @internal Everything init will write, checked (exported for the rollback test). */
 export interface Plan {
+  /** The environment's folder in the GitOps repository (`--repo-path`, default `clusters/<stack>`). */
+  readonly repoPath: string;
+  /** The key file as the stack file and the next steps name it (`~/...` under the home directory). */
+  readonly keyFileShown: string;
   readonly keyFile: string;
   readonly keyFileExisted: boolean;
   readonly keyBlock: string;
@@ -129,7 +134,7 @@ export interface Plan {
 export async function plan(opts: InitOptions, io: InitIo, identity: string, recipient: string): Promise<Plan> {
   const home = io.env.HOME ?? os.homedir();
   const problems: string[] = [];
-  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(opts.stack)) {
+  if (!DNS_LABEL.test(opts.stack)) {
     problems.push(`--stack ${JSON.stringify(opts.stack)}: the stack name is also the environment, so it must be a DNS-1123 label (lower case letters, digits, '-'), e.g. dev or prod-eu`);
   }
   const url = checkRepoUrl(opts.repoUrl);
@@ -177,12 +182,13 @@ export async function plan(opts: InitOptions, io: InitIo, identity: string, reci
   // age-keygen's layout: the public key on the line before the identity.
   const keyBlock = `${keyText === "" || keyText.endsWith("\n") ? "" : "\n"}# gitops-bootstrap stack ${opts.stack}\n# created: ${new Date().toISOString().replace(/\.\d+Z$/, "Z")}\n# public key: ${recipient}\n${identity}\n`;
   const sops = updatedSopsConfig(sopsBefore, sopsFile, repoPath, recipient);
+  const keyFileShown = portablePath(keyFile, home);
 
   const values = {
     environment: opts.stack,
     reconciler: opts.reconciler,
     repo: { url: opts.repoUrl, revision: opts.revision, path: repoPath },
-    ageKeyFile: portablePath(keyFile, home),
+    ageKeyFile: keyFileShown,
     ageRecipient: recipient,
   };
   const doc = new YAML.Document({ config: Object.fromEntries(Object.entries(values).map(([k, v]) => [`${CONFIG_NAMESPACE}:${k}`, v])) });
@@ -207,7 +213,7 @@ export async function plan(opts: InitOptions, io: InitIo, identity: string, reci
     if (e instanceof ConfigError) throw new UsageError(`init: nothing was written: the stack would not be valid:\n${e.message}`);
     throw e;
   }
-  return { keyFile, keyFileExisted, keyBlock, sopsFile, sopsBefore, sopsAfter: sops.text, sopsAction: sops.action, stackFile, stackText };
+  return { repoPath, keyFileShown, keyFile, keyFileExisted, keyBlock, sopsFile, sopsBefore, sopsAfter: sops.text, sopsAction: sops.action, stackFile, stackText };
 }
 
 /** Writes `text` to `file` through a temporary file in the same folder; `exclusive` never replaces an existing file. */
@@ -264,10 +270,9 @@ export async function runInit(opts: InitOptions, io: InitIo): Promise<number> {
     return r === "" ? "." : r.startsWith("..") ? f : r;
   };
   io.stderr(`✔ ${p.keyFileExisted ? "appended the identity to" : "created"} ${p.keyFile} (mode 0600): public key ${recipient}\n`);
-  io.stderr(`✔ ${p.sopsAfter === p.sopsBefore ? "already up to date:" : p.sopsAction} ${rel(p.sopsFile)}: ${creationRuleRegex(opts.repoPath ?? `clusters/${opts.stack}`)} → ${recipient}\n`);
+  io.stderr(`✔ ${p.sopsAfter === p.sopsBefore ? "already up to date:" : p.sopsAction} ${rel(p.sopsFile)}: ${creationRuleRegex(p.repoPath)} → ${recipient}\n`);
   io.stderr(`✔ wrote ${rel(p.stackFile)}\n`);
-  const repoPath = (opts.repoPath ?? `clusters/${opts.stack}`).replace(/\/+$/, "");
-  const shortKey = p.keyFile.startsWith(`${io.env.HOME ?? os.homedir()}/`) ? `~/${path.relative(io.env.HOME ?? os.homedir(), p.keyFile)}` : p.keyFile;
+  const { repoPath, keyFileShown: shortKey } = p;
   io.stdout(
     [
       `Stack ${opts.stack} is ready. Next steps:`,

@@ -56,6 +56,14 @@ export function plainStatusLine(write: (s: string) => void, intervalMs: number, 
   };
 }
 
+/** How long plain progress stays quiet between lines (a quick task prints none). */
+export const PLAIN_PROGRESS_MS = 5000;
+
+/** The status line for a command's output: live on a terminal, plain lines elsewhere. */
+export function statusLineFor(io: { readonly interactive?: boolean; readonly stderr: (s: string) => void }): StatusLine {
+  return io.interactive ? terminalStatusLine(process.stderr) : plainStatusLine(io.stderr, PLAIN_PROGRESS_MS);
+}
+
 /** `1m12s`, `48s`, `3.2s`. */
 export function elapsed(ms: number): string {
   if (ms < 10_000) return `${(ms / 1000).toFixed(1)}s`;

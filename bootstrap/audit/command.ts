@@ -10,7 +10,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { type BootstrapConfig, resolveConfig } from "../config";
 import { ARGOCD, FLUX } from "../defaults";
 import { stackKubeConfig } from "../kubeconfig";
-import { elapsed, plainStatusLine, terminalStatusLine } from "../progress";
+import { elapsed, statusLineFor } from "../progress";
 import { readStackConfig } from "../stack-file";
 import { type AuditFacts, type HelmReleaseRef, type KustomizationInventory, type TrackingMethod, classify } from "./classify";
 import { type IgnoreRule, readIgnoreFile } from "./ignore";
@@ -105,7 +105,7 @@ export async function runAudit(opts: AuditOptions, io: AuditIo): Promise<number>
   const ignore = opts.ignore === undefined ? [] : readIgnoreFile(opts.ignore);
   const config = await resolveConfig(readStackConfig(io.projectDir, opts.stack, io.env.HOME));
   const kc = stackKubeConfig(io.projectDir, opts.stack, opts.kubeconfig);
-  const live = io.interactive ? terminalStatusLine(process.stderr) : plainStatusLine(io.stderr, 5000);
+  const live = statusLineFor(io);
   let report: AuditReport;
   try {
     io.stderr(`► audit ${opts.stack}: listing every object in ${kc.getCurrentCluster()?.server} (metadata only)\n`);
