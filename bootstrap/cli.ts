@@ -172,16 +172,18 @@ function buildProgram(io: CliIo, result: { code: number }): Command {
       result.code = await runAudit(opts, io);
     });
 
+  const recovery = (name: "restore" | "drill") => async (opts: import("./drill/command").RecoveryOptions): Promise<void> => {
+    const { runRecoveryCommand } = load<typeof import("./drill/command")>("./drill/command");
+    result.code = await runRecoveryCommand(name, opts, io);
+  };
+
   recoveryOptions(
     command("restore", "check, pulumi up --refresh, wait until everything from Git is synced and healthy, verify the Secrets, and report the recovery time.")
       .addOption(required("--stack <name>", "the stack to restore")),
     new Option("--kubeconfig <file>", "the cluster to watch (default: the stack's kubernetes:kubeconfig / kubernetes:context, else the current context)"),
   )
     .addHelpText("after", examples("PULUMI_CONFIG_PASSPHRASE=... gitops-bootstrap restore --stack prod --timeout 20m"))
-    .action(async (opts) => {
-      const { runRecoveryCommand } = load<typeof import("./drill/command")>("./drill/command");
-      result.code = await runRecoveryCommand("restore", opts, io);
-    });
+    .action(recovery("restore"));
 
   recoveryOptions(
     command("drill", "restore onto a throwaway cluster, then destroy it (also on failure, timeout and Ctrl-C); refuses a cluster that is not empty.")
@@ -192,10 +194,7 @@ function buildProgram(io: CliIo, result: { code: number }): Command {
     .option("--force", "run on a cluster that is not empty, or that another stack deploys to")
     .option("--audit <kubeconfig>", "first audit the source cluster (what a rebuild from Git would lose) and put the counts in the report")
     .addHelpText("after", `\nExit status: 0 recovered, 1 failed or timed out, 2 usage, 3 refused by the guard, 130 interrupted.\n${examples("gitops-bootstrap drill --stack drill --kubeconfig /tmp/kind-drill.kubeconfig")}`)
-    .action(async (opts) => {
-      const { runRecoveryCommand } = load<typeof import("./drill/command")>("./drill/command");
-      result.code = await runRecoveryCommand("drill", opts, io);
-    });
+    .action(recovery("drill"));
 
   return program;
 }
