@@ -349,7 +349,7 @@ function loadDotenv(content: Buffer): ParsedSopsFile {
   return {
     format: "dotenv",
     branches: [{ t: "map", items }],
-    metadata: flattened.length > 0 ? unflatten(flattened) : undefined,
+    metadata: flattened.length > 0 ? unflattenMetadata(flattened) : undefined,
     laterMetadata: [],
     comments,
     encoding: "latin1",
@@ -369,7 +369,7 @@ const flatNode = (): FlatNode => ({ subkeys: new Map(), indices: new Map() });
  * Undoes sops's flattening of metadata keys (`age__list_0__map_enc` is `age[0].enc`), with its
  * checks: no duplicate key, no key both a value and a map or list, no list with a gap.
  */
-function unflatten(flat: readonly { key: string; value: string }[]): TreeMap {
+export function unflattenMetadata(flat: readonly { key: string; value: string }[]): TreeMap {
   const root = flatNode();
   for (const { key, value } of flat) {
     const parts = key.split(/(__map_|__list_)/);

@@ -6,7 +6,7 @@
 import type { GoScalar } from "./go";
 
 /** How SOPS stores the file (`sops --input-type`). Binary files are a JSON envelope. */
-export type SopsFormat = "yaml" | "json" | "dotenv" | "binary";
+export type SopsFormat = "yaml" | "json" | "dotenv" | "binary" | "ini";
 
 /** A leaf: a Go scalar, or raw bytes (YAML `!!binary`). */
 export type TreeLeaf = GoScalar | { readonly t: "bytes"; readonly bytes: Buffer };
