@@ -4,7 +4,9 @@
  * deployed (real decryption and MAC verification). Identities come from `--age-key-file`, or
  * else from `SOPS_AGE_KEY_FILE` and `SOPS_AGE_KEY`, like sops.
  *
- * Exit status: 0 every SOPS file verified, 1 some file failed, 2 usage or configuration error.
+ * Exit status: 0 every SOPS file verified, 1 some file will not decrypt at sync time (or is too big
+ * to verify; with `--strict` also suspicious and unreadable files), 2 usage or configuration error,
+ * 3 every file decrypts as sops decrypts it, but some were changed where sops does not look.
  * Decrypted values and keys never appear in the output.
  */
 import * as fs from "node:fs/promises";
@@ -31,7 +33,7 @@ export interface CheckIo {
   readonly interactive?: boolean;
 }
 
-const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+const EXIT = { ok: 0, failed: 1, usage: 2, suspicious: 3 } as const;
 
 /** The options of `gitops-bootstrap check` (its flags, parsed by the CLI). */
 export interface CheckOptions {
@@ -42,6 +44,10 @@ export interface CheckOptions {
   readonly ageKeyFile?: string;
   readonly caFile?: string;
   readonly json?: boolean;
+  /** Suspicious and unreadable files fail the run too. */
+  readonly strict?: boolean;
+  /** Files bigger than this many MiB are not read. @default 256 */
+  readonly maxFileSize?: number;
 }
 
 async function readKeyFile(file: string, what: string): Promise<string> {
@@ -56,11 +62,17 @@ async function readKeyFile(file: string, what: string): Promise<string> {
 /** The identities from the flag, or from `SOPS_AGE_KEY_FILE` and `SOPS_AGE_KEY`. */
 async function loadIdentities(flags: CheckOptions, env: NodeJS.ProcessEnv): Promise<AgeIdentities> {
   if (flags.ageKeyFile !== undefined) {
-    return AgeIdentities.parse(await readKeyFile(flags.ageKeyFile, "--age-key-file"), flags.ageKeyFile);
+    const set = await AgeIdentities.parse(await readKeyFile(flags.ageKeyFile, "--age-key-file"), flags.ageKeyFile);
+    if (set.size === 0) throw new UsageError(`the key file ${flags.ageKeyFile} (--age-key-file) has no age identity: expected AGE-SECRET-KEY-1… lines, as age-keygen writes`);
+    return set;
   }
   const sets: AgeIdentities[] = [];
   const keyFile = env.SOPS_AGE_KEY_FILE;
-  if (keyFile) sets.push(await AgeIdentities.parse(await readKeyFile(keyFile, "SOPS_AGE_KEY_FILE"), keyFile));
+  if (keyFile) {
+    const set = await AgeIdentities.parse(await readKeyFile(keyFile, "SOPS_AGE_KEY_FILE"), keyFile);
+    if (set.size === 0) throw new UsageError(`the key file ${keyFile} (SOPS_AGE_KEY_FILE) has no age identity: expected AGE-SECRET-KEY-1… lines, as age-keygen writes`);
+    sets.push(set);
+  }
   if (env.SOPS_AGE_KEY) sets.push(await AgeIdentities.parse(env.SOPS_AGE_KEY, "SOPS_AGE_KEY", true));
   const merged = AgeIdentities.merge(sets);
   if (merged.size === 0) {
@@ -101,7 +113,8 @@ export async function runCheck(options: CheckOptions, io: CheckIo = processIo): 
   try {
     const { opts, identities: stackIdentities, sealingKeys } = await fromStack(options, io);
     const identities = stackIdentities ?? (await loadIdentities(opts, io.env));
-    report = await checkRepository({ source: opts.repo ?? ".", revision: opts.revision, identities, caFile: opts.caFile, onProgress, sealingKeys });
+    const maxFileBytes = (options.maxFileSize ?? 256) * 2 ** 20;
+    report = await checkRepository({ source: opts.repo ?? ".", revision: opts.revision, identities, caFile: opts.caFile, onProgress, sealingKeys, maxFileBytes });
   } catch (err) {
     status.clear();
     if (err instanceof UsageError || err instanceof AgeIdentityError || err instanceof RepositoryError) {
@@ -114,5 +127,7 @@ export async function runCheck(options: CheckOptions, io: CheckIo = processIo): 
   }
   status.clear();
   io.stdout(options.json === true ? formatJsonReport(report) : formatTextReport(report));
-  return report.ok ? EXIT.ok : EXIT.failed;
+  if (report.outcome === "fails") return EXIT.failed;
+  if (options.strict === true && (report.outcome === "suspicious" || report.counts.unsupported > 0)) return EXIT.failed;
+  return report.outcome === "suspicious" ? EXIT.suspicious : EXIT.ok;
 }

@@ -7,11 +7,11 @@
  * imports what it needs (Pulumi, the Kubernetes client, the SOPS verifier) when it runs.
  *
  * Exit status: 0 success, 1 what was checked is not right (or not recovered in time), 2 usage or
- * config error, 3 drill refused by its guard, 130 interrupted.
+ * config error, 3 drill refused by its guard (for `check`: only suspicious files), 130 interrupted.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { UsageError } from "./errors";
 
 export { UsageError } from "./errors";
@@ -52,6 +52,12 @@ export function packageVersion(): string {
  */
 function load<T>(module: string): T {
   return require(module) as T;
+}
+
+function parseMiB(value: string): number {
+  const n = Number(value);
+  if (!/^[0-9]+$/.test(value) || n < 1) throw new InvalidArgumentError("expected a whole number of MiB (1 or more)");
+  return n;
 }
 
 /** Options a command cannot run without (checked by the preAction hook). */
@@ -137,9 +143,11 @@ function buildProgram(io: CliIo, result: { code: number }): Command {
     .option("--age-key-file <file>", "age identity file (default: the stack's key, else $SOPS_AGE_KEY_FILE and $SOPS_AGE_KEY)")
     .option("--ca-file <file>", "PEM CA certificate(s) to trust when cloning an https URL (default: the stack's repo.caFile)")
     .option("--json", "machine-readable output")
+    .option("--strict", "also fail (exit 1) for files sops would accept but the check finds changed, and for files it cannot read")
+    .option("--max-file-size <MiB>", "files bigger than this are not read; one that is or may be a SOPS file fails as too big", parseMiB, 256)
     .addHelpText(
       "after",
-      `\nExit status: 0 all files verified, 1 a file failed, 2 usage or configuration error.\n${examples(
+      `\nExit status: 0 all SOPS files verified, 1 a file will not decrypt at sync time (or is too big to verify),\n3 every file decrypts as sops decrypts it, but sops would accept one the check finds changed, 2 usage or configuration error.\n${examples(
         "gitops-bootstrap check --repo examples/gitops-repo --age-key-file examples/gitops-repo/demo-age-key.txt",
         "gitops-bootstrap check --stack prod --revision v1.2.3",
       )}`,

@@ -5,7 +5,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { BootstrapConfig, ConfigError, RawStackConfig, resolveConfig } from "./config";
-import { checkRepository, formatFileLine } from "./sops";
+import { checkRepository, failsTheCheck, formatFileLine } from "./sops";
 import { RepositoryError, redactUrl } from "./sops/repository";
 import { CONFIG_NAMESPACE } from "./defaults";
 import { GitOpsCluster } from "../components/gitops-cluster";
@@ -77,11 +77,13 @@ export async function verifyRepoSecretsBeforeUp(
     log.warn(`verifyRepoSecrets: could not read ${redactUrl(config.repo.url)} from here (${redactUrl(e.message)}); SOPS files not checked. Set gitops-bootstrap:verifyRepoSecrets false to skip this step.`);
     return;
   }
-  if (report.ok) {
+  if (report.outcome !== "fails") {
+    // sops decrypts suspicious files, so the sync will: a warning, not a reason to stop.
+    for (const f of report.files.filter((x) => x.kind === "suspicious" || x.kind === "unsupported")) log.warn(`verifyRepoSecrets: ${formatFileLine(f)}`);
     log.info(`verifyRepoSecrets: ${report.files.length} SOPS file(s) in ${redactUrl(config.repo.url)} decrypt with the stack's age key`);
     return;
   }
-  const failed = report.files.filter((f) => f.kind !== "ok").map((f) => `  ${formatFileLine(f)}`);
+  const failed = report.files.filter((f) => failsTheCheck(f.kind)).map((f) => `  ${formatFileLine(f)}`);
   throw new pulumi.RunError(
     [`verifyRepoSecrets: the stack's age key does not verify ${failed.length} SOPS file(s) in ${redactUrl(config.repo.url)}; nothing was changed:`, ...failed,
       "Fix the key (gitops-bootstrap:ageKey / ageKeyFile) or the files; gitops-bootstrap check --stack <stack> shows the details."].join("\n"),

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { BootstrapConfig } from "../config";
 import { privateKeyObjects } from "../sealed-secrets/keys";
-import { type RepositoryCheckReport, type checkRepository, formatFileLine } from "../sops";
+import { type RepositoryCheckReport, type checkRepository, failsTheCheck, formatFileLine } from "../sops";
 import { formatSealedLine } from "../sops/report";
 import { RepositoryError, type RepositorySnapshot, type readRepository, redactUrl } from "../sops/repository";
 import { objectKey, type ObjectRecord } from "./convergence";
@@ -121,8 +121,8 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
         notes.push(`check: ${why}`);
         record("check", "skipped", start, Date.now(), why);
       }
-      if (report && !report.ok) {
-        const bad = report.files.filter((f) => f.kind !== "ok");
+      if (report && report.outcome === "fails") {
+        const bad = report.files.filter((f) => failsTheCheck(f.kind));
         const badSealed = report.sealedSecrets.filter((r) => r.kind === "no-key" || r.kind === "malformed");
         for (const f of bad) failures.push(`check: ${formatFileLine(f)}`);
         for (const r of badSealed) failures.push(`check: ${formatSealedLine(r)}`);
@@ -131,6 +131,8 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
         return await finish();
       }
       for (const w of report?.warnings.filter((x) => x.includes("SealedSecret")) ?? []) notes.push(`check: ${w}`);
+      // sops decrypts these, so the sync will: worth a look, not a reason to stop a recovery.
+      for (const f of report?.files.filter((x) => x.kind === "suspicious" || x.kind === "unsupported") ?? []) notes.push(`check: ${formatFileLine(f)}`);
       const opened = report?.sealedSecrets.filter((r) => r.kind === "ok").length ?? 0;
       if (report) record("check", "ok", start, Date.now(), `${report.files.length} SOPS file(s) verified${opened > 0 ? `; the key backup opens ${opened} SealedSecret(s)` : ""}`);
     }

@@ -7,10 +7,10 @@
 import type { KeyObject } from "node:crypto";
 import { type SealedSecretResult, checkSealedFiles, sealedSecretRefs } from "../sealed-secrets/check";
 import { AgeIdentities } from "./age";
-import { type RepositorySnapshot, readRepository } from "./repository";
+import { DEFAULT_MAX_FILE_BYTES, type RepositorySnapshot, readRepository } from "./repository";
 import { type SopsConfig, configFor, parseSopsConfig, ruleFor } from "./sops-config";
-import type { SopsFileResult, SopsResultKind } from "./types";
-import { verifySopsContent } from "./verify";
+import { RESULT_LABELS, type SopsFileResult, type SopsResultKind, failsTheCheck } from "./types";
+import { type ExamineHints, verifySopsContent } from "./verify";
 import { VerifierPool } from "./worker";
 
 export interface CheckRepositoryOptions {
@@ -28,7 +28,7 @@ export interface CheckRepositoryOptions {
   readonly identities: AgeIdentities | string | { reveal(): string };
   /** Worker threads for verification. @default one per core, none for fewer than 64 files */
   readonly concurrency?: number;
-  /** Files bigger than this are skipped unread. @default 16 MiB */
+  /** Files bigger than this are not read; one that may be a SOPS file fails as too big. @default 256 MiB */
   readonly maxFileBytes?: number;
   /** The repository already read (by {@link readRepository}) from `source` at `revision`: it is not read again. */
   readonly snapshot?: RepositorySnapshot;
@@ -42,6 +42,8 @@ export interface CheckRepositoryOptions {
    */
   readonly sealingKeys?: readonly KeyObject[];
 }
+
+export type CheckOutcome = "verified" | "suspicious" | "fails";
 
 export interface RepositoryCheckReport {
   /** The source as given, credentials removed. */
@@ -61,7 +63,13 @@ export interface RepositoryCheckReport {
   readonly counts: Readonly<Record<SopsResultKind, number>>;
   /** One result per SealedSecret, when a key backup was given. */
   readonly sealedSecrets: readonly SealedSecretResult[];
-  /** True when every SOPS file verified and the backup opens every SealedSecret. */
+  /**
+   * `fails`: some SOPS file will not decrypt at sync time with this key (or is too big to
+   * verify), or the key backup does not open a SealedSecret. `suspicious`: nothing fails, but
+   * sops would accept a file the check is stricter about. `verified`: neither.
+   */
+  readonly outcome: CheckOutcome;
+  /** `outcome === "verified"`. */
   readonly ok: boolean;
 }
 
@@ -72,7 +80,7 @@ export async function toIdentities(identities: CheckRepositoryOptions["identitie
   return AgeIdentities.parse(text, "the age key", true);
 }
 
-async function verifyAll(snapshot: RepositorySnapshot, identities: AgeIdentities, concurrency: number | undefined, onProgress?: CheckRepositoryOptions["onProgress"]): Promise<SopsFileResult[]> {
+async function verifyAll(snapshot: RepositorySnapshot, identities: AgeIdentities, hintsFor: (filePath: string) => ExamineHints, concurrency: number | undefined, onProgress?: CheckRepositoryOptions["onProgress"]): Promise<SopsFileResult[]> {
   const size = VerifierPool.sizeFor(snapshot.candidates.length, concurrency);
   const total = snapshot.candidates.length;
   let done = 0;
@@ -82,15 +90,31 @@ async function verifyAll(snapshot: RepositorySnapshot, identities: AgeIdentities
   };
   if (size <= 1) {
     const results: SopsFileResult[] = [];
-    for (const file of snapshot.candidates) results.push(counted(await verifySopsContent(file.content, file.path, identities)));
+    for (const file of snapshot.candidates) results.push(counted(await verifySopsContent(file.content, file.path, identities, hintsFor(file.path))));
     return results;
   }
   const pool = new VerifierPool(identities, size);
   try {
-    return await Promise.all(snapshot.candidates.map(async (f) => counted(await pool.verify(f.path, f.content))));
+    return await Promise.all(snapshot.candidates.map(async (f) => counted(await pool.verify(f.path, f.content, hintsFor(f.path)))));
   } finally {
     await pool.close();
   }
+}
+
+/** The creation rule (with a path_regex) that covers a file, named for messages. */
+function ruleCoverage(configs: readonly SopsConfig[]): (filePath: string) => ExamineHints {
+  return (filePath) => {
+    const config = configFor(filePath, configs);
+    const rule = config && ruleFor(filePath, config);
+    if (!config || !rule || !config.rules[rule.index - 1].pathRegex) return {};
+    return { ruleMatch: `creation rule ${rule.index} of ${config.path}` };
+  };
+}
+
+function tooBig(file: { path: string; bytes: number }, limit: number): SopsFileResult {
+  const mib = (n: number): string => `${Math.ceil(n / 2 ** 20)} MiB`;
+  const detail = `it is ${mib(file.bytes)}, over the ${mib(limit)} this check reads, so it was not verified (raise the limit with --max-file-size)`;
+  return { kind: "too-big", path: file.path, detail, reason: `${file.path}: ${detail}`, bytes: file.bytes, limit };
 }
 
 function ruleWarnings(configs: readonly SopsConfig[], files: readonly SopsFileResult[], recipients: readonly string[]): string[] {
@@ -124,9 +148,8 @@ function ruleWarnings(configs: readonly SopsConfig[], files: readonly SopsFileRe
  */
 export async function checkRepository(opts: CheckRepositoryOptions): Promise<RepositoryCheckReport> {
   const identities = await toIdentities(opts.identities);
-  const snapshot = opts.snapshot ?? (await readRepository({ source: opts.source, revision: opts.revision, maxFileBytes: opts.maxFileBytes, caFile: opts.caFile }));
-  const verified = await verifyAll(snapshot, identities, opts.concurrency, opts.onProgress);
-  const files = verified.filter((r) => r.kind !== "not-sops");
+  const maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const snapshot = opts.snapshot ?? (await readRepository({ source: opts.source, revision: opts.revision, maxFileBytes, caFile: opts.caFile }));
 
   const warnings: string[] = [];
   const configs: SopsConfig[] = [];
@@ -139,8 +162,12 @@ export async function checkRepository(opts: CheckRepositoryOptions): Promise<Rep
     if (typeof parsed === "string") warnings.push(parsed);
     else configs.push(parsed);
   }
+  const verified = await verifyAll(snapshot, identities, ruleCoverage(configs), opts.concurrency, opts.onProgress);
+  const files = [...verified.filter((r) => r.kind !== "not-sops"), ...snapshot.oversized.map((f) => tooBig(f, maxFileBytes))].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   warnings.push(...ruleWarnings(configs, files, identities.recipients));
   for (const f of files) if (f.kind === "ok") warnings.push(...f.warnings.map((w) => `${f.path}: ${w}`));
+  const unsupported = files.filter((f) => f.kind === "unsupported").length;
+  if (unsupported > 0) warnings.push(`${unsupported} SOPS file${unsupported === 1 ? " is" : "s are"} in a form this check cannot read and ${unsupported === 1 ? "was" : "were"} not verified (--strict fails the run for them)`);
   let sealedSecrets: SealedSecretResult[] = [];
   if (opts.sealingKeys) sealedSecrets = checkSealedFiles(snapshot.sealed, opts.sealingKeys);
   else {
@@ -154,8 +181,11 @@ export async function checkRepository(opts: CheckRepositoryOptions): Promise<Rep
   for (const r of sealedSecrets) if (r.kind === "unchecked") warnings.push(`${r.path}: SealedSecret ${r.secret} not checked: ${r.detail}`);
   if (files.length === 0 && snapshot.sealed.length === 0) warnings.push("no SOPS files found");
 
-  const counts = { ok: 0, "wrong-key": 0, "mac-mismatch": 0, "tampered-value": 0, "not-age": 0, "not-sops": 0, malformed: 0 } as Record<SopsResultKind, number>;
+  const counts = Object.fromEntries(Object.keys(RESULT_LABELS).map((k) => [k, 0])) as Record<SopsResultKind, number>;
   for (const f of files) counts[f.kind]++;
+  const sealedFail = sealedSecrets.some((r) => r.kind !== "ok" && r.kind !== "unchecked");
+  const fails = files.some((f) => failsTheCheck(f.kind)) || sealedFail;
+  const outcome: CheckOutcome = fails ? "fails" : files.some((f) => f.kind === "suspicious") ? "suspicious" : "verified";
   return {
     source: snapshot.source,
     revision: opts.revision,
@@ -167,6 +197,7 @@ export async function checkRepository(opts: CheckRepositoryOptions): Promise<Rep
     skippedFiles: snapshot.skipped,
     counts,
     sealedSecrets,
-    ok: files.every((f) => f.kind === "ok") && sealedSecrets.every((r) => r.kind === "ok" || r.kind === "unchecked"),
+    outcome,
+    ok: outcome === "verified",
   };
 }

@@ -4,7 +4,7 @@
  * read plaintext is `./internal/decrypt`, deliberately not exported.
  */
 export { AgeIdentities, AgeIdentityError } from "./age";
-export { type CheckRepositoryOptions, type RepositoryCheckReport, checkRepository, toIdentities } from "./check";
+export { type CheckOutcome, type CheckRepositoryOptions, type RepositoryCheckReport, checkRepository, toIdentities } from "./check";
 export { formatFileLine, formatJsonReport, formatTextReport } from "./report";
 export { RepositoryError, isGitUrl, redactUrl } from "./repository";
 export type {
@@ -16,8 +16,11 @@ export type {
   SopsNotSops,
   SopsOk,
   SopsResultKind,
+  SopsSuspicious,
   SopsTamperedValue,
+  SopsTooBig,
+  SopsUnsupported,
   SopsWrongKey,
 } from "./types";
-export { RESULT_LABELS } from "./types";
+export { RESULT_LABELS, failsTheCheck, sopsDecrypts } from "./types";
 export { verifySopsContent, verifySopsFile } from "./verify";

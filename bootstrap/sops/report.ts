@@ -5,7 +5,7 @@
  */
 import type { RepositoryCheckReport } from "./check";
 import type { SealedSecretResult } from "../sealed-secrets/check";
-import { RESULT_LABELS, type SopsFileResult, type SopsResultKind } from "./types";
+import { RESULT_LABELS, type SopsFileResult, type SopsResultKind, failsTheCheck, sopsDecrypts } from "./types";
 
 function short(s: string): string {
   return s.length > 24 ? `${s.slice(0, 12)}…${s.slice(-6)}` : s;
@@ -14,7 +14,7 @@ function short(s: string): string {
 /** The line a file gets in the text report. */
 export function formatFileLine(r: SopsFileResult): string {
   if (r.kind === "ok") return `✔ ${r.path}  ok`;
-  return `✗ ${r.path}  ${RESULT_LABELS[r.kind]}: ${r.detail}`;
+  return `${failsTheCheck(r.kind) ? "✗" : "⚠"} ${r.path}  ${RESULT_LABELS[r.kind]}: ${r.detail}`;
 }
 
 /** The header line: what is checked, at which revision, with which keys. */
@@ -39,15 +39,22 @@ function sealedSummary(report: RepositoryCheckReport): string {
 
 export function formatSummary(report: RepositoryCheckReport): string {
   const total = report.files.length;
+  const files = `${total} SOPS file${total === 1 ? "" : "s"}`;
   const sealed = sealedSummary(report);
-  if (report.ok) return `✔ ${total} SOPS file${total === 1 ? "" : "s"} verified: every value decrypts and every MAC matches${sealed}`;
-  const failed = total - report.counts.ok;
   const kinds = (Object.keys(report.counts) as SopsResultKind[])
     .filter((k) => k !== "ok" && report.counts[k] > 0)
     .map((k) => `${report.counts[k]} ${RESULT_LABELS[k]}`)
     .join(", ");
-  if (failed === 0) return `✗ ${total} SOPS file${total === 1 ? "" : "s"} verified${sealed}`;
-  return `✗ ${failed} of ${total} SOPS file${total === 1 ? "" : "s"} failed (${kinds})${sealed}`;
+  if (report.outcome === "verified") {
+    const unsupported = report.counts.unsupported > 0 ? ` (${report.counts.unsupported} not checked)` : "";
+    return `✔ ${files} verified${unsupported}: every value decrypts and every MAC matches${sealed}`;
+  }
+  if (report.outcome === "suspicious") {
+    return `⚠ ${files} decrypt as sops decrypts them, but ${report.counts.suspicious} ${report.counts.suspicious === 1 ? "was" : "were"} changed where sops does not look (${kinds})${sealed}`;
+  }
+  const failed = report.files.filter((f) => failsTheCheck(f.kind)).length;
+  if (failed === 0) return `✗ ${files} verified${sealed}`;
+  return `✗ ${failed} of ${files} failed (${kinds})${sealed}`;
 }
 
 /** The whole text report (header, files, warnings, summary), one string with a final newline. */
@@ -68,8 +75,9 @@ export function formatJsonReport(report: RepositoryCheckReport): string {
       commit: report.commit ?? null,
       recipients: report.recipients,
       ok: report.ok,
+      outcome: report.outcome,
       counts: report.counts,
-      files: report.files,
+      files: report.files.map((f) => ({ ...f, sopsDecrypts: sopsDecrypts(f.kind) })),
       sealedSecrets: report.sealedSecrets,
       warnings: report.warnings,
       scannedFiles: report.scannedFiles,

@@ -10,8 +10,10 @@ import * as fsSync from "node:fs";
 import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
+import { nameClaims, sopsClaim, storeForName } from "./claims";
 
-export const DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024;
+/** Files bigger than this are not read; one that may be a SOPS file is reported, never passed. */
+export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
 const BINARY_SNIFF_BYTES = 8000;
 
 export interface RepositoryFile {
@@ -27,6 +29,8 @@ export interface RepositorySnapshot {
   readonly commit: string | undefined;
   /** Files that may be SOPS files. */
   readonly candidates: readonly RepositoryFile[];
+  /** Files over the size limit that are or may be SOPS files: reported as too big, never passed. */
+  readonly oversized: readonly { readonly path: string; readonly bytes: number }[];
   /** YAML or JSON files that may hold Bitnami SealedSecrets. */
   readonly sealed: readonly RepositoryFile[];
   /** `.sops.yaml` files (and ignored `.sops.yml` ones). */
@@ -54,9 +58,34 @@ function isConfigName(name: string): boolean {
   return name === ".sops.yaml" || name === ".sops.yml";
 }
 
-/** Cheap test of content read in full: could this be a SOPS file? */
-function mayBeSops(content: Buffer): boolean {
-  return !content.subarray(0, BINARY_SNIFF_BYTES).includes(0) && content.includes("sops");
+/**
+ * Cheap test of content read in full: could this be a SOPS file, or one meant to be? Every SOPS
+ * file has "sops" in its metadata; one cut off before its metadata still has its ENC values.
+ */
+function mayBeSops(filePath: string, content: Buffer): boolean {
+  if (nameClaims(filePath)) return true;
+  return !content.subarray(0, BINARY_SNIFF_BYTES).includes(0) && (content.includes("sops") || content.includes("ENC[AES256_GCM"));
+}
+
+/** Whether a file too big to read may be a SOPS file: by its name, or by its start and end when they can be read. */
+function oversizedMayBeSops(filePath: string, edges: string | undefined): boolean {
+  if (nameClaims(filePath)) return true;
+  if (edges === undefined) return storeForName(filePath) !== "binary";
+  return sopsClaim(filePath, edges, undefined, false) !== undefined;
+}
+
+function fileEdges(file: string, size: number): string {
+  const edge = 64 * 1024;
+  const fd = fsSync.openSync(file, "r");
+  try {
+    const head = Buffer.alloc(Math.min(edge, size));
+    fsSync.readSync(fd, head, 0, head.length, 0);
+    const tail = Buffer.alloc(Math.min(edge, size));
+    fsSync.readSync(fd, tail, 0, tail.length, size - tail.length);
+    return `${head.toString("latin1")}\n${tail.toString("latin1")}`;
+  } finally {
+    fsSync.closeSync(fd);
+  }
 }
 
 function maySeal(name: string, content: Buffer): boolean {
@@ -144,7 +173,9 @@ async function snapshotFromGit(cwd: string, commit: string, source: string, maxF
   const entries = await listTree(cwd, commit);
   let skipped = 0;
   const wanted: TreeEntry[] = [];
+  const oversized: { path: string; bytes: number }[] = [];
   for (const e of entries) {
+    if (e.type === "blob" && e.mode !== "120000" && e.size > maxFileBytes && oversizedMayBeSops(e.path, undefined)) oversized.push({ path: e.path, bytes: e.size });
     if (e.type !== "blob" || e.mode === "120000" || e.size > maxFileBytes) skipped++;
     else wanted.push(e);
   }
@@ -156,10 +187,10 @@ async function snapshotFromGit(cwd: string, commit: string, source: string, maxF
     const content = blobs.get(e.oid);
     if (!content) continue;
     if (isConfigName(path.posix.basename(e.path))) configs.push({ path: e.path, content });
-    else if (mayBeSops(content)) candidates.push({ path: e.path, content });
+    else if (mayBeSops(e.path, content)) candidates.push({ path: e.path, content });
     if (maySeal(e.path, content)) sealed.push({ path: e.path, content });
   }
-  return { source, commit, candidates, sealed, configs, fileCount: entries.length, skipped };
+  return { source, commit, candidates, oversized, sealed, configs, fileCount: entries.length, skipped };
 }
 
 async function resolveCommit(cwd: string, revision: string): Promise<string> {
@@ -173,6 +204,7 @@ function snapshotFromDirectory(root: string, maxFileBytes: number): RepositorySn
   const candidates: RepositoryFile[] = [];
   const sealed: RepositoryFile[] = [];
   const configs: RepositoryFile[] = [];
+  const oversized: { path: string; bytes: number }[] = [];
   let skipped = 0;
   let fileCount = 0;
   const walk = (dir: string, rel: string): void => {
@@ -186,18 +218,24 @@ function snapshotFromDirectory(root: string, maxFileBytes: number): RepositorySn
       }
       fileCount++;
       // Symbolic links and special files are not followed.
-      if (!entry.isFile() || fsSync.statSync(full).size > maxFileBytes) {
+      if (!entry.isFile()) {
+        skipped++;
+        continue;
+      }
+      const size = fsSync.statSync(full).size;
+      if (size > maxFileBytes) {
+        if (oversizedMayBeSops(childRel, fileEdges(full, size))) oversized.push({ path: childRel, bytes: size });
         skipped++;
         continue;
       }
       const content = fsSync.readFileSync(full);
       if (isConfigName(entry.name)) configs.push({ path: childRel, content });
-      else if (mayBeSops(content)) candidates.push({ path: childRel, content });
+      else if (mayBeSops(childRel, content)) candidates.push({ path: childRel, content });
       if (maySeal(entry.name, content)) sealed.push({ path: childRel, content });
     }
   };
   walk(root, "");
-  return { source: root, commit: undefined, candidates, sealed, configs, fileCount, skipped };
+  return { source: root, commit: undefined, candidates, oversized, sealed, configs, fileCount, skipped };
 }
 
 async function cloneUrl(url: string, revision: string | undefined, dir: string, caFile: string | undefined): Promise<string> {
@@ -228,7 +266,7 @@ export interface ReadRepositoryOptions {
    * read as it is on disk.
    */
   readonly revision?: string;
-  /** Files bigger than this are skipped unread. @default 16 MiB */
+  /** Files bigger than this are not read (one that may be a SOPS file is reported). @default 256 MiB */
   readonly maxFileBytes?: number;
   /** A PEM file of CA certificates to trust when cloning an https URL (the stack's `repo.caFile`). */
   readonly caFile?: string;

@@ -6,7 +6,8 @@
  * duplicate keys like Go's decoder). Error messages give positions, never file content.
  */
 import * as YAML from "yaml";
-import { type GoScalar, resolveYamlPlain } from "./go";
+import { resolveYamlPlain } from "./go";
+import { parseJsonTree } from "./json";
 import {
   type ParsedSopsFile,
   type SopsFormat,
@@ -15,6 +16,7 @@ import {
   type TreeMap,
   type TreeNode,
   TreeParseError,
+  UnsupportedSopsFile,
   displayPath,
 } from "./tree";
 
@@ -29,18 +31,22 @@ const MAX_ALIAS_DEPTH = 100;
 export function detectFormat(fileName: string, text: string): SopsFormat {
   if (/\.env$/i.test(fileName)) return "dotenv";
   if (/\.ya?ml$/i.test(fileName)) return "yaml";
+  if (/\.ini$/i.test(fileName)) return "ini";
+  if (/\.json$/i.test(fileName)) return "json";
   const start = text.replace(/^\uFEFF/, "").trimStart();
-  if (start.startsWith("{")) return /\.json$/i.test(fileName) ? "json" : "binary";
+  if (start.startsWith("{")) return "binary";
   if (/^sops_(?:mac|lastmodified)=/m.test(text)) return "dotenv";
+  if (/^[ \t]*\[sops\][ \t]*\r?$/m.test(text)) return "ini";
   return "yaml";
 }
 
 /** Parses a file's bytes with the store for `format` ("binary" is the JSON store). */
 export function loadSopsFile(content: Buffer, format: SopsFormat): ParsedSopsFile {
   if (format === "dotenv") return loadDotenv(content);
+  if (format === "ini") throw new UnsupportedSopsFile("it is an INI file, which this check does not read yet");
   const text = decodeUtf8(content, format);
   if (format === "yaml" && /^\[sops\][ \t]*\r?$/m.test(text)) {
-    throw new TreeParseError("it is an INI SOPS file, which this check does not read (YAML, JSON, dotenv and binary only)");
+    throw new TreeParseError("it has an INI [sops] section, but sops reads a file with this name as YAML");
   }
   return format === "yaml" ? loadYaml(text) : loadJson(text, format);
 }
@@ -92,6 +98,9 @@ function resolveTagged(tag: string, value: string, keyPath: readonly string[]): 
 }
 
 function yamlScalar(node: YAML.Scalar, keyPath: readonly string[]): TreeLeaf {
+  // A merge key (`<<`, `!!merge <<`) is an ordinary key to sops: yaml.v3 decodes it as the
+  // string "<<" and sops never merges, so the merged map sits under the key `<<` (in key paths too).
+  if (typeof node.value === "symbol") return { t: "str", s: node.source ?? "<<" };
   const value = node.value === null || node.value === undefined ? "" : String(node.value);
   if (node.tag) return resolveTagged(node.tag, value, keyPath);
   if (node.type === "PLAIN") return resolveYamlPlain(value);
@@ -250,58 +259,8 @@ function loadYaml(withBom: string): ParsedSopsFile {
 
 // --- JSON -------------------------------------------------------------------------------------
 
-const INT64_LIMIT = 2n ** 63n;
-
-function jsonNumber(text: string, path: readonly string[], legacy: { found: boolean }): GoScalar {
-  if (/^-?(?:0|[1-9][0-9]*)$/.test(text)) {
-    const i = BigInt(text);
-    if (i >= -INT64_LIMIT && i < INT64_LIMIT) {
-      if (i > 2n ** 53n || i < -(2n ** 53n)) legacy.found = true;
-      return { t: "int", i };
-    }
-  }
-  const f = Number(text);
-  if (!Number.isFinite(f)) throw new TreeParseError(`the number at ${displayPath(path)} is out of range`, displayPath(path));
-  return { t: "float", f };
-}
-
-function jsonNode(node: unknown, path: readonly string[], legacy: { found: boolean }): TreeNode {
-  if (YAML.isMap(node)) {
-    return {
-      t: "map",
-      items: node.items.map((pair) => {
-        const key = String((pair.key as YAML.Scalar).value);
-        return { key, value: jsonNode(pair.value, [...path, key], legacy) };
-      }),
-    };
-  }
-  if (YAML.isSeq(node)) return { t: "list", items: node.items.map((item) => jsonNode(item, path, legacy)) };
-  if (YAML.isScalar(node)) {
-    const value = String(node.value);
-    if (node.type !== "PLAIN") return { t: "str", s: value };
-    if (value === "true" || value === "false") return { t: "bool", b: value === "true" };
-    if (value === "null") return { t: "null" };
-    return jsonNumber(value, path, legacy);
-  }
-  return { t: "null" };
-}
-
 function loadJson(text: string, format: SopsFormat): ParsedSopsFile {
-  let top: unknown;
-  try {
-    top = JSON.parse(text);
-  } catch (err) {
-    const at = err instanceof Error ? /position (\d+)/.exec(err.message) : null;
-    throw new TreeParseError(`JSON syntax error${at ? ` at byte ${at[1]}` : ""}`);
-  }
-  if (top === null || typeof top !== "object" || Array.isArray(top)) {
-    throw new TreeParseError("the JSON file is not an object; SOPS supports only JSON objects at the top level");
-  }
-  const doc = YAML.parseDocument(text, { version: "1.2", schema: "failsafe", uniqueKeys: false, prettyErrors: false });
-  if (doc.errors.length > 0) throw new TreeParseError(`JSON syntax error at ${positionOf(doc.errors[0], text)}`);
-  const legacy = { found: false };
-  const root = jsonNode(doc.contents, [], legacy);
-  if (root.t !== "map") throw new TreeParseError("the JSON file is not an object");
+  const { root, legacyNumbers } = parseJsonTree(text);
   const extracted = extractNestedMetadata([root]);
   const data = extracted.branches[0];
   const isEnvelope = data.items.length === 1 && data.items[0].key === "data" && data.items[0].value.t === "str";
@@ -310,18 +269,18 @@ function loadJson(text: string, format: SopsFormat): ParsedSopsFile {
     ...extracted,
     comments: [],
     encoding: "utf8",
-    hasLegacyJsonNumbers: legacy.found,
+    hasLegacyJsonNumbers: legacyNumbers,
   };
 }
 
-/** Takes the `sops` map out of the first document (and any `sops` key out of all of them). */
-function extractNestedMetadata(branches: readonly TreeMap[]): { branches: TreeMap[]; metadata: TreeMap | undefined; laterMetadata: TreeNode[] } {
-  let metadata: TreeMap | undefined;
+/** Takes the `sops` entry out of the first document (and any `sops` key out of all of them). */
+function extractNestedMetadata(branches: readonly TreeMap[]): { branches: TreeMap[]; metadata: TreeMap | undefined; sopsEntry: TreeNode | undefined; laterMetadata: TreeNode[] } {
   const found = branches.length > 0 ? branches[0].items.filter((i) => i.key === SOPS_KEY) : [];
   if (found.length > 1) throw new TreeParseError("the sops metadata key appears twice");
-  if (found.length === 1 && found[0].value.t === "map") metadata = found[0].value;
+  const sopsEntry = found[0]?.value;
+  const metadata = sopsEntry?.t === "map" ? sopsEntry : undefined;
   const laterMetadata = branches.slice(1).flatMap((b) => b.items.filter((i) => i.key === SOPS_KEY).map((i) => i.value));
-  return { branches: branches.map((b) => ({ t: "map", items: b.items.filter((i) => i.key !== SOPS_KEY) })), metadata, laterMetadata };
+  return { branches: branches.map((b) => ({ t: "map", items: b.items.filter((i) => i.key !== SOPS_KEY) })), metadata, sopsEntry, laterMetadata };
 }
 
 // --- dotenv -----------------------------------------------------------------------------------

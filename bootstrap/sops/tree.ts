@@ -40,6 +40,8 @@ export interface ParsedSopsFile {
   readonly branches: readonly TreeMap[];
   /** The `sops` metadata map (unflattened for dotenv), or undefined when there is none. */
   readonly metadata: TreeMap | undefined;
+  /** The first document's `sops` entry as it is, also when it is not a map. */
+  readonly sopsEntry?: TreeNode;
   /**
    * The copies sops writes into every later YAML document. sops reads only the first; a copy
    * that differs is a change made after encryption.
@@ -72,3 +74,6 @@ export class TreeParseError extends Error {
 export function displayPath(path: readonly string[]): string {
   return path.length === 0 ? "(top level)" : path.join(":");
 }
+
+/** A file in a form sops reads but this check cannot reproduce faithfully (the message names the construct). */
+export class UnsupportedSopsFile extends TreeParseError {}

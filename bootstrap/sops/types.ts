@@ -7,7 +7,7 @@ import type { SopsFormat } from "./tree";
 
 export type { SopsFormat } from "./tree";
 
-export type SopsResultKind = "ok" | "wrong-key" | "mac-mismatch" | "tampered-value" | "not-age" | "not-sops" | "malformed";
+export type SopsResultKind = "ok" | "suspicious" | "unsupported" | "wrong-key" | "mac-mismatch" | "tampered-value" | "not-age" | "not-sops" | "malformed" | "too-big";
 
 interface ResultBase {
   /** The file, relative to the repository root (or as given). */
@@ -28,6 +28,30 @@ export interface SopsOk extends ResultBase {
   readonly openedBy: string;
   /** Things that do not stop the file from decrypting (a malformed stanza for another recipient, ...). */
   readonly warnings: readonly string[];
+}
+
+/**
+ * sops decrypts the file (so the sync will too), but something in it was changed after
+ * encryption where sops does not look: the check is stricter than sops here on purpose, and
+ * `detail` starts with "sops would accept this, but".
+ */
+export interface SopsSuspicious extends ResultBase {
+  readonly kind: "suspicious";
+  readonly format: SopsFormat;
+  readonly keyPath?: string;
+}
+
+/** A SOPS file in a form this check cannot read faithfully (an INI construct, ...): not judged. */
+export interface SopsUnsupported extends ResultBase {
+  readonly kind: "unsupported";
+  readonly format: SopsFormat;
+}
+
+/** A file that is or may be a SOPS file, bigger than the check reads (`--max-file-size`). */
+export interface SopsTooBig extends ResultBase {
+  readonly kind: "too-big";
+  readonly bytes: number;
+  readonly limit: number;
 }
 
 /** No identity opens any of the file's age stanzas (or not enough key groups for the Shamir threshold). */
@@ -60,23 +84,29 @@ export interface SopsNotAge extends ResultBase {
   readonly keyTypes: readonly string[];
 }
 
-/** Not a SOPS file: no `sops` metadata. */
+/** Not a SOPS file: no `sops` metadata, and nothing says it was meant to be one. */
 export interface SopsNotSops extends ResultBase {
   readonly kind: "not-sops";
 }
 
-/** A SOPS file sops itself could not decrypt: bad metadata, a malformed ENC value or age stanza, no MAC. */
+/**
+ * A SOPS file sops itself could not decrypt: bad or cut-off metadata, a malformed ENC value or
+ * age stanza, no MAC; or a file meant as one (its name, its ENC values) that does not read as one.
+ */
 export interface SopsMalformed extends ResultBase {
   readonly kind: "malformed";
   readonly format?: SopsFormat;
   readonly keyPath?: string;
 }
 
-export type SopsFileResult = SopsOk | SopsWrongKey | SopsMacMismatch | SopsTamperedValue | SopsNotAge | SopsNotSops | SopsMalformed;
+export type SopsFileResult = SopsOk | SopsSuspicious | SopsUnsupported | SopsTooBig | SopsWrongKey | SopsMacMismatch | SopsTamperedValue | SopsNotAge | SopsNotSops | SopsMalformed;
 
 /** Short human labels, as the text report prints them. */
 export const RESULT_LABELS: Readonly<Record<SopsResultKind, string>> = {
   ok: "ok",
+  suspicious: "suspicious",
+  unsupported: "not checked",
+  "too-big": "too big",
   "wrong-key": "wrong key",
   "mac-mismatch": "MAC mismatch",
   "tampered-value": "tampered value",
@@ -84,3 +114,17 @@ export const RESULT_LABELS: Readonly<Record<SopsResultKind, string>> = {
   "not-sops": "not SOPS",
   malformed: "malformed",
 };
+
+/**
+ * Whether the file fails the check (exit status 1): sops, and so the reconciler at sync time,
+ * would refuse it with the check's key, or it is too big for the check to verify.
+ */
+export function failsTheCheck(kind: SopsResultKind): boolean {
+  return kind !== "ok" && kind !== "suspicious" && kind !== "unsupported" && kind !== "not-sops";
+}
+
+/** Whether `sops decrypt` decrypts the file with the check's key; null when the check cannot tell. */
+export function sopsDecrypts(kind: SopsResultKind): boolean | null {
+  if (kind === "ok" || kind === "suspicious") return true;
+  return kind === "unsupported" || kind === "too-big" ? null : false;
+}

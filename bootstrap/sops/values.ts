@@ -17,12 +17,13 @@ export interface EncValue {
 
 // sops's regexp, not anchored at the end, with Go's `.` (anything but a newline).
 const ENC_RE = /^ENC\[AES256_GCM,data:([^\n]+),iv:([^\n]+),tag:([^\n]+),type:([^\n]+)\]/;
-const STD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+// Linear (no repeated group), so that a value of many megabytes does not exhaust the regexp stack.
+const STD_BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** Go's `base64.StdEncoding.DecodeString`: padded, CR and LF ignored. */
 function decodeStdBase64(s: string): Buffer | undefined {
-  const compact = s.replace(/[\r\n]/g, "");
-  return STD_BASE64.test(compact) ? Buffer.from(compact, "base64") : undefined;
+  const compact = /[\r\n]/.test(s) ? s.replace(/[\r\n]/g, "") : s;
+  return compact.length % 4 === 0 && STD_BASE64.test(compact) ? Buffer.from(compact, "base64") : undefined;
 }
 
 /** Whether a string is meant to be an encrypted value (it may still be malformed). */

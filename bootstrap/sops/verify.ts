@@ -11,8 +11,9 @@ import type { AgeIdentities } from "./age";
 import { marshalGoTime } from "./go";
 import { type KeyGroup, MetadataError, type SopsMetadata, isSopsMetadata, readMetadata } from "./metadata";
 import { combineShares } from "./shamir";
+import { sopsClaim } from "./claims";
 import { detectFormat, loadSopsFile } from "./stores";
-import { type ParsedSopsFile, type SopsFormat, type TreeLeaf, type TreeMap, type TreeNode, TreeParseError, displayPath } from "./tree";
+import { type ParsedSopsFile, type SopsFormat, type TreeLeaf, type TreeMap, type TreeNode, TreeParseError, UnsupportedSopsFile, displayPath } from "./tree";
 import type { SopsFileResult } from "./types";
 import { type EncValue, looksEncrypted, macBytes, openEncValue, parseEncValue, typePlaintext } from "./values";
 
@@ -51,8 +52,11 @@ export interface Examination {
   readonly documents?: readonly DecryptedDocument[];
 }
 
-function looksLikeSops(content: Buffer): boolean {
-  return content.includes("sops") && (content.includes("ENC[AES256_GCM") || content.includes("lastmodified"));
+/** The text the claim markers are looked for in: all of it, or its start and end when it is big. */
+function markerText(content: Buffer): string {
+  const edge = 256 * 1024;
+  if (content.length <= 2 * edge) return content.toString("latin1");
+  return content.toString("latin1", 0, edge) + "\n" + content.toString("latin1", content.length - edge);
 }
 
 function plural(n: number, word: string): string {
@@ -306,33 +310,57 @@ function checkComments(parsed: ParsedSopsFile, key: Buffer, mapPaths: readonly (
     const candidates = [comment.path, ...mapPaths];
     if (!candidates.some((p) => openEncValue(enc, key, pathAad(p, parsed.encoding)))) {
       const where = displayPath(comment.path);
-      return new WalkProblem("tampered-value", where, `an encrypted comment near ${where} fails authentication`);
+      const detail = `sops would accept this (it keeps a comment it cannot decrypt as it is, with a warning), but an encrypted comment near ${where} fails authentication: it was changed after encryption`;
+      return new WalkProblem("tampered-value", where, detail);
     }
   }
   return undefined;
+}
+
+/** What the repository knows about a file that the file itself does not say. */
+export interface ExamineHints {
+  /** The `.sops.yaml` creation rule whose path_regex covers the file (for example "creation rule 2 of .sops.yaml"). */
+  readonly ruleMatch?: string;
 }
 
 /**
  * Examines one file's content. `path` is only for messages. With `collect`, an ok result also
  * returns the decrypted documents: internal use only (see `internal/decrypt.ts`).
  */
-export async function examineSopsFile(content: Buffer, path: string, identities: AgeIdentities, collect = false): Promise<Examination> {
+export async function examineSopsFile(content: Buffer, path: string, identities: AgeIdentities, collect = false, hints: ExamineHints = {}): Promise<Examination> {
   const format = detectFormat(path, content.toString("latin1", 0, Math.min(content.length, 1 << 20)));
+  const claim = (unreadable: boolean): string | undefined => sopsClaim(path, markerText(content), hints.ruleMatch, unreadable);
   let parsed: ParsedSopsFile;
   try {
     parsed = loadSopsFile(content, format);
   } catch (err) {
     if (!(err instanceof TreeParseError)) throw err;
-    if (looksLikeSops(content)) return { result: result(path, "malformed", err.message, { format, keyPath: err.keyPath }) };
-    return { result: result(path, "not-sops", `not a SOPS file (${err.message})`, {}) };
+    const why = claim(true);
+    if (!why) return { result: result(path, "not-sops", `not a SOPS file (${err.message})`, {}) };
+    if (err instanceof UnsupportedSopsFile) return { result: result(path, "unsupported", `this check cannot read it: ${err.message}; sops may decrypt it, so it is not judged`, { format }) };
+    return { result: result(path, "malformed", `${err.message}; sops cannot read it either, and it is meant to be a SOPS file: ${why}`, { format, keyPath: err.keyPath }) };
   }
   if (!isSopsMetadata(parsed.metadata)) {
-    return { result: result(path, "not-sops", "not a SOPS file: it has no sops metadata (a top-level sops map with mac and lastmodified)", {}) };
+    const why = claim(false);
+    const later = parsed.laterMetadata.some((m) => m.t === "map" && isSopsMetadata(m));
+    if (later) {
+      const detail = "the first YAML document has no sops metadata but a later one has: sops reads it only from the first document, so it cannot decrypt the file (was the file cut, or its documents reordered?)";
+      return { result: result(path, "malformed", detail, { format: parsed.format, keyPath: "sops" }) };
+    }
+    if (!why) return { result: result(path, "not-sops", "not a SOPS file: it has no sops metadata (a top-level sops map with mac and lastmodified)", {}) };
+    if (parsed.sopsEntry !== undefined && parsed.sopsEntry.t !== "map") {
+      return { result: result(path, "malformed", `its sops entry is not a map, so sops cannot read its metadata (${why})`, { format: parsed.format, keyPath: "sops" }) };
+    }
+    if (parsed.metadata === undefined) {
+      return { result: result(path, "malformed", `it has no sops metadata, so sops cannot decrypt it, but ${why} (was it cut off, or its sops block removed?)`, { format: parsed.format }) };
+    }
+    // A sops map without mac and lastmodified in a file meant as a SOPS file: cut-off metadata,
+    // which readMetadata below names.
   }
   const fmt = parsed.format;
   let md: SopsMetadata;
   try {
-    md = readMetadata(parsed.metadata);
+    md = readMetadata(parsed.metadata as TreeMap);
   } catch (err) {
     if (err instanceof MetadataError) return { result: result(path, "malformed", err.message, { format: fmt }) };
     throw err;
@@ -374,15 +402,11 @@ export async function examineSopsFile(content: Buffer, path: string, identities:
   const metadataKey = (n: TreeNode): string => JSON.stringify(n, (_, v: unknown) => (typeof v === "bigint" ? `${v}n` : v));
   const laterIndex = parsed.laterMetadata.findIndex((m) => metadataKey(m) !== metadataKey(parsed.metadata as TreeMap));
   if (laterIndex >= 0) {
-    return {
-      result: result(path, "tampered-value", "the sops metadata of a later YAML document differs from the first document's (sops writes the same into every document)", {
-        format: fmt,
-        keyPath: "sops",
-      }),
-    };
+    const detail = `sops would accept this, but the sops metadata of YAML document ${laterIndex + 2} differs from the first document's: sops writes the same into every document and reads only the first, so it was changed after encryption`;
+    return { result: result(path, "suspicious", detail, { format: fmt, keyPath: "sops" }) };
   }
   const commentProblem = checkComments(parsed, dataKey.key, walked.mapPaths);
-  if (commentProblem) return { result: result(path, commentProblem.kind, commentProblem.message, { format: fmt, keyPath: commentProblem.keyPath }) };
+  if (commentProblem) return { result: result(path, "suspicious", commentProblem.message, { format: fmt, keyPath: commentProblem.keyPath }) };
 
   const detail = `${plural(walked.encryptedValues, "encrypted value")} decrypted, MAC verified (opened with ${shortRecipient(dataKey.openedBy)})`;
   return {
@@ -397,8 +421,8 @@ export async function examineSopsFile(content: Buffer, path: string, identities:
 }
 
 /** Verifies a SOPS file's content; see {@link SopsFileResult} for what each result means. */
-export async function verifySopsContent(content: Buffer, path: string, identities: AgeIdentities): Promise<SopsFileResult> {
-  return (await examineSopsFile(content, path, identities)).result;
+export async function verifySopsContent(content: Buffer, path: string, identities: AgeIdentities, hints: ExamineHints = {}): Promise<SopsFileResult> {
+  return (await examineSopsFile(content, path, identities, false, hints)).result;
 }
 
 /**

@@ -10,12 +10,13 @@ import * as path from "node:path";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { AgeIdentities } from "./age";
 import type { SopsFileResult } from "./types";
-import { verifySopsContent } from "./verify";
+import { type ExamineHints, verifySopsContent } from "./verify";
 
 interface Job {
   readonly id: number;
   readonly path: string;
   readonly content: Uint8Array;
+  readonly hints: ExamineHints;
 }
 
 interface Reply {
@@ -34,7 +35,7 @@ interface WorkerInit {
 let transpiled: Record<string, string> | undefined;
 
 /** The modules a worker loads (this one and what `verify` needs). */
-const WORKER_MODULES = ["worker", "verify", "age", "go", "metadata", "shamir", "stores", "tree", "types", "values"];
+const WORKER_MODULES = ["worker", "verify", "age", "claims", "go", "json", "metadata", "shamir", "stores", "tree", "types", "values"];
 
 /**
  * The modules of this directory as CommonJS JavaScript, for workers started from TypeScript
@@ -96,11 +97,11 @@ export class VerifierPool {
     return cores < 2 || files < threshold ? 0 : Math.min(cores, 8);
   }
 
-  verify(filePath: string, content: Buffer): Promise<SopsFileResult> {
+  verify(filePath: string, content: Buffer, hints: ExamineHints = {}): Promise<SopsFileResult> {
     return new Promise((resolve, reject) => {
       const id = this.#nextId++;
       this.#pending.set(id, { resolve, reject });
-      this.#queue.push({ id, path: filePath, content });
+      this.#queue.push({ id, path: filePath, content, hints });
       this.#dispatch();
     });
   }
@@ -137,7 +138,7 @@ async function serveJobs(init: WorkerInit): Promise<void> {
   if (!port) return;
   const identities = await AgeIdentities.parse(init.identities, "the key given to the check", true);
   port.on("message", (job: Job) => {
-    verifySopsContent(Buffer.from(job.content.buffer, job.content.byteOffset, job.content.byteLength), job.path, identities).then(
+    verifySopsContent(Buffer.from(job.content.buffer, job.content.byteOffset, job.content.byteLength), job.path, identities, job.hints).then(
       (result) => port.postMessage({ id: job.id, result } satisfies Reply),
       // Programming errors only; a message, never the content.
       (err: unknown) => port.postMessage({ id: job.id, error: err instanceof Error ? err.message : String(err) } satisfies Reply),

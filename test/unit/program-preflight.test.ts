@@ -38,6 +38,7 @@ test("a wrong key stops the program before any resource is registered", async ()
       scannedFiles: 1,
       skippedFiles: 0,
       counts: {} as any,
+      outcome: "fails",
       ok: false,
     };
   };
