@@ -60,17 +60,23 @@ function dotenvEntries(): Record<string, string> {
   return out;
 }
 
-interface Generated {
+export interface Generated {
+  /** Path relative to the repository. */
   readonly file: string;
   readonly store: "yaml" | "json" | "dotenv" | "binary";
   readonly plain: Plain | readonly Plain[] | string;
 }
 
-async function generate(dir: string, recipient: string): Promise<Generated[]> {
+/**
+ * Writes `count` SOPS files of mixed stores (every 20: 11 single-document YAML Secrets, 2
+ * multi-document YAML, 3 JSON, 2 dotenv, 2 binary), a kustomization.yaml beside each YAML one
+ * and a `.sops.yaml`, into `dir`, all encrypted to `recipient`. Returns the SOPS files.
+ */
+export async function generate(dir: string, recipient: string, count: number = FILES): Promise<Generated[]> {
   const k8s: WriteOptions = { recipients: [recipient], encryptedRegex: "^(data|stringData)$" };
   const all: WriteOptions = { recipients: [recipient] };
   const out: Generated[] = [];
-  for (let i = 0; i < FILES; i++) {
+  for (let i = 0; i < count; i++) {
     const bucket = i % 20;
     const app = `app-${String(i).padStart(4, "0")}`;
     let g: Generated;
@@ -207,7 +213,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(`✗ ${err instanceof Error ? err.message : String(err)}`);
-  process.exitCode = 1;
-});
+// Only when run as a script: test/bench/check-command.ts imports generate().
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(`✗ ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  });
+}
