@@ -115,9 +115,11 @@ describe("tampered and malformed SOPS files", () => {
     expect(await check(broken)).toMatchObject({ kind: "malformed" });
   });
 
-  it("an INI SOPS file is reported, not misread as YAML", async () => {
+  it("an INI SOPS file is read with the INI store, not as YAML, and its cut-off metadata named", async () => {
     const ini = "[db]\npassword = ENC[AES256_GCM,data:AA==,iv:AA==,tag:AAAAAAAAAAAAAAAAAAAAAA==,type:str]\n\n[sops]\nmac = ENC[AES256_GCM,data:AA==,iv:AA==,tag:AAAAAAAAAAAAAAAAAAAAAA==,type:str]\n";
-    expect(await check(ini, "app.ini")).toMatchObject({ kind: "unsupported", detail: expect.stringContaining("INI") });
+    expect(await check(ini, "app.ini")).toMatchObject({ kind: "malformed", format: "ini", detail: "sops.lastmodified is missing" });
+    // The same content under a name sops reads as YAML is not an INI file to sops.
+    expect(await check(ini, "app.yaml")).toMatchObject({ kind: "malformed", detail: expect.stringContaining("INI [sops] section, but sops reads a file with this name as YAML") });
   });
 
   it("an invalid sops.version is malformed, as the sops CLI refuses it", async () => {
