@@ -52,8 +52,9 @@ function metadataInText(store: ReturnType<typeof storeForName>, text: string): b
 export function sopsClaim(filePath: string, text: string, ruleMatch: string | undefined, unreadable: boolean): string | undefined {
   if (nameClaims(filePath)) return `its name (${path.posix.basename(filePath)}) says it is a SOPS file`;
   const store = storeForName(filePath);
-  // sops reads any other file as a binary-store JSON envelope: text that is not JSON is not one.
-  const readable = store !== "binary" || text.trimStart().startsWith("{");
+  // sops reads any other file as a binary-store JSON envelope: text that is not JSON is not one,
+  // unless it holds the envelope's encrypted value (a damaged envelope).
+  const readable = store !== "binary" || text.trimStart().startsWith("{") || /"data":[ \t\r\n]*"ENC\[AES256_GCM,data:/.test(text);
   if (!readable) return undefined;
   const covered = ruleMatch ? ` and ${ruleMatch} covers it` : "";
   if (text.includes(ENC_VALUE)) return `it holds values sops encrypted (ENC[AES256_GCM,…])${covered}`;

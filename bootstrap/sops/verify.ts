@@ -310,7 +310,7 @@ function checkComments(parsed: ParsedSopsFile, key: Buffer, mapPaths: readonly (
     const candidates = [comment.path, ...mapPaths];
     if (!candidates.some((p) => openEncValue(enc, key, pathAad(p, parsed.encoding)))) {
       const where = displayPath(comment.path);
-      const detail = `sops would accept this (it keeps a comment it cannot decrypt as it is, with a warning), but an encrypted comment near ${where} fails authentication: it was changed after encryption`;
+      const detail = `sops would accept this, but an encrypted comment near ${where} fails authentication, so it was changed after encryption (sops keeps a comment it cannot decrypt as it is, with a warning)`;
       return new WalkProblem("tampered-value", where, detail);
     }
   }

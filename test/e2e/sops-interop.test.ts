@@ -17,6 +17,7 @@ import { AgeIdentities } from "../../bootstrap/sops/age";
 import { verifySopsContent } from "../../bootstrap/sops/verify";
 import { findSops } from "../bench/sops-binary";
 import { rng } from "../bench/random";
+import { type CorpusCase, SOPS_CONFIG, buildCorpus } from "./sops-corpus";
 
 const SOPS = findSops();
 const SEED = Number(process.env.INTEROP_SEED ?? 424242);
@@ -202,10 +203,11 @@ function makeCases(): Case[] {
   return cases;
 }
 
-const describeWithSops = SOPS ? describe : describe.skip;
-if (!SOPS) console.warn("sops-interop: no sops binary found; build it with test/e2e/toolchain/build.sh sops");
+test("the real sops is there (build it with: bash test/e2e/toolchain/build.sh sops)", () => {
+  expect(SOPS).toBeDefined();
+});
 
-describeWithSops("interop with the real sops", () => {
+describe("interop with the real sops", () => {
   jest.setTimeout(600_000);
   let dir: string;
   let identities: AgeIdentities;
@@ -270,6 +272,8 @@ describeWithSops("interop with the real sops", () => {
         flipped[pos] ^= 1 + Math.floor(flipRandom() * 255);
         flips++;
         const result = await verifySopsContent(flipped, c, identities);
+        // A damaged SOPS file is still meant as one: it is judged, never passed over as not SOPS.
+        if (result.kind === "not-sops") violations.push(`${c} byte ${pos}: a damaged SOPS file is not judged (${result.detail})`);
         if (result.kind !== "ok") {
           rejected++;
           continue;
@@ -302,3 +306,112 @@ describeWithSops("interop with the real sops", () => {
 function makeCasesNamesWithoutComments(encrypted: ReadonlyMap<string, Buffer>): string[] {
   return [...encrypted.keys()].filter((n) => !n.includes("comments"));
 }
+
+/**
+ * The verdict a user relies on: for every file of a corpus the real sops made (and damaged),
+ * `check` (the installed command, as a user runs it) must say what `sops decrypt` says: ok where
+ * it decrypts, a failure where it refuses. Except where the check is stricter on purpose: sops
+ * decrypts those, and the check says "suspicious: sops would accept this, but …". Files that are
+ * not SOPS files must not be judged at all.
+ */
+describe("check agrees with sops decrypt on every file of a corpus", () => {
+  jest.setTimeout(600_000);
+  const BIN = path.resolve(__dirname, "../../bootstrap/gitops-bootstrap.js");
+  let root: string;
+  let corpus: string;
+  let keyFile: string;
+  let env: NodeJS.ProcessEnv;
+  let cases: CorpusCase[];
+  const sopsVerdict = new Map<string, { ok: boolean; err: string }>();
+
+  const check = (args: string[]): { status: number | null; stdout: string; stderr: string } =>
+    spawnSync(process.execPath, [BIN, "check", ...args], { env: { ...env, CI: "true" }, encoding: "utf8", maxBuffer: 64 * 2 ** 20 });
+  const checkJson = (dir: string, extra: string[] = []): { status: number | null; files: Map<string, { kind: string; detail: string; sopsDecrypts: boolean | null }>; out: string } => {
+    const r = check(["--repo", dir, "--age-key-file", keyFile, "--json", ...extra]);
+    const report = JSON.parse(r.stdout) as { files: { path: string; kind: string; detail: string; sopsDecrypts: boolean | null }[] };
+    return { status: r.status, files: new Map(report.files.map((f) => [f.path, f])), out: r.stdout + r.stderr };
+  };
+
+  beforeAll(async () => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-bootstrap-corpus-"));
+    corpus = path.join(root, "repo");
+    fs.mkdirSync(corpus);
+    const [x, y] = await Promise.all([age.generateX25519Identity(), age.generateX25519Identity()]);
+    const [rx, ry] = await Promise.all([x, y].map((k) => age.identityToRecipient(k)));
+    fs.writeFileSync(path.join(corpus, ".sops.yaml"), SOPS_CONFIG(rx, ry));
+    keyFile = path.join(root, "keys.txt");
+    fs.writeFileSync(keyFile, `# corpus keys\n${x}\n${y}\n`);
+    env = { PATH: process.env.PATH, HOME: root, SOPS_AGE_KEY_FILE: keyFile, SOPS_DISABLE_VERSION_CHECK: "1" };
+    cases = buildCorpus(corpus, SOPS as string, env);
+    for (const c of cases) {
+      const r = spawnSync(SOPS as string, ["decrypt", c.file], { cwd: corpus, env, stdio: ["ignore", "ignore", "pipe"], encoding: "utf8" });
+      sopsVerdict.set(c.file, { ok: r.status === 0, err: r.stderr.trim().split("\n").pop() ?? "" });
+    }
+  });
+  afterAll(() => {
+    if (root && !process.env.GITOPS_BOOTSTRAP_E2E_KEEP) fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it("gives sops's verdict on every file, the documented stricter ones excepted, and exit status 1", () => {
+    const { status, files, out } = checkJson(corpus);
+    const disagreements: string[] = [];
+    for (const c of cases) {
+      const sops = sopsVerdict.get(c.file) as { ok: boolean; err: string };
+      const ours = files.get(c.file);
+      const said = ours ? `${ours.kind}: ${ours.detail}` : "not listed";
+      if (c.notSops) {
+        if (ours) disagreements.push(`${c.file} (${c.what}) is not a SOPS file, but check says ${said}`);
+        continue;
+      }
+      if (!ours) {
+        disagreements.push(`${c.file} (${c.what}): sops ${sops.ok ? "decrypts it" : `refuses it (${sops.err})`}, check does not list it`);
+      } else if (c.stricter) {
+        if (!sops.ok) disagreements.push(`${c.file} (${c.what}) was meant as a case sops accepts, but sops refuses it (${sops.err})`);
+        if (ours.kind !== "suspicious" || !ours.detail.startsWith("sops would accept this, but") || ours.sopsDecrypts !== true) disagreements.push(`${c.file} (${c.what}): expected the stricter verdict, check says ${said}`);
+      } else if (sops.ok !== (ours.kind === "ok") || ours.sopsDecrypts !== sops.ok) {
+        disagreements.push(`${c.file} (${c.what}): sops ${sops.ok ? "decrypts it" : `refuses it (${sops.err})`}, check says ${said}`);
+      }
+    }
+    expect(disagreements).toEqual([]);
+    // The corpus has files sops refuses, so the run fails; and never a value in the output.
+    expect(cases.filter((c) => !c.notSops && !c.stricter && !sopsVerdict.get(c.file)?.ok).length).toBeGreaterThan(15);
+    expect(status).toBe(1);
+    for (const secret of ["s3cret", "hunter2", "p@ss", "never-encrypted-x", "second"]) expect(out).not.toContain(`: ${secret}`);
+  });
+
+  it("exit status 3 when only stricter findings remain, 1 with --strict, 0 with none; 2 for a key file without identities", () => {
+    const subset = (name: string, keep: (c: CorpusCase) => boolean): string => {
+      const dir = path.join(root, name);
+      fs.cpSync(path.join(corpus, ".sops.yaml"), path.join(dir, ".sops.yaml"));
+      for (const c of cases.filter(keep)) fs.cpSync(path.join(corpus, c.file), path.join(dir, c.file));
+      return dir;
+    };
+    const decrypting = (c: CorpusCase): boolean => Boolean(sopsVerdict.get(c.file)?.ok) || Boolean(c.notSops);
+    const withStricter = subset("stricter", decrypting);
+    const clean = subset("clean", (c) => decrypting(c) && !c.stricter);
+
+    const suspicious = check(["--repo", withStricter, "--age-key-file", keyFile]);
+    expect(suspicious.stdout).toMatch(/⚠ comments\/comment-tampered\.yaml {2}suspicious: sops would accept this, but/);
+    const stricter = cases.filter((c) => c.stricter).length;
+    expect(suspicious.stdout).toMatch(new RegExp(`^⚠ .*decrypt as sops decrypts them, but ${stricter} were changed where sops does not look`, "m"));
+    expect(suspicious.status).toBe(3);
+    expect(check(["--repo", withStricter, "--age-key-file", keyFile, "--strict"]).status).toBe(1);
+
+    const verified = checkJson(clean);
+    expect([...verified.files.values()].map((f) => f.kind).filter((k) => k !== "ok")).toEqual([]);
+    expect(verified.status).toBe(0);
+
+    const empty = path.join(root, "empty-keys.txt");
+    fs.writeFileSync(empty, "# no identity here\n");
+    const usage = check(["--repo", clean, "--age-key-file", empty]);
+    expect(usage.stderr).toContain(`the key file ${empty} (--age-key-file) has no age identity`);
+    expect(usage.status).toBe(2);
+  });
+
+  it("a file bigger than --max-file-size that is a SOPS file fails as too big, never passes", () => {
+    const r = checkJson(corpus, ["--max-file-size", "16"]);
+    expect(r.files.get("big/archive.tar")).toMatchObject({ kind: "too-big", sopsDecrypts: null });
+    expect(r.files.get("big/archive.tar")?.detail).toMatch(/^it is 2[0-9] MiB, over the 16 MiB this check reads, so it was not verified/);
+    expect(r.status).toBe(1);
+  });
+});
