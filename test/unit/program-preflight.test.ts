@@ -1,7 +1,8 @@
 /** The repository check runs before anything is registered: a failing key leaves nothing half-applied. */
 import * as age from "age-encryption";
 import * as pulumi from "@pulumi/pulumi";
-import { bootstrap } from "../../bootstrap/program";
+import { resolveConfig } from "../../bootstrap/config";
+import { bootstrap, verifyRepoSecretsBeforeUp } from "../../bootstrap/program";
 import type { RepoSecretsCheck } from "../../bootstrap/program";
 
 const registered: string[] = [];
@@ -45,6 +46,33 @@ test("a wrong key stops the program before any resource is registered", async ()
   await expect(bootstrap(await raw(), { repoSecretsCheck: failing })).rejects.toThrow(/verifyRepoSecrets: .* 1 SOPS file\(s\)[\s\S]*apps\/db\/secret\.sops\.yaml {2}wrong key/);
   expect(seen).toEqual(["https://git.example.com/org/state.git"]);
   expect(registered).toEqual([]);
+});
+
+test("a suspicious file (sops decrypts it) is a warning: the update goes on", async () => {
+  const logged: string[] = [];
+  const suspicious: RepoSecretsCheck = async (options) => ({
+    source: options.source,
+    revision: undefined,
+    commit: undefined,
+    recipients: [],
+    files: [
+      { kind: "suspicious", path: "apps/db.yaml", detail: "sops would accept this, but an encrypted comment near db fails authentication", reason: "", format: "yaml" },
+      { kind: "ok", path: "apps/cache.yaml", detail: "1 encrypted value decrypted", reason: "", format: "yaml", encryptedValues: 1, openedBy: "age1x", warnings: [] },
+    ],
+    sealedSecrets: [],
+    warnings: [],
+    scannedFiles: 2,
+    skippedFiles: 0,
+    counts: {} as any,
+    outcome: "suspicious",
+    ok: false,
+  });
+  const config = await resolveConfig(await raw());
+  await verifyRepoSecretsBeforeUp(config, suspicious, { info: (m) => logged.push(`info ${m}`), warn: (m) => logged.push(`warn ${m}`) });
+  expect(logged).toEqual([
+    "warn verifyRepoSecrets: ⚠ apps/db.yaml  suspicious: sops would accept this, but an encrypted comment near db fails authentication",
+    "info verifyRepoSecrets: 2 SOPS file(s) in https://git.example.com/org/state.git decrypt with the stack's age key",
+  ]);
 });
 
 test("verifyRepoSecrets: false skips the check", async () => {
