@@ -147,7 +147,7 @@ function buildProgram(io: CliIo, result: { code: number }): Command {
     .option("--max-file-size <MiB>", "files bigger than this are not read; one that is or may be a SOPS file fails as too big", parseMiB, 256)
     .addHelpText(
       "after",
-      `\nExit status: 0 all SOPS files verified, 1 a file will not decrypt at sync time (or is too big to verify),\n3 every file decrypts as sops decrypts it, but sops would accept one the check finds changed, 2 usage or configuration error.\n${examples(
+      `\nExit status: 0 all SOPS files verified, 1 a file will not decrypt at sync time (or is too big to verify),\n2 usage or configuration error, 3 every file decrypts as sops decrypts it, but one was changed where sops\ndoes not look (suspicious; --strict makes that 1).\n${examples(
         "gitops-bootstrap check --repo examples/gitops-repo --age-key-file examples/gitops-repo/demo-age-key.txt",
         "gitops-bootstrap check --stack prod --revision v1.2.3",
       )}`,
