@@ -101,13 +101,13 @@ async function verifyAll(snapshot: RepositorySnapshot, identities: AgeIdentities
   }
 }
 
-/** The creation rule (with a path_regex) that covers a file, named for messages. */
-function ruleCoverage(configs: readonly SopsConfig[]): (filePath: string) => ExamineHints {
+/** The creation rule (with a path_regex) that covers each file: what the file was meant to be. */
+export function ruleHints(configs: readonly SopsConfig[]): (filePath: string) => ExamineHints {
   return (filePath) => {
     const config = configFor(filePath, configs);
     const rule = config && ruleFor(filePath, config);
-    if (!config || !rule || !config.rules[rule.index - 1].pathRegex) return {};
-    return { ruleMatch: `creation rule ${rule.index} of ${config.path}` };
+    if (!config || !rule || !rule.pathRegex) return {};
+    return { rule: { name: `creation rule ${rule.index} of ${config.path}`, selector: rule.selector } };
   };
 }
 
@@ -162,7 +162,7 @@ export async function checkRepository(opts: CheckRepositoryOptions): Promise<Rep
     if (typeof parsed === "string") warnings.push(parsed);
     else configs.push(parsed);
   }
-  const verified = await verifyAll(snapshot, identities, ruleCoverage(configs), opts.concurrency, opts.onProgress);
+  const verified = await verifyAll(snapshot, identities, ruleHints(configs), opts.concurrency, opts.onProgress);
   const files = [...verified.filter((r) => r.kind !== "not-sops"), ...snapshot.oversized.map((f) => tooBig(f, maxFileBytes))].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   warnings.push(...ruleWarnings(configs, files, identities.recipients));
   for (const f of files) if (f.kind === "ok") warnings.push(...f.warnings.map((w) => `${f.path}: ${w}`));

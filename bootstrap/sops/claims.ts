@@ -7,6 +7,9 @@
  * `values.yaml` with a `sops:` setting, a plain manifest) is not a SOPS file and is not judged.
  */
 import * as path from "node:path";
+import type { EncryptionRule } from "./metadata";
+import { wouldEncrypt } from "./selector";
+import type { TreeMap } from "./tree";
 
 /** How sops picks a store for a path (`cmd/sops/formats`): by extension, else binary. */
 export function storeForName(fileName: string): "yaml" | "json" | "dotenv" | "ini" | "binary" {
@@ -18,7 +21,6 @@ export function storeForName(fileName: string): "yaml" | "json" | "dotenv" | "in
 }
 
 const ENC_VALUE = "ENC[AES256_GCM,data:";
-const AGE_ARMOR = "-----BEGIN AGE ENCRYPTED FILE-----";
 
 /** A name that says the file is encrypted: `db.sops.yaml`, `app.enc.env`, `blob.enc`. */
 export function nameClaims(filePath: string): boolean {
@@ -27,19 +29,60 @@ export function nameClaims(filePath: string): boolean {
   return /\.(?:sops|enc)(?:\.[^.]+)?$/.test(base);
 }
 
+/** The keys sops writes in its metadata block (`stores/stores.go` Metadata). */
+const METADATA_KEYS = "age|pgp|kms|gcp_kms|azure_kv|hc_vault|hckms|key_groups|shamir_threshold|lastmodified|mac|version|mac_only_encrypted|(?:un)?encrypted_(?:suffix|regex|comment_regex)";
+const METADATA_KEY = new RegExp(`^(?:${METADATA_KEYS})$`);
+
+/** `word` is a metadata key, or, at the very end of a cut-off text, the start of one. */
+function metadataKey(word: string, atEnd: boolean): boolean {
+  if (METADATA_KEY.test(word)) return true;
+  return atEnd && word.length > 0 && METADATA_KEYS.replace(/[()?:]/g, "").split("|").some((k) => k.startsWith(word));
+}
+
+/** A YAML `sops:` entry at the top level that is sops's metadata block, whole or cut off. */
+function yamlMetadataBlock(text: string): boolean {
+  for (const m of text.matchAll(/^sops(:[ \t]*)?(?:\r?\n|$)/gm)) {
+    const after = m.index + m[0].length;
+    if (m[1] === undefined) {
+      if (after === text.length) return true; // cut right after the word
+      continue;
+    }
+    const rest = text.slice(after);
+    if (rest.trim() === "") return true; // cut right after `sops:`
+    const first = /^[ \t]+(?:-[ \t]*)?([A-Za-z_]*)/.exec(rest);
+    if (first && metadataKey(first[1], after + first[0].length === text.length)) return true;
+  }
+  return false;
+}
+
+/** A JSON `"sops"` entry that is sops's metadata object, whole or cut off. */
+function jsonMetadataObject(text: string): boolean {
+  for (const m of text.matchAll(/"sops(")?(?:[ \t\r\n]*:[ \t\r\n]*(\{[ \t\r\n]*(?:"([A-Za-z_]*)("?))?)?)?/g)) {
+    const atEnd = m.index + m[0].length === text.length;
+    if (atEnd) return true; // cut inside the entry's start
+    if (m[3] !== undefined && m[4] === '"' && metadataKey(m[3], false)) return true;
+  }
+  return false;
+}
+
 /** sops metadata in the text, also when it is cut off or does not parse. */
 function metadataInText(store: ReturnType<typeof storeForName>, text: string): boolean {
-  const keyed = /^[ \t"]*(?:mac|lastmodified)"?[ \t]*[:=]/m.test(text) || text.includes(AGE_ARMOR);
   switch (store) {
     case "yaml":
-      return /^sops:/m.test(text) && keyed;
+      return yamlMetadataBlock(text);
     case "dotenv":
-      return /^sops_(?:mac|lastmodified|version|age__list_|pgp__list_|kms__list_|key_groups__list_)[^=\n]*=/m.test(text);
+      return /^sops_/m.test(text);
     case "ini":
-      return /^[ \t]*\[sops\][ \t]*\r?$/m.test(text);
+      return /^[ \t]*\[sops(?:\]|$)/m.test(text);
     default:
-      return /"sops"[ \t\r\n]*:/.test(text) && keyed;
+      return jsonMetadataObject(text);
   }
+}
+
+/** The text ends inside an encrypted value's start (`password: ENC[AES2`): cut off there. */
+function endsInEncValue(text: string): boolean {
+  const m = /ENC\[[A-Za-z0-9_,:]*$/.exec(text.slice(-ENC_VALUE.length - 2));
+  return m !== null && ENC_VALUE.startsWith(m[0]);
 }
 
 /**
@@ -57,8 +100,41 @@ export function sopsClaim(filePath: string, text: string, ruleMatch: string | un
   const readable = store !== "binary" || text.trimStart().startsWith("{") || /"data":[ \t\r\n]*"ENC\[AES256_GCM,data:/.test(text);
   if (!readable) return undefined;
   const covered = ruleMatch ? ` and ${ruleMatch} covers it` : "";
-  if (text.includes(ENC_VALUE)) return `it holds values sops encrypted (ENC[AES256_GCM,…])${covered}`;
+  if (text.includes(ENC_VALUE) || endsInEncValue(text)) return `it holds values sops encrypted (ENC[AES256_GCM,…])${covered}`;
   if (metadataInText(store, text)) return `it has sops metadata${covered}`;
   if (ruleMatch && unreadable && /sops/i.test(text)) return `${ruleMatch} covers it and it mentions sops`;
   return undefined;
+}
+
+/** A `.sops.yaml` creation rule with a path_regex that covers a file. */
+export interface CoveringRule {
+  /** For messages: "creation rule 2 of apps/.sops.yaml". */
+  readonly name: string;
+  /** Which values sops encrypts under it. */
+  readonly selector?: EncryptionRule;
+}
+
+function isKubernetesObject(doc: TreeMap): { kind: string } | undefined {
+  const field = (key: string): string | undefined => {
+    const item = doc.items.find((i) => i.key === key);
+    return item?.value.t === "str" ? item.value.s : undefined;
+  };
+  const kind = field("kind");
+  return field("apiVersion") !== undefined && kind !== undefined ? { kind } : undefined;
+}
+
+/**
+ * Why a file without sops metadata that a creation rule covers was meant to be encrypted: the
+ * rule would encrypt values in it. Kubernetes objects count only when they are Secrets, since a
+ * broad rule (Flux's `path_regex: .*.yaml` with `encrypted_regex: ^(data|stringData)$`) covers
+ * every ConfigMap too, and plain ConfigMaps, Deployments and KSOPS generators are not SOPS files.
+ */
+export function ruleClaim(branches: readonly TreeMap[], rule: CoveringRule): string | undefined {
+  if (!rule.selector) return undefined;
+  const candidates = branches.filter((doc) => {
+    const object = isKubernetesObject(doc);
+    return object === undefined || object.kind === "Secret";
+  });
+  if (candidates.length === 0 || !wouldEncrypt(candidates, rule.selector)) return undefined;
+  return `${rule.name} covers it and would encrypt values in it`;
 }

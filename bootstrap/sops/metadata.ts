@@ -145,9 +145,17 @@ const RULE_KINDS = [
 ] as const;
 
 function encryptionRule(map: TreeMap): EncryptionRule {
-  const set = RULE_KINDS.map((kind) => ({ kind, value: weakString(field(map, kind), kind) })).filter((r) => r.value !== "");
+  return encryptionRuleOf((kind) => weakString(field(map, kind), kind), "the file");
+}
+
+/**
+ * The encryption rule from its settings (`value(kind)`, "" when unset), in sops metadata or in a
+ * `.sops.yaml` creation rule (`who` names it); throws {@link MetadataError} for one sops refuses.
+ */
+export function encryptionRuleOf(setting: (kind: (typeof RULE_KINDS)[number]) => string, who: string): EncryptionRule {
+  const set = RULE_KINDS.map((kind) => ({ kind, value: setting(kind) })).filter((r) => r.value !== "");
   if (set.length > 1) {
-    throw new MetadataError(`the file sets ${set.map((r) => r.kind).join(" and ")}; sops allows only one of them`);
+    throw new MetadataError(`${who} sets ${set.map((r) => r.kind).join(" and ")}; sops allows only one of them`);
   }
   if (set.length === 0) return { kind: "unencrypted_suffix", value: DEFAULT_UNENCRYPTED_SUFFIX };
   const { kind, value } = set[0];

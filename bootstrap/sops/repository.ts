@@ -11,6 +11,7 @@ import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { nameClaims, sopsClaim, storeForName } from "./claims";
+import { type SopsConfig, configFor, parseSopsConfig, ruleFor } from "./sops-config";
 
 /** Files bigger than this are not read; one that may be a SOPS file is reported, never passed. */
 export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
@@ -65,6 +66,25 @@ function isConfigName(name: string): boolean {
 function mayBeSops(filePath: string, content: Buffer): boolean {
   if (nameClaims(filePath)) return true;
   return !content.subarray(0, BINARY_SNIFF_BYTES).includes(0) && (content.includes("sops") || content.includes("ENC[AES256_GCM"));
+}
+
+/** A text file in a store sops reads by its name: a creation rule may say it should be encrypted. */
+function ruleMayCover(filePath: string, content: Buffer): boolean {
+  return storeForName(filePath) !== "binary" && !content.subarray(0, BINARY_SNIFF_BYTES).includes(0);
+}
+
+/**
+ * The plain files that a `.sops.yaml` creation rule with a path_regex and a value selector
+ * covers: the check decides from their content whether the rule would have encrypted them.
+ */
+function coveredByRules(plain: readonly RepositoryFile[], configFiles: readonly RepositoryFile[]): RepositoryFile[] {
+  if (plain.length === 0) return [];
+  const configs = configFiles.map((c) => parseSopsConfig(c.path, c.content)).filter((c): c is SopsConfig => typeof c !== "string");
+  return plain.filter((f) => {
+    const config = configFor(f.path, configs);
+    const rule = config && ruleFor(f.path, config);
+    return rule?.pathRegex !== undefined && rule.selector !== undefined && !rule.selector.kind.includes("comment");
+  });
 }
 
 /** Whether a file too big to read may be a SOPS file: by its name, or by its start and end when they can be read. */
@@ -181,6 +201,7 @@ async function snapshotFromGit(cwd: string, commit: string, source: string, maxF
   }
   const blobs = await readBlobs(cwd, [...new Set(wanted.map((e) => e.oid))]);
   const candidates: RepositoryFile[] = [];
+  const plain: RepositoryFile[] = [];
   const sealed: RepositoryFile[] = [];
   const configs: RepositoryFile[] = [];
   for (const e of wanted) {
@@ -188,8 +209,10 @@ async function snapshotFromGit(cwd: string, commit: string, source: string, maxF
     if (!content) continue;
     if (isConfigName(path.posix.basename(e.path))) configs.push({ path: e.path, content });
     else if (mayBeSops(e.path, content)) candidates.push({ path: e.path, content });
+    else if (ruleMayCover(e.path, content)) plain.push({ path: e.path, content });
     if (maySeal(e.path, content)) sealed.push({ path: e.path, content });
   }
+  candidates.push(...coveredByRules(plain, configs));
   return { source, commit, candidates, oversized, sealed, configs, fileCount: entries.length, skipped };
 }
 
@@ -202,6 +225,7 @@ async function resolveCommit(cwd: string, revision: string): Promise<string> {
 function snapshotFromDirectory(root: string, maxFileBytes: number): RepositorySnapshot {
   // Synchronous reads: for many small files they are several times faster than fs/promises.
   const candidates: RepositoryFile[] = [];
+  const plain: RepositoryFile[] = [];
   const sealed: RepositoryFile[] = [];
   const configs: RepositoryFile[] = [];
   const oversized: { path: string; bytes: number }[] = [];
@@ -231,10 +255,12 @@ function snapshotFromDirectory(root: string, maxFileBytes: number): RepositorySn
       const content = fsSync.readFileSync(full);
       if (isConfigName(entry.name)) configs.push({ path: childRel, content });
       else if (mayBeSops(childRel, content)) candidates.push({ path: childRel, content });
+      else if (ruleMayCover(childRel, content)) plain.push({ path: childRel, content });
       if (maySeal(entry.name, content)) sealed.push({ path: childRel, content });
     }
   };
   walk(root, "");
+  candidates.push(...coveredByRules(plain, configs));
   return { source: root, commit: undefined, candidates, oversized, sealed, configs, fileCount, skipped };
 }
 

@@ -8,6 +8,7 @@
 import * as path from "node:path";
 import * as YAML from "yaml";
 import { compileGoRegExp } from "./go";
+import { type EncryptionRule, encryptionRuleOf } from "./metadata";
 
 export interface CreationRule {
   /** 1-based position in `creation_rules`. */
@@ -16,6 +17,16 @@ export interface CreationRule {
   readonly regex: RegExp | undefined;
   /** age recipients of the rule, from `age` and from every `key_groups[].age`. */
   readonly ageRecipients: readonly string[];
+  /** Which values sops encrypts under it; undefined when the rule's settings are unusable. */
+  readonly selector: EncryptionRule | undefined;
+}
+
+function selectorOf(r: Record<string, unknown>, index: number): EncryptionRule | undefined {
+  try {
+    return encryptionRuleOf((kind) => (typeof r[kind] === "string" ? (r[kind] as string) : ""), `creation rule ${index}`);
+  } catch {
+    return undefined;
+  }
 }
 
 export interface SopsConfig {
@@ -68,7 +79,7 @@ export function parseSopsConfig(file: string, content: Buffer): SopsConfig | str
     }
     const groups = Array.isArray(r.key_groups) ? r.key_groups : [];
     const ageRecipients = [...new Set([...recipientsOf(r.age), ...groups.flatMap(groupRecipients)])];
-    rules.push({ index: i + 1, pathRegex, regex, ageRecipients });
+    rules.push({ index: i + 1, pathRegex, regex, ageRecipients, selector: selectorOf(r, i + 1) });
   }
   const dir = path.posix.dirname(file);
   return { path: file, dir: dir === "." ? "" : dir, rules };

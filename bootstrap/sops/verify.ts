@@ -11,15 +11,15 @@ import type { AgeIdentities } from "./age";
 import { marshalGoTime } from "./go";
 import { type KeyGroup, MetadataError, type SopsMetadata, isSopsMetadata, readMetadata } from "./metadata";
 import { combineShares } from "./shamir";
-import { sopsClaim } from "./claims";
+import { type CoveringRule, ruleClaim, sopsClaim } from "./claims";
 import { detectFormat, loadSopsFile } from "./stores";
 import { type ParsedSopsFile, type SopsFormat, type TreeLeaf, type TreeMap, type TreeNode, TreeParseError, UnsupportedSopsFile, displayPath } from "./tree";
 import type { SopsFileResult } from "./types";
+import { ENC_TYPE_RE, type RuleState, makeRule } from "./selector";
 import { type EncValue, looksEncrypted, macBytes, openEncValue, parseEncValue, typePlaintext } from "./values";
 
 /** sops's constant first 32 bytes of the hash when `mac_only_encrypted` is set (sha256("sops")). */
 const MAC_ONLY_ENCRYPTED_INIT = Buffer.from("8a3fd2ad54ce66527b1034f3d147be0b0b975b3bf44f72c6fdadec8176f27d69", "hex");
-const ENC_TYPE_RE = /^ENC\[AES256_GCM,data:[^\n]+,iv:[^\n]+,tag:[^\n]+,type:[^\n]+\]/;
 
 type Failure = Exclude<SopsFileResult, { kind: "ok" }>;
 
@@ -119,40 +119,6 @@ async function recoverDataKey(path: string, format: SopsFormat, md: SopsMetadata
   return { key, openedBy: parts[0].recipient, warnings: malformed };
 }
 
-/** Decides, per key path, whether a value is encrypted: the file's rule, or the value's form. */
-type RuleState = { readonly matched: boolean };
-
-function makeRule(md: SopsMetadata): {
-  readonly initial: RuleState;
-  readonly step: (state: RuleState, key: string) => RuleState;
-  readonly encrypted: (state: RuleState, leaf: TreeLeaf) => boolean;
-} {
-  const rule = md.rule;
-  let test: (key: string) => boolean;
-  switch (rule.kind) {
-    case "unencrypted_suffix":
-    case "encrypted_suffix":
-      test = (key) => key.endsWith(rule.value);
-      break;
-    case "unencrypted_regex":
-    case "encrypted_regex":
-      test = (key) => rule.regex.test(key);
-      break;
-    default:
-      test = () => false;
-  }
-  const shapeOnly = rule.kind === "unencrypted_comment_regex" || rule.kind === "encrypted_comment_regex";
-  const encryptsOnMatch = rule.kind === "encrypted_suffix" || rule.kind === "encrypted_regex";
-  return {
-    initial: { matched: false },
-    step: (state, key) => (state.matched || !test(key) ? state : { matched: true }),
-    encrypted: (state, leaf) => {
-      // With comment rules, what is encrypted depends on comment placement: go by the value's form.
-      if (shapeOnly) return leaf.t === "str" && ENC_TYPE_RE.test(leaf.s);
-      return encryptsOnMatch ? state.matched : !state.matched;
-    },
-  };
-}
 
 function pathAad(path: readonly string[], encoding: "utf8" | "latin1"): Buffer {
   return Buffer.from(path.join(":") + ":", encoding);
@@ -186,7 +152,7 @@ function plainValue(leaf: TreeLeaf, encoding: "utf8" | "latin1"): unknown {
 }
 
 function walkValues(parsed: ParsedSopsFile, md: SopsMetadata, key: Buffer, collect: boolean): WalkOutput {
-  const rule = makeRule(md);
+  const rule = makeRule(md.rule);
   const hash = crypto.createHash("sha512");
   const legacy = parsed.hasLegacyJsonNumbers ? crypto.createHash("sha512") : undefined;
   if (md.macOnlyEncrypted) {
@@ -276,7 +242,7 @@ function walkValues(parsed: ParsedSopsFile, md: SopsMetadata, key: Buffer, colle
  * checked before the key is needed, so the result does not depend on the key.
  */
 function findMalformedValue(parsed: ParsedSopsFile, md: SopsMetadata): { keyPath: string; detail: string } | undefined {
-  const rule = makeRule(md);
+  const rule = makeRule(md.rule);
   const visit = (value: TreeNode, path: readonly string[], state: RuleState): { keyPath: string; detail: string } | undefined => {
     if (value.t === "map") {
       for (const item of value.items) {
@@ -319,8 +285,22 @@ function checkComments(parsed: ParsedSopsFile, key: Buffer, mapPaths: readonly (
 
 /** What the repository knows about a file that the file itself does not say. */
 export interface ExamineHints {
-  /** The `.sops.yaml` creation rule whose path_regex covers the file (for example "creation rule 2 of .sops.yaml"). */
-  readonly ruleMatch?: string;
+  /** The `.sops.yaml` creation rule whose path_regex covers the file. */
+  readonly rule?: CoveringRule;
+}
+
+/**
+ * A file that does not parse under a covering creation rule: read up to its last complete line,
+ * is it a file the rule would have encrypted (cut off before any encrypted value)?
+ */
+function ruleClaimOfCutFile(content: Buffer, format: SopsFormat, hints: ExamineHints): string | undefined {
+  const end = content.lastIndexOf(0x0a);
+  if (!hints.rule || end <= 0 || end === content.length - 1) return undefined;
+  try {
+    return ruleClaim(loadSopsFile(content.subarray(0, end + 1), format).branches, hints.rule);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -329,19 +309,20 @@ export interface ExamineHints {
  */
 export async function examineSopsFile(content: Buffer, path: string, identities: AgeIdentities, collect = false, hints: ExamineHints = {}): Promise<Examination> {
   const format = detectFormat(path, content.toString("latin1", 0, Math.min(content.length, 1 << 20)));
-  const claim = (unreadable: boolean): string | undefined => sopsClaim(path, markerText(content), hints.ruleMatch, unreadable);
+  const claim = (unreadable: boolean): string | undefined => sopsClaim(path, markerText(content), hints.rule?.name, unreadable);
   let parsed: ParsedSopsFile;
   try {
     parsed = loadSopsFile(content, format);
   } catch (err) {
     if (!(err instanceof TreeParseError)) throw err;
-    const why = claim(true);
+    const why = claim(true) ?? ruleClaimOfCutFile(content, format, hints);
     if (!why) return { result: result(path, "not-sops", `not a SOPS file (${err.message})`, {}) };
     if (err instanceof UnsupportedSopsFile) return { result: result(path, "unsupported", `this check cannot read it: ${err.message}; sops may decrypt it, so it is not judged`, { format }) };
     return { result: result(path, "malformed", `${err.message}; sops cannot read it either, and it is meant to be a SOPS file: ${why}`, { format, keyPath: err.keyPath }) };
   }
   if (!isSopsMetadata(parsed.metadata)) {
-    const why = claim(false);
+    const marked = claim(false);
+    const why = marked ?? (hints.rule && ruleClaim(parsed.branches, hints.rule));
     const later = parsed.laterMetadata.some((m) => m.t === "map" && isSopsMetadata(m));
     if (later) {
       const detail = "the first YAML document has no sops metadata but a later one has: sops reads it only from the first document, so it cannot decrypt the file (was the file cut, or its documents reordered?)";
@@ -352,7 +333,8 @@ export async function examineSopsFile(content: Buffer, path: string, identities:
       return { result: result(path, "malformed", `its sops entry is not a map, so sops cannot read its metadata (${why})`, { format: parsed.format, keyPath: "sops" }) };
     }
     if (parsed.metadata === undefined) {
-      return { result: result(path, "malformed", `it has no sops metadata, so sops cannot decrypt it, but ${why} (was it cut off, or its sops block removed?)`, { format: parsed.format }) };
+      const fix = marked ? "" : `; encrypt it (sops encrypt --in-place ${path}), or narrow the rule's path_regex if it is meant to stay plain`;
+      return { result: result(path, "malformed", `it has no sops metadata, so sops cannot decrypt it, but ${why} (cut off before its metadata, or never encrypted?)${fix}`, { format: parsed.format }) };
     }
     // A sops map without mac and lastmodified in a file meant as a SOPS file: cut-off metadata,
     // which readMetadata below names.

@@ -35,7 +35,7 @@ interface WorkerInit {
 let transpiled: Record<string, string> | undefined;
 
 /** The modules a worker loads (this one and what `verify` needs). */
-const WORKER_MODULES = ["worker", "verify", "age", "claims", "flatten", "go", "ini", "json", "metadata", "shamir", "stores", "tree", "types", "values"];
+const WORKER_MODULES = ["worker", "verify", "age", "claims", "flatten", "go", "ini", "json", "metadata", "selector", "shamir", "stores", "tree", "types", "values"];
 
 /**
  * The modules of this directory as CommonJS JavaScript, for workers started from TypeScript

@@ -85,6 +85,7 @@ const NOT_SOPS: Record<string, string> = {
   "docs/README.md": `# Secrets\n\nEncrypt with sops; a value then looks like\n\n    password: ENC[AES256_GCM,data:AAAA,iv:AAAA,tag:AAAAAAAAAAAAAAAAAAAAAA==,type:str]\n\n\`\`\`yaml\nsops:\n  age:\n    - recipient: age1example\n  lastmodified: "2024-01-01T00:00:00Z"\n  mac: ENC[AES256_GCM,data:AAAA,iv:AAAA,tag:AAAAAAAAAAAAAAAAAAAAAA==,type:str]\n\`\`\`\n`,
   "docs/notes.txt": "Rotate the sops key every quarter: sops updatekeys, then commit.\n",
   "apps/configmap.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sops-settings\ndata:\n  mode: fast\n",
+  "k8s/configmap.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: fast\n",
   "apps/ksops-generator.yaml": "apiVersion: viaduct.ai/v1\nkind: ksops\nmetadata:\n  name: secrets\n  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: ksops\nfiles:\n  - ./db.yaml\n",
   "charts/app/values.yaml": "replicas: 2\nsops:\n  enabled: true\n  ageKeySecret: sops-age\n",
   "charts/app/templates/deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  replicas: {{ .Values.replicas }}\n",
@@ -153,6 +154,9 @@ export function buildCorpus(root: string, sops: string, env: NodeJS.ProcessEnv):
     for (const [where, at] of points) derived(`trunc/${name}-${where}.${ext}`, text.slice(0, at), `${name} cut ${where}`);
   }
   derived("apps/plain.sops.yaml", "apiVersion: v1\nkind: Secret\nstringData:\n  password: never-encrypted\n", "named as a SOPS file, never encrypted");
+  derived("k8s/plain-secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: forgotten\nstringData:\n  password: never-encrypted\n", "a plaintext Secret where a creation rule encrypts data");
+  derived("apps/settings.env", "DB_PASSWORD=never-encrypted\n", "a plain dotenv file where a creation rule encrypts every value");
+  derived("k8s/cut-before-values.yaml", single.slice(0, single.indexOf("password:") + "password: ENC[AES".length), "cut inside its first encrypted value");
 
   // sops accepts these; the check is stricter on purpose.
   const commentAt = commented.indexOf("#ENC[AES256_GCM,data:");

@@ -14,6 +14,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as age from "age-encryption";
 import { AgeIdentities } from "../../bootstrap/sops/age";
+import { ruleHints } from "../../bootstrap/sops/check";
+import { parseSopsConfig } from "../../bootstrap/sops/sops-config";
+import { failsTheCheck } from "../../bootstrap/sops/types";
 import { verifySopsContent } from "../../bootstrap/sops/verify";
 import { findSops } from "../bench/sops-binary";
 import { rng } from "../bench/random";
@@ -22,6 +25,7 @@ import { type CorpusCase, SOPS_CONFIG, buildCorpus } from "./sops-corpus";
 const SOPS = findSops();
 const SEED = Number(process.env.INTEROP_SEED ?? 424242);
 const FLIPS_PER_FILE = Number(process.env.INTEROP_FLIPS ?? 40);
+const CUTS_PER_FILE = Number(process.env.INTEROP_CUTS ?? 6);
 
 const random = rng(SEED);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
@@ -300,6 +304,53 @@ describe("interop with the real sops", () => {
       `sops-interop: ${flips} one-byte changes: ${rejected} rejected; ${flips - rejected - unauthenticated} harmless (sops decrypts them identically); ` +
         `${unauthenticated} in what the SOPS format does not authenticate (sops accepts them too: unencrypted key names, values mac_only_encrypted leaves out)`,
     );
+  });
+
+  it("a file cut at any point gets sops's verdict: judged and failed where sops refuses it", async () => {
+    const cutRandom = rng(SEED + 2);
+    const config = parseSopsConfig(".sops.yaml", fs.readFileSync(path.join(dir, ".sops.yaml")));
+    if (typeof config === "string") throw new Error(config);
+    const hintsFor = ruleHints([config]);
+    // A cut that ends before the first "ENC[" and before the word "sops" of the metadata marker
+    // leaves a plain file: nothing in it says it was encrypted, and no creation rule would have
+    // encrypted what is left (sops encrypted all of that). Those are not judged; every other cut
+    // must get sops's verdict.
+    const markers = (name: string, original: Buffer): number => {
+      const firstEnc = original.indexOf("ENC[");
+      const text = original.toString("latin1");
+      const word = name.endsWith(".yaml") ? text.indexOf("\nsops:") + 1 : name.endsWith(".env") ? text.indexOf("\nsops_") + 1 : text.indexOf('"sops":') + 1;
+      if (word <= 0) throw new Error(`${name}: no metadata marker found`);
+      return Math.min(firstEnc < 0 ? Infinity : firstEnc, word) + "sops".length;
+    };
+    const disagreements: string[] = [];
+    let cuts = 0;
+    let refused = 0;
+    let unjudged = 0;
+    for (const [name, original] of encrypted) {
+      if (!sopsDecrypt(`encrypted-${name}`).ok) continue;
+      for (let i = 0; i < CUTS_PER_FILE; i++) {
+        const at = 1 + Math.floor(cutRandom() * (original.length - 1));
+        const cut = original.subarray(0, at);
+        const target = `cut-${name}`;
+        fs.writeFileSync(path.join(dir, target), cut);
+        const sops = sopsDecrypt(target);
+        const ours = await verifySopsContent(cut, name, identities, hintsFor(name));
+        cuts++;
+        if (!sops.ok) refused++;
+        if (!sops.ok && ours.kind === "not-sops" && at < markers(name, original)) {
+          unjudged++;
+          continue;
+        }
+        const agrees = sops.ok
+          ? ours.kind === "ok" || (ours.kind === "suspicious" && ours.detail.startsWith("sops would accept this, but"))
+          : failsTheCheck(ours.kind);
+        if (!agrees) disagreements.push(`${name} cut at byte ${at} of ${original.length}: sops ${sops.ok ? "decrypts it" : `refuses it (${sops.err.trim().split("\n").pop()})`}, check says ${ours.kind}: ${ours.detail}`);
+      }
+    }
+    expect(disagreements).toEqual([]);
+    expect(refused).toBeGreaterThan(cuts / 2);
+    expect(unjudged).toBeLessThan(cuts / 5);
+    console.log(`sops-interop: ${cuts} cuts at random points: ${refused - unjudged} refused by sops and failed by check, ${cuts - refused} decrypted by both, ${unjudged} left nothing to tell them from a plain file (not judged)`);
   });
 });
 

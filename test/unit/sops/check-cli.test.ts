@@ -54,7 +54,9 @@ describe("gitops-bootstrap check", () => {
     expect(lines).toContainEqual(expect.stringMatching(/^✗ algorithms\/age-pq\.yaml {2}wrong key: it is encrypted for age1pq1/));
     expect(lines).toContainEqual(expect.stringMatching(/^✗ algorithms\/pgp\.yaml {2}not age: /));
     expect(lines).toContainEqual(expect.stringMatching(/^⚠ \.sops\.yaml: creation rule 1 \(path_regex \(inside\|pgp\)\\\.yaml\$\) applies to 1 SOPS file/));
-    expect(lines).toContain("✗ 3 of 10 SOPS files failed (2 wrong key, 1 not age)");
+    // Two plaintext Secrets (vault.yaml, inside/secret.yaml) that the `\.yaml$` rule says are encrypted: sops refuses them.
+    expect(lines).toContainEqual(expect.stringMatching(/^✗ algorithms\/vault\.yaml {2}malformed: it has no sops metadata, so sops cannot decrypt it, but creation rule 3 of \.sops\.yaml covers it and would encrypt values in it/));
+    expect(lines).toContain("✗ 5 of 12 SOPS files failed (2 wrong key, 1 not age, 2 malformed)");
   });
 
   it("--json prints one machine-readable document", async () => {

@@ -5,6 +5,7 @@
  * test/e2e/sops-interop.test.ts.
  */
 import { checkRepository } from "../../../bootstrap/sops/check";
+import type { EncryptionRule } from "../../../bootstrap/sops/metadata";
 import { parseJsonTree } from "../../../bootstrap/sops/json";
 import { TreeParseError } from "../../../bootstrap/sops/tree";
 import { verifySopsContent } from "../../../bootstrap/sops/verify";
@@ -12,8 +13,11 @@ import { fixtureText, identities, tempDir, writeFiles } from "./helpers";
 
 const AGE_YAML = "flux/algorithms/age.yaml";
 
-async function verdict(text: string, name: string, ruleMatch?: string) {
-  return verifySopsContent(Buffer.from(text), name, await identities("age"), ruleMatch ? { ruleMatch } : {});
+const K8S_RULE = { kind: "encrypted_regex", value: "^(data|stringData)$", regex: /^(data|stringData)$/ } as const;
+const DEFAULT_RULE = { kind: "unencrypted_suffix", value: "_unencrypted" } as const;
+
+async function verdict(text: string, name: string, ruleName?: string, selector: EncryptionRule = K8S_RULE) {
+  return verifySopsContent(Buffer.from(text), name, await identities("age"), ruleName ? { rule: { name: ruleName, selector } } : {});
 }
 
 describe("files meant as SOPS files are judged; other files are not", () => {
@@ -70,6 +74,34 @@ describe("files meant as SOPS files are judged; other files are not", () => {
     expect(covered.detail).toContain("creation rule 2 of .sops.yaml covers it and it mentions sops");
     const helm = "metadata:\n  name: {{ .Release.Name }}\n";
     expect((await verdict(helm, "charts/templates/deployment.yaml", "creation rule 2 of .sops.yaml")).kind).toBe("not-sops");
+  });
+
+  it("under a creation rule, a file the rule would have encrypted fails; Kubernetes objects only when they are Secrets", async () => {
+    const rule = "creation rule 1 of .sops.yaml";
+    const secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: plain\n";
+    const plainSecret = await verdict(secret, "apps/db.yaml", rule);
+    expect(plainSecret).toMatchObject({ kind: "malformed" });
+    expect(plainSecret.detail).toBe(
+      "it has no sops metadata, so sops cannot decrypt it, but creation rule 1 of .sops.yaml covers it and would encrypt values in it (cut off before its metadata, or never encrypted?); encrypt it (sops encrypt --in-place apps/db.yaml), or narrow the rule's path_regex if it is meant to stay plain",
+    );
+    // A Secret without values the rule encrypts, a ConfigMap's data, a Deployment: not SOPS files.
+    expect((await verdict("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n", "apps/db.yaml", rule)).kind).toBe("not-sops");
+    expect((await verdict("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: b\n", "apps/c.yaml", rule)).kind).toBe("not-sops");
+    expect((await verdict("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n", "apps/d.yaml", rule, DEFAULT_RULE)).kind).toBe("not-sops");
+    // Other files: by the rule's selector.
+    expect((await verdict("db:\n  password: plain\n", "apps/config.yaml", rule, DEFAULT_RULE)).kind).toBe("malformed");
+    expect((await verdict("db:\n  password: plain\n", "apps/config.yaml", rule)).kind).toBe("not-sops");
+    expect((await verdict("DB_PASSWORD=plain\n", "apps/app.env", rule, DEFAULT_RULE)).kind).toBe("malformed");
+    expect((await verdict("db:\n  password: plain\n", "apps/config.yaml")).kind).toBe("not-sops");
+  });
+
+  it("a file cut mid-line before any encrypted value fails under a rule that would encrypt what is left", async () => {
+    const cut = "apiVersion: v1\nkind: Secret\nstringData:\n  user: admin\n  password: \"unterminated";
+    const result = await verdict(cut, "apps/db.yaml", "creation rule 1 of .sops.yaml");
+    expect(result.kind).toBe("malformed");
+    expect(result.detail).toMatch(/^YAML syntax error at line 5, column \d+; sops cannot read it either, and it is meant to be a SOPS file: creation rule 1 of \.sops\.yaml covers it and would encrypt values in it$/);
+    // Without the rule nothing says what it was.
+    expect((await verdict(cut, "apps/db.yaml")).kind).toBe("not-sops");
   });
 
   it("a sops entry that is not a map fails in a file meant as a SOPS file", async () => {
