@@ -61,23 +61,21 @@ async function readKeyFile(file: string, what: string): Promise<string> {
 
 /** The identities from the flag, or from `SOPS_AGE_KEY_FILE` and `SOPS_AGE_KEY`. */
 async function loadIdentities(flags: CheckOptions, env: NodeJS.ProcessEnv): Promise<AgeIdentities> {
+  const noIdentity = (file: string, where: string): UsageError =>
+    new UsageError(`the key file ${file} (${where}) has no age identity: expected AGE-SECRET-KEY-1… lines, as age-keygen writes`);
   if (flags.ageKeyFile !== undefined) {
     const set = await AgeIdentities.parse(await readKeyFile(flags.ageKeyFile, "--age-key-file"), flags.ageKeyFile);
-    if (set.size === 0) throw new UsageError(`the key file ${flags.ageKeyFile} (--age-key-file) has no age identity: expected AGE-SECRET-KEY-1… lines, as age-keygen writes`);
+    if (set.size === 0) throw noIdentity(flags.ageKeyFile, "--age-key-file");
     return set;
   }
   const sets: AgeIdentities[] = [];
   const keyFile = env.SOPS_AGE_KEY_FILE;
-  if (keyFile) {
-    const set = await AgeIdentities.parse(await readKeyFile(keyFile, "SOPS_AGE_KEY_FILE"), keyFile);
-    if (set.size === 0) throw new UsageError(`the key file ${keyFile} (SOPS_AGE_KEY_FILE) has no age identity: expected AGE-SECRET-KEY-1… lines, as age-keygen writes`);
-    sets.push(set);
-  }
+  if (keyFile) sets.push(await AgeIdentities.parse(await readKeyFile(keyFile, "SOPS_AGE_KEY_FILE"), keyFile));
   if (env.SOPS_AGE_KEY) sets.push(await AgeIdentities.parse(env.SOPS_AGE_KEY, "SOPS_AGE_KEY", true));
   const merged = AgeIdentities.merge(sets);
-  if (merged.size === 0) {
-    throw new UsageError("no age identity: pass --age-key-file F, or set SOPS_AGE_KEY_FILE or SOPS_AGE_KEY");
-  }
+  // Like sops, an empty key file is no problem when SOPS_AGE_KEY has the identities.
+  if (merged.size === 0 && keyFile) throw noIdentity(keyFile, env.SOPS_AGE_KEY ? "SOPS_AGE_KEY_FILE, and SOPS_AGE_KEY has none either" : "SOPS_AGE_KEY_FILE");
+  if (merged.size === 0) throw new UsageError("no age identity: pass --age-key-file F, or set SOPS_AGE_KEY_FILE or SOPS_AGE_KEY");
   return merged;
 }
 

@@ -109,6 +109,24 @@ describe("gitops-bootstrap check", () => {
     }
   });
 
+  it("exits 2 for an empty key file (only comments), by flag or SOPS_AGE_KEY_FILE; not when SOPS_AGE_KEY has the key", async () => {
+    const dir = tempDir();
+    try {
+      const empty = path.join(dir.dir, "empty.txt");
+      writeFiles(dir.dir, { "empty.txt": "# created: 2026-11-30\n# public key: age1none\n" });
+      const byFlag = await run(["--repo", good.dir, "--age-key-file", empty]);
+      expect(byFlag.stderr).toBe(`✗ the key file ${empty} (--age-key-file) has no age identity: expected AGE-SECRET-KEY-1… lines, as age-keygen writes\n`);
+      expect(byFlag.code).toBe(2);
+      const byEnv = await run(["--repo", good.dir], { SOPS_AGE_KEY_FILE: empty });
+      expect(byEnv.stderr).toContain(`the key file ${empty} (SOPS_AGE_KEY_FILE) has no age identity`);
+      expect(byEnv.code).toBe(2);
+      const withKey = await run(["--repo", good.dir], { SOPS_AGE_KEY_FILE: empty, SOPS_AGE_KEY: fixtureText(KEYS.age) });
+      expect(withKey.code).toBe(0);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
   it("--help prints the usage and exits 0", async () => {
     const r = await run(["--help"]);
     expect(r.code).toBe(0);
