@@ -126,6 +126,6 @@ export async function runCheck(options: CheckOptions, io: CheckIo = processIo): 
   status.clear();
   io.stdout(options.json === true ? formatJsonReport(report) : formatTextReport(report));
   if (report.outcome === "fails") return EXIT.failed;
-  if (options.strict === true && (report.outcome === "suspicious" || report.counts.unsupported > 0)) return EXIT.failed;
+  if (options.strict === true && report.outcome === "suspicious") return EXIT.failed;
   return report.outcome === "suspicious" ? EXIT.suspicious : EXIT.ok;
 }

@@ -143,7 +143,7 @@ function buildProgram(io: CliIo, result: { code: number }): Command {
     .option("--age-key-file <file>", "age identity file (default: the stack's key, else $SOPS_AGE_KEY_FILE and $SOPS_AGE_KEY)")
     .option("--ca-file <file>", "PEM CA certificate(s) to trust when cloning an https URL (default: the stack's repo.caFile)")
     .option("--json", "machine-readable output")
-    .option("--strict", "also fail (exit 1) for files sops would accept but the check finds changed, and for files it cannot read")
+    .option("--strict", "also fail (exit 1) for files sops would accept but the check finds changed (suspicious)")
     .option("--max-file-size <MiB>", "files bigger than this are not read; one that is or may be a SOPS file fails as too big", parseMiB, 256)
     .addHelpText(
       "after",

@@ -79,7 +79,7 @@ export async function verifyRepoSecretsBeforeUp(
   }
   if (report.outcome !== "fails") {
     // sops decrypts suspicious files, so the sync will: a warning, not a reason to stop.
-    for (const f of report.files.filter((x) => x.kind === "suspicious" || x.kind === "unsupported")) log.warn(`verifyRepoSecrets: ${formatFileLine(f)}`);
+    for (const f of report.files.filter((x) => x.kind === "suspicious")) log.warn(`verifyRepoSecrets: ${formatFileLine(f)}`);
     log.info(`verifyRepoSecrets: ${report.files.length} SOPS file(s) in ${redactUrl(config.repo.url)} decrypt with the stack's age key`);
     return;
   }

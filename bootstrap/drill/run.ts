@@ -132,7 +132,7 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
       }
       for (const w of report?.warnings.filter((x) => x.includes("SealedSecret")) ?? []) notes.push(`check: ${w}`);
       // sops decrypts these, so the sync will: worth a look, not a reason to stop a recovery.
-      for (const f of report?.files.filter((x) => x.kind === "suspicious" || x.kind === "unsupported") ?? []) notes.push(`check: ${formatFileLine(f)}`);
+      for (const f of report?.files.filter((x) => x.kind === "suspicious") ?? []) notes.push(`check: ${formatFileLine(f)}`);
       const opened = report?.sealedSecrets.filter((r) => r.kind === "ok").length ?? 0;
       if (report) record("check", "ok", start, Date.now(), `${report.files.length} SOPS file(s) verified${opened > 0 ? `; the key backup opens ${opened} SealedSecret(s)` : ""}`);
     }

@@ -166,8 +166,6 @@ export async function checkRepository(opts: CheckRepositoryOptions): Promise<Rep
   const files = [...verified.filter((r) => r.kind !== "not-sops"), ...snapshot.oversized.map((f) => tooBig(f, maxFileBytes))].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   warnings.push(...ruleWarnings(configs, files, identities.recipients));
   for (const f of files) if (f.kind === "ok") warnings.push(...f.warnings.map((w) => `${f.path}: ${w}`));
-  const unsupported = files.filter((f) => f.kind === "unsupported").length;
-  if (unsupported > 0) warnings.push(`${unsupported} SOPS file${unsupported === 1 ? " is" : "s are"} in a form this check cannot read and ${unsupported === 1 ? "was" : "were"} not verified (--strict fails the run for them)`);
   let sealedSecrets: SealedSecretResult[] = [];
   if (opts.sealingKeys) sealedSecrets = checkSealedFiles(snapshot.sealed, opts.sealingKeys);
   else {

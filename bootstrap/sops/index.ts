@@ -19,7 +19,6 @@ export type {
   SopsSuspicious,
   SopsTamperedValue,
   SopsTooBig,
-  SopsUnsupported,
   SopsWrongKey,
 } from "./types";
 export { RESULT_LABELS, failsTheCheck, sopsDecrypts } from "./types";

@@ -7,10 +7,8 @@
  * section holds the flattened metadata. Error messages give line numbers, never file content.
  */
 import { unflattenMetadata } from "./flatten";
-import { type ParsedSopsFile, type TreeComment, type TreeMap, TreeParseError, UnsupportedSopsFile } from "./tree";
+import { type ParsedSopsFile, type TreeComment, type TreeMap, TreeParseError } from "./tree";
 
-/** An INI file ini.v1 reads in a way this check does not reproduce: reported as unsupported, not judged. */
-export class IniUnsupportedError extends UnsupportedSopsFile {}
 
 const DEFAULT_SECTION = "DEFAULT";
 const SOPS_SECTION = "sops";
@@ -59,7 +57,12 @@ function indexAny(s: string, chars: string): number {
 }
 
 /** Go's `len` of a string: its UTF-8 bytes. */
-const byteLength = (s: string): number => Buffer.byteLength(s, "utf8");
+const byteLength = (s: string): number => {
+  let n = Buffer.byteLength(s, "utf8");
+  // An escaped invalid byte (see decodeText) is one byte, not the three of a surrogate.
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0xdc80 && s.charCodeAt(i) <= 0xdcff) n -= 2;
+  return n;
+};
 
 // --- ini.v1's parser --------------------------------------------------------------------------
 
@@ -270,29 +273,59 @@ function skipBom(content: Buffer): Buffer {
   return content;
 }
 
+/** The first byte of an escaped invalid byte: U+DC80 + byte, a lone surrogate (as Python's surrogateescape). */
+const ESCAPE_BASE = 0xdc00;
+
+/** How many continuation bytes follow `b`, and the range the first of them must be in (Go's `utf8.DecodeRune`). */
+function utf8Lead(b: number): [number, number, number] | undefined {
+  if (b >= 0xc2 && b <= 0xdf) return [1, 0x80, 0xbf];
+  if (b === 0xe0) return [2, 0xa0, 0xbf];
+  if (b === 0xed) return [2, 0x80, 0x9f];
+  if (b >= 0xe1 && b <= 0xef) return [2, 0x80, 0xbf];
+  if (b === 0xf0) return [3, 0x90, 0xbf];
+  if (b >= 0xf1 && b <= 0xf3) return [3, 0x80, 0xbf];
+  if (b === 0xf4) return [3, 0x80, 0x8f];
+  return undefined;
+}
+
 /**
- * The text, as UTF-8. ini.v1 reads bytes, so sops takes any bytes; keys and values are then
- * hashed and authenticated byte for byte, which this check does only for UTF-8 text.
+ * The text, rune by rune as Go reads it. ini.v1 reads bytes, so sops takes any bytes: a byte
+ * that is not part of valid UTF-8 is a rune Go never takes for a space or a delimiter. Here it
+ * becomes a lone surrogate (U+DC80 + byte), which nothing in the parser matches either, and
+ * {@link toByteString} turns it back into its byte.
  */
-function decodeText(content: Buffer): string {
+function decodeText(content: Buffer): { text: string; escaped: boolean } {
   try {
-    return utf8Decoder.decode(content);
+    return { text: utf8Decoder.decode(content), escaped: false };
   } catch {
-    let line = 1;
-    let start = 0;
-    for (let nl = content.indexOf(0x0a); ; nl = content.indexOf(0x0a, start)) {
-      const end = nl < 0 ? content.length : nl;
-      try {
-        utf8Decoder.decode(content.subarray(start, end));
-      } catch {
-        break;
+    let text = "";
+    for (let i = 0; i < content.length; ) {
+      const b = content[i];
+      const lead = b < 0x80 ? undefined : utf8Lead(b);
+      const [more, lo, hi] = lead ?? [0, 0, 0];
+      let ok = b < 0x80 || (lead !== undefined && i + more < content.length && content[i + 1] >= lo && content[i + 1] <= hi);
+      for (let k = 2; ok && k <= more; k++) ok = content[i + k] >= 0x80 && content[i + k] <= 0xbf;
+      if (!ok) {
+        text += String.fromCharCode(ESCAPE_BASE + b);
+        i++;
+        continue;
       }
-      if (nl < 0) break;
-      start = nl + 1;
-      line++;
+      text += content.toString("utf8", i, i + more + 1);
+      i += more + 1;
     }
-    throw new IniUnsupportedError(`the INI file is not valid UTF-8 (line ${line}); this check reads INI files as UTF-8 text only`);
+    return { text, escaped: true };
   }
+}
+
+/** A string of the escaped text as the bytes it stands for, one char per byte (read as latin1). */
+function toByteString(s: string): string {
+  let out = "";
+  for (const ch of s) {
+    const c = ch.charCodeAt(0);
+    if (ch.length === 1 && c >= ESCAPE_BASE + 0x80 && c <= ESCAPE_BASE + 0xff) out += String.fromCharCode(c - ESCAPE_BASE);
+    else out += Buffer.from(ch, "utf8").toString("latin1");
+  }
+  return out;
 }
 
 /** sops's `stripCommentChar`: the leading `;` or `#` and the spaces (and repeats) after it. */
@@ -303,31 +336,37 @@ function stripCommentChar(comment: string): string {
 }
 
 /** `ExtractMetadata` with `MetadataFlattenBelowTop` and `EscapeNewlines`. */
-function extractMetadata(sections: readonly IniSection[]): TreeMap | undefined {
+function extractMetadata(sections: readonly IniSection[], bytes: (s: string) => string): TreeMap | undefined {
   const found = sections.filter((s) => s.name === SOPS_SECTION);
   if (found.length > 1) throw new TreeParseError(`the INI file has a second [sops] section on line ${found[1].line}; sops allows one`);
   // No keys is no metadata to sops (its branch is nil).
   if (found.length === 0 || found[0].keys.length === 0) return undefined;
   try {
-    return unflattenMetadata(found[0].keys.map((k) => ({ key: k.name, value: k.value.replace(/\\n/g, "\n") })));
+    return unflattenMetadata(found[0].keys.map((k) => ({ key: bytes(k.name), value: bytes(k.value).replace(/\\n/g, "\n") })));
   } catch (err) {
     if (!(err instanceof TreeParseError)) throw err;
     throw new TreeParseError(`the [sops] section on line ${found[0].line}: ${err.message}`);
   }
 }
 
-/** Parses an INI SOPS file's bytes as sops's INI store does. */
+/**
+ * Parses an INI SOPS file's bytes as sops's INI store does. Keys and values are UTF-8 text
+ * (`encoding: "utf8"`), or, in a file that is not valid UTF-8, byte strings (`"latin1"`), so
+ * that they are hashed and authenticated byte for byte as sops does.
+ */
 export function loadIni(content: Buffer): ParsedSopsFile {
-  const sections = parseIni(decodeText(skipBom(content)));
-  const metadata = extractMetadata(sections);
+  const { text, escaped } = decodeText(skipBom(content));
+  const bytes = escaped ? toByteString : (s: string): string => s;
+  const sections = parseIni(text);
+  const metadata = extractMetadata(sections, bytes);
   const items: TreeMap["items"] = [];
   const comments: TreeComment[] = [];
   for (const section of sections) {
     if (section.name === SOPS_SECTION) continue;
-    const path = [section.name];
-    if (section.comment !== "") comments.push({ text: stripCommentChar(section.comment), path });
-    for (const key of section.keys) if (key.comment !== "") comments.push({ text: stripCommentChar(key.comment), path });
-    items.push({ key: section.name, value: { t: "map", items: section.keys.map((k) => ({ key: k.name, value: { t: "str", s: k.value } })) } });
+    const path = [bytes(section.name)];
+    if (section.comment !== "") comments.push({ text: bytes(stripCommentChar(section.comment)), path });
+    for (const key of section.keys) if (key.comment !== "") comments.push({ text: bytes(stripCommentChar(key.comment)), path });
+    items.push({ key: path[0], value: { t: "map", items: section.keys.map((k) => ({ key: bytes(k.name), value: { t: "str", s: bytes(k.value) } })) } });
   }
-  return { format: "ini", branches: [{ t: "map", items }], metadata, laterMetadata: [], comments, encoding: "utf8", hasLegacyJsonNumbers: false };
+  return { format: "ini", branches: [{ t: "map", items }], metadata, laterMetadata: [], comments, encoding: escaped ? "latin1" : "utf8", hasLegacyJsonNumbers: false };
 }

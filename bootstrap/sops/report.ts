@@ -46,8 +46,7 @@ export function formatSummary(report: RepositoryCheckReport): string {
     .map((k) => `${report.counts[k]} ${RESULT_LABELS[k]}`)
     .join(", ");
   if (report.outcome === "verified") {
-    const unsupported = report.counts.unsupported > 0 ? ` (${report.counts.unsupported} not checked)` : "";
-    return `✔ ${files} verified${unsupported}: every value decrypts and every MAC matches${sealed}`;
+    return `✔ ${files} verified: every value decrypts and every MAC matches${sealed}`;
   }
   if (report.outcome === "suspicious") {
     return `⚠ ${files} decrypt as sops decrypts them, but ${report.counts.suspicious} ${report.counts.suspicious === 1 ? "was" : "were"} changed where sops does not look (${kinds})${sealed}`;

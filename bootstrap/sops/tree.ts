@@ -74,6 +74,3 @@ export class TreeParseError extends Error {
 export function displayPath(path: readonly string[]): string {
   return path.length === 0 ? "(top level)" : path.join(":");
 }
-
-/** A file in a form sops reads but this check cannot reproduce faithfully (the message names the construct). */
-export class UnsupportedSopsFile extends TreeParseError {}

@@ -7,7 +7,7 @@ import type { SopsFormat } from "./tree";
 
 export type { SopsFormat } from "./tree";
 
-export type SopsResultKind = "ok" | "suspicious" | "unsupported" | "wrong-key" | "mac-mismatch" | "tampered-value" | "not-age" | "not-sops" | "malformed" | "too-big";
+export type SopsResultKind = "ok" | "suspicious" | "wrong-key" | "mac-mismatch" | "tampered-value" | "not-age" | "not-sops" | "malformed" | "too-big";
 
 interface ResultBase {
   /** The file, relative to the repository root (or as given). */
@@ -39,12 +39,6 @@ export interface SopsSuspicious extends ResultBase {
   readonly kind: "suspicious";
   readonly format: SopsFormat;
   readonly keyPath?: string;
-}
-
-/** A SOPS file in a form this check cannot read faithfully (an INI construct, ...): not judged. */
-export interface SopsUnsupported extends ResultBase {
-  readonly kind: "unsupported";
-  readonly format: SopsFormat;
 }
 
 /** A file that is or may be a SOPS file, bigger than the check reads (`--max-file-size`). */
@@ -99,13 +93,12 @@ export interface SopsMalformed extends ResultBase {
   readonly keyPath?: string;
 }
 
-export type SopsFileResult = SopsOk | SopsSuspicious | SopsUnsupported | SopsTooBig | SopsWrongKey | SopsMacMismatch | SopsTamperedValue | SopsNotAge | SopsNotSops | SopsMalformed;
+export type SopsFileResult = SopsOk | SopsSuspicious | SopsTooBig | SopsWrongKey | SopsMacMismatch | SopsTamperedValue | SopsNotAge | SopsNotSops | SopsMalformed;
 
 /** Short human labels, as the text report prints them. */
 export const RESULT_LABELS: Readonly<Record<SopsResultKind, string>> = {
   ok: "ok",
   suspicious: "suspicious",
-  unsupported: "not checked",
   "too-big": "too big",
   "wrong-key": "wrong key",
   "mac-mismatch": "MAC mismatch",
@@ -120,11 +113,11 @@ export const RESULT_LABELS: Readonly<Record<SopsResultKind, string>> = {
  * would refuse it with the check's key, or it is too big for the check to verify.
  */
 export function failsTheCheck(kind: SopsResultKind): boolean {
-  return kind !== "ok" && kind !== "suspicious" && kind !== "unsupported" && kind !== "not-sops";
+  return kind !== "ok" && kind !== "suspicious" && kind !== "not-sops";
 }
 
 /** Whether `sops decrypt` decrypts the file with the check's key; null when the check cannot tell. */
 export function sopsDecrypts(kind: SopsResultKind): boolean | null {
   if (kind === "ok" || kind === "suspicious") return true;
-  return kind === "unsupported" || kind === "too-big" ? null : false;
+  return kind === "too-big" ? null : false;
 }

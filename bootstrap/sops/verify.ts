@@ -13,7 +13,7 @@ import { type KeyGroup, MetadataError, type SopsMetadata, isSopsMetadata, readMe
 import { combineShares } from "./shamir";
 import { type CoveringRule, ruleClaim, sopsClaim } from "./claims";
 import { detectFormat, loadSopsFile } from "./stores";
-import { type ParsedSopsFile, type SopsFormat, type TreeLeaf, type TreeMap, type TreeNode, TreeParseError, UnsupportedSopsFile, displayPath } from "./tree";
+import { type ParsedSopsFile, type SopsFormat, type TreeLeaf, type TreeMap, type TreeNode, TreeParseError, displayPath } from "./tree";
 import type { SopsFileResult } from "./types";
 import { ENC_TYPE_RE, type RuleState, makeRule } from "./selector";
 import { type EncValue, looksEncrypted, macBytes, openEncValue, parseEncValue, typePlaintext } from "./values";
@@ -317,7 +317,6 @@ export async function examineSopsFile(content: Buffer, path: string, identities:
     if (!(err instanceof TreeParseError)) throw err;
     const why = claim(true) ?? ruleClaimOfCutFile(content, format, hints);
     if (!why) return { result: result(path, "not-sops", `not a SOPS file (${err.message})`, {}) };
-    if (err instanceof UnsupportedSopsFile) return { result: result(path, "unsupported", `this check cannot read it: ${err.message}; sops may decrypt it, so it is not judged`, { format }) };
     return { result: result(path, "malformed", `${err.message}; sops cannot read it either, and it is meant to be a SOPS file: ${why}`, { format, keyPath: err.keyPath }) };
   }
   if (!isSopsMetadata(parsed.metadata)) {

@@ -130,6 +130,8 @@ export function buildCorpus(root: string, sops: string, env: NodeJS.ProcessEnv):
   const json = encrypt("apps/config.json", JSON_DOC, "JSON with a big integer");
   const env_ = encrypt("apps/app.env", DOTENV, "dotenv");
   const ini = encrypt("apps/app.ini", INI, "INI");
+  // ini.v1 reads bytes: a Latin-1 section and key name (not UTF-8) are authenticated byte for byte.
+  encrypt("apps/latin1.ini", Buffer.concat([Buffer.from("[caf"), Buffer.from([0xe9]), Buffer.from("]\nna"), Buffer.from([0xef]), Buffer.from("ve = value\n")]), "INI that is not UTF-8");
   const bin = encrypt("apps/blob.bin", crypto.randomBytes(3000), "small binary");
   const big = encrypt("big/archive.tar", crypto.randomBytes(17 * 1024 * 1024), "17 MB binary");
 

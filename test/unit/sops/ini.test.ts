@@ -3,7 +3,7 @@
  * trees are what ini.v1 v1.67.3 itself gives), and files sops cannot load. INI files made by the
  * real sops are in test/e2e/sops-ini.test.ts.
  */
-import { IniUnsupportedError, loadIni } from "../../../bootstrap/sops/ini";
+import { loadIni } from "../../../bootstrap/sops/ini";
 import { TreeParseError } from "../../../bootstrap/sops/tree";
 import { type Sections, commentsOf, sectionsOf, view } from "./ini-helpers";
 
@@ -121,20 +121,21 @@ describe("INI files sops cannot load", () => {
       error = err;
     }
     expect(error).toBeInstanceOf(TreeParseError);
-    expect(error).not.toBeInstanceOf(IniUnsupportedError);
     const message = (error as Error).message;
     expect(message).toContain(`line ${line}`);
     expect(message).not.toContain(SECRET);
   });
 
-  it("a file that is not UTF-8 is unsupported (sops reads it byte for byte), naming the line", () => {
-    const content = Buffer.concat([Buffer.from(`a = ${SECRET}\nb = `), Buffer.from([0xff, 0xfe]), Buffer.from(`${SECRET}\n`)]);
-    expect(() => loadIni(content)).toThrow(IniUnsupportedError);
-    expect(() => loadIni(content)).toThrow(/line 2/);
-    try {
-      loadIni(content);
-    } catch (err) {
-      expect((err as Error).message).not.toContain(SECRET);
-    }
+  it("a file that is not UTF-8 is read byte for byte, as ini.v1 reads it: an invalid byte is never a space, a valid U+0085 is", () => {
+    const bytes = (...parts: (string | number[])[]): Buffer => Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : Buffer.from(p))));
+    const content = bytes("a = x\nb = ", [0xff, 0xfe], "y\n[s", [0xe9], "]\nk = ", [0xc2, 0x85], "v", [0xc2, 0x85], "\nc = ", [0x85], "z", [0x85], "\n");
+    const parsed = loadIni(content);
+    expect(parsed.encoding).toBe("latin1");
+    const latin1 = (...parts: (string | number[])[]): string => bytes(...parts).toString("latin1");
+    expect(sectionsOf(parsed)).toEqual([
+      ["DEFAULT", [["a", "x"], ["b", latin1([0xff, 0xfe], "y")]]],
+      [latin1("s", [0xe9]), [["k", "v"], ["c", latin1([0x85], "z", [0x85])]]],
+    ]);
   });
+
 });
