@@ -21,6 +21,8 @@ export function storeForName(fileName: string): "yaml" | "json" | "dotenv" | "in
 }
 
 const ENC_VALUE = "ENC[AES256_GCM,data:";
+/** An encrypted value's start, also with one character of it damaged. */
+const ENC_EVIDENCE = /ENC\[AES256_GCM|ENC\[[^\]\n]{0,16},data:|AES256_GCM,data:/;
 
 /** A name that says the file is encrypted: `db.sops.yaml`, `app.enc.env`, `blob.enc`. */
 export function nameClaims(filePath: string): boolean {
@@ -100,7 +102,7 @@ export function sopsClaim(filePath: string, text: string, ruleMatch: string | un
   const readable = store !== "binary" || text.trimStart().startsWith("{") || /"data":[ \t\r\n]*"ENC\[AES256_GCM,data:/.test(text);
   if (!readable) return undefined;
   const covered = ruleMatch ? ` and ${ruleMatch} covers it` : "";
-  if (text.includes(ENC_VALUE) || endsInEncValue(text)) return `it holds values sops encrypted (ENC[AES256_GCM,…])${covered}`;
+  if (ENC_EVIDENCE.test(text) || endsInEncValue(text)) return `it holds values sops encrypted (ENC[AES256_GCM,…])${covered}`;
   if (metadataInText(store, text)) return `it has sops metadata${covered}`;
   if (ruleMatch && unreadable && /sops/i.test(text)) return `${ruleMatch} covers it and it mentions sops`;
   return undefined;
