@@ -2,9 +2,10 @@
  * Which files the check judges. A file that reads as a SOPS file is judged. A file that does
  * not (it does not parse, or has no usable `sops` metadata) is judged only when it shows it was
  * meant to be one, since sops (and so KSOPS or kustomize-controller) will refuse it at sync
- * time: its name says so, it holds values sops wrote, or it carries sops metadata that is cut
- * off or damaged. Anything else (a README that shows an `ENC[...]` example, a chart's
- * `values.yaml` with a `sops:` setting, a plain manifest) is not a SOPS file and is not judged.
+ * time: its name says so, it holds values sops wrote, it carries sops metadata that is cut off
+ * or damaged, or a `.sops.yaml` creation rule covering it would encrypt values in it (see
+ * {@link ruleClaim}). Anything else (a README that shows an `ENC[...]` example, a chart's
+ * `values.yaml` with a `sops:` setting, a plain ConfigMap) is not a SOPS file and is not judged.
  */
 import * as path from "node:path";
 import type { EncryptionRule } from "./metadata";
@@ -89,22 +90,22 @@ function endsInEncValue(text: string): boolean {
 
 /**
  * Why a file that did not read as a SOPS file must have been meant as one, or undefined when
- * nothing says so. `text` is the file's text (or its start and end, when big). `ruleMatch`
- * names a `.sops.yaml` creation rule whose path_regex covers the file: that counts only for a
- * file that mentions sops and does not even parse, since broad rules (`.*\.yaml$`) cover plain
- * manifests, KSOPS generators and Helm templates too.
+ * nothing says so. `text` is the file's text (or its start and end, when big). `ruleName`
+ * names a `.sops.yaml` creation rule whose path_regex covers the file: on its own here, it
+ * counts only for a file that mentions sops and does not even parse (what the rule would
+ * encrypt in a file that parses is {@link ruleClaim}'s question).
  */
-export function sopsClaim(filePath: string, text: string, ruleMatch: string | undefined, unreadable: boolean): string | undefined {
+export function sopsClaim(filePath: string, text: string, ruleName: string | undefined, unreadable: boolean): string | undefined {
   if (nameClaims(filePath)) return `its name (${path.posix.basename(filePath)}) says it is a SOPS file`;
   const store = storeForName(filePath);
   // sops reads any other file as a binary-store JSON envelope: text that is not JSON is not one,
   // unless it holds the envelope's encrypted value (a damaged envelope).
   const readable = store !== "binary" || text.trimStart().startsWith("{") || /"data":[ \t\r\n]*"ENC\[AES256_GCM,data:/.test(text);
   if (!readable) return undefined;
-  const covered = ruleMatch ? ` and ${ruleMatch} covers it` : "";
+  const covered = ruleName ? ` and ${ruleName} covers it` : "";
   if (ENC_EVIDENCE.test(text) || endsInEncValue(text)) return `it holds values sops encrypted (ENC[AES256_GCM,…])${covered}`;
   if (metadataInText(store, text)) return `it has sops metadata${covered}`;
-  if (ruleMatch && unreadable && /sops/i.test(text)) return `${ruleMatch} covers it and it mentions sops`;
+  if (ruleName && unreadable && /sops/i.test(text)) return `${ruleName} covers it and it mentions sops`;
   return undefined;
 }
 
