@@ -3,20 +3,36 @@
  * when verifying, or a `.sops.yaml` creation rule's when asking whether a file it covers would
  * have had encrypted values.
  */
+import { compileGoRegExp } from "./go";
 import type { EncryptionRule } from "./metadata";
 import type { TreeLeaf, TreeMap, TreeNode } from "./tree";
 
 /** An encrypted value as sops writes it (not anchored at the end, like sops's regexp). */
 export const ENC_TYPE_RE = /^ENC\[AES256_GCM,data:[^\n]+,iv:[^\n]+,tag:[^\n]+,type:[^\n]+\]/;
 
-/** Decides, per key path, whether a value is encrypted: the file's rule, or the value's form. */
-export type RuleState = { readonly matched: boolean };
+/** Decides, per key path, whether a value is encrypted: the file's rule, as sops applies it. */
+export interface RuleState {
+  /** A key on the path matched the suffix or regex. */
+  readonly matched: boolean;
+  /** The comments sops has on its stack here (ancestors' and this item's). */
+  readonly comments: readonly string[];
+}
 
-export function makeRule(rule: EncryptionRule): {
+export interface Rule {
   readonly initial: RuleState;
-  readonly step: (state: RuleState, key: string) => RuleState;
+  /** Into a map item: its key and the comments sops meets before it. */
+  readonly step: (state: RuleState, key: string, comments?: readonly string[]) => RuleState;
+  /** Into a list item: the comments sops meets before it. */
+  readonly enter: (state: RuleState, comments?: readonly string[]) => RuleState;
   readonly encrypted: (state: RuleState, leaf: TreeLeaf) => boolean;
-} {
+}
+
+/**
+ * The rule as `shouldBeEncrypted` applies it. Comment rules need the comments before each item
+ * (`commentsPlaced`); without them (INI), a value is taken as encrypted when it has the form of
+ * one.
+ */
+export function makeRule(rule: EncryptionRule, commentsPlaced = false): Rule {
   let test: (key: string) => boolean;
   switch (rule.kind) {
     case "unencrypted_suffix":
@@ -30,14 +46,37 @@ export function makeRule(rule: EncryptionRule): {
     default:
       test = () => false;
   }
-  const shapeOnly = rule.kind === "unencrypted_comment_regex" || rule.kind === "encrypted_comment_regex";
+  const commentRule = rule.kind === "unencrypted_comment_regex" || rule.kind === "encrypted_comment_regex";
+  let commentRegex: RegExp | undefined;
+  if (commentRule && commentsPlaced) {
+    try {
+      commentRegex = compileGoRegExp(rule.value);
+    } catch {
+      commentRegex = undefined;
+    }
+  }
   const encryptsOnMatch = rule.kind === "encrypted_suffix" || rule.kind === "encrypted_regex";
+  const push = (state: RuleState, comments: readonly string[] | undefined): readonly string[] =>
+    commentRegex && comments && comments.length > 0 ? [...state.comments, ...comments] : state.comments;
   return {
-    initial: { matched: false },
-    step: (state, key) => (state.matched || !test(key) ? state : { matched: true }),
+    initial: { matched: false, comments: [] },
+    step: (state, key, comments) => {
+      const matched = state.matched || test(key);
+      const stack = push(state, comments);
+      return matched === state.matched && stack === state.comments ? state : { matched, comments: stack };
+    },
+    enter: (state, comments) => {
+      const stack = push(state, comments);
+      return stack === state.comments ? state : { matched: state.matched, comments: stack };
+    },
     encrypted: (state, leaf) => {
-      // With comment rules, what is encrypted depends on comment placement: go by the value's form.
-      if (shapeOnly) return leaf.t === "str" && ENC_TYPE_RE.test(leaf.s);
+      if (commentRule) {
+        // Without the comments' places, go by the value's form.
+        if (!commentRegex) return leaf.t === "str" && ENC_TYPE_RE.test(leaf.s);
+        const regex = commentRegex;
+        const hit = state.comments.some((c) => regex.test(c));
+        return rule.kind === "encrypted_comment_regex" ? hit : !hit;
+      }
       return encryptsOnMatch ? state.matched : !state.matched;
     },
   };
@@ -51,7 +90,7 @@ export function wouldEncrypt(branches: readonly TreeMap[], rule: EncryptionRule)
   if (rule.kind === "unencrypted_comment_regex" || rule.kind === "encrypted_comment_regex") return false;
   const r = makeRule(rule);
   const visit = (node: TreeNode, state: RuleState): boolean => {
-    if (node.t === "map") return node.items.some((item) => visit(item.value, r.step(state, item.key)));
+    if (node.t === "map") return node.items.some((item) => visit(item.value, r.step(state, item.key, item.comments)));
     if (node.t === "list") return node.items.some((item) => visit(item, state));
     if (node.t === "null" || (node.t === "str" && node.s === "")) return false;
     return r.encrypted(state, node);

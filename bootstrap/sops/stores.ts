@@ -10,6 +10,7 @@ import { resolveYamlPlain } from "./go";
 import { unflattenMetadata } from "./flatten";
 import { loadIni } from "./ini";
 import { parseJsonTree } from "./json";
+import { commentFrames } from "./yaml-comments";
 import {
   type ParsedSopsFile,
   type SopsFormat,
@@ -111,7 +112,14 @@ function yamlScalar(node: YAML.Scalar, keyPath: readonly string[]): TreeLeaf {
 interface YamlContext {
   readonly doc: YAML.Document;
   readonly comments: TreeComment[];
+  /** The comments before each key and list item, by its start offset. */
+  readonly frames: ReadonlyMap<number, string[]>;
 }
+
+const framed = (ctx: YamlContext, node: unknown): string[] | undefined => {
+  const start = YAML.isNode(node) ? node.range?.[0] : undefined;
+  return start === undefined ? undefined : ctx.frames.get(start);
+};
 
 function addComments(ctx: YamlContext, text: string | null | undefined, path: readonly string[]): void {
   if (!text) return;
@@ -137,7 +145,7 @@ function yamlNode(raw: unknown, path: readonly string[], ctx: YamlContext, depth
   if (YAML.isSeq(node)) {
     addComments(ctx, node.commentBefore, path);
     addComments(ctx, node.comment, path);
-    return { t: "list", items: node.items.map((item) => yamlNode(item, path, ctx, depth + 1)) };
+    return { t: "list", items: node.items.map((item) => yamlNode(item, path, ctx, depth + 1)), itemComments: node.items.map((item) => framed(ctx, item) ?? []) };
   }
   if (YAML.isScalar(node)) {
     addComments(ctx, node.commentBefore, path);
@@ -160,7 +168,7 @@ function yamlMap(node: YAML.YAMLMap, path: readonly string[], ctx: YamlContext, 
     if (key.t !== "str") {
       throw new TreeParseError(`a key in ${displayPath(path)} is a ${key.t === "time" ? "timestamp" : key.t}, not a string; SOPS supports only string keys`, displayPath(path));
     }
-    items.push({ key: key.s, value: yamlNode(pair.value, [...path, key.s], ctx, depth + 1) });
+    items.push({ key: key.s, value: yamlNode(pair.value, [...path, key.s], ctx, depth + 1), comments: framed(ctx, pair.key) });
   }
   return { t: "map", items };
 }
@@ -235,9 +243,11 @@ function loadYaml(withBom: string): ParsedSopsFile {
   }
   const comments: TreeComment[] = [];
   const branches: TreeMap[] = [];
+  const errors = [...docs].find((d) => d.errors.length > 0)?.errors;
+  if (errors) throw new TreeParseError(`YAML syntax error at ${positionOf(errors[0], text)}`);
+  const frames = commentFrames(text, [...docs]);
   for (const [index, doc] of [...docs].entries()) {
-    if (doc.errors.length > 0) throw new TreeParseError(`YAML syntax error at ${positionOf(doc.errors[0], text)}`);
-    const ctx: YamlContext = { doc, comments };
+    const ctx: YamlContext = { doc, comments, frames };
     // sops decodes the first document into a map first, which rejects duplicate keys there.
     if (index === 0) assertUniqueKeys(doc.contents, ctx, []);
     addComments(ctx, doc.commentBefore, []);
@@ -255,7 +265,7 @@ function loadYaml(withBom: string): ParsedSopsFile {
       throw new TreeParseError(`YAML document ${index + 1} is a plain value; SOPS supports only documents that are maps`);
     }
   }
-  return { format: "yaml", ...extractNestedMetadata(branches), comments, encoding: "utf8", hasLegacyJsonNumbers: false };
+  return { format: "yaml", ...extractNestedMetadata(branches), comments, commentsPlaced: true, encoding: "utf8", hasLegacyJsonNumbers: false };
 }
 
 // --- JSON -------------------------------------------------------------------------------------
@@ -269,6 +279,7 @@ function loadJson(text: string, format: SopsFormat): ParsedSopsFile {
     format: format === "binary" && !isEnvelope ? "json" : format,
     ...extracted,
     comments: [],
+    commentsPlaced: true,
     encoding: "utf8",
     hasLegacyJsonNumbers: legacyNumbers,
   };
@@ -292,19 +303,26 @@ function loadDotenv(content: Buffer): ParsedSopsFile {
   const items: TreeMap["items"] = [];
   const comments: TreeComment[] = [];
   const flattened: { key: string; value: string }[] = [];
+  let pending: string[] = [];
   for (let n = 0; n < lines.length; n++) {
     const line = lines[n];
     if (line === "") continue;
     if (line.startsWith("#")) {
       comments.push({ text: line.slice(1), path: [] });
+      pending.push(line.slice(1));
       continue;
     }
     const eq = line.indexOf("=");
     if (eq < 0) throw new TreeParseError(`dotenv line ${n + 1} has no "="`);
     const key = line.slice(0, eq);
     const value = line.slice(eq + 1).replace(/\\n/g, "\n");
-    if (key.startsWith(DOTENV_PREFIX)) flattened.push({ key: key.slice(DOTENV_PREFIX.length), value });
-    else items.push({ key, value: { t: "str", s: value } });
+    if (key.startsWith(DOTENV_PREFIX)) {
+      // Metadata lines leave the tree before sops walks it: the comments stay pending.
+      flattened.push({ key: key.slice(DOTENV_PREFIX.length), value });
+    } else {
+      items.push({ key, value: { t: "str", s: value }, comments: pending });
+      pending = [];
+    }
   }
   return {
     format: "dotenv",
@@ -312,6 +330,7 @@ function loadDotenv(content: Buffer): ParsedSopsFile {
     metadata: flattened.length > 0 ? unflattenMetadata(flattened) : undefined,
     laterMetadata: [],
     comments,
+    commentsPlaced: true,
     encoding: "latin1",
     hasLegacyJsonNumbers: false,
   };

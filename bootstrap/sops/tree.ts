@@ -19,11 +19,15 @@ export interface TreeMap {
 export interface TreeItem {
   readonly key: string;
   readonly value: TreeNode;
+  /** The comments sops meets since the previous item at this level (see yaml-comments.ts). */
+  readonly comments?: readonly string[];
 }
 
 export interface TreeList {
   readonly t: "list";
   readonly items: TreeNode[];
+  /** Per item, the comments sops meets since the previous item of the list. */
+  readonly itemComments?: readonly (readonly string[])[];
 }
 
 export type TreeNode = TreeLeaf | TreeMap | TreeList;
@@ -48,6 +52,11 @@ export interface ParsedSopsFile {
    */
   readonly laterMetadata: readonly TreeNode[];
   readonly comments: readonly TreeComment[];
+  /**
+   * Whether items carry the comments before them as sops walks them (YAML, dotenv; JSON has
+   * none): comment rules are then decided as sops decides them, else by each value's form.
+   */
+  readonly commentsPlaced?: boolean;
   /**
    * How string leaves and map keys become bytes: dotenv is read byte for byte (latin1), YAML and
    * JSON as UTF-8 text, like sops.

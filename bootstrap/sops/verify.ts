@@ -152,7 +152,7 @@ function plainValue(leaf: TreeLeaf, encoding: "utf8" | "latin1"): unknown {
 }
 
 function walkValues(parsed: ParsedSopsFile, md: SopsMetadata, key: Buffer, collect: boolean): WalkOutput {
-  const rule = makeRule(md.rule);
+  const rule = makeRule(md.rule, parsed.commentsPlaced === true);
   const hash = crypto.createHash("sha512");
   const legacy = parsed.hasLegacyJsonNumbers ? crypto.createHash("sha512") : undefined;
   if (md.macOnlyEncrypted) {
@@ -189,7 +189,7 @@ function walkValues(parsed: ParsedSopsFile, md: SopsMetadata, key: Buffer, colle
       return collect ? plainValue(typed, encoding) : undefined;
     }
     if (value.t === "str" && ENC_TYPE_RE.test(value.s)) {
-      throw new WalkProblem("tampered-value", where, `the value at ${where} is encrypted, but the file's ${md.rule.kind} rule says it is plaintext (was the rule changed?)`);
+      throw new WalkProblem("tampered-value", where, `the value at ${where} is encrypted, but the file's ${md.rule.kind} rule says it is plaintext (was ${md.rule.kind.includes("comment") ? "a comment before it" : "the rule"} changed?)`);
     }
     if (!md.macOnlyEncrypted) {
       const bytes = macBytes(value, encoding);
@@ -206,8 +206,8 @@ function walkValues(parsed: ParsedSopsFile, md: SopsMetadata, key: Buffer, colle
     if (value.t === "map") return map(value, path, state);
     if (value.t === "list") {
       const out: unknown[] = [];
-      for (const item of value.items) {
-        const v = node(item, path, state);
+      for (const [index, item] of value.items.entries()) {
+        const v = node(item, path, rule.enter(state, value.itemComments?.[index]));
         // Encrypted comments inside lists decrypt to comments, which are not values.
         if (collect && v !== undefined) out.push(v);
       }
@@ -221,7 +221,7 @@ function walkValues(parsed: ParsedSopsFile, md: SopsMetadata, key: Buffer, colle
     const out: DecryptedDocument = {};
     for (const item of value.items) {
       const childPath = [...path, item.key];
-      const v = node(item.value, childPath, rule.step(state, item.key));
+      const v = node(item.value, childPath, rule.step(state, item.key, item.comments));
       if (collect) out[encoding === "latin1" ? Buffer.from(item.key, "latin1").toString("utf8") : item.key] = v;
     }
     return out;
@@ -242,16 +242,16 @@ function walkValues(parsed: ParsedSopsFile, md: SopsMetadata, key: Buffer, colle
  * checked before the key is needed, so the result does not depend on the key.
  */
 function findMalformedValue(parsed: ParsedSopsFile, md: SopsMetadata): { keyPath: string; detail: string } | undefined {
-  const rule = makeRule(md.rule);
+  const rule = makeRule(md.rule, parsed.commentsPlaced === true);
   const visit = (value: TreeNode, path: readonly string[], state: RuleState): { keyPath: string; detail: string } | undefined => {
     if (value.t === "map") {
       for (const item of value.items) {
-        const found = visit(item.value, [...path, item.key], rule.step(state, item.key));
+        const found = visit(item.value, [...path, item.key], rule.step(state, item.key, item.comments));
         if (found) return found;
       }
     } else if (value.t === "list") {
-      for (const item of value.items) {
-        const found = visit(item, path, state);
+      for (const [index, item] of value.items.entries()) {
+        const found = visit(item, path, rule.enter(state, value.itemComments?.[index]));
         if (found) return found;
       }
     } else if (value.t === "str" && looksEncrypted(value.s) && rule.encrypted(state, value)) {

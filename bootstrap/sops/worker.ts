@@ -34,9 +34,6 @@ interface WorkerInit {
 
 let transpiled: Record<string, string> | undefined;
 
-/** The modules a worker loads (this one and what `verify` needs). */
-const WORKER_MODULES = ["worker", "verify", "age", "claims", "flatten", "go", "ini", "json", "metadata", "selector", "shamir", "stores", "tree", "types", "values"];
-
 /**
  * The modules of this directory as CommonJS JavaScript, for workers started from TypeScript
  * sources (ts-node, ts-jest): the main thread already has TypeScript loaded, so transpiling here
@@ -46,8 +43,10 @@ function transpiledSources(): Record<string, string> {
   if (transpiled) return transpiled;
   const ts = require("typescript") as typeof import("typescript");
   const out: Record<string, string> = {};
-  for (const name of WORKER_MODULES) {
-    const file = path.join(__dirname, `${name}.ts`);
+  // Every module of this directory: a worker loads this one and what `verify` imports, and a
+  // module missing here would crash it.
+  for (const name of fs.readdirSync(__dirname).filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))) {
+    const file = path.join(__dirname, name);
     out[file] = ts.transpileModule(fs.readFileSync(file, "utf8"), {
       fileName: file,
       compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },

@@ -31,6 +31,28 @@ export const SOPS_CONFIG = (x: string, y: string): string => `creation_rules:
       - age: [${y}]
   - path_regex: ^(apps|comments|trunc|big)/
     age: ${x}
+  - path_regex: ^ecr/
+    encrypted_comment_regex: sops:enc
+    age: ${x}
+  - path_regex: ^ucr/
+    unencrypted_comment_regex: sops:plain
+    age: ${x}
+`;
+
+/** Values a marker comment encrypts (encrypted_comment_regex) or keeps plain (unencrypted_comment_regex). */
+const MARKED = (marker: string): string => `# ${marker}
+password: secret
+# a note
+other: plain
+list:
+  # ${marker}
+  - one
+  - two
+nested:
+  # ${marker}
+  key: v
+  token: t # ${marker}
+  # trailing note
 `;
 
 const MERGE_YAML = `# defaults shared by the environments
@@ -159,6 +181,16 @@ export function buildCorpus(root: string, sops: string, env: NodeJS.ProcessEnv):
   derived("k8s/plain-secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: forgotten\nstringData:\n  password: never-encrypted\n", "a plaintext Secret where a creation rule encrypts data");
   derived("apps/settings.env", "DB_PASSWORD=never-encrypted\n", "a plain dotenv file where a creation rule encrypts every value");
   derived("k8s/cut-before-values.yaml", single.slice(0, single.indexOf("password:") + "password: ENC[AES".length), "cut inside its first encrypted value");
+
+  // Comment rules: sops decides what is encrypted from the comments before each value.
+  for (const [dir, marker] of [["ecr", "sops:enc"], ["ucr", "sops:plain"]] as const) {
+    const marked = encrypt(`${dir}/marked.yaml`, MARKED(marker), `${marker} markers`);
+    const env = encrypt(`${dir}/marked.env`, `#${marker}\nPASSWORD=secret\nOTHER=plain\n`, `${marker} marker in dotenv`);
+    const changed = [marked.replace(`# ${marker}`, "# sops:gone"), env.replace(`#${marker}`, "#sops:gone")];
+    if (changed[0] === marked || changed[1] === env) throw new Error(`sops no longer keeps the ${marker} marker comments in plaintext`);
+    derived(`${dir}/marker-changed.yaml`, changed[0], `first ${marker} marker changed`);
+    derived(`${dir}/marker-changed.env`, changed[1], `${marker} marker changed in dotenv`);
+  }
 
   // sops accepts these; the check is stricter on purpose.
   const commentAt = commented.indexOf("#ENC[AES256_GCM,data:");
