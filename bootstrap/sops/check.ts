@@ -8,7 +8,7 @@ import type { KeyObject } from "node:crypto";
 import { type SealedSecretResult, checkSealedFiles, sealedSecretRefs } from "../sealed-secrets/check";
 import { AgeIdentities } from "./age";
 import { DEFAULT_MAX_FILE_BYTES, type RepositorySnapshot, readRepository } from "./repository";
-import { type SopsConfig, configFor, parseSopsConfig, ruleFor } from "./sops-config";
+import { type SopsConfig, configFor, coveringRule, parseSopsConfig, ruleFor } from "./sops-config";
 import { RESULT_LABELS, type SopsFileResult, type SopsResultKind, failsTheCheck } from "./types";
 import { type ExamineHints, verifySopsContent } from "./verify";
 import { VerifierPool } from "./worker";
@@ -104,10 +104,9 @@ async function verifyAll(snapshot: RepositorySnapshot, identities: AgeIdentities
 /** The creation rule (with a path_regex) that covers each file: what the file was meant to be. */
 export function ruleHints(configs: readonly SopsConfig[]): (filePath: string) => ExamineHints {
   return (filePath) => {
-    const config = configFor(filePath, configs);
-    const rule = config && ruleFor(filePath, config);
-    if (!config || !rule || !rule.pathRegex) return {};
-    return { rule: { name: `creation rule ${rule.index} of ${config.path}`, selector: rule.selector } };
+    const covering = coveringRule(filePath, configs);
+    if (!covering) return {};
+    return { rule: { name: `creation rule ${covering.rule.index} of ${covering.config.path}`, selector: covering.rule.selector } };
   };
 }
 

@@ -11,7 +11,7 @@ import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { nameClaims, sopsClaim, storeForName } from "./claims";
-import { type SopsConfig, configFor, parseSopsConfig, ruleFor } from "./sops-config";
+import { type SopsConfig, coveringRule, parseSopsConfig } from "./sops-config";
 
 /** Files bigger than this are not read; one that may be a SOPS file is reported, never passed. */
 export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
@@ -81,9 +81,8 @@ function coveredByRules(plain: readonly RepositoryFile[], configFiles: readonly 
   if (plain.length === 0) return [];
   const configs = configFiles.map((c) => parseSopsConfig(c.path, c.content)).filter((c): c is SopsConfig => typeof c !== "string");
   return plain.filter((f) => {
-    const config = configFor(f.path, configs);
-    const rule = config && ruleFor(f.path, config);
-    return rule?.pathRegex !== undefined && rule.selector !== undefined && !rule.selector.kind.includes("comment");
+    const selector = coveringRule(f.path, configs)?.rule.selector;
+    return selector !== undefined && !selector.kind.includes("comment");
   });
 }
 

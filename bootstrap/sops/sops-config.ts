@@ -96,6 +96,16 @@ export function configFor(file: string, configs: readonly SopsConfig[]): SopsCon
   return best;
 }
 
+/**
+ * The creation rule that covers `file` by its path_regex (not a catch-all rule), with its
+ * config: what says the file is meant to be encrypted.
+ */
+export function coveringRule(file: string, configs: readonly SopsConfig[]): { readonly rule: CreationRule; readonly config: SopsConfig } | undefined {
+  const config = configFor(file, configs);
+  const rule = config && ruleFor(file, config);
+  return config && rule?.pathRegex !== undefined ? { rule, config } : undefined;
+}
+
 /** The creation rule sops would use for `file` under `config` (first match wins). */
 export function ruleFor(file: string, config: SopsConfig): CreationRule | undefined {
   const relative = config.dir === "" ? file : file.slice(config.dir.length + 1);
