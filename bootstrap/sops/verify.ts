@@ -267,8 +267,11 @@ function findMalformedValue(parsed: ParsedSopsFile, md: SopsMetadata): { keyPath
   return undefined;
 }
 
-/** Encrypted comments must authenticate under the key path of some map of the file. */
-function checkComments(parsed: ParsedSopsFile, key: Buffer, mapPaths: readonly (readonly string[])[]): WalkProblem | undefined {
+/**
+ * Encrypted comments must authenticate under the key path of some map of the file; one that does
+ * not is suspicious (sops keeps it, with a warning).
+ */
+function checkComments(parsed: ParsedSopsFile, key: Buffer, mapPaths: readonly (readonly string[])[]): { keyPath: string; detail: string } | undefined {
   for (const comment of parsed.comments) {
     if (!ENC_TYPE_RE.test(comment.text)) continue;
     const enc = parseEncValue(comment.text);
@@ -277,7 +280,7 @@ function checkComments(parsed: ParsedSopsFile, key: Buffer, mapPaths: readonly (
     if (!candidates.some((p) => openEncValue(enc, key, pathAad(p, parsed.encoding)))) {
       const where = displayPath(comment.path);
       const detail = `sops would accept this, but an encrypted comment near ${where} fails authentication, so it was changed after encryption (sops keeps a comment it cannot decrypt as it is, with a warning)`;
-      return new WalkProblem("tampered-value", where, detail);
+      return { keyPath: where, detail };
     }
   }
   return undefined;
@@ -387,7 +390,7 @@ export async function examineSopsFile(content: Buffer, path: string, identities:
     return { result: result(path, "suspicious", detail, { format: fmt, keyPath: "sops" }) };
   }
   const commentProblem = checkComments(parsed, dataKey.key, walked.mapPaths);
-  if (commentProblem) return { result: result(path, "suspicious", commentProblem.message, { format: fmt, keyPath: commentProblem.keyPath }) };
+  if (commentProblem) return { result: result(path, "suspicious", commentProblem.detail, { format: fmt, keyPath: commentProblem.keyPath }) };
 
   const detail = `${plural(walked.encryptedValues, "encrypted value")} decrypted, MAC verified (opened with ${shortRecipient(dataKey.openedBy)})`;
   return {
