@@ -245,7 +245,8 @@ function loadYaml(withBom: string): ParsedSopsFile {
   const branches: TreeMap[] = [];
   const errors = [...docs].find((d) => d.errors.length > 0)?.errors;
   if (errors) throw new TreeParseError(`YAML syntax error at ${positionOf(errors[0], text)}`);
-  const frames = commentFrames(text, [...docs]);
+  // Only comment rules (`…comment_regex` in the metadata) need to know where comments are.
+  const frames = text.includes("comment_regex") ? commentFrames(text, [...docs]) : new Map<number, string[]>();
   for (const [index, doc] of [...docs].entries()) {
     const ctx: YamlContext = { doc, comments, frames };
     // sops decodes the first document into a map first, which rejects duplicate keys there.
