@@ -204,6 +204,15 @@ function buildProgram(io: CliIo, result: { code: number }): Command {
     .addHelpText("after", `\nExit status: 0 recovered, 1 failed or timed out, 2 usage, 3 refused by the guard, 130 interrupted.\n${examples("gitops-bootstrap drill --stack drill --kubeconfig /tmp/kind-drill.kubeconfig")}`)
     .action(recovery("drill"));
 
+  command("drill-summary", "One table of every environment's last drill (environment, outcome, recovery time, slowest phase and app) from the drills' reports.")
+    .argument("<reports...>", "a drill's report.json, its report folder, or a folder of report folders (as a CI artifact download lays them out)")
+    .addOption(new Option("--format <format>", "what to print").choices(["markdown", "json", "junit"]).default("markdown"))
+    .addHelpText("after", `\nExit status: 0 every environment recovered, 1 one did not, 2 a report is missing or not a drill report.\n${examples("gitops-bootstrap drill-summary reports/", "gitops-bootstrap drill-summary reports/drill-prod reports/drill-staging --format junit > drills.xml")}`)
+    .action((reports: string[], opts: import("./drill-summary/command").DrillSummaryOptions) => {
+      const { runDrillSummary } = load<typeof import("./drill-summary/command")>("./drill-summary/command");
+      result.code = runDrillSummary(reports, opts, io);
+    });
+
   return program;
 }
 
