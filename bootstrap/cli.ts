@@ -83,8 +83,11 @@ function recoveryOptions(cmd: Command, kubeconfig: Option): Command {
     .option("--secrets-under <path>", "only expect the Secrets of SOPS files under this folder of the repository");
 }
 
-/** The command tree; `result.code` is set by the action that ran. */
-function buildProgram(io: CliIo, result: { code: number }): Command {
+/** Thrown by the preAction hook when the command line is only being checked (`parseCommandLine`). */
+class ParsedOnly extends Error {}
+
+/** The command tree; `result.code` is set by the action that ran (none runs when `parseOnly`). */
+function buildProgram(io: CliIo, result: { code: number }, parseOnly = false): Command {
   const program = new Command("gitops-bootstrap")
     .description("Rebuild a Kubernetes cluster from Git in one command: Argo CD (or Flux) via Helm, the SOPS age key, repository credentials and the root app-of-apps.")
     .version(packageVersion(), "-V, --version", "print the version")
@@ -106,6 +109,7 @@ function buildProgram(io: CliIo, result: { code: number }): Command {
           action.error(`error: required option '${option.flags}' not specified`, { exitCode: EXIT.usage, code: "commander.missingMandatoryOptionValue" });
         }
       }
+      if (parseOnly) throw new ParsedOnly();
     });
 
   const command = (name: string, description: string): Command =>
@@ -204,6 +208,16 @@ function buildProgram(io: CliIo, result: { code: number }): Command {
     .addHelpText("after", `\nExit status: 0 recovered, 1 failed or timed out, 2 usage, 3 refused by the guard, 130 interrupted.\n${examples("gitops-bootstrap drill --stack drill --kubeconfig /tmp/kind-drill.kubeconfig")}`)
     .action(recovery("drill"));
 
+  command("drill-stacks", "List the drill stacks (stacks/Pulumi.drill.yaml, Pulumi.drill-<name>.yaml) and check each can be drilled: a real repository URL, no pinned cluster.")
+    .option("--only <stacks>", "only these stacks, comma-separated")
+    .option("--json", "print the list as JSON (a workflow's matrix)")
+    .option("--key-file", "print where the stack reads its age key (ageKeyFile, ~ expanded); with one stack")
+    .addHelpText("after", `\nExit status: 0 every listed stack can be drilled, 2 one cannot (each problem named) or usage error.\n${examples("gitops-bootstrap drill-stacks", "gitops-bootstrap drill-stacks --only drill --key-file")}`)
+    .action((opts: import("./drill-stacks/command").DrillStacksOptions) => {
+      const { runDrillStacks } = load<typeof import("./drill-stacks/command")>("./drill-stacks/command");
+      result.code = runDrillStacks(opts, io);
+    });
+
   command("drill-summary", "One table of every environment's last drill (environment, outcome, recovery time, slowest phase and app) from the drills' reports.")
     .argument("<reports...>", "a drill's report.json, its report folder, or a folder of report folders (as a CI artifact download lays them out)")
     .addOption(new Option("--format <format>", "what to print").choices(["markdown", "json", "junit"]).default("markdown"))
@@ -214,6 +228,23 @@ function buildProgram(io: CliIo, result: { code: number }): Command {
     });
 
   return program;
+}
+
+/**
+ * Whether a command line parses with the current commands and options (as a workflow or the README
+ * writes it), without running anything: undefined when it does, else commander's message.
+ */
+export async function parseCommandLine(argv: readonly string[]): Promise<string | undefined> {
+  let errors = "";
+  const io: CliIo = { stdout: () => undefined, stderr: (s) => void (errors += s), env: {}, projectDir: "." };
+  const program = buildProgram(io, { code: EXIT.ok }, true);
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return undefined;
+  } catch (e) {
+    if (e instanceof ParsedOnly || (e instanceof CommanderError && e.exitCode === 0)) return undefined;
+    return errors.trim() || (e as Error).message;
+  }
 }
 
 /** Runs the command line; resolves to the exit status. */
