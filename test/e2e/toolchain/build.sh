@@ -10,7 +10,7 @@
 #   build.sh --print-env   print export lines (PATH, PULUMI_* and tool locations)
 #
 # Tools: sops pulumi pulumi-kubernetes etcd kubernetes kwok helm flux-source-controller
-# flux-kustomize-controller argocd kustomize redis sealed-secrets (versions: versions.sh).
+# flux-kustomize-controller argocd kustomize redis sealed-secrets actionlint (versions: versions.sh).
 # Exit status: 0 all requested tools are there; 1 a build failed; 2 nothing failed to build but
 # a tool's module is refused by the Go module proxy (see the "⚠" line; refusals are remembered
 # for a day in <cache>/refused/). TOOLCHAIN_ALLOW_UNAVAILABLE=1 turns that 2 into 0.
@@ -49,6 +49,7 @@ tool_version() {
     kustomize) echo "$KUSTOMIZE_VERSION" ;;
     redis) echo "$REDIS_VERSION" ;;
     sealed-secrets) echo "$SEALED_SECRETS_VERSION" ;;
+    actionlint) echo "$ACTIONLINT_VERSION" ;;
     *) return 1 ;;
   esac
 }
@@ -68,6 +69,7 @@ tool_bins() {
     kustomize) echo "kustomize" ;;
     redis) echo "redis-server redis-cli" ;;
     sealed-secrets) echo "sealed-secrets-controller kubeseal" ;;
+    actionlint) echo "actionlint" ;;
   esac
 }
 
@@ -170,6 +172,16 @@ build_sops() {
   # sops' version.Version is a var holding the version without "v".
   build_pkgs "$w" "$out" "-X github.com/getsops/sops/v3/version.Version=${v#v}" \
     github.com/getsops/sops/v3/cmd/sops
+}
+
+build_actionlint() {
+  local v="$1" out="$2" w="$3"
+  new_wrapper "$w"
+  (cd "$w" && go mod edit -require "github.com/rhysd/actionlint@$v")
+  tools_go "$w" github.com/rhysd/actionlint/cmd/actionlint
+  (cd "$w" && go mod tidy)
+  # actionlint prints this var for -version (else it reads the build info, empty in a wrapper).
+  build_pkgs "$w" "$out" "-X github.com/rhysd/actionlint.version=${v#v}" github.com/rhysd/actionlint/cmd/actionlint
 }
 
 build_pulumi() {

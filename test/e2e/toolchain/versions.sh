@@ -74,5 +74,8 @@ unset _v
 # Bitnami Sealed Secrets: the controller and kubeseal, for the key backup and restore scenarios.
 : "${SEALED_SECRETS_VERSION:=v0.40.0}"   # github.com/bitnami-labs/sealed-secrets
 
+# The GitHub workflows' linter, run by .ci/run on .github/workflows/ (not by the e2e tests).
+: "${ACTIONLINT_VERSION:=v1.7.12}"       # github.com/rhysd/actionlint
+
 # Build order: most needed first.
-TOOLCHAIN_TOOLS=(sops pulumi pulumi-kubernetes etcd kubernetes kwok helm flux-source-controller flux-kustomize-controller argocd kustomize redis sealed-secrets)
+TOOLCHAIN_TOOLS=(sops pulumi pulumi-kubernetes etcd kubernetes kwok helm flux-source-controller flux-kustomize-controller argocd kustomize redis sealed-secrets actionlint)
