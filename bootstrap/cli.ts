@@ -161,7 +161,7 @@ function buildProgram(io: CliIo, result: { code: number }, parseOnly = false): C
       result.code = await runCheck(opts, io);
     });
 
-  command("backup-keys", "Back up the Sealed Secrets controller's sealing keys, SOPS-encrypted to the stack's age recipients, for up to restore before the controller starts.")
+  command("backup-keys", "Back up the Sealed Secrets controller's sealing keys, SOPS-encrypted to the stack's age recipients, so that pulumi up restores them before the controller starts.")
     .addOption(required("--stack <name>", "the stack whose cluster's keys are backed up (its sealedSecrets namespace and controller)"))
     .option("--kubeconfig <file>", "the cluster (default: the stack's kubernetes:kubeconfig / kubernetes:context, else the current context)")
     .option("--out <file>", "where to write the backup (default: the stack's sealedSecrets.keysFile)")
@@ -231,6 +231,19 @@ function buildProgram(io: CliIo, result: { code: number }, parseOnly = false): C
 }
 
 /**
+ * What users type by habit, in the form commander knows: `-v` alone for the version, and
+ * `help <command>` as `<command> --help`, so a mistyped `help rendr` gets "did you mean render?".
+ */
+function conventionalArgs(program: Command, argv: readonly string[]): string[] {
+  if (argv.length === 1 && argv[0] === "-v") return ["--version"];
+  if (argv.length === 2 && argv[0] === "help" && !argv[1].startsWith("-")) {
+    // An unknown name alone gets commander's "unknown command … (Did you mean …?)".
+    return program.commands.some((c) => c.name() === argv[1]) ? [argv[1], "--help"] : [argv[1]];
+  }
+  return [...argv];
+}
+
+/**
  * Whether a command line parses with the current commands and options (as a workflow or the README
  * writes it), without running anything: undefined when it does, else commander's message.
  */
@@ -239,7 +252,7 @@ export async function parseCommandLine(argv: readonly string[]): Promise<string 
   const io: CliIo = { stdout: () => undefined, stderr: (s) => void (errors += s), env: {}, projectDir: "." };
   const program = buildProgram(io, { code: EXIT.ok }, true);
   try {
-    await program.parseAsync([...argv], { from: "user" });
+    await program.parseAsync(conventionalArgs(program, argv), { from: "user" });
     return undefined;
   } catch (e) {
     if (e instanceof ParsedOnly || (e instanceof CommanderError && e.exitCode === 0)) return undefined;
@@ -252,7 +265,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   const result = { code: EXIT.ok };
   const program = buildProgram(io, result);
   try {
-    await program.parseAsync([...argv], { from: "user" });
+    await program.parseAsync(conventionalArgs(program, argv), { from: "user" });
     return result.code;
   } catch (e) {
     if (e instanceof CommanderError) {
@@ -269,6 +282,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 
 /** Entry point of the bin shim; `projectDir` is the package's root (Pulumi.yaml, stacks/). */
 export function run(projectDir: string): void {
+  // Output piped into `head` (or a closed pager) ends the command quietly, as other CLIs do.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code !== "EPIPE") throw e;
+      process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
+    });
+  }
   const io: CliIo = {
     stdout: (s) => process.stdout.write(s),
     stderr: (s) => process.stderr.write(s),

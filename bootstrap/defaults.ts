@@ -96,10 +96,11 @@ export const REPO_SECRET_NAME = "gitops-bootstrap-repo";
 
 /**
  * Keys of the Secrets this program creates whose values are public: CA certificates
- * (`repo.caFile`, checked to hold certificates only). `render` shows them; every other Secret
- * value is redacted.
+ * (`repo.caFile`, checked to hold certificates only), and the Argo CD repository Secret's `type`
+ * and `url` (config validation refuses a URL that carries credentials). `render` shows them;
+ * every other Secret value is redacted.
  */
-export const PUBLIC_SECRET_KEYS: readonly string[] = [FLUX.gitCaKey, "tls.crt"];
+export const PUBLIC_SECRET_KEYS: readonly string[] = [FLUX.gitCaKey, "tls.crt", "type", "url"];
 
 /** Labels every object this program creates carries, so an operator can find them. */
 export const MANAGED_BY_LABELS = { "app.kubernetes.io/managed-by": "gitops-bootstrap" } as const;

@@ -138,7 +138,8 @@ describe("bad input", () => {
     const { code, stdout } = await cli(["render", "--stack", "bad"], dir);
     expect(code).toBe(0);
     const repoSecret = docs(stdout).find((d) => d.metadata?.name === "gitops-bootstrap-repo");
-    expect(repoSecret.stringData).toEqual({ type: "<redacted>", url: "<redacted>", username: "<redacted>", password: "<redacted>" });
+    // type and url are not secret (a URL with credentials is refused), so they are worth seeing.
+    expect(repoSecret.stringData).toEqual({ type: "git", url: expect.stringMatching(/^https:\/\/[^@]+$/), username: "<redacted>", password: "<redacted>" });
     expect(stdout).not.toContain("v1:AAAABBBBCCCC");
   });
 
@@ -154,5 +155,11 @@ describe("bad input", () => {
     expect((await cli(["render", "--stack", "demo", "--frobnicate"])).stderr).toContain("✗ unknown option '--frobnicate'");
     expect((await cli(["deploy"])).stderr).toContain("✗ unknown command 'deploy'");
     expect((await cli([])).code).toBe(2);
+  });
+
+  test("help <mistyped command> suggests the nearest; -v prints the version", async () => {
+    expect(await cli(["help", "rendr"])).toMatchObject({ code: 2, stderr: expect.stringMatching(/unknown command 'rendr'\n\(Did you mean render\?\)/), stdout: "" });
+    expect(await cli(["help", "render"])).toMatchObject({ code: 0, stdout: expect.stringContaining("Usage: gitops-bootstrap render [options]") });
+    expect(await cli(["-v"])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^\d+\.\d+\.\d+\n$/) });
   });
 });
