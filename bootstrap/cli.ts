@@ -121,7 +121,7 @@ function buildProgram(io: CliIo, result: { code: number }, parseOnly = false): C
     .option("--repo-path <path>", "folder of the repository that holds this environment (default: clusters/<stack>)")
     .option("--revision <rev>", "branch, tag or commit to deploy", "HEAD")
     .addOption(new Option("--reconciler <name>", "what syncs the cluster from Git").choices(["argocd", "flux"]).default("argocd"))
-    .option("--gitops-repo <dir>", "local checkout of the GitOps repository, where .sops.yaml is written or updated", ".")
+    .addOption(required("--gitops-repo <dir>", "local checkout of the GitOps repository, where .sops.yaml is written or updated"))
     .option("--key-file <file>", "age key file the new identity is appended to (created with mode 0600)", "~/.config/sops/age/keys.txt")
     .option("--post-quantum", "make a post-quantum (ML-KEM-768 + X25519) identity instead of X25519")
     .addHelpText("after", examples("gitops-bootstrap init --stack dev --repo-url https://git.example.com/platform/cluster-state.git --gitops-repo ../cluster-state"))

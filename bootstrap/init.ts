@@ -155,8 +155,11 @@ export async function plan(opts: InitOptions, io: InitIo, identity: string, reci
   const gitopsRepo = path.resolve(opts.gitopsRepo);
   const sopsFile = path.join(gitopsRepo, ".sops.yaml");
   let sopsBefore: string | undefined;
+  const ownCheckout = path.relative(path.resolve(io.projectDir), gitopsRepo);
   if (!fs.existsSync(gitopsRepo) || !fs.statSync(gitopsRepo).isDirectory()) {
     problems.push(`--gitops-repo ${gitopsRepo} is not a directory; give the local checkout of the GitOps repository`);
+  } else if (ownCheckout === "" || (!ownCheckout.startsWith("..") && !path.isAbsolute(ownCheckout))) {
+    problems.push(`--gitops-repo ${gitopsRepo} is gitops-bootstrap's own checkout, not your GitOps repository; give the local checkout of the repository the cluster syncs from (e.g. ../cluster-state)`);
   } else if (fs.existsSync(sopsFile)) {
     if (!fs.statSync(sopsFile).isFile()) problems.push(`${sopsFile} is not a regular file`);
     else sopsBefore = fs.readFileSync(sopsFile, "utf8");

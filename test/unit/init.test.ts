@@ -170,15 +170,24 @@ describe("bad input is a usage error and writes nothing", () => {
     ["a .sops.yaml that does not parse", ["--stack", "dev"], () => fs.writeFileSync(path.join(world.repo, ".sops.yaml"), "creation_rules: [\n"), /cannot update .*\.sops\.yaml: it is not valid YAML \(line \d\); fix it/],
     ["a .sops.yaml whose rules are not a list", ["--stack", "dev"], () => fs.writeFileSync(path.join(world.repo, ".sops.yaml"), "creation_rules: yes\n"), /cannot update .*\.sops\.yaml: creation_rules is not a list/],
     ["a GitOps repository that does not exist", ["--stack", "dev", "--gitops-repo", "/nonexistent/state"], () => undefined, /--gitops-repo \/nonexistent\/state is not a directory/],
+    ["the tool's own checkout as the GitOps repository", ["--stack", "dev", "--gitops-repo", "<project>"], () => undefined, /--gitops-repo .*project is gitops-bootstrap's own checkout, not your GitOps repository/],
+    ["a folder inside the tool's own checkout", ["--stack", "dev", "--gitops-repo", "<project>/stacks"], () => undefined, /--gitops-repo .*project\/stacks is gitops-bootstrap's own checkout/],
     ["a key file that cannot be created", ["--stack", "dev", "--key-file", "~/blocker/keys.txt"], () => fs.writeFileSync(path.join(world.home, "blocker"), "a file"), /--key-file .*\/blocker\/keys\.txt cannot be created: .*\/blocker is not a directory/],
     ["a key file that is a directory", ["--stack", "dev", "--key-file", "~/keys"], () => fs.mkdirSync(path.join(world.home, "keys")), /--key-file .*\/keys is not a regular file/],
   ] as [string, string[], () => void, RegExp][])("%s", async (_what, argv, prepare, message) => {
     prepare();
     const before = snapshot();
-    const r = await init(...argv);
+    const r = await init(...argv.map((a) => a.replace("<project>", world.project)));
     expect(r.stderr).toMatch(message);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
+    expect(snapshot()).toEqual(before);
+  });
+
+  test("--gitops-repo is required: init never guesses where .sops.yaml goes", async () => {
+    const before = snapshot();
+    const r = await cli(["init", "--stack", "dev", "--repo-url", URL], world.project, { HOME: world.home });
+    expect(r).toMatchObject({ code: 2, stderr: expect.stringContaining("required option '--gitops-repo <dir>' not specified") });
     expect(snapshot()).toEqual(before);
   });
 
