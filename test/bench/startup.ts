@@ -75,6 +75,31 @@ function main(): void {
     );
   }
   process.stdout.write(missed === 0 ? "✔ every start-up target met\n" : `✗ ${missed} start-up target(s) missed\n`);
+  launchers();
+}
+
+/**
+ * `--help` as the README runs it (`npx gitops-bootstrap`, which starts npm first) against the
+ * executable itself (what `npm link` / a global install / `node_modules/.bin` run): the price of
+ * npx, measured, not guessed.
+ */
+function launchers(): void {
+  const ways: readonly { name: string; cmd: string; args: readonly string[] }[] = [
+    { name: "npx gitops-bootstrap --help", cmd: "npx", args: ["--no-install", "gitops-bootstrap", "--help"] },
+    { name: "./bootstrap/gitops-bootstrap.js --help", cmd: BIN, args: ["--help"] },
+  ];
+  process.stdout.write(`► how it is started: --help, median of ${ROUNDS} fresh processes\n`);
+  for (const w of ways) {
+    const once = (): number => {
+      const started = performance.now();
+      const r = spawnSync(w.cmd, [...w.args], { cwd: ROOT, encoding: "utf8" });
+      if (r.status !== 0) throw new Error(`${w.name} exited ${r.status}: ${r.stderr}`);
+      return performance.now() - started;
+    };
+    once();
+    const ms = median(Array.from({ length: ROUNDS }, once));
+    process.stdout.write(`  ${w.name.padEnd(40)} ${ms.toFixed(0).padStart(5)} ms\n`);
+  }
 }
 
 main();
