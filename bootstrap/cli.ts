@@ -128,8 +128,8 @@ function buildProgram(io: CliIo, result: { code: number }): Command {
 
   command("render", "Show exactly what the stack would apply, offline (no cluster, no Pulumi CLI). Secrets are <redacted>.")
     .addOption(required("--stack <name>", "the stack whose stacks/Pulumi.<name>.yaml is rendered"))
-    .option("--out <dir>", "write one file per resource into this directory instead of printing YAML")
-    .option("--show-secrets", "show secret values instead of <redacted>")
+    .option("--out <dir>", "write one file per resource into this folder instead of printing YAML (a new or empty folder, or an earlier render's: only the files it lists in .gitops-bootstrap-render.json are replaced)")
+    .option("--show-secrets", "show secret values instead of <redacted> (with --out: files 0600 in a 0700 folder)")
     .addHelpText("after", examples("gitops-bootstrap render --stack demo", "gitops-bootstrap render --stack prod --out render/prod"))
     .action(async (opts) => {
       const { runRender } = load<typeof import("./render")>("./render");
