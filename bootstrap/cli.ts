@@ -162,7 +162,8 @@ function buildProgram(io: CliIo, result: { code: number }): Command {
     .option("--kubeconfig <file>", "the cluster (default: the stack's kubernetes:kubeconfig / kubernetes:context, else the current context)")
     .option("--out <file>", "where to write the backup (default: the stack's sealedSecrets.keysFile)")
     .option("--recipient <age1...>", "also encrypt to this age recipient (repeatable)", (value: string, all: string[]) => [...all, value], [] as string[])
-    .addHelpText("after", `\nExit status: 0 written (or unchanged), 1 no controller or no key in the cluster, 2 usage or config error.\n${examples("gitops-bootstrap backup-keys --stack prod --out sealed-secrets-keys.sops.yaml")}`)
+    .option("--prune", "drop the backup's keys the cluster does not hold (default: the backup keeps every key it has and adds the new ones)")
+    .addHelpText("after", `\nExit status: 0 written (or unchanged), 1 no controller or no key in the cluster, a key under a name the controller\ndoes not give, or a key that differs from the backup's under the same name, 2 usage or config error.\n${examples("gitops-bootstrap backup-keys --stack prod --out sealed-secrets-keys.sops.yaml")}`)
     .action(async (opts) => {
       const { runBackupKeys } = load<typeof import("./sealed-secrets/backup")>("./sealed-secrets/backup");
       result.code = await runBackupKeys(opts, io);
