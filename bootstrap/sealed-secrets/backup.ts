@@ -167,7 +167,7 @@ export async function runBackupKeys(opts: BackupOptions, io: BackupIo): Promise<
   if (before && merge.notInCluster.length > 0) {
     const held = before.keys.length - merge.notInCluster.length;
     io.stderr(`! the cluster holds ${held} of the ${plural(before.keys.length, "sealing key")} in the backup: is it a rebuilt cluster not yet restored, or another cluster?\n`);
-    if (!opts.prune) io.stderr(`  the backup keeps ${merge.notInCluster.join(", ")} (--prune would drop them)\n`);
+    if (!opts.prune) io.stderr(`  the backup keeps ${merge.notInCluster.join(", ")} (--prune would drop ${merge.notInCluster.length === 1 ? "it" : "them"})\n`);
   }
   if (merge.dropped.length > 0) {
     io.stderr(`! --prune: dropping ${plural(merge.dropped.length, "key")} from the backup: ${merge.dropped.join(", ")}; SealedSecrets sealed with ${merge.dropped.length === 1 ? "it" : "them"} will not open after a restore from this backup\n`);

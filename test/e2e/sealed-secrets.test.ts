@@ -184,7 +184,7 @@ test("backup-keys against that rebuilt cluster keeps the old key and adds the ne
   const merged = cli(["backup-keys", "--stack", "sandbox", "--kubeconfig", cluster.kubeconfig, "--out", backup]);
   expect(merged.status).toBe(0);
   expect(merged.stderr).toContain("! the cluster holds 0 of the 1 sealing key in the backup: is it a rebuilt cluster not yet restored, or another cluster?");
-  expect(merged.stderr).toContain(`the backup keeps ${old} (--prune would drop them)`);
+  expect(merged.stderr).toContain(`the backup keeps ${old} (--prune would drop it)`);
   expect(merged.stdout).toContain(`2 keys, 1 new (${fresh.name})`);
   expect(itemNames(backup)).toEqual([old, fresh.name].sort());
   expect(decryptedCertificates(backup)).toEqual({ [old]: oldCertificate, [fresh.name]: fresh.crt });
