@@ -27,7 +27,8 @@ beforeAll(async () => {
   [a, b, c] = ["sealed-secrets-keyaaaaa", "sealed-secrets-keybbbbb", "sealed-secrets-keyccccc"].map(makeSealingKey);
   identity = await age.generateX25519Identity();
   recipient = await age.identityToRecipient(identity);
-});
+  // Three RSA keys from openssl: seconds on a loaded machine.
+}, 60_000);
 
 const names = (keys: readonly SealingKey[]): string[] => keys.map((k) => k.name);
 
