@@ -132,8 +132,8 @@ function buildProgram(io: CliIo, result: { code: number }, parseOnly = false): C
 
   command("render", "Show exactly what the stack would apply, offline (no cluster, no Pulumi CLI). Secrets are <redacted>.")
     .addOption(required("--stack <name>", "the stack whose stacks/Pulumi.<name>.yaml is rendered"))
-    .option("--out <dir>", "write one file per resource into this directory instead of printing YAML")
-    .option("--show-secrets", "show secret values instead of <redacted>")
+    .option("--out <dir>", "write one file per resource into this folder instead of printing YAML (a new or empty folder, or an earlier render's: only the files it lists in .gitops-bootstrap-render.json are replaced)")
+    .option("--show-secrets", "show secret values instead of <redacted> (with --out: files 0600 in a 0700 folder)")
     .addHelpText("after", examples("gitops-bootstrap render --stack demo", "gitops-bootstrap render --stack prod --out render/prod"))
     .action(async (opts) => {
       const { runRender } = load<typeof import("./render")>("./render");
@@ -166,7 +166,8 @@ function buildProgram(io: CliIo, result: { code: number }, parseOnly = false): C
     .option("--kubeconfig <file>", "the cluster (default: the stack's kubernetes:kubeconfig / kubernetes:context, else the current context)")
     .option("--out <file>", "where to write the backup (default: the stack's sealedSecrets.keysFile)")
     .option("--recipient <age1...>", "also encrypt to this age recipient (repeatable)", (value: string, all: string[]) => [...all, value], [] as string[])
-    .addHelpText("after", `\nExit status: 0 written (or unchanged), 1 no controller or no key in the cluster, 2 usage or config error.\n${examples("gitops-bootstrap backup-keys --stack prod --out sealed-secrets-keys.sops.yaml")}`)
+    .option("--prune", "drop the backup's keys the cluster does not hold (default: the backup keeps every key it has and adds the new ones)")
+    .addHelpText("after", `\nExit status: 0 written (or unchanged), 1 no controller or no key in the cluster, a key under a name the controller\ndoes not give, or a key that differs from the backup's under the same name, 2 usage or config error.\n${examples("gitops-bootstrap backup-keys --stack prod --out sealed-secrets-keys.sops.yaml")}`)
     .action(async (opts) => {
       const { runBackupKeys } = load<typeof import("./sealed-secrets/backup")>("./sealed-secrets/backup");
       result.code = await runBackupKeys(opts, io);

@@ -12,6 +12,7 @@
  * Everything is validated first (the would-be stack through the same `resolveConfig` as `up`),
  * then written; if a write fails, the earlier ones are undone. The private key is never printed.
  */
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -21,6 +22,7 @@ import { ConfigError, checkRepoUrl, resolveConfig } from "./config";
 import { DNS_LABEL } from "./config-fields";
 import { CONFIG_NAMESPACE } from "./defaults";
 import { UsageError } from "./errors";
+import { replaceFile } from "./output-files";
 import { parseSopsConfig, ruleFor } from "./sops/sops-config";
 import { listStacks, stackFilePath } from "./stack-file";
 
@@ -106,6 +108,12 @@ const writable = (p: string): boolean => {
   }
 };
 
+/** A key file open to group or others can be made 0600 by this user (its owner) before a key is added. */
+function canTighten(file: string): boolean {
+  const stat = fs.statSync(file);
+  return (stat.mode & 0o077) === 0 || process.getuid === undefined || stat.uid === process.getuid();
+}
+
 /** The nearest existing ancestor of `p` (for "can this be created?"). */
 function existingAncestor(p: string): string {
   let dir = p;
@@ -160,8 +168,9 @@ export async function plan(opts: InitOptions, io: InitIo, identity: string, reci
     problems.push(`--gitops-repo ${gitopsRepo} is not a directory; give the local checkout of the GitOps repository`);
   } else if (ownCheckout === "" || (!ownCheckout.startsWith("..") && !path.isAbsolute(ownCheckout))) {
     problems.push(`--gitops-repo ${gitopsRepo} is gitops-bootstrap's own checkout, not your GitOps repository; give the local checkout of the repository the cluster syncs from (e.g. ../cluster-state)`);
-  } else if (fs.existsSync(sopsFile)) {
-    if (!fs.statSync(sopsFile).isFile()) problems.push(`${sopsFile} is not a regular file`);
+  } else if (fs.lstatSync(sopsFile, { throwIfNoEntry: false })) {
+    if (fs.lstatSync(sopsFile).isSymbolicLink()) problems.push(`${sopsFile} is a symbolic link; init replaces .sops.yaml as a regular file: give the repository that holds the real file`);
+    else if (!fs.statSync(sopsFile).isFile()) problems.push(`${sopsFile} is not a regular file`);
     else sopsBefore = fs.readFileSync(sopsFile, "utf8");
     if (!writable(sopsFile)) problems.push(`${sopsFile} is not writable`);
   } else if (!writable(gitopsRepo)) {
@@ -174,7 +183,10 @@ export async function plan(opts: InitOptions, io: InitIo, identity: string, reci
   if (keyFileExisted) {
     if (!fs.statSync(keyFile).isFile()) problems.push(`--key-file ${keyFile} is not a regular file`);
     else if (!writable(keyFile)) problems.push(`--key-file ${keyFile} is not writable; init appends the new identity to it`);
-    else keyText = fs.readFileSync(keyFile, "utf8");
+    else if (!canTighten(keyFile)) {
+      const mode = (fs.statSync(keyFile).mode & 0o777).toString(8);
+      problems.push(`--key-file ${keyFile} is readable by others (mode ${mode}) and belongs to another user: init cannot make it 0600 before adding a private key to it; have its owner run chmod 600 on it, or give another --key-file`);
+    } else keyText = fs.readFileSync(keyFile, "utf8");
   } else {
     const ancestor = existingAncestor(path.dirname(keyFile));
     if (!fs.statSync(ancestor).isDirectory()) problems.push(`--key-file ${keyFile} cannot be created: ${ancestor} is not a directory`);
@@ -219,16 +231,21 @@ export async function plan(opts: InitOptions, io: InitIo, identity: string, reci
   return { repoPath, keyFileShown, keyFile, keyFileExisted, keyBlock, sopsFile, sopsBefore, sopsAfter: sops.text, sopsAction: sops.action, stackFile, stackText };
 }
 
-/** Writes `text` to `file` through a temporary file in the same folder; `exclusive` never replaces an existing file. */
-function writeAtomically(file: string, text: string, exclusive: boolean): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+/** Creates `file` (never replacing one) through a temporary file in the same folder, linked into place. */
+function createAtomically(file: string, text: string): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(6).toString("hex")}.tmp`);
   fs.writeFileSync(tmp, text, { flag: "wx" });
   try {
-    if (exclusive) fs.linkSync(tmp, file);
-    else fs.renameSync(tmp, file);
+    fs.linkSync(tmp, file);
   } finally {
     fs.rmSync(tmp, { force: true });
   }
+}
+
+/** `.sops.yaml` as it is to be: replaced through an exclusive temporary file, its mode kept. */
+function writeSopsConfig(file: string, text: string): void {
+  const mode = fs.existsSync(file) ? fs.statSync(file).mode & 0o777 : 0o644;
+  replaceFile(file, text, mode);
 }
 
 /** @internal Performs the writes in order; a failure undoes the ones before it. */
@@ -236,26 +253,31 @@ export function apply(p: Plan, stderr: (s: string) => void): void {
   const undo: (() => void)[] = [];
   try {
     if (p.keyFileExisted) {
-      const size = fs.statSync(p.keyFile).size;
-      const mode = fs.statSync(p.keyFile).mode & 0o777;
+      const { size, mode } = fs.statSync(p.keyFile);
+      // Tightened before the private key goes in (and kept so if a later write is undone).
+      if ((mode & 0o077) !== 0) {
+        try {
+          fs.chmodSync(p.keyFile, 0o600);
+        } catch (e) {
+          throw new UsageError(`init: ${p.keyFile} is readable by others (mode ${(mode & 0o777).toString(8)}) and cannot be made 0600 (${(e as NodeJS.ErrnoException).code}): nothing was written; make it 0600 as its owner, or give another --key-file`);
+        }
+        stderr(`! ${p.keyFile} was readable by others (mode ${(mode & 0o777).toString(8)}); it is now 0600, before the new identity was added\n`);
+      }
       fs.appendFileSync(p.keyFile, p.keyBlock);
       undo.push(() => fs.truncateSync(p.keyFile, size));
-      if ((mode & 0o077) !== 0) {
-        fs.chmodSync(p.keyFile, 0o600);
-        stderr(`! ${p.keyFile} was readable by others (mode ${mode.toString(8)}); it is now 0600\n`);
-      }
     } else {
       fs.mkdirSync(path.dirname(p.keyFile), { recursive: true, mode: 0o700 });
       fs.writeFileSync(p.keyFile, p.keyBlock, { flag: "wx", mode: 0o600 });
       undo.push(() => fs.rmSync(p.keyFile, { force: true }));
     }
     if (p.sopsAfter !== p.sopsBefore) {
-      writeAtomically(p.sopsFile, p.sopsAfter, false);
-      undo.push(() => (p.sopsBefore === undefined ? fs.rmSync(p.sopsFile, { force: true }) : writeAtomically(p.sopsFile, p.sopsBefore, false)));
+      writeSopsConfig(p.sopsFile, p.sopsAfter);
+      undo.push(() => (p.sopsBefore === undefined ? fs.rmSync(p.sopsFile, { force: true }) : writeSopsConfig(p.sopsFile, p.sopsBefore)));
     }
-    writeAtomically(p.stackFile, p.stackText, true);
+    createAtomically(p.stackFile, p.stackText);
   } catch (e) {
     for (const step of undo.reverse()) step();
+    if (e instanceof UsageError) throw e;
     const err = e as NodeJS.ErrnoException;
     throw new UsageError(`init: ${err.code === "EEXIST" ? `${err.path ?? p.stackFile} appeared while init ran` : `writing failed (${err.code ?? err.message})`}; nothing was kept`);
   }

@@ -2,12 +2,12 @@
  * `render`: runs the Pulumi program offline (in-process mocks: no CLI, no cluster) and shows
  * exactly what a stack would apply. Secrets are redacted unless asked for.
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { CONFIG_NAMESPACE, PUBLIC_SECRET_KEYS } from "./defaults";
 import { UsageError } from "./errors";
+import { type OutputFolderSpec, inspectOutputFolder, manifestName, writeOutputFolder } from "./output-files";
 import { bootstrap } from "./program";
 import { readStackConfig } from "./stack-file";
 
@@ -116,11 +116,19 @@ export function toDocument(r: RenderedResource): Obj {
 }
 
 function fileName(index: number, r: RenderedResource): string {
-  const kind = r.type === "kubernetes:helm.sh/v3:Release" ? "helmrelease" : String(r.inputs.kind ?? r.type.split(":").pop()).toLowerCase();
+  const kind = r.type === "kubernetes:helm.sh/v3:Release" ? "helmrelease" : String(r.inputs.kind ?? r.type.split(":").pop()).toLowerCase().replace(/[^a-z0-9_.-]/g, "_");
   const meta = isObject(r.inputs.metadata) ? r.inputs.metadata : {};
   const name = String(meta.name ?? r.inputs.name ?? r.name).replace(/[^A-Za-z0-9_.-]/g, "_");
   return `${String(index + 1).padStart(2, "0")}-${kind}-${name}.yaml`;
 }
+
+/** `--out`: the folder render writes into, and the only names it writes there (fileName's). */
+export const renderFolder = (showSecrets: boolean): OutputFolderSpec => ({
+  command: "render",
+  flag: "--out",
+  fileNames: /^\d{2,}-[a-z0-9_.-]+-[A-Za-z0-9_.-]+\.yaml$/,
+  secret: showSecrets,
+});
 
 export interface WriteOptions {
   readonly outDir?: string;
@@ -133,12 +141,13 @@ export interface WriteOptions {
 export function writeRender(result: RenderResult, stack: string, opts: WriteOptions): void {
   const docs = result.resources.map((r, i) => ({ file: fileName(i, r), header: `# ${r.type} ${r.name}`, doc: toDocument(r) }));
   if (opts.outDir) {
-    fs.rmSync(opts.outDir, { recursive: true, force: true });
-    fs.mkdirSync(opts.outDir, { recursive: true });
-    for (const d of docs) {
-      fs.writeFileSync(path.join(opts.outDir, d.file), `${d.header}\n${YAML.stringify(d.doc, { lineWidth: 0 })}`);
-      opts.stderr(`✔ ${path.join(opts.outDir, d.file)}\n`);
-    }
+    const files = docs.map((d) => ({ name: d.file, text: `${d.header}\n${YAML.stringify(d.doc, { lineWidth: 0 })}` }));
+    const written = writeOutputFolder(opts.outDir, renderFolder(opts.showSecrets), files);
+    if (written.tightenedFrom !== undefined) opts.stderr(`! ${opts.outDir} was mode ${written.tightenedFrom.toString(8)}; it is now 0700 (it holds secrets)\n`);
+    for (const f of files) opts.stderr(`✔ ${path.join(opts.outDir, f.name)}${opts.showSecrets ? " (0600)" : ""}\n`);
+    if (written.removed.length > 0) opts.stderr(`  removed ${written.removed.length} file(s) of the earlier render that this one does not write: ${written.removed.join(", ")}\n`);
+    if (written.kept.length > 0) opts.stderr(`  left untouched (not written by render): ${written.kept.join(", ")}\n`);
+    opts.stderr(`  ${manifestName("render")} lists the files render wrote; the next render --out here replaces only those\n`);
   } else {
     opts.stdout(docs.map((d) => `---\n${d.header}\n${YAML.stringify(d.doc, { lineWidth: 0 })}`).join(""));
   }
@@ -162,6 +171,9 @@ export interface RenderIo {
 
 /** `gitops-bootstrap render`: the stack's config, validated, run through the program under mocks. */
 export async function runRender(opts: RenderCommandOptions, io: RenderIo): Promise<number> {
+  const outDir = opts.out === undefined ? undefined : path.resolve(opts.out);
+  // A folder render may not write into is refused before any work.
+  if (outDir !== undefined) inspectOutputFolder(outDir, renderFolder(opts.showSecrets));
   io.stderr(`► rendering stack ${opts.stack} offline\n`);
   const raw = readStackConfig(io.projectDir, opts.stack, io.env.HOME);
   let result: RenderResult;
@@ -172,6 +184,6 @@ export async function runRender(opts: RenderCommandOptions, io: RenderIo): Promi
     if (pulumi.RunError.isInstance(e)) throw new UsageError(e.message);
     throw e;
   }
-  writeRender(result, opts.stack, { outDir: opts.out === undefined ? undefined : path.resolve(opts.out), showSecrets: opts.showSecrets, stdout: io.stdout, stderr: io.stderr });
+  writeRender(result, opts.stack, { outDir, showSecrets: opts.showSecrets, stdout: io.stdout, stderr: io.stderr });
   return 0;
 }

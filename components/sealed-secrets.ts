@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { SealedSecretsConfig } from "../bootstrap/config";
 import { MANAGED_BY_LABELS, OWNED_ANNOTATIONS, SEALED_SECRETS, componentToken } from "../bootstrap/defaults";
-import { SEALING_KEY_LABEL } from "../bootstrap/sealed-secrets/keys";
+import { SEALING_KEY_LABEL, SEALING_KEY_NAME_HINT, isSealingKeyName } from "../bootstrap/sealed-secrets/keys";
 import { chartSource } from "./argocd";
 
 export interface SealedSecretsArgs {
@@ -32,6 +32,12 @@ export class SealedSecrets extends pulumi.ComponentResource {
   constructor(name: string, args: SealedSecretsArgs, opts?: pulumi.ComponentResourceOptions) {
     super(componentToken("SealedSecrets"), name, {}, opts);
     const cfg = args.config;
+    // The config's validation refuses these already; a component built from other code must not
+    // let a key take over another kubernetes.io/tls Secret of the namespace either.
+    const foreign = cfg.keys.filter((k) => !isSealingKeyName(k.name)).map((k) => k.name);
+    if (foreign.length > 0) {
+      throw new pulumi.InputPropertyError({ propertyPath: "config.keys", reason: `${foreign.join(", ")}: not a sealing key's name (${SEALING_KEY_NAME_HINT})` });
+    }
     let namespaceDeps: pulumi.Resource[] = args.namespaceResource ? [args.namespaceResource] : [];
     if (!args.namespaceResource && !EXISTING_NAMESPACES.includes(cfg.namespace)) {
       namespaceDeps = [new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: cfg.namespace, labels: { ...MANAGED_BY_LABELS }, annotations: { ...OWNED_ANNOTATIONS } } }, { parent: this })];

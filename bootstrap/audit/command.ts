@@ -4,12 +4,12 @@
  * (classify.ts), applies the team's ignore rules, and reports. Exit 0 when nothing would be lost,
  * 1 when something would (data in volumes included), 2 usage errors.
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { type BootstrapConfig, resolveConfig } from "../config";
 import { ARGOCD, FLUX } from "../defaults";
 import { stackKubeConfig } from "../kubeconfig";
+import { type OutputFolderSpec, inspectOutputFolder, writeOutputFolder } from "../output-files";
 import { elapsed, statusLineFor } from "../progress";
 import { readStackConfig } from "../stack-file";
 import { type AuditFacts, type HelmReleaseRef, type KustomizationInventory, type TrackingMethod, classify } from "./classify";
@@ -100,9 +100,13 @@ export async function auditCluster(kc: KubeConfig, stack: string, config: Bootst
   }
 }
 
+/** `--report-dir`: new, empty, or audit's own earlier report (output-files.ts). */
+const AUDIT_REPORT_FOLDER: OutputFolderSpec = { command: "audit", flag: "--report-dir", fileNames: /^audit\.(json|md)$/, secret: false };
+
 export async function runAudit(opts: AuditOptions, io: AuditIo): Promise<number> {
   // Everything the user gave is checked before the cluster is touched.
   const ignore = opts.ignore === undefined ? [] : readIgnoreFile(opts.ignore);
+  if (opts.reportDir) inspectOutputFolder(opts.reportDir, AUDIT_REPORT_FOLDER);
   const config = await resolveConfig(readStackConfig(io.projectDir, opts.stack, io.env.HOME));
   const kc = stackKubeConfig(io.projectDir, opts.stack, opts.kubeconfig);
   const live = statusLineFor(io);
@@ -121,9 +125,10 @@ export async function runAudit(opts: AuditOptions, io: AuditIo): Promise<number>
     live.clear();
   }
   if (opts.reportDir) {
-    fs.mkdirSync(opts.reportDir, { recursive: true });
-    fs.writeFileSync(path.join(opts.reportDir, "audit.json"), `${JSON.stringify(report, null, 2)}\n`);
-    fs.writeFileSync(path.join(opts.reportDir, "audit.md"), formatMarkdown(report));
+    writeOutputFolder(opts.reportDir, AUDIT_REPORT_FOLDER, [
+      { name: "audit.json", text: `${JSON.stringify(report, null, 2)}\n` },
+      { name: "audit.md", text: formatMarkdown(report) },
+    ]);
   }
   io.stdout(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatText(report));
   if (opts.reportDir) io.stderr(`✔ report: ${path.join(opts.reportDir, "audit.md")} (and audit.json)\n`);

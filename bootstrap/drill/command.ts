@@ -6,13 +6,14 @@
 import * as path from "node:path";
 import { type RawStackConfig, resolveConfig } from "../config";
 import { UsageError } from "../errors";
+import { inspectOutputFolder } from "../output-files";
 import { terminalStatusLine } from "../progress";
 import { checkRepository } from "../sops";
 import { readRepository } from "../sops/repository";
 import { rawConfigFromEntries } from "../program";
 import { type DeployEngine, PulumiEngine } from "./engine";
 import { otherStackBindings } from "./guard";
-import { type RunOptions, runRecovery } from "./run";
+import { type RunOptions, reportFolder, runRecovery } from "./run";
 import { auditCluster } from "../audit/command";
 import { kubeConfigFor } from "../kubeconfig";
 import { loadKubeConfig } from "./watch";
@@ -84,6 +85,8 @@ export async function runRecoveryCommand(command: "restore" | "drill", flags: Re
   const failureGraceMs = parseDuration(flags.failureGrace ?? "2m", "failure-grace");
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const reportDir = path.resolve(flags.reportDir ?? path.join("reports", `${command}-${stack}-${stamp}`));
+  // A report folder the command may not write into is refused before the cluster is touched.
+  inspectOutputFolder(reportDir, reportFolder(command));
   const live = io.interactive ? terminalStatusLine(process.stderr) : undefined;
   const out = (line: string): void => (live ? live.print(line) : io.stderr(`${line}\n`));
 

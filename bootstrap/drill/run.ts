@@ -4,10 +4,10 @@
  * Ctrl-C. Each step prints one line when it starts and one when it ends; the report records the
  * phases, per-app times and failures, and never a secret.
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { BootstrapConfig } from "../config";
+import { type OutputFolderSpec, writeOutputFolder } from "../output-files";
 import { privateKeyObjects } from "../sealed-secrets/keys";
 import { type RepositoryCheckReport, type checkRepository, failsTheCheck, formatFileLine } from "../sops";
 import { formatSealedLine } from "../sops/report";
@@ -267,7 +267,7 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
       notes,
       ...(o.audit ? { audit: o.audit } : {}),
     };
-    writeReport(o.reportDir, report);
+    writeReport(o.reportDir, o.command, report);
     o.out(`${outcome === "recovered" ? "✔" : "✗"} ${o.command} ${outcome}; report: ${path.join(o.reportDir, REPORT_FILES.markdown)} (and ${REPORT_FILES.json}, ${REPORT_FILES.junit})`);
     return report;
   }
@@ -298,9 +298,18 @@ function appRecord(r: ObjectRecord, t0: number): AppRecord {
   };
 }
 
-export function writeReport(dir: string, report: RunReport): void {
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, REPORT_FILES.json), formatJson(report));
-  fs.writeFileSync(path.join(dir, REPORT_FILES.markdown), formatMarkdown(report));
-  fs.writeFileSync(path.join(dir, REPORT_FILES.junit), formatJUnit(report));
+/** The report folder of `restore` and `drill`: new, empty, or its own earlier report (output-files.ts). */
+export const reportFolder = (command: "restore" | "drill"): OutputFolderSpec => ({
+  command,
+  flag: "--report-dir",
+  fileNames: new RegExp(`^(${Object.values(REPORT_FILES).map((f) => f.replace(".", "\\.")).join("|")})$`),
+  secret: false,
+});
+
+export function writeReport(dir: string, command: "restore" | "drill", report: RunReport): void {
+  writeOutputFolder(dir, reportFolder(command), [
+    { name: REPORT_FILES.json, text: formatJson(report) },
+    { name: REPORT_FILES.markdown, text: formatMarkdown(report) },
+    { name: REPORT_FILES.junit, text: formatJUnit(report) },
+  ]);
 }

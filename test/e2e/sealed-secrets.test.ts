@@ -169,3 +169,34 @@ test("wiped without the backup: the new controller makes a new key and the old S
   expect(condition.message).toMatch(/no key could decrypt secret/);
   expect(secretValue()).toBeUndefined();
 });
+
+test("backup-keys against that rebuilt cluster keeps the old key and adds the new one, and says the cluster lacks a key; --prune drops it and says so", () => {
+  const itemNames = (file: string): string[] => (YAML.parse(fs.readFileSync(file, "utf8")) as { items: { metadata: { name: string } }[] }).items.map((i) => i.metadata.name);
+  const decryptedCertificates = (file: string): Record<string, string> => {
+    const text = execFileSync("sops", ["decrypt", file], { env: toolchainEnv({ SOPS_AGE_KEY_FILE: path.join(handle.workDir, "examples/gitops-repo/demo-age-key.txt") }), encoding: "utf8" });
+    return Object.fromEntries((YAML.parse(text) as { items: { metadata: { name: string }; data: Record<string, string> }[] }).items.map((i) => [i.metadata.name, i.data["tls.crt"]]));
+  };
+  const [old] = itemNames(backup);
+  const oldCertificate = decryptedCertificates(backup)[old];
+  const [fresh] = keySecrets();
+  expect(fresh.name).not.toBe(old);
+
+  const merged = cli(["backup-keys", "--stack", "sandbox", "--kubeconfig", cluster.kubeconfig, "--out", backup]);
+  expect(merged.status).toBe(0);
+  expect(merged.stderr).toContain("! the cluster holds 0 of the 1 sealing key in the backup: is it a rebuilt cluster not yet restored, or another cluster?");
+  expect(merged.stderr).toContain(`the backup keeps ${old} (--prune would drop it)`);
+  expect(merged.stdout).toContain(`2 keys, 1 new (${fresh.name})`);
+  expect(itemNames(backup)).toEqual([old, fresh.name].sort());
+  expect(decryptedCertificates(backup)).toEqual({ [old]: oldCertificate, [fresh.name]: fresh.crt });
+  expect(fs.statSync(backup).mode & 0o777).toBe(0o600);
+  expect(merged.stdout + merged.stderr).not.toMatch(/PRIVATE KEY/);
+
+  const pruned = path.join(dir, "pruned.sops.yaml");
+  fs.copyFileSync(backup, pruned);
+  const p = cli(["backup-keys", "--stack", "sandbox", "--kubeconfig", cluster.kubeconfig, "--out", pruned, "--prune"]);
+  expect(p.status).toBe(0);
+  expect(p.stderr).toContain(`! --prune: dropping 1 key from the backup: ${old}`);
+  expect(itemNames(pruned)).toEqual([fresh.name]);
+  // The merged backup is untouched by the pruned copy.
+  expect(itemNames(backup)).toEqual([old, fresh.name].sort());
+});

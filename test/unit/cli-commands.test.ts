@@ -18,7 +18,7 @@ const COMMANDS: Record<string, readonly string[]> = {
   check: ["--stack <name>", "--repo <path|url>", "--revision <rev>", "--age-key-file <file>", "--ca-file <file>", "--json"],
   restore: ["--stack <name>", "--kubeconfig <file>", "--timeout <duration>", "--failure-grace <duration>", "--report-dir <dir>", "--repo-checkout <dir>", "--secrets-under <path>"],
   drill: ["--stack <name>", "--kubeconfig <file>", "--timeout <duration>", "--keep", "--force", "--audit <kubeconfig>"],
-  "backup-keys": ["--stack <name>", "--kubeconfig <file>", "--out <file>", "--recipient <age1...>"],
+  "backup-keys": ["--stack <name>", "--kubeconfig <file>", "--out <file>", "--recipient <age1...>", "--prune"],
   audit: ["--stack <name>", "--kubeconfig <file>", "--ignore <file>", "--report-dir <dir>", "--json"],
 };
 

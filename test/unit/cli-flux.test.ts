@@ -47,6 +47,7 @@ describe("render --stack flux-demo", () => {
     const { code } = await cli(["render", "--stack", "flux-demo", "--out", out]);
     expect(code).toBe(0);
     expect(fs.readdirSync(out).sort()).toEqual([
+      ".gitops-bootstrap-render.json",
       "01-namespace-flux-system.yaml",
       "02-secret-sops-age.yaml",
       "03-helmrelease-flux.yaml",

@@ -156,8 +156,28 @@ describe("init next to what exists", () => {
     const r = await init("--stack", "dev");
     expect(r.code).toBe(0);
     expect(fs.statSync(world.keyFile).mode & 0o777).toBe(0o600);
-    expect(r.stderr).toContain(`! ${world.keyFile} was readable by others (mode 644); it is now 0600`);
-    expect(fs.readFileSync(world.keyFile, "utf8").startsWith("# an older key\n# gitops-bootstrap stack dev\n")).toBe(true);
+    expect(r.stderr).toContain(`! ${world.keyFile} was readable by others (mode 644); it is now 0600, before the new identity was added`);
+    const keyText = fs.readFileSync(world.keyFile, "utf8");
+    expect(keyText.startsWith("# an older key\n# gitops-bootstrap stack dev\n")).toBe(true);
+    const [identity] = identities(keyText);
+    expect(identity).toMatch(/^AGE-SECRET-KEY-1/);
+    expect(r.stdout + r.stderr).not.toContain(identity);
+  });
+
+  test("a key file readable by others that belongs to another user is refused, untouched: it could not be made 0600 first", async () => {
+    fs.mkdirSync(path.dirname(world.keyFile), { recursive: true });
+    fs.writeFileSync(world.keyFile, "# someone else's key\n", { mode: 0o644 });
+    fs.chmodSync(world.keyFile, 0o644);
+    // As root the file is given to another user; otherwise this process is taken for another user.
+    if (process.getuid!() === 0) fs.chownSync(world.keyFile, 54321, 54321);
+    else jest.spyOn(process, "getuid").mockReturnValue(process.getuid!() + 1);
+    const before = snapshot();
+    const r = await init("--stack", "dev");
+    jest.restoreAllMocks();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`--key-file ${world.keyFile} is readable by others (mode 644) and belongs to another user: init cannot make it 0600 before adding a private key to it`);
+    expect(snapshot()).toEqual(before);
+    expect(r.stdout + r.stderr).not.toContain("AGE-SECRET-KEY-");
   });
 });
 
@@ -173,6 +193,7 @@ describe("bad input is a usage error and writes nothing", () => {
     ["the tool's own checkout as the GitOps repository", ["--stack", "dev", "--gitops-repo", "<project>"], () => undefined, /--gitops-repo .*project is gitops-bootstrap's own checkout, not your GitOps repository/],
     ["a folder inside the tool's own checkout", ["--stack", "dev", "--gitops-repo", "<project>/stacks"], () => undefined, /--gitops-repo .*project\/stacks is gitops-bootstrap's own checkout/],
     ["a key file that cannot be created", ["--stack", "dev", "--key-file", "~/blocker/keys.txt"], () => fs.writeFileSync(path.join(world.home, "blocker"), "a file"), /--key-file .*\/blocker\/keys\.txt cannot be created: .*\/blocker is not a directory/],
+    ["a .sops.yaml that is a symbolic link", ["--stack", "dev"], () => fs.symlinkSync(path.join(world.root, "elsewhere.yaml"), path.join(world.repo, ".sops.yaml")), /\.sops\.yaml is a symbolic link; init replaces \.sops\.yaml as a regular file/],
     ["a key file that is a directory", ["--stack", "dev", "--key-file", "~/keys"], () => fs.mkdirSync(path.join(world.home, "keys")), /--key-file .*\/keys is not a regular file/],
   ] as [string, string[], () => void, RegExp][])("%s", async (_what, argv, prepare, message) => {
     prepare();
