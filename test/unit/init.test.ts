@@ -92,7 +92,8 @@ describe("init from nothing", () => {
     const checked = await cli(["check", "--stack", "dev", "--repo", world.repo], world.project, { HOME: world.home });
     expect(checked.stdout).toContain("✔ clusters/dev/db.yaml  ok");
     expect(checked.code).toBe(0);
-  });
+    // init, then render (the first to load Pulumi in this worker) and check: more than jest's 5 s on a busy machine.
+  }, 30_000);
 
   test("--post-quantum makes a hybrid identity; --reconciler flux and --repo-path are written", async () => {
     const r = await init("--stack", "edge", "--post-quantum", "--reconciler", "flux", "--repo-path", "envs/edge/", "--revision", "main");
