@@ -163,7 +163,7 @@ interface Sniffed {
 }
 
 const SOPS_MARKERS = ["sops", "ENC[AES256_GCM"];
-const GITOPS_MARKERS = ["Kustomization", "Application", "GitRepository"];
+const GITOPS_MARKERS = ["Kustomization", "Application", "GitRepository", "ksops"];
 const ALL_MARKERS = [...SOPS_MARKERS, "SealedSecret", ...GITOPS_MARKERS];
 const LONGEST_MARKER = Math.max(...ALL_MARKERS.map((m) => m.length));
 
