@@ -294,11 +294,22 @@ interface GitOptions {
   readonly onStdout?: (chunk: Buffer) => void;
 }
 
-/** Ends a `git` child: SIGTERM, then SIGKILL if it is still there a moment later. */
+/**
+ * Ends a `git` child and its own children (`git-remote-https` waits on the network and would
+ * outlive git): SIGTERM to its process group, then SIGKILL if it is still there a moment later.
+ */
 function stopChild(child: ChildProcess): void {
-  child.kill("SIGTERM");
-  const hard = setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"), 2000);
+  const signalGroup = (signal: NodeJS.Signals): void => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, signal);
+    } catch {
+      // already gone
+    }
+  };
+  signalGroup("SIGTERM");
+  const hard = setTimeout(() => signalGroup("SIGKILL"), 2000);
   hard.unref();
+  child.once("close", () => clearTimeout(hard));
 }
 
 function git(args: readonly string[], cwd: string, opts: GitOptions = {}): Promise<GitResult> {
@@ -311,6 +322,8 @@ function git(args: readonly string[], cwd: string, opts: GitOptions = {}): Promi
       cwd,
       env: { ...process.env, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C", ...opts.env },
       stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+      // With a stop signal, git and its helpers get a process group of their own, which the stop ends as a whole.
+      detached: opts.signal !== undefined,
     });
     const onAbort = (): void => stopChild(child);
     opts.signal?.addEventListener("abort", onAbort, { once: true });
