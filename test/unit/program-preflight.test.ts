@@ -74,7 +74,7 @@ test("a suspicious file (sops decrypts it) is a warning: the update goes on", as
   await verifyRepoSecretsBeforeUp(config, suspicious, { info: (m) => logged.push(`info ${m}`), warn: (m) => logged.push(`warn ${m}`) });
   expect(logged).toEqual([
     "warn verifyRepoSecrets: ⚠ apps/db.yaml  suspicious: sops would accept this, but an encrypted comment near db fails authentication",
-    "info verifyRepoSecrets: 2 SOPS file(s) in https://git.example.com/org/state.git decrypt with the stack's age key",
+    "info verifyRepoSecrets: 2 SOPS file(s) that apps reaches in https://git.example.com/org/state.git decrypt with the stack's age key",
   ]);
 });
 
