@@ -91,6 +91,36 @@ test("the stack's repo.credentials take the same way; no helper of the user's is
   expect(commandLines()).not.toMatch(/credential-(store|cache|osxkeychain|libsecret)/);
 });
 
+test("the stack's SSH key goes to ssh as a 0600 file in the temporary folder (removed afterwards), never as an argument", async () => {
+  const sshLog = path.join(work, "ssh.log");
+  const keyCopy = path.join(work, "key-seen");
+  fs.writeFileSync(
+    path.join(work, "bin", "ssh"),
+    [
+      "#!/bin/sh",
+      `printf '%s\\n' "ssh $*" >> '${sshLog}'`,
+      'while [ $# -gt 0 ]; do',
+      `  if [ "$1" = "-i" ]; then stat -c %a "$2" >> '${sshLog}'; cat "$2" > '${keyCopy}'; fi`,
+      "  shift",
+      "done",
+      "exit 255",
+      "",
+    ].join("\n"),
+    { mode: 0o755 },
+  );
+  const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAAFAKEKEYMATERIAL\n-----END OPENSSH PRIVATE KEY-----\n";
+  const credentials = { kind: "ssh" as const, sshPrivateKey: { reveal: () => key }, knownHosts: "git.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFAKE\n" };
+  await expect(readRepository({ source: "ssh://git@git.example.com/org/state.git", credentials })).rejects.toThrow(RepositoryError);
+  const seen = fs.readFileSync(sshLog, "utf8");
+  expect(seen).toMatch(/^ssh -i \S+\/ssh-key -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=\S+\/known_hosts -o StrictHostKeyChecking=yes .*git@git\.example\.com/m);
+  expect(seen).toMatch(/^600$/m);
+  expect(fs.readFileSync(keyCopy, "utf8")).toBe(key);
+  expect(`${seen}\n${commandLines()}`).not.toContain("FAKEKEYMATERIAL");
+  // The temporary folder, key file included, is gone.
+  const keyPath = /-i (\S+)/.exec(seen)?.[1] as string;
+  expect(fs.existsSync(keyPath)).toBe(false);
+});
+
 test("splitUrlCredentials takes user and token out of http(s) URLs only, percent-decoded", () => {
   const { url, credentials } = splitUrlCredentials("https://a%40b:p%3Ass@git.example.com/x.git");
   expect(url).toBe("https://git.example.com/x.git");

@@ -162,6 +162,14 @@ describe("each stack judges what its own cluster decrypts", () => {
     expect(both.code).toBe(1);
   });
 
+  it("--path must be a folder of the repository", async () => {
+    for (const bad of ["/clusters/a", "clusters/../.."]) {
+      const r = await check("--path", bad, "--age-key-file", await keyFileFor("a"));
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/--path .*expected a folder of the repository, relative to its root/);
+    }
+  });
+
   it("the drill expects only the Secrets of the files its check judged", async () => {
     const snapshot = await readRepository({ source: world.repo, revision: "main" });
     const report = await checkRepository({ source: world.repo, revision: "main", snapshot, identities: fs.readFileSync(await keyFileFor("a"), "utf8"), scope: { paths: ["clusters/a"], repoUrl: URL } });
