@@ -175,7 +175,7 @@ export async function runCheck(options: CheckOptions, io: CheckIo = processIo): 
   } catch (err) {
     status.clear();
     if (err instanceof ReadInterrupted || interrupt.signal.aborted) {
-      io.stderr("■ interrupted: nothing was judged (a clone in progress was stopped and removed)\n");
+      io.stderr("■ interrupted: the check stopped before a verdict; a clone in progress was ended and removed\n");
       return EXIT.interrupted;
     }
     if (err instanceof UsageError || err instanceof AgeIdentityError || err instanceof RepositoryError) {
