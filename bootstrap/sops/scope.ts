@@ -40,11 +40,12 @@ export interface ScopeLimits {
   readonly maxDepth: number;
   /** How many folders it visits. */
   readonly maxFolders: number;
-  /** How many manifest files it parses. */
+  /** How many manifest files it parses, and how many bytes of them in all. */
   readonly maxManifests: number;
+  readonly maxManifestBytes: number;
 }
 
-export const DEFAULT_SCOPE_LIMITS: ScopeLimits = { maxDepth: 32, maxFolders: 5000, maxManifests: 20000 };
+export const DEFAULT_SCOPE_LIMITS: ScopeLimits = { maxDepth: 32, maxFolders: 5000, maxManifests: 20000, maxManifestBytes: 64 * 1024 * 1024 };
 
 export interface Scope {
   /** The root folders the walk started from, as given. */
@@ -107,21 +108,41 @@ class Walk {
   private readonly allPaths: ReadonlySet<string>;
   private readonly folderPaths = new Set<string>();
   private readonly parsed = new Map<string, Obj[] | undefined>();
+  /** Files whose parse failure is already a note. */
+  private readonly noted = new Set<string>();
   private readonly sameRepoNames: Set<string>;
   private readonly repoKey: string | undefined;
   private readonly queue: { folder: string; recurse: boolean; depth: number; from: string }[] = [];
 
-  constructor(snapshot: Pick<RepositorySnapshot, "paths" | "manifests">, roots: ScopeRoots, private readonly limits: ScopeLimits) {
+  private parsedCount = 0;
+  private parsedBytes = 0;
+
+  constructor(snapshot: Pick<RepositorySnapshot, "paths" | "manifests">, private readonly roots: ScopeRoots, private readonly limits: ScopeLimits) {
     this.manifests = new Map(snapshot.manifests.map((f: RepositoryFile) => [f.path, f.content]));
     this.allPaths = new Set(snapshot.paths);
     for (const p of snapshot.paths) for (let d = path.posix.dirname(p); d !== "."; d = path.posix.dirname(d)) this.folderPaths.add(d);
     this.repoKey = roots.repoUrl === undefined ? undefined : repositoryKey(roots.repoUrl);
     this.sameRepoNames = new Set(roots.gitRepositoryNames ?? []);
+  }
+
+  /** Parses a manifest within the walk's budget (how many, how many bytes). */
+  private parse(content: Buffer): Obj[] | undefined {
+    this.parsedCount++;
+    this.parsedBytes += content.length;
+    if (this.parsedCount > this.limits.maxManifests) throw new LimitReached(`more than ${this.limits.maxManifests} manifests`);
+    const max = this.limits.maxManifestBytes;
+    if (this.parsedBytes > max) throw new LimitReached(`more than ${max >= 2 ** 20 ? `${Math.round(max / 2 ** 20)} MiB` : `${Math.round(max / 1024)} KiB`} of manifests`);
+    return parseManifest(content);
+  }
+
+  run(): void {
     // A GitRepository anywhere in the repository that points back at it is the same repository.
     if (this.repoKey !== undefined) {
-      for (const file of snapshot.manifests) {
-        if (!file.content.includes("GitRepository")) continue;
-        for (const o of parseManifest(file.content) ?? []) {
+      for (const [file, content] of this.manifests) {
+        if (!content.includes("GitRepository")) continue;
+        const objects = this.parse(content);
+        this.parsed.set(file, objects);
+        for (const o of objects ?? []) {
           const spec = isObj(o.spec) ? o.spec : {};
           if (o.kind === "GitRepository" && typeof spec.url === "string" && repositoryKey(spec.url) === this.repoKey) {
             const name = isObj(o.metadata) ? o.metadata.name : undefined;
@@ -130,10 +151,7 @@ class Walk {
         }
       }
     }
-  }
-
-  run(roots: readonly string[]): void {
-    for (const root of roots) {
+    for (const root of this.roots.paths) {
       const folder = normalize(root);
       if (folder === undefined) this.notes.push(`scope: the root path ${JSON.stringify(root)} leaves the repository; not followed`);
       else this.queue.push({ folder, recurse: true, depth: 0, from: "the stack's repo.path" });
@@ -176,12 +194,13 @@ class Walk {
 
   /** Parsed objects of a manifest file (cached); a file that does not parse is a note. */
   private objects(file: string): Obj[] {
-    if (this.parsed.has(file)) return this.parsed.get(file) ?? [];
     const content = this.manifests.get(file);
     if (content === undefined) return [];
-    if (this.parsed.size >= this.limits.maxManifests) throw new LimitReached(`more than ${this.limits.maxManifests} manifests`);
-    const objects = parseManifest(content);
-    if (!objects) this.notes.push(`scope: ${file} does not parse as YAML; what it names is not followed`);
+    const objects = this.parsed.has(file) ? this.parsed.get(file) : this.parse(content);
+    if (!objects && !this.noted.has(file)) {
+      this.noted.add(file);
+      this.notes.push(`scope: ${file} does not parse as YAML; what it names is not followed`);
+    }
     this.parsed.set(file, objects);
     return objects ?? [];
   }
@@ -268,7 +287,7 @@ export function walkScope(snapshot: Pick<RepositorySnapshot, "paths" | "manifest
   const walk = new Walk(snapshot, roots, limits);
   let complete = true;
   try {
-    walk.run(roots.paths);
+    walk.run();
   } catch (e) {
     if (!(e instanceof LimitReached)) throw e;
     complete = false;

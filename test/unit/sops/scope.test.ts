@@ -298,9 +298,12 @@ describe("the walk's rules and bounds", () => {
     expect(deep.complete).toBe(false);
     expect(deep.includes("anywhere/else.sops.yaml")).toBe(true);
     expect(deep.notes.join("\n")).toMatch(/stopped at more than 32 levels/);
-    const wide = walkScope(snapshot(files), { paths: ["l0"], repoUrl: URL }, { maxDepth: 100, maxFolders: 10, maxManifests: 1000 });
+    const wide = walkScope(snapshot(files), { paths: ["l0"], repoUrl: URL }, { maxDepth: 100, maxFolders: 10, maxManifests: 1000, maxManifestBytes: 2 ** 20 });
     expect(wide.complete).toBe(false);
-    const full = walkScope(snapshot(files), { paths: ["l0"], repoUrl: URL }, { maxDepth: 100, maxFolders: 100, maxManifests: 1000 });
+    const bytes = walkScope(snapshot(files), { paths: ["l0"], repoUrl: URL }, { maxDepth: 100, maxFolders: 100, maxManifests: 1000, maxManifestBytes: 4096 });
+    expect(bytes.complete).toBe(false);
+    expect(bytes.notes.join("\n")).toMatch(/stopped at more than 4 KiB of manifests/);
+    const full = walkScope(snapshot(files), { paths: ["l0"], repoUrl: URL }, { maxDepth: 100, maxFolders: 100, maxManifests: 1000, maxManifestBytes: 2 ** 20 });
     expect(full.complete).toBe(true);
     expect(full.folders).toHaveLength(41);
   });
