@@ -112,7 +112,8 @@ const GIT_PASSWORD_VAR = "GITOPS_BOOTSTRAP_GIT_PASSWORD";
  * A credential helper run by git's shell: `printf` is a shell builtin, so the password goes from
  * the environment to git's pipe without being any process's argument.
  */
-const ENV_CREDENTIAL_HELPER = `!f() { test "$1" = get && printf 'username=%s\\npassword=%s\\n' "$${GIT_USERNAME_VAR}" "$${GIT_PASSWORD_VAR}"; }; f`;
+const ENV_CREDENTIAL_HELPER =
+  `!f() { test "$1" = get && printf 'username=%s\\npassword=%s\\n' "$${GIT_USERNAME_VAR}" "$${GIT_PASSWORD_VAR}"; }; f`;
 
 /** Adds `key=value` settings to git's config through `GIT_CONFIG_COUNT` (after any the caller's environment has). */
 function withGitConfig(env: NodeJS.ProcessEnv, settings: readonly (readonly [string, string])[]): NodeJS.ProcessEnv {
@@ -179,7 +180,9 @@ class Sniffer {
     this.seen += chunk.length;
     // A marker split between two chunks is found in the seam: the previous tail and this head.
     const seam = Buffer.concat([this.tail, chunk.subarray(0, LONGEST_MARKER - 1)]);
-    for (const marker of ALL_MARKERS) if (!this.found.has(marker) && (chunk.includes(marker) || seam.includes(marker))) this.found.add(marker);
+    for (const marker of ALL_MARKERS) {
+      if (!this.found.has(marker) && (chunk.includes(marker) || seam.includes(marker))) this.found.add(marker);
+    }
     const keep = Math.min(LONGEST_MARKER - 1, chunk.length);
     this.tail = Buffer.concat([this.tail, chunk.subarray(chunk.length - keep)]).subarray(-(LONGEST_MARKER - 1));
   }
@@ -248,6 +251,10 @@ class Sorter {
   private isManifest(filePath: string, size: number, s: Sniffed): boolean {
     if (size > MAX_MANIFEST_BYTES || s.binary) return false;
     return isKustomizationName(filePath) || (isYamlOrJson(filePath) && s.mentionsGitOpsKind);
+  }
+
+  sorted(): Pick<RepositorySnapshot, "candidates" | "sealed" | "configs" | "manifests"> {
+    return { candidates: this.candidates, sealed: this.sealed, configs: this.configs, manifests: this.manifests };
   }
 
   /** Files the check needs, from their full content. */
@@ -387,7 +394,12 @@ interface BlobSink {
  * Streams blobs through one `git cat-file --batch`: each blob's bytes go to its sink as they
  * arrive and are not collected here, so memory does not grow with the blobs' size.
  */
-async function streamBlobs(cwd: string, oids: readonly string[], sinkFor: (oid: string, size: number) => BlobSink, signal: AbortSignal | undefined): Promise<void> {
+async function streamBlobs(
+  cwd: string,
+  oids: readonly string[],
+  sinkFor: (oid: string, size: number) => BlobSink,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   if (oids.length === 0) return;
   let header: Buffer[] = [];
   let remaining = 0;
@@ -429,7 +441,8 @@ async function streamBlobs(cwd: string, oids: readonly string[], sinkFor: (oid: 
       }
     }
   };
-  await gitOk(["cat-file", "--batch"], cwd, "cannot read the files from Git", { input: oids.map((o) => o + "\n").join(""), onStdout, signal });
+  const input = oids.map((o) => o + "\n").join("");
+  await gitOk(["cat-file", "--batch"], cwd, "cannot read the files from Git", { input, onStdout, signal });
 }
 
 /** Reads the given blobs whole (they are all wanted). */
@@ -442,7 +455,13 @@ async function readBlobs(cwd: string, oids: readonly string[], signal: AbortSign
   return blobs;
 }
 
-async function snapshotFromGit(cwd: string, commit: string, source: string, maxFileBytes: number, signal: AbortSignal | undefined): Promise<RepositorySnapshot> {
+async function snapshotFromGit(
+  cwd: string,
+  commit: string,
+  source: string,
+  maxFileBytes: number,
+  signal: AbortSignal | undefined,
+): Promise<RepositorySnapshot> {
   const entries = await listTree(cwd, commit, signal);
   let skipped = 0;
   const readable: TreeEntry[] = [];
@@ -478,7 +497,8 @@ async function snapshotFromGit(cwd: string, commit: string, source: string, maxF
       },
       end: () => {
         const sniffed = sniffer.result();
-        if ((pathsOf.get(oid) ?? []).some((e) => sorter.wants(e.path, size, sniffed))) kept.set(oid, { content: keep ? Buffer.concat(parts) : undefined, sniffed });
+        const wanted = (pathsOf.get(oid) ?? []).some((e) => sorter.wants(e.path, size, sniffed));
+        if (wanted) kept.set(oid, { content: keep ? Buffer.concat(parts) : undefined, sniffed });
       },
     };
   }, signal);
@@ -489,7 +509,7 @@ async function snapshotFromGit(cwd: string, commit: string, source: string, maxF
     if (k && content) sorter.add({ path: e.path, content }, k.sniffed);
   }
   const paths = entries.map((e) => e.path).sort(byPath);
-  return { source, commit, candidates: sorter.candidates, oversized, sealed: sorter.sealed, configs: sorter.configs, manifests: sorter.manifests, paths, fileCount: entries.length, skipped };
+  return { source, commit, ...sorter.sorted(), oversized, paths, fileCount: entries.length, skipped };
 }
 
 const byPath = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -532,9 +552,10 @@ function snapshotFromDirectory(root: string, maxFileBytes: number): RepositorySn
   };
   walk(root, "");
   const sorter = new Sorter();
-  for (const f of files) if (isConfigName(path.posix.basename(f.rel))) sorter.addConfig({ path: f.rel, content: fsSync.readFileSync(f.full) });
-  for (const f of files) if (!isConfigName(path.posix.basename(f.rel))) sorter.add({ path: f.rel, content: fsSync.readFileSync(f.full) });
-  return { source: root, commit: undefined, candidates: sorter.candidates, oversized, sealed: sorter.sealed, configs: sorter.configs, manifests: sorter.manifests, paths: paths.sort(byPath), fileCount: paths.length, skipped };
+  const isConfig = (f: { rel: string }): boolean => isConfigName(path.posix.basename(f.rel));
+  for (const f of files.filter(isConfig)) sorter.addConfig({ path: f.rel, content: fsSync.readFileSync(f.full) });
+  for (const f of files.filter((f) => !isConfig(f))) sorter.add({ path: f.rel, content: fsSync.readFileSync(f.full) });
+  return { source: root, commit: undefined, ...sorter.sorted(), oversized, paths: paths.sort(byPath), fileCount: paths.length, skipped };
 }
 
 interface CloneOptions {

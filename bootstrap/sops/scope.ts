@@ -45,7 +45,12 @@ export interface ScopeLimits {
   readonly maxManifestBytes: number;
 }
 
-export const DEFAULT_SCOPE_LIMITS: ScopeLimits = { maxDepth: 32, maxFolders: 5000, maxManifests: 20000, maxManifestBytes: 64 * 1024 * 1024 };
+export const DEFAULT_SCOPE_LIMITS: ScopeLimits = {
+  maxDepth: 32,
+  maxFolders: 5000,
+  maxManifests: 20000,
+  maxManifestBytes: 64 * 1024 * 1024,
+};
 
 export interface Scope {
   /** The root folders the walk started from, as given. */
@@ -78,6 +83,8 @@ function normalize(p: string): string | undefined {
   if (n === ".." || n.startsWith("../")) return undefined;
   return n.replace(/\/+$/, "");
 }
+
+const KUSTOMIZATION_NAMES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 const isRemote = (ref: string): boolean => /^[a-z][a-z0-9+.-]*:\/\/|^git@|^git::|^github\.com\/|\?ref=/i.test(ref);
 
@@ -117,7 +124,11 @@ class Walk {
   private parsedCount = 0;
   private parsedBytes = 0;
 
-  constructor(snapshot: Pick<RepositorySnapshot, "paths" | "manifests">, private readonly roots: ScopeRoots, private readonly limits: ScopeLimits) {
+  constructor(
+    snapshot: Pick<RepositorySnapshot, "paths" | "manifests">,
+    private readonly roots: ScopeRoots,
+    private readonly limits: ScopeLimits,
+  ) {
     this.manifests = new Map(snapshot.manifests.map((f: RepositoryFile) => [f.path, f.content]));
     this.allPaths = new Set(snapshot.paths);
     for (const p of snapshot.paths) for (let d = path.posix.dirname(p); d !== "."; d = path.posix.dirname(d)) this.folderPaths.add(d);
@@ -131,7 +142,8 @@ class Walk {
     this.parsedBytes += content.length;
     if (this.parsedCount > this.limits.maxManifests) throw new LimitReached(`more than ${this.limits.maxManifests} manifests`);
     const max = this.limits.maxManifestBytes;
-    if (this.parsedBytes > max) throw new LimitReached(`more than ${max >= 2 ** 20 ? `${Math.round(max / 2 ** 20)} MiB` : `${Math.round(max / 1024)} KiB`} of manifests`);
+    const size = max >= 2 ** 20 ? `${Math.round(max / 2 ** 20)} MiB` : `${Math.round(max / 1024)} KiB`;
+    if (this.parsedBytes > max) throw new LimitReached(`more than ${size} of manifests`);
     return parseManifest(content);
   }
 
@@ -167,7 +179,9 @@ class Walk {
   }
 
   private enqueue(folder: string, recurse: boolean, depth: number, from: string): void {
-    if (depth > this.limits.maxDepth) throw new LimitReached(`more than ${this.limits.maxDepth} levels of Applications and kustomizations`);
+    if (depth > this.limits.maxDepth) {
+      throw new LimitReached(`more than ${this.limits.maxDepth} levels of Applications and kustomizations`);
+    }
     this.queue.push({ folder, recurse, depth, from });
   }
 
@@ -180,7 +194,7 @@ class Walk {
     this.folders.add(folder);
     if (this.folders.size > this.limits.maxFolders) throw new LimitReached(`more than ${this.limits.maxFolders} folders`);
     const prefix = folder === "" ? "" : `${folder}/`;
-    const kustomization = ["kustomization.yaml", "kustomization.yml", "Kustomization"].map((n) => prefix + n).find((f) => this.allPaths.has(f));
+    const kustomization = KUSTOMIZATION_NAMES.map((n) => prefix + n).find((f) => this.allPaths.has(f));
     if (kustomization) {
       this.visitKustomization(kustomization, depth);
       return;
@@ -229,19 +243,25 @@ class Walk {
       else if (manifest) this.reachFile(target, depth);
       else this.files.add(target);
     };
-    for (const key of ["resources", "bases", "components", "crds", "patchesStrategicMerge", "transformers", "validators"]) for (const ref of strings(k[key])) follow(ref, key !== "patchesStrategicMerge");
+    for (const key of ["resources", "bases", "components", "crds", "transformers", "validators"]) {
+      for (const ref of strings(k[key])) follow(ref, true);
+    }
+    for (const ref of strings(k.patchesStrategicMerge)) follow(ref, false);
     for (const p of Array.isArray(k.patches) ? k.patches : []) if (isObj(p) && typeof p.path === "string") follow(p.path, false);
     for (const ref of strings(k.generators)) {
       follow(ref, true);
       const target = isRemote(ref) ? undefined : resolve(ref);
       // A KSOPS generator's files are relative to the kustomization (kustomize runs it there).
-      for (const g of target ? this.objects(target) : []) if (typeof g.kind === "string" && g.kind.toLowerCase() === "ksops") for (const f of strings(g.files)) follow(f, false);
+      for (const g of target ? this.objects(target) : []) {
+        if (typeof g.kind === "string" && g.kind.toLowerCase() === "ksops") for (const f of strings(g.files)) follow(f, false);
+      }
     }
     for (const key of ["configMapGenerator", "secretGenerator"]) {
       for (const g of Array.isArray(k[key]) ? k[key] : []) {
         if (!isObj(g)) continue;
         // `files` entries may be `key=path`.
-        const refs = [...strings(g.files).map((f) => f.replace(/^[^=/]*=/, "")), ...strings(g.envs), ...(typeof g.env === "string" ? [g.env] : [])];
+        const files = strings(g.files).map((f) => f.replace(/^[^=/]*=/, ""));
+        const refs = [...files, ...strings(g.envs), ...(typeof g.env === "string" ? [g.env] : [])];
         for (const ref of refs) follow(ref, false);
       }
     }
@@ -269,10 +289,13 @@ class Walk {
           else this.enqueue(folder, recurse, depth + 1, `Application ${name} in ${file}`);
         }
       } else if (apiVersion.startsWith("argoproj.io/") && o.kind === "ApplicationSet") {
-        this.notes.push(`scope: ApplicationSet ${name} (${file}): the Applications it generates are not followed; their SOPS files are judged only when encrypted to this key`);
+        this.notes.push(
+          `scope: ApplicationSet ${name} (${file}): the Applications it generates are not followed; their SOPS files are judged only when encrypted to this key`,
+        );
       } else if (apiVersion.startsWith("kustomize.toolkit.fluxcd.io/") && o.kind === "Kustomization") {
         const ref = isObj(spec.sourceRef) ? spec.sourceRef : {};
-        const ours = ref.kind === "GitRepository" && typeof ref.name === "string" && (this.repoKey === undefined || this.sameRepoNames.has(ref.name));
+        const named = typeof ref.name === "string" ? ref.name : undefined;
+        const ours = ref.kind === "GitRepository" && named !== undefined && (this.repoKey === undefined || this.sameRepoNames.has(named));
         if (!ours) continue;
         const folder = normalize(typeof spec.path === "string" ? spec.path : "");
         if (folder === undefined) this.notes.push(`scope: Kustomization ${name} (${file}) has a path outside the repository; not followed`);
@@ -283,7 +306,11 @@ class Walk {
 }
 
 /** Walks from the stack's root folders; see the module comment for the rules and bounds. */
-export function walkScope(snapshot: Pick<RepositorySnapshot, "paths" | "manifests">, roots: ScopeRoots, limits: ScopeLimits = DEFAULT_SCOPE_LIMITS): Scope {
+export function walkScope(
+  snapshot: Pick<RepositorySnapshot, "paths" | "manifests">,
+  roots: ScopeRoots,
+  limits: ScopeLimits = DEFAULT_SCOPE_LIMITS,
+): Scope {
   const walk = new Walk(snapshot, roots, limits);
   let complete = true;
   try {
@@ -294,7 +321,9 @@ export function walkScope(snapshot: Pick<RepositorySnapshot, "paths" | "manifest
     walk.notes.push(`scope: the walk from ${roots.paths.join(", ")} stopped at ${e.message}; every SOPS file of the repository is judged`);
   }
   if (roots.repoUrl === undefined && complete) {
-    walk.notes.push("scope: the repository's URL is not known here (a local --repo), so every Application and Flux Kustomization path that exists in it was followed");
+    walk.notes.push(
+      "scope: the repository's URL is not known here (a local --repo), so every Application and Flux Kustomization path that exists in it was followed",
+    );
   }
   const folders = [...walk.folders].sort();
   const files = [...walk.files].sort();
