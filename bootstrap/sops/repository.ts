@@ -153,7 +153,7 @@ function isConfigName(name: string): boolean {
 }
 
 /** What a cheap look at a file's bytes tells: enough to decide whether to keep it. */
-interface Sniffed {
+export interface Sniffed {
   /** A NUL in the first 8000 bytes, as Git decides. */
   readonly binary: boolean;
   /** `sops` or an encrypted value's start. */
@@ -168,8 +168,8 @@ const GITOPS_MARKERS = ["Kustomization", "Application", "GitRepository", "ksops"
 const ALL_MARKERS = [...SOPS_MARKERS, "SealedSecret", ...GITOPS_MARKERS];
 const LONGEST_MARKER = Math.max(...ALL_MARKERS.map((m) => m.length));
 
-/** Sniffs a file's bytes as they stream in: memory stays a few bytes per marker, whatever its size. */
-class Sniffer {
+/** Sniffs a file's bytes as they stream in: memory stays a few bytes per marker, whatever its size. @internal (exported for its test) */
+export class Sniffer {
   private seen = 0;
   private nul = false;
   private tail = Buffer.alloc(0);

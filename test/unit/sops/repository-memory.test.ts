@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { readRepository } from "../../../bootstrap/sops/repository";
+import { Sniffer, readRepository } from "../../../bootstrap/sops/repository";
 
 jest.setTimeout(180_000);
 
@@ -54,4 +54,19 @@ test("150 MiB of big plain blobs are streamed, not held: the Buffers in use stay
   // Reading every blob into one buffer (the old way) held over 150 MiB of Buffers at once.
   process.stdout.write(`peak Buffer memory ${(peakBuffers / MiB).toFixed(1)} MiB, peak RSS growth ${(peakRss / MiB).toFixed(1)} MiB\n`);
   expect(peakBuffers).toBeLessThan(48 * MiB);
+});
+
+test("the sniffer finds a marker split across chunks, however small, and a NUL only in the first 8000 bytes", () => {
+  const sniff = (...chunks: string[]) => {
+    const s = new Sniffer();
+    for (const c of chunks) s.push(Buffer.from(c));
+    return s.result();
+  };
+  expect(sniff("plain text so", "ps: x").mentionsSops).toBe(true);
+  expect(sniff("E", "N", "C", "[AES256_G", "CM,data:").mentionsSops).toBe(true);
+  expect(sniff("kind: Sealed", "Secret").mentionsSealedSecret).toBe(true);
+  expect(sniff("kind: Git", "Repo", "sitory").mentionsGitOpsKind).toBe(true);
+  expect(sniff("so", "x", "ps")).toEqual({ binary: false, mentionsSops: false, mentionsSealedSecret: false, mentionsGitOpsKind: false });
+  expect(sniff("a\0b").binary).toBe(true);
+  expect(sniff("x".repeat(8000), "\0").binary).toBe(false);
 });
