@@ -172,6 +172,7 @@ export async function runCheck(options: CheckOptions, io: CheckIo = processIo): 
       credentials,
       signal: interrupt.signal,
     });
+    if (interrupt.signal.aborted) throw new ReadInterrupted();
   } catch (err) {
     status.clear();
     if (err instanceof ReadInterrupted || interrupt.signal.aborted) {
