@@ -267,8 +267,12 @@ class Walk {
     }
   }
 
+  /** An Application or Kustomization was followed without knowing whether its source is this repository. */
+  followedUnknown = false;
+
   private sameRepository(url: unknown): boolean {
     if (typeof url !== "string") return false;
+    if (this.repoKey === undefined) this.followedUnknown = true;
     return this.repoKey === undefined || repositoryKey(url) === this.repoKey;
   }
 
@@ -297,6 +301,7 @@ class Walk {
         const named = typeof ref.name === "string" ? ref.name : undefined;
         const ours = ref.kind === "GitRepository" && named !== undefined && (this.repoKey === undefined || this.sameRepoNames.has(named));
         if (!ours) continue;
+        if (this.repoKey === undefined) this.followedUnknown = true;
         const folder = normalize(typeof spec.path === "string" ? spec.path : "");
         if (folder === undefined) this.notes.push(`scope: Kustomization ${name} (${file}) has a path outside the repository; not followed`);
         else this.enqueue(folder, true, depth + 1, `Kustomization ${name} in ${file}`);
@@ -320,7 +325,7 @@ export function walkScope(
     complete = false;
     walk.notes.push(`scope: the walk from ${roots.paths.join(", ")} stopped at ${e.message}; every SOPS file of the repository is judged`);
   }
-  if (roots.repoUrl === undefined && complete) {
+  if (walk.followedUnknown && complete) {
     walk.notes.push(
       "scope: the repository's URL is not known here (a local --repo), so every Application and Flux Kustomization path that exists in it was followed",
     );

@@ -258,6 +258,13 @@ describe("the walk's rules and bounds", () => {
     expect(scope.folders).toEqual(["clusters/b", "m"]);
   });
 
+  it("says the URL was unknown only when that decided something", () => {
+    expect(walkScope(snapshot({ "root/cm.yaml": "kind: ConfigMap\n" }), { paths: ["root"] }).notes).toEqual([]);
+    expect(walkScope(snapshot({ "root/app.yaml": application("x", "x"), "x/cm.yaml": "kind: ConfigMap\n" }), { paths: ["root"] }).notes).toEqual([
+      expect.stringMatching(/URL is not known here/),
+    ]);
+  });
+
   it("follows Argo CD directory sources only one level unless directory.recurse, and cycles once", () => {
     const files = {
       "root/apps.yaml": application("x", "x") + "---\n" + application("self", "root"),
