@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as YAML from "yaml";
-import { judgedOnly, expectedSecrets } from "../../../bootstrap/drill/secrets";
+import { expectedSealedSecrets, expectedSecrets, judgedOnly } from "../../../bootstrap/drill/secrets";
 import { checkRepository } from "../../../bootstrap/sops/check";
 import { readRepository } from "../../../bootstrap/sops/repository";
 import { repositoryKey, walkScope } from "../../../bootstrap/sops/scope";
@@ -167,6 +167,24 @@ describe("each stack judges what its own cluster decrypts", () => {
       const r = await check("--path", bad, "--age-key-file", await keyFileFor("a"));
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/--path .*expected a folder of the repository, relative to its root/);
+    }
+  });
+
+  it("another environment's SealedSecrets are not judged, warned about or expected either", async () => {
+    const sealed = "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n  name: api\n  namespace: b\nspec:\n  encryptedData:\n    token: AgB=\n";
+    write({ "clusters/b/sealed.yaml": sealed });
+    try {
+      const snapshot = await readRepository({ source: world.repo });
+      const identities = fs.readFileSync(await keyFileFor("a"), "utf8");
+      const scoped = await checkRepository({ source: world.repo, snapshot, identities, scope: { paths: ["clusters/a"], repoUrl: URL } });
+      expect(scoped.notJudged).toContain("clusters/b/sealed.yaml");
+      expect(scoped.warnings.some((w) => w.includes("SealedSecret"))).toBe(false);
+      expect(expectedSealedSecrets(judgedOnly(snapshot.sealed, scoped.notJudged))).toEqual([]);
+      // Unscoped, it is named (no key backup to prove it).
+      const whole = await checkRepository({ source: world.repo, snapshot, identities });
+      expect(whole.warnings.some((w) => w.includes("clusters/b/sealed.yaml: b/api"))).toBe(true);
+    } finally {
+      fs.rmSync(path.join(world.repo, "clusters/b/sealed.yaml"));
     }
   });
 
