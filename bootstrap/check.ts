@@ -1,12 +1,15 @@
 /**
- * `gitops-bootstrap check [--stack S] [--repo PATH|URL] [--revision R] [--age-key-file F] [--ca-file F] [--json]`:
+ * `gitops-bootstrap check [--stack S] [--repo PATH|URL] [--path DIR]... [--revision R] [--age-key-file F] [--ca-file F] [--json]`:
  * proves the age key decrypts every SOPS file of the repository at the revision that will be
  * deployed (real decryption and MAC verification). Identities come from `--age-key-file`, or
- * else from `SOPS_AGE_KEY_FILE` and `SOPS_AGE_KEY`, like sops.
+ * else from `SOPS_AGE_KEY_FILE` and `SOPS_AGE_KEY`, like sops. With `--stack` (or `--path`), only
+ * what the stack's root folder (or those folders) reaches is judged, plus any file encrypted to
+ * the key; other environments' files are counted, not judged.
  *
  * Exit status: 0 every SOPS file verified, 1 some file will not decrypt at sync time (or is too big
  * to verify; with `--strict` also suspicious and unreadable files), 2 usage or configuration error,
- * 3 every file decrypts as sops decrypts it, but some were changed where sops does not look.
+ * 3 every file decrypts as sops decrypts it, but some were changed where sops does not look,
+ * 130 interrupted (Ctrl-C or SIGTERM: a clone in progress is ended and removed).
  * Decrypted values and keys never appear in the output.
  */
 import * as fs from "node:fs/promises";
@@ -18,7 +21,9 @@ import { UsageError } from "./errors";
 import { AgeIdentities, AgeIdentityError } from "./sops/age";
 import { type RepositoryCheckReport, checkRepository } from "./sops/check";
 import { formatJsonReport, formatTextReport } from "./sops/report";
-import { RepositoryError, redactUrl } from "./sops/repository";
+import { type GitCredentials, ReadInterrupted, RepositoryError, isGitUrl, redactUrl, splitUrlCredentials } from "./sops/repository";
+import type { ScopeRoots } from "./sops/scope";
+import { stackGitCredentials, stackScope } from "./stack-repository";
 import { readStackConfig } from "./stack-file";
 
 export { type CheckRepositoryOptions, type RepositoryCheckReport, checkRepository } from "./sops/check";
@@ -31,9 +36,11 @@ export interface CheckIo {
   readonly projectDir?: string;
   /** stderr is a terminal: progress is one live line. */
   readonly interactive?: boolean;
+  /** Registers a Ctrl-C handler; returns its removal. @default process SIGINT and SIGTERM */
+  readonly onInterrupt?: (handler: () => void) => () => void;
 }
 
-const EXIT = { ok: 0, failed: 1, usage: 2, suspicious: 3 } as const;
+const EXIT = { ok: 0, failed: 1, usage: 2, suspicious: 3, interrupted: 130 } as const;
 
 /** The options of `gitops-bootstrap check` (its flags, parsed by the CLI). */
 export interface CheckOptions {
@@ -48,6 +55,17 @@ export interface CheckOptions {
   readonly strict?: boolean;
   /** Files bigger than this many MiB are not read. @default 256 */
   readonly maxFileSize?: number;
+  /** Judge only what these folders of the repository reach (the stack's repo.path with `--stack`). */
+  readonly path?: readonly string[];
+}
+
+function onSignals(handler: () => void): () => void {
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
+  return () => {
+    process.off("SIGINT", handler);
+    process.off("SIGTERM", handler);
+  };
 }
 
 async function readKeyFile(file: string, what: string): Promise<string> {
@@ -85,11 +103,30 @@ const processIo: CheckIo = {
   env: process.env,
 };
 
-/** What `--stack` supplies: the stack's identities, and its repository unless given explicitly. */
-async function fromStack(opts: CheckOptions, io: CheckIo): Promise<{ opts: CheckOptions; identities?: AgeIdentities; sealingKeys?: KeyObject[] }> {
-  if (opts.stack === undefined) return { opts };
+interface Resolved {
+  readonly opts: CheckOptions;
+  readonly identities?: AgeIdentities;
+  readonly sealingKeys?: KeyObject[];
+  readonly scope?: ScopeRoots;
+  readonly credentials?: GitCredentials;
+}
+
+/** `--path`: folders of the repository, relative to its root. */
+function pathScope(paths: readonly string[], repo: string | undefined): ScopeRoots {
+  for (const p of paths) {
+    if (p.startsWith("/") || p.split("/").includes("..")) throw new UsageError(`--path ${JSON.stringify(p)}: expected a folder of the repository, relative to its root (no leading / or ..)`);
+  }
+  // Applications name the repository by URL: known for a URL, not for a local directory.
+  return { paths, repoUrl: repo !== undefined && isGitUrl(repo) ? splitUrlCredentials(repo).url : undefined };
+}
+
+/** What `--stack` supplies: the stack's identities, scope and credentials, and its repository unless given explicitly. */
+async function fromStack(opts: CheckOptions, io: CheckIo): Promise<Resolved> {
+  const paths = opts.path ?? [];
+  if (opts.stack === undefined) return { opts, scope: paths.length > 0 ? pathScope(paths, opts.repo) : undefined };
   if (io.projectDir === undefined) throw new UsageError("--stack needs the project directory (stacks/)");
-  const config = await resolveConfig(readStackConfig(io.projectDir, opts.stack, io.env.HOME));
+  const raw = readStackConfig(io.projectDir, opts.stack, io.env.HOME);
+  const config = await resolveConfig(raw);
   io.stderr(`► checking ${opts.stack}: ${config.ageKey.recipients.join(", ")}\n`);
   const merged: CheckOptions = {
     ...opts,
@@ -97,7 +134,16 @@ async function fromStack(opts: CheckOptions, io: CheckIo): Promise<{ opts: Check
     revision: opts.revision ?? (config.repo.revision !== "HEAD" ? config.repo.revision : undefined),
     caFile: opts.caFile ?? config.repo.caCertificates?.file,
   };
-  return { opts: merged, identities: opts.ageKeyFile === undefined ? config.ageKey.set : undefined, sealingKeys: config.sealedSecrets?.keysFile ? privateKeyObjects(config.sealedSecrets.keys) : undefined };
+  // --path narrows to other folders; the repository's URL (and the root GitRepository's name) stay the stack's.
+  const scope = paths.length > 0 ? { ...stackScope(config), paths } : stackScope(config);
+  return {
+    opts: merged,
+    identities: opts.ageKeyFile === undefined ? config.ageKey.set : undefined,
+    sealingKeys: config.sealedSecrets?.keysFile ? privateKeyObjects(config.sealedSecrets.keys) : undefined,
+    scope,
+    // Secret values this command cannot decrypt (a passphrase-protected stack) are left to the user's own Git setup.
+    credentials: raw.undecryptedKeys?.has("repo") ? undefined : stackGitCredentials(config),
+  };
 }
 
 /** Runs `gitops-bootstrap check`; resolves to the exit status. */
@@ -108,13 +154,31 @@ export async function runCheck(options: CheckOptions, io: CheckIo = processIo): 
   const onProgress = (verified: number, total: number): void => {
     if (verified % 25 === 0 || verified === total) status.update(`► checking files: ${verified}/${total} (${elapsed(Date.now() - started)})`);
   };
+  const interrupt = new AbortController();
+  const removeHandler = (io.onInterrupt ?? onSignals)(() => interrupt.abort());
   try {
-    const { opts, identities: stackIdentities, sealingKeys } = await fromStack(options, io);
+    const { opts, identities: stackIdentities, sealingKeys, scope, credentials } = await fromStack(options, io);
     const identities = stackIdentities ?? (await loadIdentities(opts, io.env));
     const maxFileBytes = (options.maxFileSize ?? 256) * 2 ** 20;
-    report = await checkRepository({ source: opts.repo ?? ".", revision: opts.revision, identities, caFile: opts.caFile, onProgress, sealingKeys, maxFileBytes });
+    report = await checkRepository({
+      source: opts.repo ?? ".",
+      revision: opts.revision,
+      identities,
+      caFile: opts.caFile,
+      onProgress,
+      sealingKeys,
+      maxFileBytes,
+      scope,
+      credentials,
+      signal: interrupt.signal,
+    });
+    if (interrupt.signal.aborted) throw new ReadInterrupted();
   } catch (err) {
     status.clear();
+    if (err instanceof ReadInterrupted || interrupt.signal.aborted) {
+      io.stderr("■ interrupted: the check stopped before a verdict; a clone in progress was ended and removed\n");
+      return EXIT.interrupted;
+    }
     if (err instanceof UsageError || err instanceof AgeIdentityError || err instanceof RepositoryError) {
       io.stderr(`✗ ${redactUrl(err.message)}\n`);
       return EXIT.usage;
@@ -122,6 +186,8 @@ export async function runCheck(options: CheckOptions, io: CheckIo = processIo): 
     // Unexpected: report the kind of failure, not a message that might quote file content.
     io.stderr(`✗ the check failed unexpectedly (${err instanceof Error ? err.name : typeof err}); please report this\n`);
     return EXIT.usage;
+  } finally {
+    removeHandler();
   }
   status.clear();
   io.stdout(options.json === true ? formatJsonReport(report) : formatTextReport(report));

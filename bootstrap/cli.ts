@@ -144,6 +144,11 @@ function buildProgram(io: CliIo, result: { code: number }, parseOnly = false): C
     .option("--stack <name>", "take the age key, repository URL, revision and CA from this stack's config")
     .option("--repo <path|url>", "local directory or Git URL (default: the stack's repo.url, else the current directory)")
     .option("--revision <rev>", "branch, tag or commit (default: a URL's default branch; a directory as it is on disk)")
+    .option(
+      "--path <dir>",
+      "judge only what this folder of the repository reaches, as a stack's root would (repeatable; default with --stack: its repo.path, else everything)",
+      (value: string, all: string[] | undefined) => [...(all ?? []), value],
+    )
     .option("--age-key-file <file>", "age identity file (default: the stack's key, else $SOPS_AGE_KEY_FILE and $SOPS_AGE_KEY)")
     .option("--ca-file <file>", "PEM CA certificate(s) to trust when cloning an https URL (default: the stack's repo.caFile)")
     .option("--json", "machine-readable output")
@@ -151,9 +156,10 @@ function buildProgram(io: CliIo, result: { code: number }, parseOnly = false): C
     .option("--max-file-size <MiB>", "files bigger than this are not read; one that is or may be a SOPS file fails as too big", parseMiB, 256)
     .addHelpText(
       "after",
-      `\nExit status: 0 all SOPS files verified, 1 a file will not decrypt at sync time (or is too big to verify),\n2 usage or configuration error, 3 every file decrypts as sops decrypts it, but one was changed where sops\ndoes not look (suspicious; --strict makes that 1).\n${examples(
+      `\nExit status: 0 all SOPS files verified, 1 a file will not decrypt at sync time (or is too big to verify),\n2 usage or configuration error, 3 every file decrypts as sops decrypts it, but one was changed where sops\ndoes not look (suspicious; --strict makes that 1), 130 interrupted.\n${examples(
         "gitops-bootstrap check --repo examples/gitops-repo --age-key-file examples/gitops-repo/demo-age-key.txt",
         "gitops-bootstrap check --stack prod --revision v1.2.3",
+        "gitops-bootstrap check --repo . --path clusters/prod --age-key-file ~/.config/sops/age/keys.txt",
       )}`,
     )
     .action(async (opts) => {

@@ -6,7 +6,9 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { BootstrapConfig, ConfigError, RawStackConfig, resolveConfig } from "./config";
 import { checkRepository, failsTheCheck, formatFileLine } from "./sops";
+import { notJudgedLine } from "./sops/report";
 import { RepositoryError, redactUrl } from "./sops/repository";
+import { stackGitCredentials, stackScope } from "./stack-repository";
 import { CONFIG_NAMESPACE } from "./defaults";
 import { GitOpsCluster } from "../components/gitops-cluster";
 
@@ -71,7 +73,14 @@ export async function verifyRepoSecretsBeforeUp(
   const revision = config.repo.revision === "HEAD" ? undefined : config.repo.revision;
   let report;
   try {
-    report = await check({ source: config.repo.url, revision, identities: config.ageKey.set, caFile: config.repo.caCertificates?.file });
+    report = await check({
+      source: config.repo.url,
+      revision,
+      identities: config.ageKey.set,
+      caFile: config.repo.caCertificates?.file,
+      credentials: stackGitCredentials(config),
+      scope: stackScope(config),
+    });
   } catch (e) {
     if (!(e instanceof RepositoryError)) throw e;
     log.warn(`verifyRepoSecrets: could not read ${redactUrl(config.repo.url)} from here (${redactUrl(e.message)}); SOPS files not checked. Set gitops-bootstrap:verifyRepoSecrets false to skip this step.`);
@@ -80,7 +89,8 @@ export async function verifyRepoSecretsBeforeUp(
   if (report.outcome !== "fails") {
     // sops decrypts suspicious files, so the sync will: a warning, not a reason to stop.
     for (const f of report.files.filter((x) => x.kind === "suspicious")) log.warn(`verifyRepoSecrets: ${formatFileLine(f)}`);
-    log.info(`verifyRepoSecrets: ${report.files.length} SOPS file(s) in ${redactUrl(config.repo.url)} decrypt with the stack's age key`);
+    const others = report.notJudged.length > 0 ? `; ${notJudgedLine(report.notJudged.length)}` : "";
+    log.info(`verifyRepoSecrets: ${report.files.length} SOPS file(s) that ${config.repo.path} reaches in ${redactUrl(config.repo.url)} decrypt with the stack's age key${others}`);
     return;
   }
   const failed = report.files.filter((f) => failsTheCheck(f.kind)).map((f) => `  ${formatFileLine(f)}`);

@@ -11,13 +11,14 @@ import { type OutputFolderSpec, writeOutputFolder } from "../output-files";
 import { privateKeyObjects } from "../sealed-secrets/keys";
 import { type RepositoryCheckReport, type checkRepository, failsTheCheck, formatFileLine } from "../sops";
 import { formatSealedLine } from "../sops/report";
-import { RepositoryError, type RepositorySnapshot, type readRepository, redactUrl } from "../sops/repository";
+import { ReadInterrupted, RepositoryError, type RepositorySnapshot, type readRepository, redactUrl } from "../sops/repository";
+import { stackGitCredentials, stackScope } from "../stack-repository";
 import { objectKey, type ObjectRecord } from "./convergence";
 import { findSealedSecrets, findSecrets, listNamespaces, serverOf } from "./cluster";
 import type { DeployEngine } from "./engine";
 import { type StackBinding, guardProblems } from "./guard";
 import { type AppRecord, type PhaseName, type PhaseRecord, type PhaseStatus, REPORT_FILES, type RunOutcome, type RunReport, type SecretRecord, formatJUnit, formatJson, formatMarkdown, seconds } from "./report";
-import { expectedSealedSecrets, expectedSecrets } from "./secrets";
+import { expectedSealedSecrets, expectedSecrets, judgedOnly } from "./secrets";
 import { applicationStatusReader, helmReleaseStatusReader, kustomizationStatusReader } from "./status";
 import { type WaitOptions, type WaitResult, type WatchedKind, progressLine, waitForConvergence } from "./wait";
 
@@ -80,6 +81,8 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
   let recoveryTimeMs: number | undefined;
   let deployStarted = false;
   let snapshot: RepositorySnapshot | undefined;
+  // Other environments' files in the same repository: neither judged nor expected in this cluster.
+  let notJudged: readonly string[] = [];
   const rel = (at: number): number => at - t0;
 
   const record = (name: PhaseName, status: PhaseStatus, start: number, end: number, detail?: string): void => {
@@ -108,14 +111,25 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
     checkInterrupt();
     {
       const start = Date.now();
-      o.out(`► check: do the stack's age key(s) decrypt every SOPS file in ${redactUrl(o.repoSource)}?`);
+      o.out(`► check: do the stack's age key(s) decrypt every SOPS file that ${o.config.repo.path} reaches in ${redactUrl(o.repoSource)}?`);
       let report: RepositoryCheckReport | undefined;
       try {
         // Read once: the same files are checked now and give the expected Secrets after convergence.
-        snapshot = await o.readRepository({ source: o.repoSource, revision: o.repoRevision, caFile: o.config.repo.caCertificates?.file });
+        const credentials = stackGitCredentials(o.config);
+        snapshot = await o.readRepository({ source: o.repoSource, revision: o.repoRevision, caFile: o.config.repo.caCertificates?.file, credentials, signal: o.signal });
         const sealed = o.config.sealedSecrets;
-        report = await o.checkRepository({ source: o.repoSource, revision: o.repoRevision, identities: o.config.ageKey.set, snapshot, sealingKeys: sealed?.keysFile ? privateKeyObjects(sealed.keys) : undefined });
+        report = await o.checkRepository({
+          source: o.repoSource,
+          revision: o.repoRevision,
+          identities: o.config.ageKey.set,
+          snapshot,
+          sealingKeys: sealed?.keysFile ? privateKeyObjects(sealed.keys) : undefined,
+          scope: stackScope(o.config),
+          signal: o.signal,
+        });
+        notJudged = report.notJudged;
       } catch (e) {
+        if (e instanceof ReadInterrupted) throw new Interrupted();
         if (!(e instanceof RepositoryError)) throw e;
         const why = `cannot read ${redactUrl(o.repoSource)} from here (${redactUrl(e.message)}); SOPS files not checked (--repo-checkout DIR reads a local clone)`;
         notes.push(`check: ${why}`);
@@ -134,7 +148,9 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
       // sops decrypts these, so the sync will: worth a look, not a reason to stop a recovery.
       for (const f of report?.files.filter((x) => x.kind === "suspicious") ?? []) notes.push(`check: ${formatFileLine(f)}`);
       const opened = report?.sealedSecrets.filter((r) => r.kind === "ok").length ?? 0;
-      if (report) record("check", "ok", start, Date.now(), `${report.files.length} SOPS file(s) verified${opened > 0 ? `; the key backup opens ${opened} SealedSecret(s)` : ""}`);
+      for (const w of report?.warnings.filter((x) => x.startsWith("scope: ")) ?? []) notes.push(`check: ${w}`);
+      const others = notJudged.length > 0 ? `; ${notJudged.length} SOPS file(s) for other environments, not judged` : "";
+      if (report) record("check", "ok", start, Date.now(), `${report.files.length} SOPS file(s) verified${opened > 0 ? `; the key backup opens ${opened} SealedSecret(s)` : ""}${others}`);
     }
 
     checkInterrupt();
@@ -194,8 +210,8 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
         record("secrets present", "skipped", start, Date.now(), why);
       } else {
         secrets = [
-          ...(await findSecrets(o.kubeconfig, expectedSecrets(snapshot.candidates, o.secretsUnder))),
-          ...(await findSealedSecrets(o.kubeconfig, expectedSealedSecrets(snapshot.sealed, o.secretsUnder))),
+          ...(await findSecrets(o.kubeconfig, expectedSecrets(judgedOnly(snapshot.candidates, notJudged), o.secretsUnder))),
+          ...(await findSealedSecrets(o.kubeconfig, expectedSealedSecrets(judgedOnly(snapshot.sealed, notJudged), o.secretsUnder))),
         ];
         const missing = secrets.filter((s) => !s.found);
         for (const s of missing) {

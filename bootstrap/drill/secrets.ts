@@ -18,6 +18,15 @@ export interface ExpectedSecret {
 
 const isEncrypted = (v: unknown): boolean => typeof v === "string" && looksEncrypted(v);
 
+/**
+ * The files the stack's check judged: the SOPS and SealedSecret files of other environments in
+ * the same repository (the check's scope walk left them out) are not expected in this cluster.
+ */
+export function judgedOnly<F extends { readonly path: string }>(files: readonly F[], notJudged: readonly string[]): F[] {
+  const skip = new Set(notJudged);
+  return files.filter((f) => !skip.has(f.path));
+}
+
 /** The files under `under/` of the repository (all of them without it). */
 function underFolder(files: readonly RepositoryFile[], under: string | undefined): readonly RepositoryFile[] {
   const prefix = under ? `${under.replace(/^\.?\/+|\/+$/g, "")}/` : "";

@@ -7,7 +7,8 @@
 import type { KeyObject } from "node:crypto";
 import { type SealedSecretResult, checkSealedFiles, sealedSecretRefs } from "../sealed-secrets/check";
 import { AgeIdentities } from "./age";
-import { DEFAULT_MAX_FILE_BYTES, type RepositorySnapshot, readRepository } from "./repository";
+import { DEFAULT_MAX_FILE_BYTES, type GitCredentials, ReadInterrupted, type RepositorySnapshot, readRepository } from "./repository";
+import { type Scope, type ScopeRoots, walkScope } from "./scope";
 import { type SopsConfig, configFor, coveringRule, parseSopsConfig, ruleFor } from "./sops-config";
 import { RESULT_LABELS, type SopsFileResult, type SopsResultKind, failsTheCheck } from "./types";
 import { type ExamineHints, verifySopsContent } from "./verify";
@@ -41,6 +42,16 @@ export interface CheckRepositoryOptions {
    * it, SealedSecrets in the repository only get a warning that names them.
    */
   readonly sealingKeys?: readonly KeyObject[];
+  /**
+   * Judge only what a stack's cluster will decrypt: the files its root folders reach (see
+   * scope.ts), plus any file encrypted to the check's own recipients. Other SOPS files are
+   * counted as belonging to other environments, never failures. @default every file is judged
+   */
+  readonly scope?: ScopeRoots;
+  /** Credentials for cloning a URL (see {@link readRepository}); never in git's arguments. */
+  readonly credentials?: GitCredentials;
+  /** Stops the check: a clone in progress is ended and removed, and `ReadInterrupted` thrown. */
+  readonly signal?: AbortSignal;
 }
 
 export type CheckOutcome = "verified" | "suspicious" | "fails";
@@ -64,6 +75,13 @@ export interface RepositoryCheckReport {
   /** One result per SealedSecret, when a key backup was given. */
   readonly sealedSecrets: readonly SealedSecretResult[];
   /**
+   * With a scope: the SOPS files (and SealedSecret files) outside what the stack's root reaches
+   * and not encrypted to the check's recipients: other environments' files, not judged.
+   */
+  readonly notJudged: readonly string[];
+  /** The scope walk, when the check was scoped: its roots, the folders reached, and whether it finished. */
+  readonly scope?: { readonly roots: readonly string[]; readonly folders: readonly string[]; readonly complete: boolean };
+  /**
    * `fails`: some SOPS file will not decrypt at sync time with this key (or is too big to
    * verify), or the key backup does not open a SealedSecret. `suspicious`: nothing fails, but
    * sops would accept a file the check is stricter about. `verified`: neither.
@@ -80,11 +98,13 @@ export async function toIdentities(identities: CheckRepositoryOptions["identitie
   return AgeIdentities.parse(text, "the age key", true);
 }
 
-async function verifyAll(snapshot: RepositorySnapshot, identities: AgeIdentities, hintsFor: (filePath: string) => ExamineHints, concurrency: number | undefined, onProgress?: CheckRepositoryOptions["onProgress"]): Promise<SopsFileResult[]> {
+async function verifyAll(snapshot: RepositorySnapshot, identities: AgeIdentities, hintsFor: (filePath: string) => ExamineHints, opts: Pick<CheckRepositoryOptions, "concurrency" | "onProgress" | "signal">): Promise<SopsFileResult[]> {
+  const { concurrency, onProgress, signal } = opts;
   const size = VerifierPool.sizeFor(snapshot.candidates.length, concurrency);
   const total = snapshot.candidates.length;
   let done = 0;
   const counted = (r: SopsFileResult): SopsFileResult => {
+    if (signal?.aborted) throw new ReadInterrupted();
     onProgress?.(++done, total);
     return r;
   };
@@ -108,6 +128,22 @@ export function ruleHints(configs: readonly SopsConfig[]): (filePath: string) =>
     if (!covering) return {};
     return { rule: { name: `creation rule ${covering.rule.index} of ${covering.config.path}`, selector: covering.rule.selector } };
   };
+}
+
+const byPath = (a: { path: string } | string, b: { path: string } | string): number => {
+  const x = typeof a === "string" ? a : a.path;
+  const y = typeof b === "string" ? b : b.path;
+  return x < y ? -1 : x > y ? 1 : 0;
+};
+
+/**
+ * Which files the check judges: with a scope, those the stack's root reaches and those encrypted
+ * to the check's own recipients (a recipient is named in the file's metadata); without one, all.
+ */
+function judgedFiles(snapshot: RepositorySnapshot, scope: Scope | undefined, recipients: readonly string[]): (filePath: string) => boolean {
+  if (!scope) return () => true;
+  const ours = new Set(snapshot.candidates.filter((f) => recipients.some((r) => f.content.includes(r))).map((f) => f.path));
+  return (filePath) => scope.includes(filePath) || ours.has(filePath);
 }
 
 function tooBig(file: { path: string; bytes: number }, limit: number): SopsFileResult {
@@ -148,7 +184,8 @@ function ruleWarnings(configs: readonly SopsConfig[], files: readonly SopsFileRe
 export async function checkRepository(opts: CheckRepositoryOptions): Promise<RepositoryCheckReport> {
   const identities = await toIdentities(opts.identities);
   const maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
-  const snapshot = opts.snapshot ?? (await readRepository({ source: opts.source, revision: opts.revision, maxFileBytes, caFile: opts.caFile }));
+  const snapshot = opts.snapshot ?? (await readRepository({ source: opts.source, revision: opts.revision, maxFileBytes, caFile: opts.caFile, credentials: opts.credentials, signal: opts.signal }));
+  const scope = opts.scope ? walkScope(snapshot, opts.scope) : undefined;
 
   const warnings: string[] = [];
   const configs: SopsConfig[] = [];
@@ -161,22 +198,27 @@ export async function checkRepository(opts: CheckRepositoryOptions): Promise<Rep
     if (typeof parsed === "string") warnings.push(parsed);
     else configs.push(parsed);
   }
-  const verified = await verifyAll(snapshot, identities, ruleHints(configs), opts.concurrency, opts.onProgress);
-  const files = [...verified.filter((r) => r.kind !== "not-sops"), ...snapshot.oversized.map((f) => tooBig(f, maxFileBytes))].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  if (scope) warnings.push(...scope.notes);
+  const verified = await verifyAll(snapshot, identities, ruleHints(configs), opts);
+  const judged = judgedFiles(snapshot, scope, identities.recipients);
+  const found = [...verified.filter((r) => r.kind !== "not-sops"), ...snapshot.oversized.map((f) => tooBig(f, maxFileBytes))];
+  const files = found.filter((f) => judged(f.path)).sort(byPath);
+  const sealedFiles = snapshot.sealed.filter((f) => judged(f.path));
+  const notJudged = [...new Set([...found.map((f) => f.path), ...sealedSecretRefs(snapshot.sealed).map((r) => r.path)].filter((p) => !judged(p)))].sort(byPath);
   warnings.push(...ruleWarnings(configs, files, identities.recipients));
   for (const f of files) if (f.kind === "ok") warnings.push(...f.warnings.map((w) => `${f.path}: ${w}`));
   let sealedSecrets: SealedSecretResult[] = [];
-  if (opts.sealingKeys) sealedSecrets = checkSealedFiles(snapshot.sealed, opts.sealingKeys);
+  if (opts.sealingKeys) sealedSecrets = checkSealedFiles(sealedFiles, opts.sealingKeys);
   else {
-    const found = sealedSecretRefs(snapshot.sealed);
-    if (found.length > 0) {
+    const refs = sealedSecretRefs(sealedFiles);
+    if (refs.length > 0) {
       warnings.push(
-        `${found.length} SealedSecret${found.length === 1 ? "" : "s"} (${found.map((f) => `${f.path}: ${f.namespace ? `${f.namespace}/` : ""}${f.name}`).join(", ")}) and no key backup to prove: a rebuilt cluster's new controller cannot open them; configure sealedSecrets.keysFile (gitops-bootstrap backup-keys) and check with --stack`,
+        `${refs.length} SealedSecret${refs.length === 1 ? "" : "s"} (${refs.map((f) => `${f.path}: ${f.namespace ? `${f.namespace}/` : ""}${f.name}`).join(", ")}) and no key backup to prove: a rebuilt cluster's new controller cannot open them; configure sealedSecrets.keysFile (gitops-bootstrap backup-keys) and check with --stack`,
       );
     }
   }
   for (const r of sealedSecrets) if (r.kind === "unchecked") warnings.push(`${r.path}: SealedSecret ${r.secret} not checked: ${r.detail}`);
-  if (files.length === 0 && snapshot.sealed.length === 0) warnings.push("no SOPS files found");
+  if (files.length === 0 && sealedFiles.length === 0) warnings.push(notJudged.length > 0 ? "no SOPS files in what this stack's root reaches" : "no SOPS files found");
 
   const counts = Object.fromEntries(Object.keys(RESULT_LABELS).map((k) => [k, 0])) as Record<SopsResultKind, number>;
   for (const f of files) counts[f.kind]++;
@@ -194,6 +236,8 @@ export async function checkRepository(opts: CheckRepositoryOptions): Promise<Rep
     skippedFiles: snapshot.skipped,
     counts,
     sealedSecrets,
+    notJudged,
+    ...(scope ? { scope: { roots: scope.roots, folders: scope.folders, complete: scope.complete } } : {}),
     outcome,
     ok: outcome === "verified",
   };

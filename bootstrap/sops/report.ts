@@ -56,11 +56,25 @@ export function formatSummary(report: RepositoryCheckReport): string {
   return `✗ ${failed} of ${files} failed (${kinds})${sealed}`;
 }
 
+/** "3 SOPS files for other environments, not judged". */
+export function notJudgedLine(count: number): string {
+  return `${count} SOPS file${count === 1 ? "" : "s"} for other environments, not judged`;
+}
+
+/** The line that says what a scoped check left out, and why. */
+function scopeLine(report: RepositoryCheckReport): string | undefined {
+  if (!report.scope || report.notJudged.length === 0) return undefined;
+  const roots = report.scope.roots.map((r) => r || ".").join(", ");
+  return `– ${notJudgedLine(report.notJudged.length)} (outside what ${roots} reaches, and not encrypted to this key)`;
+}
+
 /** The whole text report (header, files, warnings, summary), one string with a final newline. */
 export function formatTextReport(report: RepositoryCheckReport): string {
   const rev = report.commit && report.revision !== report.commit ? `${report.revision ?? "HEAD"} (${report.commit.slice(0, 12)})` : report.revision;
   const lines = [formatHeader(report.source, rev, report.recipients), ...report.files.map(formatFileLine), ...report.sealedSecrets.filter((r) => r.kind !== "unchecked").map(formatSealedLine)];
   lines.push(...report.warnings.map((w) => `⚠ ${w}`));
+  const scope = scopeLine(report);
+  if (scope) lines.push(scope);
   lines.push(formatSummary(report));
   return lines.join("\n") + "\n";
 }
@@ -78,6 +92,8 @@ export function formatJsonReport(report: RepositoryCheckReport): string {
       counts: report.counts,
       files: report.files.map((f) => ({ ...f, sopsDecrypts: sopsDecrypts(f.kind) })),
       sealedSecrets: report.sealedSecrets,
+      notJudged: report.notJudged,
+      ...(report.scope ? { scope: report.scope } : {}),
       warnings: report.warnings,
       scannedFiles: report.scannedFiles,
       skippedFiles: report.skippedFiles,

@@ -68,3 +68,62 @@ test.each([
   expect(render.status).toBe(0);
   expect(render.stderr).toContain(`"ageRecipients":["${recipient}"]`);
 });
+
+test("two environments made by init in one repository, encrypted by the real sops: each stack's check judges its own files", () => {
+  const project = scratchProject(root);
+  const home = path.join(root, "home");
+  const repo = path.join(root, "cluster-state");
+  fs.mkdirSync(home);
+  const env = toolchainEnv({ HOME: home, CI: "true" });
+  delete env.SOPS_AGE_KEY_FILE;
+  delete env.SOPS_AGE_KEY;
+  const bin = path.join(project, "bootstrap/gitops-bootstrap.js");
+  const run = (cmd: string, args: string[], cwd = project) => spawnSync(cmd, args, { cwd, env, encoding: "utf8" });
+  const url = "https://git.example.com/platform/cluster-state.git";
+  const recipients: Record<string, string> = {};
+  for (const [stack, extra] of [["a", []], ["b", ["--post-quantum", "--reconciler", "flux"]]] as const) {
+    fs.mkdirSync(path.join(repo, "clusters", stack), { recursive: true });
+    const init = run(process.execPath, [bin, "init", "--stack", stack, "--repo-url", url, "--gitops-repo", repo, ...extra]);
+    expect(init.status).toBe(0);
+    recipients[stack] = /public key (age1[0-9a-z]+)/.exec(init.stderr)![1];
+  }
+  const write = (file: string, doc: unknown): void => {
+    fs.mkdirSync(path.dirname(path.join(repo, file)), { recursive: true });
+    fs.writeFileSync(path.join(repo, file), YAML.stringify(doc));
+  };
+  const secret = (name: string) => ({ apiVersion: "v1", kind: "Secret", metadata: { name, namespace: "apps" }, stringData: { password: `pw-${name}` } });
+  // With explicit --age, from outside the repository (sops refuses a file its .sops.yaml has no rule for).
+  const sops = (file: string, ...args: string[]) => {
+    const r = args.length === 0 ? run("sops", ["encrypt", "--in-place", file], repo) : run("sops", ["encrypt", "--in-place", ...args, path.join(repo, file)], root);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+  };
+  // a: Argo CD; its root folder's Application points at a kustomization whose KSOPS generator names a file outside it.
+  write("clusters/a/apps.yaml", { apiVersion: "argoproj.io/v1alpha1", kind: "Application", metadata: { name: "web" }, spec: { source: { repoURL: url, path: "apps/web" } } });
+  write("apps/web/kustomization.yaml", { generators: ["secret-generator.yaml"] });
+  write("apps/web/secret-generator.yaml", { apiVersion: "viaduct.ai/v1", kind: "ksops", metadata: { name: "web" }, files: ["../../secrets/web.sops.yaml"] });
+  write("clusters/a/db.yaml", secret("db-a"));
+  sops("clusters/a/db.yaml");
+  write("secrets/web.sops.yaml", secret("web"));
+  sops("secrets/web.sops.yaml", "--age", recipients.a, "--encrypted-regex", "^(data|stringData)$");
+  // b: Flux, post-quantum; its own files only.
+  write("clusters/b/db.yaml", secret("db-b"));
+  sops("clusters/b/db.yaml");
+
+  const checkA = run(process.execPath, [bin, "check", "--stack", "a", "--repo", repo]);
+  expect(checkA.stdout).toContain("✔ clusters/a/db.yaml  ok");
+  expect(checkA.stdout).toContain("✔ secrets/web.sops.yaml  ok");
+  expect(checkA.stdout).toContain("– 1 SOPS file for other environments, not judged");
+  expect(checkA.status).toBe(0);
+  const checkB = run(process.execPath, [bin, "check", "--stack", "b", "--repo", repo]);
+  expect(checkB.stdout).toContain("✔ clusters/b/db.yaml  ok");
+  expect(checkB.stdout).toContain("– 2 SOPS files for other environments, not judged");
+  expect(checkB.status).toBe(0);
+
+  // The KSOPS file re-encrypted only to b's key: a's cluster cannot decrypt it, and a's check says so.
+  write("secrets/web.sops.yaml", secret("web"));
+  sops("secrets/web.sops.yaml", "--age", recipients.b, "--encrypted-regex", "^(data|stringData)$");
+  const broken = run(process.execPath, [bin, "check", "--stack", "a", "--repo", repo]);
+  expect(broken.stdout).toMatch(/✗ secrets\/web\.sops\.yaml {2}wrong key/);
+  expect(broken.status).toBe(1);
+});

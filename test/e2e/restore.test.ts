@@ -5,13 +5,16 @@
  * for the run, which the flux-sandbox stack trusts through `repo.caFile`. restore reads the
  * repository from that server (check), runs `pulumi up --refresh`, waits for Flux to converge and
  * verifies the SOPS Secret; it never destroys. A second restore on the recovered cluster changes
- * nothing.
+ * nothing. The repository also holds another environment's SOPS file, encrypted to that
+ * environment's own key: it is counted, not judged, and not expected in this cluster.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as age from "age-encryption";
 import type { RunReport } from "../../bootstrap/drill/report";
 import { FLUX } from "../../bootstrap/defaults";
+import { writeSopsYaml } from "../../bootstrap/sops/writer";
 import { asTheChartWouldInstall, expectOnlyHandMade } from "./audit-scenario";
 import { type ExpectedSecret, clusterSecretDigests, expectedSecret, pointStackAt } from "./demo-repo";
 import { type FluxControllers, startFluxControllers } from "./flux-controllers";
@@ -23,6 +26,7 @@ jest.setTimeout(10 * 60 * 1000);
 const STACK = "flux-sandbox";
 const REPO = "gitops-bootstrap";
 const SOPS_FILE = "examples/gitops-repo-flux/workloads/demo-secret/demo-credentials.sops.yaml";
+const OTHER_ENV_FILE = "clusters/other/db.yaml";
 
 let dir: string;
 let cluster: TestCluster;
@@ -37,6 +41,10 @@ beforeAll(async () => {
   dir = tempDir("restore");
   cluster = await openCluster(dir);
   git = await startGitServer({ dir: path.join(dir, "git"), repos: { [REPO]: { dir: PROJECT_DIR, include: ["examples/gitops-repo-flux"] } } });
+  // Another environment in the same repository, with its own key: outside what this stack's root reaches.
+  const otherKey = await age.identityToRecipient(await age.generateX25519Identity());
+  const other = { apiVersion: "v1", kind: "Secret", metadata: { name: "db", namespace: "other" }, stringData: { password: "another-environment" } };
+  git.commit(REPO, { [OTHER_ENV_FILE]: await writeSopsYaml([other], { recipients: [otherKey], encryptedRegex: "^(data|stringData)$" }) }, "another environment");
   work = scratchProject(dir);
   pointStackAt(work, STACK, { url: git.url(REPO), revision: git.branch, caFile: git.caFile });
   flux = await startFluxControllers({ dir: path.join(dir, "flux"), kubeconfig: cluster.kubeconfig });
@@ -77,7 +85,7 @@ test("restore on an empty cluster: the repository checked over HTTPS, everything
   expect(report.phases.map((p) => [p.name, p.status])).toEqual([
     ["check", "ok"], ["up", "ok"], ["reconciler ready", "ok"], ["root synced", "ok"], ["all healthy", "ok"], ["secrets present", "ok"],
   ]);
-  expect(report.phases.find((p) => p.name === "check")!.detail).toBe("1 SOPS file(s) verified");
+  expect(report.phases.find((p) => p.name === "check")!.detail).toBe("1 SOPS file(s) verified; 1 SOPS file(s) for other environments, not judged");
   for (const a of report.apps) expect(a.status).toContain(git.head(REPO));
   expect(report.secrets).toEqual([{ file: SOPS_FILE, name: secret.name, namespace: secret.namespace, found: true }]);
   expect(clusterSecretDigests((a) => cluster.kubectl(a), secret.name, secret.namespace)).toEqual(secret.digests);

@@ -11,9 +11,10 @@ const projectDir = path.resolve(__dirname, "../..");
 const exampleRepo = path.join(projectDir, "examples/gitops-repo");
 const demoKey = fs.readFileSync(path.join(exampleRepo, "demo-age-key.txt"), "utf8");
 
-async function configWith(key: string) {
+async function configWith(key: string, repoPath = "workloads") {
   const cfg = await resolveConfig({
-    values: { environment: "test", repo: JSON.stringify({ url: "https://git.example.com/org/repo.git", path: "apps" }), ageKey: key },
+    // The stack's root is the folder that holds the SOPS file: only what it reaches is judged.
+    values: { environment: "test", repo: JSON.stringify({ url: "https://git.example.com/org/repo.git", path: repoPath }), ageKey: key },
     secretKeys: new Set(["ageKey"]),
     baseDir: projectDir,
   });
@@ -29,7 +30,7 @@ function logger() {
 test("passes, and says so, when the stack's key decrypts every SOPS file", async () => {
   const log = logger();
   await verifyRepoSecretsBeforeUp(await configWith(demoKey), checkRepository, log);
-  expect(log.lines).toEqual([expect.stringMatching(/^info verifyRepoSecrets: 1 SOPS file\(s\) in .* decrypt with the stack's age key$/)]);
+  expect(log.lines).toEqual([expect.stringMatching(/^info verifyRepoSecrets: 1 SOPS file\(s\) that workloads reaches in .* decrypt with the stack's age key$/)]);
 });
 
 test("stops the update, naming each file, when the key does not match", async () => {
@@ -38,6 +39,12 @@ test("stops the update, naming each file, when the key does not match", async ()
   const run = verifyRepoSecretsBeforeUp(await configWith(wrong), checkRepository, log);
   await expect(run).rejects.toThrow(/does not verify 1 SOPS file\(s\)[\s\S]*✗ workloads\/demo-secret\/demo-credentials\.sops\.yaml {2}wrong key/);
   await expect(verifyRepoSecretsBeforeUp(await configWith(wrong), checkRepository, log)).rejects.not.toThrow(wrong);
+});
+
+test("another environment's file (outside what the root reaches, not encrypted to the key) is counted, not a failure", async () => {
+  const log = logger();
+  await verifyRepoSecretsBeforeUp(await configWith(await age.generateX25519Identity(), "apps"), checkRepository, log);
+  expect(log.lines).toEqual([expect.stringMatching(/^info verifyRepoSecrets: 0 SOPS file\(s\) that apps reaches in .*; 1 SOPS file for other environments, not judged$/)]);
 });
 
 test("an unreachable repository is a warning, not an error, and credentials in messages are hidden", async () => {

@@ -27,7 +27,7 @@ async function raw() {
 test("a wrong key stops the program before any resource is registered", async () => {
   const seen: unknown[] = [];
   const failing: RepoSecretsCheck = async (options) => {
-    seen.push(options.source);
+    seen.push(options.source, options.scope);
     return {
       source: options.source,
       revision: undefined,
@@ -35,6 +35,7 @@ test("a wrong key stops the program before any resource is registered", async ()
       recipients: [],
       files: [{ kind: "wrong-key", path: "apps/db/secret.sops.yaml", detail: "it is encrypted for age1other" } as any],
       sealedSecrets: [],
+      notJudged: [],
       warnings: [],
       scannedFiles: 1,
       skippedFiles: 0,
@@ -44,7 +45,8 @@ test("a wrong key stops the program before any resource is registered", async ()
     };
   };
   await expect(bootstrap(await raw(), { repoSecretsCheck: failing })).rejects.toThrow(/verifyRepoSecrets: .* 1 SOPS file\(s\)[\s\S]*apps\/db\/secret\.sops\.yaml {2}wrong key/);
-  expect(seen).toEqual(["https://git.example.com/org/state.git"]);
+  // Only what the stack's root reaches is judged: its repo.path, in this repository, under the root GitRepository's name.
+  expect(seen).toEqual(["https://git.example.com/org/state.git", { paths: ["apps"], repoUrl: "https://git.example.com/org/state.git", gitRepositoryNames: ["root"] }]);
   expect(registered).toEqual([]);
 });
 
@@ -60,6 +62,7 @@ test("a suspicious file (sops decrypts it) is a warning: the update goes on", as
       { kind: "ok", path: "apps/cache.yaml", detail: "1 encrypted value decrypted", reason: "", format: "yaml", encryptedValues: 1, openedBy: "age1x", warnings: [] },
     ],
     sealedSecrets: [],
+    notJudged: [],
     warnings: [],
     scannedFiles: 2,
     skippedFiles: 0,
@@ -71,7 +74,7 @@ test("a suspicious file (sops decrypts it) is a warning: the update goes on", as
   await verifyRepoSecretsBeforeUp(config, suspicious, { info: (m) => logged.push(`info ${m}`), warn: (m) => logged.push(`warn ${m}`) });
   expect(logged).toEqual([
     "warn verifyRepoSecrets: ⚠ apps/db.yaml  suspicious: sops would accept this, but an encrypted comment near db fails authentication",
-    "info verifyRepoSecrets: 2 SOPS file(s) in https://git.example.com/org/state.git decrypt with the stack's age key",
+    "info verifyRepoSecrets: 2 SOPS file(s) that apps reaches in https://git.example.com/org/state.git decrypt with the stack's age key",
   ]);
 });
 
