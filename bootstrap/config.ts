@@ -22,7 +22,7 @@ import {
 } from "./config-fields";
 import { type FluxConfig, checkRepoForFlux, readFlux } from "./config-flux";
 import { type SealedSecretsConfig, readSealedSecrets } from "./config-sealed-secrets";
-import { ROOT_APP } from "./defaults";
+import { POD_SECURITY_LEVELS, type PodSecurityLevel, ROOT_APP } from "./defaults";
 import { SecretString } from "./secret";
 import { AgeIdentities, AgeIdentityError } from "./sops/age";
 
@@ -118,6 +118,8 @@ interface CommonConfig {
   readonly ageKey: AgeKeyConfig;
   readonly rootApp: RootAppConfig;
   readonly verifyRepoSecrets: boolean;
+  /** The Pod Security level enforced on the namespaces this program creates; none when unset. */
+  readonly podSecurity?: PodSecurityLevel;
   /** The Sealed Secrets controller and its restored keys, when configured. */
   readonly sealedSecrets?: SealedSecretsConfig;
 }
@@ -154,6 +156,7 @@ const TOP_LEVEL_KEYS = [
   "rootApp",
   "sealedSecrets",
   "verifyRepoSecrets",
+  "podSecurity",
 ] as const;
 const REPO_KEYS = ["url", "revision", "path", "credentials", "sshKnownHosts", "caFile"];
 const CREDENTIAL_KEYS = ["sshPrivateKey", "username", "password"];
@@ -588,7 +591,12 @@ export async function resolveConfig(raw: RawStackConfig): Promise<BootstrapConfi
   const rootApp = readRootApp(problems, values.rootApp, reconciler);
   const sealedSecrets = await readSealedSecrets(problems, values.sealedSecrets, raw, ageKey && ageKey.set.size > 0 ? ageKey.set : undefined);
   const verifyRepoSecrets = optBoolean(problems, "verifyRepoSecrets", values.verifyRepoSecrets, true);
+  const podSecurity = optString(problems, "podSecurity", values.podSecurity);
+  if (podSecurity !== undefined && !(POD_SECURITY_LEVELS as readonly string[]).includes(podSecurity)) {
+    problems.add("podSecurity", `expected one of ${POD_SECURITY_LEVELS.join(", ")} (the Pod Security Standards level to enforce on the namespaces gitops-bootstrap creates), got ${describe(podSecurity)}`);
+  }
   if (problems.list.length > 0 || !repo || !ageKey) throw new ConfigError(problems.list);
-  return { environment: environment ?? "", repo, ageKey, rootApp, verifyRepoSecrets, ...(sealedSecrets ? { sealedSecrets } : {}), ...chosen };
+  const level = podSecurity as PodSecurityLevel | undefined;
+  return { environment: environment ?? "", repo, ageKey, rootApp, verifyRepoSecrets, ...(level ? { podSecurity: level } : {}), ...(sealedSecrets ? { sealedSecrets } : {}), ...chosen };
 }
 

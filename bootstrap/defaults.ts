@@ -73,7 +73,35 @@ export const KSOPS = {
   toolsVolume: "custom-tools",
   toolsDir: "/custom-tools",
   binaryPath: "/usr/local/bin/ksops",
+  /**
+   * What Pod Security `restricted` requires of the init container. The image's user is the
+   * distroless `nonroot`, a name the kubelet cannot check against `runAsNonRoot`, so its UID
+   * (65532) is given; `ksops install` only writes into the emptyDir, so the root file system can
+   * be read-only.
+   */
+  securityContext: {
+    runAsNonRoot: true,
+    runAsUser: 65532,
+    runAsGroup: 65532,
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ["ALL"] },
+    seccompProfile: { type: "RuntimeDefault" },
+  },
 } as const;
+
+/** Pod Security Standards levels a namespace can enforce (`podSecurity` in the stack config). */
+export const POD_SECURITY_LEVELS = ["privileged", "baseline", "restricted"] as const;
+export type PodSecurityLevel = (typeof POD_SECURITY_LEVELS)[number];
+
+/**
+ * The labels that make the API server's PodSecurity admission enforce `level` on a namespace
+ * (and warn and audit at the same level), or none when the stack does not ask for it.
+ */
+export function podSecurityLabels(level: PodSecurityLevel | undefined): Record<string, string> {
+  if (level === undefined) return {};
+  return Object.fromEntries(["enforce", "warn", "audit"].map((mode) => [`pod-security.kubernetes.io/${mode}`, level]));
+}
 
 export const AGE_SECRET = {
   /** The Secret KSOPS (Argo CD) and kustomize-controller (Flux) read the identity from. */

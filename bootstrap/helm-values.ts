@@ -116,6 +116,8 @@ export function argoCdValues(options: ArgoCdValuesOptions): Obj {
           // Exec form: the image is distroless, there is no shell to run a script in.
           command: [KSOPS.binaryPath, "install", KSOPS.toolsDir],
           volumeMounts: [{ name: KSOPS.toolsVolume, mountPath: KSOPS.toolsDir }],
+          // The chart's own containers comply with Pod Security `restricted`; an added one gets nothing by default.
+          securityContext: structuredClone(KSOPS.securityContext),
         },
       ],
       volumes: [

@@ -2,7 +2,7 @@ import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ArgoCdConfig, RepoConfig } from "../bootstrap/config";
-import { ARGOCD, MANAGED_BY_LABELS, OWNED_ANNOTATIONS, REPO_SECRET_NAME, componentToken } from "../bootstrap/defaults";
+import { ARGOCD, MANAGED_BY_LABELS, OWNED_ANNOTATIONS, type PodSecurityLevel, REPO_SECRET_NAME, componentToken, podSecurityLabels } from "../bootstrap/defaults";
 import { argoCdValues } from "../bootstrap/helm-values";
 import { repositorySecretData } from "../bootstrap/manifests";
 import { AgeKeySecret } from "./age-key-secret";
@@ -28,6 +28,12 @@ export interface ArgoCdArgs {
    * @default 600
    */
   readonly timeoutSeconds?: number;
+  /**
+   * The Pod Security Standards level the namespace enforces (labels `pod-security.kubernetes.io/
+   * enforce`, `warn`, `audit`); the chart's pods and the ones this program adds meet `restricted`.
+   * @default none: the cluster's default applies
+   */
+  readonly podSecurity?: PodSecurityLevel;
 }
 
 /**
@@ -66,7 +72,7 @@ export class ArgoCd extends pulumi.ComponentResource {
     const cfg = args.argocd;
     const ns = new k8s.core.v1.Namespace(
       `${name}-namespace`,
-      { metadata: { name: cfg.namespace, labels: { ...MANAGED_BY_LABELS }, annotations: { ...OWNED_ANNOTATIONS } } },
+      { metadata: { name: cfg.namespace, labels: { ...MANAGED_BY_LABELS, ...podSecurityLabels(args.podSecurity) }, annotations: { ...OWNED_ANNOTATIONS } } },
       { parent: this },
     );
     const ageKey = new AgeKeySecret(`${name}-age-key`, { namespace: ns.metadata.name, identities: args.ageIdentities }, { parent: this });

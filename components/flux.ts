@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { FluxConfig, RepoConfig, RootAppConfig } from "../bootstrap/config";
-import { FLUX, MANAGED_BY_LABELS, OWNED_ANNOTATIONS, REPO_SECRET_NAME, componentToken } from "../bootstrap/defaults";
+import { FLUX, MANAGED_BY_LABELS, OWNED_ANNOTATIONS, type PodSecurityLevel, REPO_SECRET_NAME, componentToken, podSecurityLabels } from "../bootstrap/defaults";
 import { fluxValues } from "../bootstrap/helm-values";
 import { fluxGitSecretData, fluxGitUrl, gitRepositorySpec, kustomizationSpec } from "../bootstrap/manifests";
 import { AgeKeySecret } from "./age-key-secret";
@@ -35,6 +35,12 @@ export interface FluxArgs {
    * @default 600
    */
   readonly timeoutSeconds?: number;
+  /**
+   * The Pod Security Standards level the namespace enforces (labels `pod-security.kubernetes.io/
+   * enforce`, `warn`, `audit`); the chart's pods and the ones this program adds meet `restricted`.
+   * @default none: the cluster's default applies
+   */
+  readonly podSecurity?: PodSecurityLevel;
 }
 
 /**
@@ -59,7 +65,7 @@ export class Flux extends pulumi.ComponentResource {
     const cfg = args.flux;
     const ns = new k8s.core.v1.Namespace(
       `${name}-namespace`,
-      { metadata: { name: cfg.namespace, labels: { ...MANAGED_BY_LABELS }, annotations: { ...OWNED_ANNOTATIONS } } },
+      { metadata: { name: cfg.namespace, labels: { ...MANAGED_BY_LABELS, ...podSecurityLabels(args.podSecurity) }, annotations: { ...OWNED_ANNOTATIONS } } },
       { parent: this },
     );
     const ageKey = new AgeKeySecret(`${name}-age-key`, { namespace: ns.metadata.name, identities: args.ageIdentities }, { parent: this });

@@ -39,12 +39,12 @@ export class GitOpsCluster extends pulumi.ComponentResource {
     if (config.reconciler === "flux") {
       this.flux = new Flux(
         `${name}-flux`,
-        { flux: config.flux, repo: config.repo, rootApp: config.rootApp, ageIdentities, baseDir: args.baseDir },
+        { flux: config.flux, repo: config.repo, rootApp: config.rootApp, ageIdentities, baseDir: args.baseDir, podSecurity: config.podSecurity },
         { parent: this },
       );
       this.reconcilerNamespace = this.flux.namespace;
     } else {
-      this.argocd = new ArgoCd(`${name}-argocd`, { argocd: config.argocd, repo: config.repo, ageIdentities, baseDir: args.baseDir }, { parent: this });
+      this.argocd = new ArgoCd(`${name}-argocd`, { argocd: config.argocd, repo: config.repo, ageIdentities, baseDir: args.baseDir, podSecurity: config.podSecurity }, { parent: this });
       this.rootApplication = new RootApplication(
         `${name}-root`,
         { namespace: this.argocd.namespace, repo: config.repo, app: config.rootApp, crdProvider: this.argocd.release },
@@ -57,7 +57,7 @@ export class GitOpsCluster extends pulumi.ComponentResource {
       const sharesNamespace = config.sealedSecrets.namespace === reconcilerNamespace(config);
       this.sealedSecrets = new SealedSecrets(
         `${name}-sealed-secrets`,
-        { config: config.sealedSecrets, baseDir: args.baseDir, namespaceResource: sharesNamespace ? (this.argocd ?? this.flux) : undefined },
+        { config: config.sealedSecrets, baseDir: args.baseDir, namespaceResource: sharesNamespace ? (this.argocd ?? this.flux) : undefined, podSecurity: config.podSecurity },
         { parent: this },
       );
     }

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { SealedSecretsConfig } from "../bootstrap/config";
-import { MANAGED_BY_LABELS, OWNED_ANNOTATIONS, SEALED_SECRETS, componentToken } from "../bootstrap/defaults";
+import { MANAGED_BY_LABELS, OWNED_ANNOTATIONS, type PodSecurityLevel, SEALED_SECRETS, componentToken, podSecurityLabels } from "../bootstrap/defaults";
 import { SEALING_KEY_LABEL, SEALING_KEY_NAME_HINT, isSealingKeyName } from "../bootstrap/sealed-secrets/keys";
 import { chartSource } from "./argocd";
 
@@ -13,6 +13,8 @@ export interface SealedSecretsArgs {
   readonly namespaceResource?: pulumi.Resource;
   /** Seconds Helm waits for the controller to become ready. @default 300 */
   readonly timeoutSeconds?: number;
+  /** The Pod Security level a namespace this component creates enforces. @default none */
+  readonly podSecurity?: PodSecurityLevel;
 }
 
 /** Namespaces every cluster has: nothing to create. */
@@ -40,7 +42,7 @@ export class SealedSecrets extends pulumi.ComponentResource {
     }
     let namespaceDeps: pulumi.Resource[] = args.namespaceResource ? [args.namespaceResource] : [];
     if (!args.namespaceResource && !EXISTING_NAMESPACES.includes(cfg.namespace)) {
-      namespaceDeps = [new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: cfg.namespace, labels: { ...MANAGED_BY_LABELS }, annotations: { ...OWNED_ANNOTATIONS } } }, { parent: this })];
+      namespaceDeps = [new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: cfg.namespace, labels: { ...MANAGED_BY_LABELS, ...podSecurityLabels(args.podSecurity) }, annotations: { ...OWNED_ANNOTATIONS } } }, { parent: this })];
     }
     const keys = cfg.keys.map(
       (key) =>

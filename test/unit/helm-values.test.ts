@@ -39,6 +39,15 @@ describe("argoCdValues", () => {
         image: KSOPS.image,
         command: ["/usr/local/bin/ksops", "install", "/custom-tools"],
         volumeMounts: [{ name: "custom-tools", mountPath: "/custom-tools" }],
+        securityContext: {
+          runAsNonRoot: true,
+          runAsUser: 65532,
+          runAsGroup: 65532,
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ["ALL"] },
+          seccompProfile: { type: "RuntimeDefault" },
+        },
       },
     ]);
   });
