@@ -3,7 +3,7 @@
  * decoded with mapstructure's weak typing): key groups, the encryption rule, the MAC and its
  * `lastmodified`. A block sops would refuse is a {@link MetadataError}.
  */
-import { type GoTime, compileGoRegExp, formatGoFloat, formatRfc3339, parseGoBool, parseRfc3339 } from "./go";
+import { type GoRegExp, type GoTime, compileGoRegExp, formatGoFloat, formatRfc3339, parseGoBool, parseRfc3339 } from "./go";
 import type { TreeMap, TreeNode } from "./tree";
 
 export class MetadataError extends Error {}
@@ -28,7 +28,7 @@ export interface KeyGroup {
 /** Which values are encrypted; exactly one rule applies (`unencrypted_suffix: _unencrypted` by default). */
 export type EncryptionRule =
   | { readonly kind: "unencrypted_suffix" | "encrypted_suffix"; readonly value: string }
-  | { readonly kind: "unencrypted_regex" | "encrypted_regex"; readonly value: string; readonly regex: RegExp }
+  | { readonly kind: "unencrypted_regex" | "encrypted_regex"; readonly value: string; readonly regex: GoRegExp }
   /** Comment rules depend on comment placement; values are then judged by their form. */
   | { readonly kind: "unencrypted_comment_regex" | "encrypted_comment_regex"; readonly value: string };
 
@@ -162,8 +162,9 @@ export function encryptionRuleOf(setting: (kind: (typeof RULE_KINDS)[number]) =>
   if (kind === "unencrypted_regex" || kind === "encrypted_regex") {
     try {
       return { kind, value, regex: compileGoRegExp(value) };
-    } catch {
-      throw new MetadataError(`sops.${kind} is not a regular expression this check can compile`);
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw new MetadataError(`the ${kind} ${JSON.stringify(value)} of ${who} is not a valid Go regular expression (${why}), so sops cannot apply it`);
     }
   }
   return { kind, value };

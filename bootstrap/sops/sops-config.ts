@@ -7,14 +7,14 @@
  */
 import * as path from "node:path";
 import * as YAML from "yaml";
-import { compileGoRegExp } from "./go";
+import { type GoRegExp, compileGoRegExp } from "./go";
 import { type EncryptionRule, encryptionRuleOf } from "./metadata";
 
 export interface CreationRule {
   /** 1-based position in `creation_rules`. */
   readonly index: number;
   readonly pathRegex: string | undefined;
-  readonly regex: RegExp | undefined;
+  readonly regex: GoRegExp | undefined;
   /** age recipients of the rule, from `age` and from every `key_groups[].age`. */
   readonly ageRecipients: readonly string[];
   /** Which values sops encrypts under it; undefined when the rule's settings are unusable. */
@@ -69,12 +69,13 @@ export function parseSopsConfig(file: string, content: Buffer): SopsConfig | str
     if (raw === null || typeof raw !== "object") return `${file}: creation rule ${i + 1} is not a map`;
     const r = raw as Record<string, unknown>;
     const pathRegex = typeof r.path_regex === "string" && r.path_regex !== "" ? r.path_regex : undefined;
-    let regex: RegExp | undefined;
+    let regex: GoRegExp | undefined;
     if (pathRegex !== undefined) {
       try {
         regex = compileGoRegExp(pathRegex);
-      } catch {
-        return `${file}: creation rule ${i + 1} has a path_regex this check cannot compile`;
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        return `${file}: creation rule ${i + 1} has a path_regex ${JSON.stringify(pathRegex)} that is not a valid Go regular expression (${why}); sops refuses this config ("can not compile regexp"), so its rules are not applied here`;
       }
     }
     const groups = Array.isArray(r.key_groups) ? r.key_groups : [];
