@@ -16,6 +16,7 @@ import { detectFormat, loadSopsFile } from "./stores";
 import { type ParsedSopsFile, type SopsFormat, type TreeLeaf, type TreeMap, type TreeNode, TreeParseError, displayPath } from "./tree";
 import type { SopsFileResult } from "./types";
 import { ENC_TYPE_RE, type RuleState, makeRule } from "./selector";
+import { CheckLimitError } from "./yaml-budget";
 import { type EncValue, looksEncrypted, macBytes, openEncValue, parseEncValue, typePlaintext } from "./values";
 
 /** sops's constant first 32 bytes of the hash when `mac_only_encrypted` is set (sha256("sops")). */
@@ -307,10 +308,33 @@ function ruleClaimOfCutFile(content: Buffer, format: SopsFormat, hints: ExamineH
 }
 
 /**
+ * Why reading a file failed, for its result: the check's limit, or (for an error no store
+ * explains: a stack overflow, memory) the error's kind. Never the message of an unexpected
+ * error, which might quote content.
+ */
+function unreadableReason(err: unknown): string {
+  if (err instanceof CheckLimitError) return err.message;
+  if (err instanceof RangeError) return "reading it exhausted the check's stack or memory (RangeError)";
+  return `reading it failed unexpectedly (${err instanceof Error ? err.name : typeof err})`;
+}
+
+/**
  * Examines one file's content. `path` is only for messages. With `collect`, an ok result also
- * returns the decrypted documents: internal use only (see `internal/decrypt.ts`).
+ * returns the decrypted documents: internal use only (see `internal/decrypt.ts`). Whatever the
+ * content, the answer is a result for this file, never a thrown error.
  */
 export async function examineSopsFile(content: Buffer, path: string, identities: AgeIdentities, collect = false, hints: ExamineHints = {}): Promise<Examination> {
+  try {
+    return await examineUnguarded(content, path, identities, collect, hints);
+  } catch (err) {
+    const reason = unreadableReason(err);
+    const why = sopsClaim(path, markerText(content), hints.rule?.name, true);
+    if (!why) return { result: result(path, "not-sops", `not judged as a SOPS file (${reason}), and nothing says it is one`, {}) };
+    return { result: result(path, "unreadable", `${reason}, so it was not verified; it is meant to be a SOPS file: ${why}`, {}) };
+  }
+}
+
+async function examineUnguarded(content: Buffer, path: string, identities: AgeIdentities, collect: boolean, hints: ExamineHints): Promise<Examination> {
   const format = detectFormat(path, content.toString("latin1", 0, Math.min(content.length, 1 << 20)));
   const claim = (unreadable: boolean): string | undefined => sopsClaim(path, markerText(content), hints.rule?.name, unreadable);
   let parsed: ParsedSopsFile;
