@@ -11,7 +11,7 @@ import { unflattenMetadata } from "./flatten";
 import { loadIni } from "./ini";
 import { parseJsonTree } from "./json";
 import { commentFrames } from "./yaml-comments";
-import { CYCLIC_ANCHOR, CheckLimitError, MAX_EXPANDED_NODES, MAX_YAML_NODES, aliasTargets, estimateYamlNodes, expandedNodes, firstDocumentAliasing } from "./yaml-budget";
+import { CYCLIC_ANCHOR, MAX_EXPANDED_NODES, MAX_YAML_NODES, aliasTargets, estimateYamlNodes, expandedNodes, firstDocumentAliasing } from "./yaml-budget";
 import {
   type ParsedSopsFile,
   type SopsFormat,
@@ -19,6 +19,7 @@ import {
   type TreeLeaf,
   type TreeMap,
   type TreeNode,
+  CheckLimitError,
   TreeParseError,
   displayPath,
 } from "./tree";

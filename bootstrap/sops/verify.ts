@@ -13,10 +13,9 @@ import { type KeyGroup, MetadataError, type SopsMetadata, isSopsMetadata, readMe
 import { combineShares } from "./shamir";
 import { type CoveringRule, ruleClaim, sopsClaim } from "./claims";
 import { detectFormat, loadSopsFile } from "./stores";
-import { type ParsedSopsFile, type SopsFormat, type TreeLeaf, type TreeMap, type TreeNode, TreeParseError, displayPath } from "./tree";
+import { CheckLimitError, type ParsedSopsFile, type SopsFormat, type TreeLeaf, type TreeMap, type TreeNode, TreeParseError, displayPath } from "./tree";
 import type { SopsFileResult } from "./types";
-import { ENC_TYPE_RE, type RuleState, makeRule } from "./selector";
-import { CheckLimitError } from "./yaml-budget";
+import { ENC_TYPE_RE, type Rule, type RuleState, makeRule } from "./selector";
 import { type EncValue, looksEncrypted, macBytes, openEncValue, parseEncValue, typePlaintext } from "./values";
 
 /** sops's constant first 32 bytes of the hash when `mac_only_encrypted` is set (sha256("sops")). */
@@ -125,11 +124,61 @@ function pathAad(path: readonly string[], encoding: "utf8" | "latin1"): Buffer {
   return Buffer.from(path.join(":") + ":", encoding);
 }
 
+/** A key path as a chain to its parent, so a deep tree's paths share their prefixes. */
+interface PathLink {
+  readonly key: string;
+  readonly parent: PathLink | undefined;
+}
+
+function keysOf(link: PathLink | undefined): string[] {
+  const keys: string[] = [];
+  for (let l = link; l; l = l.parent) keys.push(l.key);
+  return keys.reverse();
+}
+
+/**
+ * Receives each node in document order with its key path and rule state; for a map or list it
+ * may return how its children's results are attached (the key is "" in lists), and each child
+ * then gets that as `attach`.
+ */
+type NodeVisitor = (
+  value: TreeNode,
+  path: PathLink | undefined,
+  state: RuleState,
+  attach: ((v: unknown) => void) | undefined,
+) => ((key: string, v: unknown) => void) | undefined;
+
+/**
+ * Walks a tree in document order, as sops's walk does, with an explicit stack: nesting as deep
+ * as the stores allow (10,000 JSON levels) cannot overflow the call stack.
+ */
+function walkTree(root: TreeNode, rule: Rule, visit: NodeVisitor): void {
+  const stack: { value: TreeNode; path: PathLink | undefined; state: RuleState; attach: ((v: unknown) => void) | undefined }[] = [
+    { value: root, path: undefined, state: rule.initial, attach: undefined },
+  ];
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    const { value, path, state } = top;
+    const attachChild = visit(value, path, state, top.attach);
+    if (value.t === "map") {
+      for (let i = value.items.length - 1; i >= 0; i--) {
+        const item = value.items[i];
+        const attach = attachChild && ((v: unknown): void => attachChild(item.key, v));
+        stack.push({ value: item.value, path: { key: item.key, parent: path }, state: rule.step(state, item.key, item.comments), attach });
+      }
+    } else if (value.t === "list") {
+      for (let i = value.items.length - 1; i >= 0; i--) {
+        const attach = attachChild && ((v: unknown): void => attachChild("", v));
+        stack.push({ value: value.items[i], path, state: rule.enter(state, value.itemComments?.[i]), attach });
+      }
+    }
+  }
+}
+
 interface WalkOutput {
   readonly mac: string;
   readonly legacyMac: string | undefined;
   readonly encryptedValues: number;
-  readonly mapPaths: readonly (readonly string[])[];
+  readonly mapPaths: readonly (PathLink | undefined)[];
   readonly documents: DecryptedDocument[] | undefined;
 }
 
@@ -161,25 +210,26 @@ function walkValues(parsed: ParsedSopsFile, md: SopsMetadata, key: Buffer, colle
     legacy?.update(MAC_ONLY_ENCRYPTED_INIT);
   }
   const encoding = parsed.encoding;
-  const mapPaths: (readonly string[])[] = [];
+  const mapPaths: (PathLink | undefined)[] = [];
   let encryptedValues = 0;
 
-  const leaf = (value: TreeLeaf, path: readonly string[], state: RuleState): unknown => {
+  const leaf = (value: TreeLeaf, link: PathLink | undefined, state: RuleState): unknown => {
     if (value.t === "null") return null;
-    if (value.t === "uint") throw new WalkProblem("malformed", displayPath(path), `the integer at ${displayPath(path)} is beyond int64, which sops cannot handle`);
-    const where = displayPath(path);
+    // The path is spelled out only when needed: leaves under a deep key share its long path.
+    const where = (): string => displayPath(keysOf(link));
+    if (value.t === "uint") throw new WalkProblem("malformed", where(), `the integer at ${where()} is beyond int64, which sops cannot handle`);
     if (rule.encrypted(state, value)) {
-      if (value.t !== "str") throw new WalkProblem("tampered-value", where, `the value at ${where} is plaintext, but the file's ${md.rule.kind} rule says it is encrypted`);
+      if (value.t !== "str") throw new WalkProblem("tampered-value", where(), `the value at ${where()} is plaintext, but the file's ${md.rule.kind} rule says it is encrypted`);
       if (value.s === "") return "";
       const enc: EncValue | string = parseEncValue(value.s);
       if (typeof enc === "string") {
-        if (looksEncrypted(value.s)) throw new WalkProblem("malformed", where, `the encrypted value at ${where} is malformed: ${enc}`);
-        throw new WalkProblem("tampered-value", where, `the value at ${where} is plaintext, but the file's ${md.rule.kind} rule says it is encrypted`);
+        if (looksEncrypted(value.s)) throw new WalkProblem("malformed", where(), `the encrypted value at ${where()} is malformed: ${enc}`);
+        throw new WalkProblem("tampered-value", where(), `the value at ${where()} is plaintext, but the file's ${md.rule.kind} rule says it is encrypted`);
       }
-      const plain = openEncValue(enc, key, pathAad(path, encoding));
-      if (!plain) throw new WalkProblem("tampered-value", where, `the encrypted value at ${where} fails authentication (its ciphertext, iv, tag or key path was changed)`);
+      const plain = openEncValue(enc, key, pathAad(keysOf(link), encoding));
+      if (!plain) throw new WalkProblem("tampered-value", where(), `the encrypted value at ${where()} fails authentication (its ciphertext, iv, tag or key path was changed)`);
       const typed = typePlaintext(plain, enc.type);
-      if (typeof typed === "string") throw new WalkProblem("malformed", where, `the encrypted value at ${where} is malformed: ${typed}`);
+      if (typeof typed === "string") throw new WalkProblem("malformed", where(), `the encrypted value at ${where()} is malformed: ${typed}`);
       encryptedValues++;
       if (typed.t === "comment") return undefined;
       const bytes = macBytes(typed, encoding);
@@ -190,7 +240,7 @@ function walkValues(parsed: ParsedSopsFile, md: SopsMetadata, key: Buffer, colle
       return collect ? plainValue(typed, encoding) : undefined;
     }
     if (value.t === "str" && ENC_TYPE_RE.test(value.s)) {
-      throw new WalkProblem("tampered-value", where, `the value at ${where} is encrypted, but the file's ${md.rule.kind} rule says it is plaintext (was ${md.rule.kind.includes("comment") ? "a comment before it" : "the rule"} changed?)`);
+      throw new WalkProblem("tampered-value", where(), `the value at ${where()} is encrypted, but the file's ${md.rule.kind} rule says it is plaintext (was ${md.rule.kind.includes("comment") ? "a comment before it" : "the rule"} changed?)`);
     }
     if (!md.macOnlyEncrypted) {
       const bytes = macBytes(value, encoding);
@@ -203,32 +253,27 @@ function walkValues(parsed: ParsedSopsFile, md: SopsMetadata, key: Buffer, colle
     return collect ? plainValue(value, encoding) : undefined;
   };
 
-  const node = (value: TreeNode, path: readonly string[], state: RuleState): unknown => {
-    if (value.t === "map") return map(value, path, state);
-    if (value.t === "list") {
-      const out: unknown[] = [];
-      for (const [index, item] of value.items.entries()) {
-        const v = node(item, path, rule.enter(state, value.itemComments?.[index]));
+  const documents: DecryptedDocument[] = [];
+  for (const branch of parsed.branches) {
+    walkTree(branch, rule, (value, path, state, attach) => {
+      if (value.t === "map") {
+        mapPaths.push(path);
+        const out: DecryptedDocument = {};
+        if (attach) attach(out);
+        else if (path === undefined) documents.push(out);
         // Encrypted comments inside lists decrypt to comments, which are not values.
-        if (collect && v !== undefined) out.push(v);
+        return collect ? (key, v) => void (out[encoding === "latin1" ? Buffer.from(key, "latin1").toString("utf8") : key] = v) : undefined;
       }
-      return out;
-    }
-    return leaf(value, path, state);
-  };
-
-  const map = (value: TreeMap, path: readonly string[], state: RuleState): DecryptedDocument => {
-    mapPaths.push(path);
-    const out: DecryptedDocument = {};
-    for (const item of value.items) {
-      const childPath = [...path, item.key];
-      const v = node(item.value, childPath, rule.step(state, item.key, item.comments));
-      if (collect) out[encoding === "latin1" ? Buffer.from(item.key, "latin1").toString("utf8") : item.key] = v;
-    }
-    return out;
-  };
-
-  const documents = parsed.branches.map((branch) => map(branch, [], rule.initial));
+      if (value.t === "list") {
+        const out: unknown[] = [];
+        attach?.(out);
+        return collect ? (_, v) => void (v !== undefined && out.push(v)) : undefined;
+      }
+      const v = leaf(value, path, state);
+      attach?.(v);
+      return undefined;
+    });
+  }
   return {
     mac: hash.digest("hex").toUpperCase(),
     legacyMac: legacy?.digest("hex").toUpperCase(),
@@ -244,25 +289,15 @@ function walkValues(parsed: ParsedSopsFile, md: SopsMetadata, key: Buffer, colle
  */
 function findMalformedValue(parsed: ParsedSopsFile, md: SopsMetadata): { keyPath: string; detail: string } | undefined {
   const rule = makeRule(md.rule, parsed.commentsPlaced === true);
-  const visit = (value: TreeNode, path: readonly string[], state: RuleState): { keyPath: string; detail: string } | undefined => {
-    if (value.t === "map") {
-      for (const item of value.items) {
-        const found = visit(item.value, [...path, item.key], rule.step(state, item.key, item.comments));
-        if (found) return found;
-      }
-    } else if (value.t === "list") {
-      for (const [index, item] of value.items.entries()) {
-        const found = visit(item, path, rule.enter(state, value.itemComments?.[index]));
-        if (found) return found;
-      }
-    } else if (value.t === "str" && looksEncrypted(value.s) && rule.encrypted(state, value)) {
-      const enc = parseEncValue(value.s);
-      if (typeof enc === "string") return { keyPath: displayPath(path), detail: `the encrypted value at ${displayPath(path)} is malformed: ${enc}` };
-    }
-    return undefined;
-  };
+  let found: { keyPath: string; detail: string } | undefined;
   for (const branch of parsed.branches) {
-    const found = visit(branch, [], rule.initial);
+    walkTree(branch, rule, (value, link, state) => {
+      if (found || value.t !== "str" || !looksEncrypted(value.s) || !rule.encrypted(state, value)) return undefined;
+      const enc = parseEncValue(value.s);
+      const where = displayPath(keysOf(link));
+      if (typeof enc === "string") found = { keyPath: where, detail: `the encrypted value at ${where} is malformed: ${enc}` };
+      return undefined;
+    });
     if (found) return found;
   }
   return undefined;
@@ -272,11 +307,13 @@ function findMalformedValue(parsed: ParsedSopsFile, md: SopsMetadata): { keyPath
  * Encrypted comments must authenticate under the key path of some map of the file; one that does
  * not is suspicious (sops keeps it, with a warning).
  */
-function checkComments(parsed: ParsedSopsFile, key: Buffer, mapPaths: readonly (readonly string[])[]): { keyPath: string; detail: string } | undefined {
+function checkComments(parsed: ParsedSopsFile, key: Buffer, mapLinks: readonly (PathLink | undefined)[]): { keyPath: string; detail: string } | undefined {
+  let mapPaths: (readonly string[])[] | undefined;
   for (const comment of parsed.comments) {
     if (!ENC_TYPE_RE.test(comment.text)) continue;
     const enc = parseEncValue(comment.text);
     if (typeof enc === "string") continue;
+    mapPaths ??= mapLinks.map(keysOf);
     const candidates = [comment.path, ...mapPaths];
     if (!candidates.some((p) => openEncValue(enc, key, pathAad(p, parsed.encoding)))) {
       const where = displayPath(comment.path);

@@ -19,9 +19,6 @@ export const MAX_EXPANDED_NODES = 1_000_000;
 /** Nodes (estimated) the check parses in one YAML file: about 250 MB while parsing. */
 export const MAX_YAML_NODES = 250_000;
 
-/** A limit of the check (not of sops) that a file goes beyond: it is not judged. */
-export class CheckLimitError extends Error {}
-
 const ALIAS_RATIO_RANGE_LOW = 400_000;
 const ALIAS_RATIO_RANGE_HIGH = 4_000_000;
 
