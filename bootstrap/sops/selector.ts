@@ -92,11 +92,13 @@ export function makeRule(rule: EncryptionRule, commentsPlaced = false): Rule {
 export function wouldEncrypt(branches: readonly TreeMap[], rule: EncryptionRule): boolean {
   if (rule.kind === "unencrypted_comment_regex" || rule.kind === "encrypted_comment_regex") return false;
   const r = makeRule(rule);
-  const visit = (node: TreeNode, state: RuleState): boolean => {
-    if (node.t === "map") return node.items.some((item) => visit(item.value, r.step(state, item.key, item.comments)));
-    if (node.t === "list") return node.items.some((item) => visit(item, state));
-    if (node.t === "null" || (node.t === "str" && node.s === "")) return false;
-    return r.encrypted(state, node);
-  };
-  return branches.some((b) => visit(b, r.initial));
+  // An explicit stack: a deep file cannot overflow the call stack.
+  const stack: { node: TreeNode; state: RuleState }[] = branches.map((b) => ({ node: b, state: r.initial }));
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    const { node, state } = top;
+    if (node.t === "map") for (const item of node.items) stack.push({ node: item.value, state: r.step(state, item.key, item.comments) });
+    else if (node.t === "list") for (const item of node.items) stack.push({ node: item, state });
+    else if (node.t !== "null" && !(node.t === "str" && node.s === "") && r.encrypted(state, node)) return true;
+  }
+  return false;
 }
