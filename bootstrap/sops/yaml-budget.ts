@@ -186,3 +186,24 @@ export function expandedNodes(doc: YAML.Document, targets: ReadonlyMap<YAML.Alia
 }
 
 export { CYCLE as CYCLIC_ANCHOR };
+
+/**
+ * A document as Kubernetes' YAML decoder (go-yaml) reads it into plain values, or undefined when
+ * it refuses it: a syntax error, or aliases it calls excessive (then the cluster could not apply
+ * it either), or more expansion than the check's budget. Aliases within that budget are expanded
+ * however often they are used (the `yaml` package's own limit of 100 would refuse an ordinary
+ * values file that merges one anchor 101 times).
+ */
+export function decodeWithinBudget(doc: YAML.Document): unknown {
+  if (doc.errors.length > 0) return undefined;
+  const targets = aliasTargets(doc);
+  if (targets.size > 0) {
+    const size = expandedNodes(doc, targets);
+    if (firstDocumentAliasing(doc, targets) !== undefined || size === CYCLE || size > MAX_EXPANDED_NODES) return undefined;
+  }
+  try {
+    return doc.toJS({ maxAliasCount: -1 });
+  } catch {
+    return undefined;
+  }
+}
