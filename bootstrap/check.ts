@@ -19,6 +19,7 @@ import { AgeIdentities, AgeIdentityError } from "./sops/age";
 import { type RepositoryCheckReport, checkRepository } from "./sops/check";
 import { formatJsonReport, formatTextReport } from "./sops/report";
 import { RepositoryError, redactUrl } from "./sops/repository";
+import { safeLine } from "./sops/terminal-text";
 import { readStackConfig } from "./stack-file";
 
 export { type CheckRepositoryOptions, type RepositoryCheckReport, checkRepository } from "./sops/check";
@@ -116,7 +117,7 @@ export async function runCheck(options: CheckOptions, io: CheckIo = processIo): 
   } catch (err) {
     status.clear();
     if (err instanceof UsageError || err instanceof AgeIdentityError || err instanceof RepositoryError) {
-      io.stderr(`✗ ${redactUrl(err.message)}\n`);
+      io.stderr(`✗ ${safeLine(redactUrl(err.message))}\n`);
       return EXIT.usage;
     }
     // Unexpected: report the kind of failure, not a message that might quote file content.

@@ -9,6 +9,7 @@ import { UsageError } from "../errors";
 import { terminalStatusLine } from "../progress";
 import { checkRepository } from "../sops";
 import { readRepository } from "../sops/repository";
+import { safeLine } from "../sops/terminal-text";
 import { rawConfigFromEntries } from "../program";
 import { type DeployEngine, PulumiEngine } from "./engine";
 import { otherStackBindings } from "./guard";
@@ -85,7 +86,8 @@ export async function runRecoveryCommand(command: "restore" | "drill", flags: Re
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const reportDir = path.resolve(flags.reportDir ?? path.join("reports", `${command}-${stack}-${stamp}`));
   const live = io.interactive ? terminalStatusLine(process.stderr) : undefined;
-  const out = (line: string): void => (live ? live.print(line) : io.stderr(`${line}\n`));
+  // Lines quote repository paths and controller messages: no control character reaches the terminal.
+  const out = (line: string): void => (live ? live.print(safeLine(line)) : io.stderr(`${safeLine(line)}\n`));
 
   out(`► ${command} ${stack}: reading the stack's config`);
   const opened = await openEngine({ projectDir: io.projectDir, stack, env: io.env, kubeconfig: flags.kubeconfig });
