@@ -9,6 +9,7 @@ import * as path from "node:path";
 import * as YAML from "yaml";
 import { type GoRegExp, compileGoRegExp } from "./go";
 import { type EncryptionRule, encryptionRuleOf } from "./metadata";
+import { MAX_YAML_NODES, decodeWithinBudget, estimateYamlNodes } from "./yaml-budget";
 
 export interface CreationRule {
   /** 1-based position in `creation_rules`. */
@@ -52,15 +53,17 @@ function groupRecipients(group: unknown): string[] {
 
 /** Parses a `.sops.yaml`; a string saying what is wrong when it cannot be used. */
 export function parseSopsConfig(file: string, content: Buffer): SopsConfig | string {
-  let doc: unknown;
   const text = content.toString("utf8");
-  try {
-    doc = YAML.parse(text, { prettyErrors: false, merge: true });
-  } catch (err) {
-    const offset = err instanceof YAML.YAMLError ? err.pos?.[0] : undefined;
+  if (estimateYamlNodes(text) > MAX_YAML_NODES) return `${file} has more YAML nodes than this check parses (${MAX_YAML_NODES.toLocaleString("en")}); its rules are not applied here`;
+  const parsed = YAML.parseDocument(text, { prettyErrors: false, merge: true });
+  if (parsed.errors.length > 0) {
+    const offset = parsed.errors[0].pos?.[0];
     const line = offset === undefined ? undefined : text.slice(0, offset).split("\n").length;
     return `${file} is not valid YAML${line === undefined ? "" : ` (line ${line})`}`;
   }
+  // Aliases as go-yaml (and so sops) accepts them, however many times an anchor is used.
+  const doc = decodeWithinBudget(parsed);
+  if (doc === undefined) return `${file}: its aliases expand more than go-yaml accepts ("document contains excessive aliasing"), so sops cannot read it`;
   const rawRules = doc !== null && typeof doc === "object" ? (doc as Record<string, unknown>).creation_rules : undefined;
   if (rawRules === undefined || rawRules === null) return { path: file, dir: path.posix.dirname(file) === "." ? "" : path.posix.dirname(file), rules: [] };
   if (!Array.isArray(rawRules)) return `${file}: creation_rules is not a list`;

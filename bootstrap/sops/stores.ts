@@ -44,8 +44,19 @@ export function detectFormat(fileName: string, text: string): SopsFormat {
   return "yaml";
 }
 
+/** Lines the check reads in one dotenv or INI file (each becomes a value, about 200 bytes of tree). */
+const MAX_LINES = 1_000_000;
+
+function assertLinesWithinBudget(content: Buffer): void {
+  let lines = 0;
+  for (let i = content.indexOf(0x0a); i >= 0; i = content.indexOf(0x0a, i + 1)) {
+    if (++lines > MAX_LINES) throw new CheckLimitError(`it has more than ${MAX_LINES.toLocaleString("en")} lines, more than this check reads in one dotenv or INI file`);
+  }
+}
+
 /** Parses a file's bytes with the store for `format` ("binary" is the JSON store). */
 export function loadSopsFile(content: Buffer, format: SopsFormat): ParsedSopsFile {
+  if (format === "dotenv" || format === "ini") assertLinesWithinBudget(content);
   if (format === "dotenv") return loadDotenv(content);
   if (format === "ini") return loadIni(content);
   const text = decodeUtf8(content, format);
