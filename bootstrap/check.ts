@@ -4,8 +4,8 @@
  * deployed (real decryption and MAC verification). Identities come from `--age-key-file`, or
  * else from `SOPS_AGE_KEY_FILE` and `SOPS_AGE_KEY`, like sops.
  *
- * Exit status: 0 every SOPS file verified, 1 some file will not decrypt at sync time (or is too big
- * to verify; with `--strict` also suspicious and unreadable files), 2 usage or configuration error,
+ * Exit status: 0 every SOPS file verified, 1 some file will not decrypt at sync time (or is too big,
+ * or beyond the check's limits, to verify; with `--strict` also suspicious files), 2 usage or configuration error,
  * 3 every file decrypts as sops decrypts it, but some were changed where sops does not look.
  * Decrypted values and keys never appear in the output.
  */
@@ -45,7 +45,7 @@ export interface CheckOptions {
   readonly ageKeyFile?: string;
   readonly caFile?: string;
   readonly json?: boolean;
-  /** Suspicious and unreadable files fail the run too. */
+  /** Suspicious files fail the run too. */
   readonly strict?: boolean;
   /** Files bigger than this many MiB are not read. @default 256 */
   readonly maxFileSize?: number;
