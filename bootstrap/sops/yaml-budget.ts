@@ -31,7 +31,8 @@ function allowedAliasRatio(decodeCount: number): number {
 
 /**
  * An upper estimate of the nodes in a YAML text: one per comma and two per line with content
- * (a key and its value). Comment-only and blank lines hold no node.
+ * (a key and its value). Comment-only and blank lines hold no node, and the commas inside an
+ * encrypted value (`ENC[AES256_GCM,data:…,iv:…,tag:…,type:str]`) separate none.
  */
 export function estimateYamlNodes(text: string): number {
   let count = 0;
@@ -39,6 +40,14 @@ export function estimateYamlNodes(text: string): number {
   let inComment = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
+    if (c === 0x45 && !inComment && text.startsWith("ENC[", i)) {
+      // Skip to its "]", or to the end of the line (which is counted next).
+      let j = i + 4;
+      while (j < text.length && text.charCodeAt(j) !== 0x5d && text.charCodeAt(j) !== 0x0a) j++;
+      i = text.charCodeAt(j) === 0x0a ? j - 1 : j;
+      lineHasContent = true;
+      continue;
+    }
     if (c === 0x0a) {
       if (lineHasContent) count += 2;
       lineHasContent = false;
