@@ -232,7 +232,18 @@ function sameStructureWithLineSeparatorsAsBreaks(normalized: string, docs: Itera
       },
     });
   }
-  const inside = (i: number): boolean => protectedRanges.some(([from, to]) => i >= from && i < to);
+  // Scalars do not overlap: the last range starting at or before `i` is the only one that can hold it.
+  protectedRanges.sort((a, b) => a[0] - b[0]);
+  const inside = (i: number): boolean => {
+    let lo = 0;
+    let hi = protectedRanges.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (protectedRanges[mid][0] <= i) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 && i < protectedRanges[lo - 1][1];
+  };
   const asBreaks = normalized.replace(/[\u2028\u2029]/g, (c, i: number) => (inside(i) ? c : "\n"));
   const reparsed = [...YAML.parseAllDocuments(asBreaks, options)];
   if (reparsed.some((d) => d.errors.length > 0)) return false;
