@@ -155,7 +155,8 @@ class Reader {
       if (c === "{" || c === "[") {
         // Go's scanner refuses more than 10,000 nested objects and arrays (empty ones count too).
         if (stack.length + 1 > MAX_DEPTH) {
-          throw new TreeParseError(`the JSON nests deeper than ${MAX_DEPTH.toLocaleString("en")} levels: Go's JSON encoding refuses that ("exceeded max depth"), so sops decrypt fails on it`);
+          const levels = MAX_DEPTH.toLocaleString("en");
+          throw new TreeParseError(`the JSON nests deeper than ${levels} levels: Go's JSON encoding refuses that ("exceeded max depth"), so sops decrypt fails on it`);
         }
         this.pos++;
         this.skipSpace();

@@ -164,7 +164,9 @@ export function encryptionRuleOf(setting: (kind: (typeof RULE_KINDS)[number]) =>
       return { kind, value, regex: compileGoRegExp(value) };
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
-      throw new MetadataError(`the ${kind} ${JSON.stringify(value)} of ${who} is not a valid Go regular expression (${why}), so sops cannot apply it`);
+      throw new MetadataError(
+        `the ${kind} ${JSON.stringify(value)} of ${who} is not a valid Go regular expression (${why}), so sops cannot apply it`,
+      );
     }
   }
   return { kind, value };

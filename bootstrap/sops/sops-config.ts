@@ -54,7 +54,9 @@ function groupRecipients(group: unknown): string[] {
 /** Parses a `.sops.yaml`; a string saying what is wrong when it cannot be used. */
 export function parseSopsConfig(file: string, content: Buffer): SopsConfig | string {
   const text = content.toString("utf8");
-  if (estimateYamlNodes(text) > MAX_YAML_NODES) return `${file} has more YAML nodes than this check parses (${MAX_YAML_NODES.toLocaleString("en")}); its rules are not applied here`;
+  if (estimateYamlNodes(text) > MAX_YAML_NODES) {
+    return `${file} has more YAML nodes than this check parses (${MAX_YAML_NODES.toLocaleString("en")}); its rules are not applied here`;
+  }
   const parsed = YAML.parseDocument(text, { prettyErrors: false, merge: true });
   if (parsed.errors.length > 0) {
     const offset = parsed.errors[0].pos?.[0];
@@ -78,7 +80,8 @@ export function parseSopsConfig(file: string, content: Buffer): SopsConfig | str
         regex = compileGoRegExp(pathRegex);
       } catch (err) {
         const why = err instanceof Error ? err.message : String(err);
-        return `${file}: creation rule ${i + 1} has a path_regex ${JSON.stringify(pathRegex)} that is not a valid Go regular expression (${why}); sops refuses this config ("can not compile regexp"), so its rules are not applied here`;
+        const fix = `sops refuses this config ("can not compile regexp"), so its rules are not applied here`;
+        return `${file}: creation rule ${i + 1} has a path_regex ${JSON.stringify(pathRegex)} that is not a valid Go regular expression (${why}); ${fix}`;
       }
     }
     const groups = Array.isArray(r.key_groups) ? r.key_groups : [];

@@ -11,7 +11,15 @@ import { unflattenMetadata } from "./flatten";
 import { loadIni } from "./ini";
 import { parseJsonTree } from "./json";
 import { commentFrames } from "./yaml-comments";
-import { CYCLIC_ANCHOR, MAX_EXPANDED_NODES, MAX_YAML_NODES, aliasTargets, estimateYamlNodes, expandedNodes, firstDocumentAliasing } from "./yaml-budget";
+import {
+  CYCLIC_ANCHOR,
+  MAX_EXPANDED_NODES,
+  MAX_YAML_NODES,
+  aliasTargets,
+  estimateYamlNodes,
+  expandedNodes,
+  firstDocumentAliasing,
+} from "./yaml-budget";
 import {
   type ParsedSopsFile,
   type SopsFormat,
@@ -50,7 +58,9 @@ const MAX_LINES = 1_000_000;
 function assertLinesWithinBudget(content: Buffer): void {
   let lines = 0;
   for (let i = content.indexOf(0x0a); i >= 0; i = content.indexOf(0x0a, i + 1)) {
-    if (++lines > MAX_LINES) throw new CheckLimitError(`it has more than ${MAX_LINES.toLocaleString("en")} lines, more than this check reads in one dotenv or INI file`);
+    if (++lines > MAX_LINES) {
+      throw new CheckLimitError(`it has more than ${MAX_LINES.toLocaleString("en")} lines, more than this check reads in one dotenv or INI file`);
+    }
   }
 }
 
@@ -273,7 +283,8 @@ function assertAliasesWithinBudget(docs: readonly YAML.Document[], targets: read
     if (total > MAX_EXPANDED_NODES) {
       const which = index === 0 ? "its first YAML document" : `YAML document ${index + 1}`;
       const sopsToo = index === 0 ? "" : "; sops expands aliases there without limit (a 1.5 KB file of 7 alias levels takes it 11 s and 540 MB)";
-      throw new CheckLimitError(`${which} expands its aliases to more than the ${MAX_EXPANDED_NODES.toLocaleString("en")} nodes this check reads${sopsToo}`);
+      const limit = MAX_EXPANDED_NODES.toLocaleString("en");
+      throw new CheckLimitError(`${which} expands its aliases to more than the ${limit} nodes this check reads${sopsToo}`);
     }
   }
 }
@@ -291,7 +302,8 @@ function loadYaml(withBom: string): ParsedSopsFile {
   }
   const estimated = estimateYamlNodes(text);
   if (estimated > MAX_YAML_NODES) {
-    throw new CheckLimitError(`it has about ${estimated.toLocaleString("en")} YAML nodes, more than the ${MAX_YAML_NODES.toLocaleString("en")} this check parses in one file (parsing takes about 1 KB of memory per node)`);
+    const limit = MAX_YAML_NODES.toLocaleString("en");
+    throw new CheckLimitError(`it has about ${estimated.toLocaleString("en")} YAML nodes, more than the ${limit} this check parses in one file (about 1 KB of memory each)`);
   }
   const options = { version: "1.2", schema: "failsafe", uniqueKeys: false, prettyErrors: false } as const;
   const docs = YAML.parseAllDocuments(text, options);

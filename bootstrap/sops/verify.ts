@@ -13,7 +13,16 @@ import { type KeyGroup, MetadataError, type SopsMetadata, isSopsMetadata, readMe
 import { combineShares } from "./shamir";
 import { type CoveringRule, ruleClaim, sopsClaim } from "./claims";
 import { detectFormat, loadSopsFile } from "./stores";
-import { CheckLimitError, type ParsedSopsFile, type SopsFormat, type TreeLeaf, type TreeMap, type TreeNode, TreeParseError, displayPath } from "./tree";
+import {
+  CheckLimitError,
+  type ParsedSopsFile,
+  type SopsFormat,
+  type TreeLeaf,
+  type TreeMap,
+  type TreeNode,
+  TreeParseError,
+  displayPath,
+} from "./tree";
 import type { SopsFileResult } from "./types";
 import { ENC_TYPE_RE, type Rule, type RuleState, makeRule } from "./selector";
 import { type EncValue, looksEncrypted, macBytes, openEncValue, parseEncValue, typePlaintext } from "./values";
@@ -307,7 +316,11 @@ function findMalformedValue(parsed: ParsedSopsFile, md: SopsMetadata): { keyPath
  * Encrypted comments must authenticate under the key path of some map of the file; one that does
  * not is suspicious (sops keeps it, with a warning).
  */
-function checkComments(parsed: ParsedSopsFile, key: Buffer, mapLinks: readonly (PathLink | undefined)[]): { keyPath: string; detail: string } | undefined {
+function checkComments(
+  parsed: ParsedSopsFile,
+  key: Buffer,
+  mapLinks: readonly (PathLink | undefined)[],
+): { keyPath: string; detail: string } | undefined {
   let mapPaths: (readonly string[])[] | undefined;
   for (const comment of parsed.comments) {
     if (!ENC_TYPE_RE.test(comment.text)) continue;
@@ -371,7 +384,13 @@ export async function examineSopsFile(content: Buffer, path: string, identities:
   }
 }
 
-async function examineUnguarded(content: Buffer, path: string, identities: AgeIdentities, collect: boolean, hints: ExamineHints): Promise<Examination> {
+async function examineUnguarded(
+  content: Buffer,
+  path: string,
+  identities: AgeIdentities,
+  collect: boolean,
+  hints: ExamineHints,
+): Promise<Examination> {
   const format = detectFormat(path, content.toString("latin1", 0, Math.min(content.length, 1 << 20)));
   const claim = (unreadable: boolean): string | undefined => sopsClaim(path, markerText(content), hints.rule?.name, unreadable);
   let parsed: ParsedSopsFile;

@@ -117,7 +117,8 @@ export class VerifierPool {
     const pending = this.#pending.get(job.id);
     this.#pending.delete(job.id);
     const memory = (err as NodeJS.ErrnoException).code === "ERR_WORKER_OUT_OF_MEMORY";
-    const detail = `${memory ? `reading it took more than the ${this.#heapMb} MB a verifier worker may use` : `its verifier worker stopped (${err.name})`}, so it was not verified`;
+    const why = memory ? `reading it took more than the ${this.#heapMb} MB a verifier worker may use` : `its verifier worker stopped (${err.name})`;
+    const detail = `${why}, so it was not verified`;
     pending?.resolve({ kind: "unreadable", path: job.path, detail, reason: `${job.path}: ${detail}` });
     this.#start();
     this.#dispatch();
