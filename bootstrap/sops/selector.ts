@@ -56,7 +56,8 @@ export function makeRule(rule: EncryptionRule, commentsPlaced = false): Rule {
     try {
       commentRegex = compileGoRegExp(rule.value);
     } catch {
-      commentRegex = undefined;
+      // sops ignores the error and matches nothing with it.
+      commentRegex = { source: rule.value, test: () => false };
     }
   }
   const encryptsOnMatch = rule.kind === "encrypted_suffix" || rule.kind === "encrypted_regex";

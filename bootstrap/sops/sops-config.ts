@@ -80,7 +80,7 @@ export function parseSopsConfig(file: string, content: Buffer): SopsConfig | str
         regex = compileGoRegExp(pathRegex);
       } catch (err) {
         const why = err instanceof Error ? err.message : String(err);
-        const fix = `sops refuses this config ("can not compile regexp"), so its rules are not applied here`;
+        const fix = `sops stops at it ("can not compile regexp") for every file no earlier rule matches, and the check does not apply this config`;
         return `${file}: creation rule ${i + 1} has a path_regex ${JSON.stringify(pathRegex)} that is not a valid Go regular expression (${why}); ${fix}`;
       }
     }

@@ -429,6 +429,23 @@ async function examineUnguarded(
     if (err instanceof MetadataError) return { result: result(path, "malformed", err.message, { format: fmt }) };
     throw err;
   }
+  const examined = await examineWithMetadata(parsed, md, path, identities, collect);
+  return md.rule.invalid ? withRuleNote(examined, md.rule.invalid) : examined;
+}
+
+/**
+ * A file whose encryption rule is not a valid Go regular expression: sops ignores the error and
+ * matches nothing with it, and so does the check; the result says so.
+ */
+function withRuleNote(examined: Examination, note: string): Examination {
+  const r = examined.result;
+  if (r.kind === "ok") return { ...examined, result: { ...r, warnings: [...r.warnings, note] } };
+  const detail = `${r.detail} (${note})`;
+  return { ...examined, result: { ...r, detail, reason: `${r.path}: ${detail}` } };
+}
+
+async function examineWithMetadata(parsed: ParsedSopsFile, md: SopsMetadata, path: string, identities: AgeIdentities, collect: boolean): Promise<Examination> {
+  const fmt = parsed.format;
   if (md.mac === "") return { result: result(path, "malformed", "it has no MAC (sops.mac is missing or empty)", { format: fmt }) };
   const macEnc = parseEncValue(md.mac);
   if (typeof macEnc === "string") return { result: result(path, "malformed", `sops.mac is malformed: ${macEnc}`, { format: fmt }) };
