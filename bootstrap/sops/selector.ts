@@ -6,9 +6,8 @@
 import { type GoRegExp, compileGoRegExp } from "./go";
 import type { EncryptionRule } from "./metadata";
 import type { TreeLeaf, TreeMap, TreeNode } from "./tree";
+import { hasEncForm } from "./values";
 
-/** An encrypted value as sops writes it (not anchored at the end, like sops's regexp). */
-export const ENC_TYPE_RE = /^ENC\[AES256_GCM,data:[^\n]+,iv:[^\n]+,tag:[^\n]+,type:[^\n]+\]/;
 
 /** Decides, per key path, whether a value is encrypted: the file's rule, as sops applies it. */
 export interface RuleState {
@@ -78,7 +77,7 @@ export function makeRule(rule: EncryptionRule, commentsPlaced = false): Rule {
     encrypted: (state, leaf) => {
       if (commentRule) {
         // Without the comments' places, go by the value's form.
-        if (!regex) return leaf.t === "str" && ENC_TYPE_RE.test(leaf.s);
+        if (!regex) return leaf.t === "str" && hasEncForm(leaf.s);
         return rule.kind === "encrypted_comment_regex" ? state.commentMatched : !state.commentMatched;
       }
       return encryptsOnMatch ? state.matched : !state.matched;

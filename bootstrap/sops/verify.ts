@@ -24,8 +24,8 @@ import {
   displayPath,
 } from "./tree";
 import type { SopsFileResult } from "./types";
-import { ENC_TYPE_RE, type Rule, type RuleState, makeRule } from "./selector";
-import { type EncValue, looksEncrypted, macBytes, openEncValue, parseEncValue, typePlaintext } from "./values";
+import { type Rule, type RuleState, makeRule } from "./selector";
+import { type EncValue, hasEncForm, looksEncrypted, macBytes, openEncValue, parseEncValue, typePlaintext } from "./values";
 
 /** sops's constant first 32 bytes of the hash when `mac_only_encrypted` is set (sha256("sops")). */
 const MAC_ONLY_ENCRYPTED_INIT = Buffer.from("8a3fd2ad54ce66527b1034f3d147be0b0b975b3bf44f72c6fdadec8176f27d69", "hex");
@@ -248,7 +248,7 @@ function walkValues(parsed: ParsedSopsFile, md: SopsMetadata, key: Buffer, colle
       }
       return collect ? plainValue(typed, encoding) : undefined;
     }
-    if (value.t === "str" && ENC_TYPE_RE.test(value.s)) {
+    if (value.t === "str" && hasEncForm(value.s)) {
       throw new WalkProblem("tampered-value", where(), `the value at ${where()} is encrypted, but the file's ${md.rule.kind} rule says it is plaintext (was ${md.rule.kind.includes("comment") ? "a comment before it" : "the rule"} changed?)`);
     }
     if (!md.macOnlyEncrypted) {
@@ -323,7 +323,7 @@ function checkComments(
 ): { keyPath: string; detail: string } | undefined {
   let mapPaths: (readonly string[])[] | undefined;
   for (const comment of parsed.comments) {
-    if (!ENC_TYPE_RE.test(comment.text)) continue;
+    if (!hasEncForm(comment.text)) continue;
     const enc = parseEncValue(comment.text);
     if (typeof enc === "string") continue;
     mapPaths ??= mapLinks.map(keysOf);
