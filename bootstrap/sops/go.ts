@@ -40,7 +40,8 @@ export function parseGoBool(s: string): boolean | undefined {
   return undefined;
 }
 
-const DECIMAL_FLOAT = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
+// One way to split any input (`[0-9]+\.?[0-9]*` has many, and backtracks quadratically on long digits).
+const DECIMAL_FLOAT = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
 
 /**
  * `strconv.ParseFloat(s, 64)` for the forms sops writes and reads: decimal with optional

@@ -134,3 +134,11 @@ describe("compileGoRegExp on hostile patterns", () => {
     expect(() => compileGoRegExp("(?=secret)")).toThrow(/invalid or unsupported Perl syntax/);
   });
 });
+
+describe("parseGoFloat on hostile input", () => {
+  it("rejects 100,000 digits and a letter at once (no quadratic backtracking)", () => {
+    const started = Date.now();
+    expect(parseGoFloat(`${"1".repeat(100_000)}x`)).toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+});
