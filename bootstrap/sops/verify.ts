@@ -270,12 +270,12 @@ function walkValues(parsed: ParsedSopsFile, md: SopsMetadata, key: Buffer, colle
         const out: DecryptedDocument = {};
         if (attach) attach(out);
         else if (path === undefined) documents.push(out);
-        // Encrypted comments inside lists decrypt to comments, which are not values.
         return collect ? (key, v) => void (out[encoding === "latin1" ? Buffer.from(key, "latin1").toString("utf8") : key] = v) : undefined;
       }
       if (value.t === "list") {
         const out: unknown[] = [];
         attach?.(out);
+        // Encrypted comments inside lists decrypt to comments, which are not values.
         return collect ? (_, v) => void (v !== undefined && out.push(v)) : undefined;
       }
       const v = leaf(value, path, state);
@@ -313,6 +313,12 @@ function findMalformedValue(parsed: ParsedSopsFile, md: SopsMetadata): { keyPath
 }
 
 /**
+ * Each encrypted comment is tried under every map's key path until one opens it: a file of many
+ * comments that open only under its last map would cost their product.
+ */
+const MAX_COMMENT_TRIALS = 200_000;
+
+/**
  * Encrypted comments must authenticate under the key path of some map of the file; one that does
  * not is suspicious (sops keeps it, with a warning).
  */
@@ -322,13 +328,20 @@ function checkComments(
   mapLinks: readonly (PathLink | undefined)[],
 ): { keyPath: string; detail: string } | undefined {
   let mapPaths: (readonly string[])[] | undefined;
+  let trials = 0;
+  const opens = (enc: EncValue, p: readonly string[]): boolean => {
+    if (++trials > MAX_COMMENT_TRIALS) {
+      throw new CheckLimitError(`its encrypted comments need more than ${MAX_COMMENT_TRIALS.toLocaleString("en")} authentication attempts`);
+    }
+    return openEncValue(enc, key, pathAad(p, parsed.encoding)) !== undefined;
+  };
   for (const comment of parsed.comments) {
     if (!hasEncForm(comment.text)) continue;
     const enc = parseEncValue(comment.text);
     if (typeof enc === "string") continue;
     mapPaths ??= mapLinks.map(keysOf);
     const candidates = [comment.path, ...mapPaths];
-    if (!candidates.some((p) => openEncValue(enc, key, pathAad(p, parsed.encoding)))) {
+    if (!candidates.some((p) => opens(enc, p))) {
       const where = displayPath(comment.path);
       const detail = `sops would accept this, but an encrypted comment near ${where} fails authentication, so it was changed after encryption (sops keeps a comment it cannot decrypt as it is, with a warning)`;
       return { keyPath: where, detail };
