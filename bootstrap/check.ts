@@ -6,10 +6,10 @@
  * what the stack's root folder (or those folders) reaches is judged, plus any file encrypted to
  * the key; other environments' files are counted, not judged.
  *
- * Exit status: 0 every SOPS file verified, 1 some file will not decrypt at sync time (or is too big
- * to verify; with `--strict` also suspicious and unreadable files), 2 usage or configuration error,
- * 3 every file decrypts as sops decrypts it, but some were changed where sops does not look,
- * 130 interrupted (Ctrl-C or SIGTERM: a clone in progress is ended and removed).
+ * Exit status: 0 every SOPS file verified, 1 some file will not decrypt at sync time (or is too big,
+ * or beyond the check's limits, to verify; with `--strict` also suspicious files), 2 usage or
+ * configuration error, 3 every file decrypts as sops decrypts it, but some were changed where sops
+ * does not look, 130 interrupted (Ctrl-C or SIGTERM: a clone in progress is ended and removed).
  * Decrypted values and keys never appear in the output.
  */
 import * as fs from "node:fs/promises";
@@ -23,6 +23,7 @@ import { type RepositoryCheckReport, checkRepository } from "./sops/check";
 import { formatJsonReport, formatTextReport } from "./sops/report";
 import { type GitCredentials, ReadInterrupted, RepositoryError, isGitUrl, redactUrl, splitUrlCredentials } from "./sops/repository";
 import type { ScopeRoots } from "./sops/scope";
+import { safeLine } from "./sops/terminal-text";
 import { stackGitCredentials, stackScope } from "./stack-repository";
 import { readStackConfig } from "./stack-file";
 
@@ -51,7 +52,7 @@ export interface CheckOptions {
   readonly ageKeyFile?: string;
   readonly caFile?: string;
   readonly json?: boolean;
-  /** Suspicious and unreadable files fail the run too. */
+  /** Suspicious files fail the run too. */
   readonly strict?: boolean;
   /** Files bigger than this many MiB are not read. @default 256 */
   readonly maxFileSize?: number;
@@ -180,7 +181,7 @@ export async function runCheck(options: CheckOptions, io: CheckIo = processIo): 
       return EXIT.interrupted;
     }
     if (err instanceof UsageError || err instanceof AgeIdentityError || err instanceof RepositoryError) {
-      io.stderr(`✗ ${redactUrl(err.message)}\n`);
+      io.stderr(`✗ ${safeLine(redactUrl(err.message))}\n`);
       return EXIT.usage;
     }
     // Unexpected: report the kind of failure, not a message that might quote file content.

@@ -10,6 +10,7 @@ import { inspectOutputFolder } from "../output-files";
 import { terminalStatusLine } from "../progress";
 import { checkRepository } from "../sops";
 import { readRepository } from "../sops/repository";
+import { safeLine } from "../sops/terminal-text";
 import { rawConfigFromEntries } from "../program";
 import { type DeployEngine, PulumiEngine } from "./engine";
 import { otherStackBindings } from "./guard";
@@ -88,7 +89,8 @@ export async function runRecoveryCommand(command: "restore" | "drill", flags: Re
   // A report folder the command may not write into is refused before the cluster is touched.
   inspectOutputFolder(reportDir, reportFolder(command));
   const live = io.interactive ? terminalStatusLine(process.stderr) : undefined;
-  const out = (line: string): void => (live ? live.print(line) : io.stderr(`${line}\n`));
+  // Lines quote repository paths and controller messages: no control character reaches the terminal.
+  const out = (line: string): void => (live ? live.print(safeLine(line)) : io.stderr(`${safeLine(line)}\n`));
 
   out(`► ${command} ${stack}: reading the stack's config`);
   const opened = await openEngine({ projectDir: io.projectDir, stack, env: io.env, kubeconfig: flags.kubeconfig });

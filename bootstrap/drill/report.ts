@@ -4,6 +4,7 @@
  * controller messages only: never a Secret's value, a key, or repository credentials (the
  * repository URL is passed through `redactUrl` by the caller).
  */
+import { safeJson, safeLine, safeXmlText } from "../sops/terminal-text";
 
 export type PhaseName = "guard" | "check" | "up" | "reconciler ready" | "root synced" | "all healthy" | "secrets present" | "destroy";
 export type PhaseStatus = "ok" | "failed" | "skipped" | "interrupted";
@@ -81,7 +82,7 @@ export function seconds(ms: number | undefined): string {
 }
 
 export function formatJson(report: RunReport): string {
-  return `${JSON.stringify(report, null, 2)}\n`;
+  return `${safeJson(JSON.stringify(report, null, 2))}\n`;
 }
 
 function mdCell(text: string): string {
@@ -128,13 +129,14 @@ export function formatMarkdown(r: RunReport): string {
     lines.push("", "## What this drill cannot prove (audit of the source cluster)", "", `Source cluster \`${a.cluster}\`: **${a.wouldBeLost} object(s) would be lost** in a rebuild from Git (${a.secrets} of them Secrets), and **${a.data} volume(s)** hold data Git does not hold. \`gitops-bootstrap audit\` lists them.`);
   }
   if (r.notes.length > 0) lines.push("", "## Notes", "", ...r.notes.map((n) => `- ${mdCell(n)}`));
-  return `${lines.join("\n")}\n`;
+  // File names, keys and messages from the repository: no control character reaches a viewer.
+  return `${lines.map(safeLine).join("\n")}\n`;
 }
 
 export function xmlEscape(text: string): string {
-  // Control characters other than tab, newline and carriage return are not allowed in XML 1.0.
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, "").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+  // XML 1.0 allows no control character other than tab, newline and carriage return; those from
+  // the repository are shown escaped rather than dropped, so a name stays recognisable.
+  return safeXmlText(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
 interface Case {

@@ -7,6 +7,7 @@
 import type * as crypto from "node:crypto";
 import * as YAML from "yaml";
 import type { RepositoryFile } from "../sops/repository";
+import { MAX_YAML_NODES, decodeWithinBudget, estimateYamlNodes } from "../sops/yaml-budget";
 import { encryptionLabel, openSealedValue, scopeOf } from "./crypto";
 
 export type SealedResultKind = "ok" | "no-key" | "malformed" | "unchecked";
@@ -26,18 +27,20 @@ const isObject = (v: unknown): v is Obj => typeof v === "object" && v !== null &
 
 /**
  * The SealedSecret documents of a file (a YAML stream, or JSON): Bitnami's API only. A document
- * that does not parse is left out (the cluster could not apply it either).
+ * that does not parse is left out (the cluster could not apply it either), and so is a file with
+ * more nodes than the check parses.
  */
 function sealedDocuments(file: RepositoryFile): Obj[] {
+  const text = file.content.toString("utf8");
+  if (estimateYamlNodes(text) > MAX_YAML_NODES) return [];
   let docs: YAML.Document[];
   try {
-    docs = YAML.parseAllDocuments(file.content.toString("utf8")) as YAML.Document[];
+    docs = YAML.parseAllDocuments(text) as YAML.Document[];
   } catch {
     return [];
   }
   return docs
-    .filter((d) => d.errors.length === 0)
-    .map((d) => d.toJS() as unknown)
+    .map(decodeWithinBudget)
     .filter((d): d is Obj => isObject(d) && d.kind === "SealedSecret" && typeof d.apiVersion === "string" && d.apiVersion.startsWith("bitnami.com/"));
 }
 

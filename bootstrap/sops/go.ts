@@ -5,6 +5,7 @@
  * `ParseFloat`, `ParseBool`, yaml.v3's scalar resolution). Rules read from getsops/sops v3.13.3
  * (`sops.go` ToBytes, `aes/cipher.go`) and go.yaml.in/yaml/v3 v3.0.4 (`resolve.go`).
  */
+import { RE2JS } from "re2js";
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -39,7 +40,8 @@ export function parseGoBool(s: string): boolean | undefined {
   return undefined;
 }
 
-const DECIMAL_FLOAT = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
+// One way to split any input (`[0-9]+\.?[0-9]*` has many, and backtracks quadratically on long digits).
+const DECIMAL_FLOAT = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
 
 /**
  * `strconv.ParseFloat(s, 64)` for the forms sops writes and reads: decimal with optional
@@ -255,30 +257,28 @@ export function resolveYamlPlain(s: string, allowTimestamp = true): GoScalar {
   return { t: "str", s };
 }
 
+/** A compiled Go (RE2) regular expression: `test` is Go's `MatchString` (a match anywhere). */
+export interface GoRegExp {
+  readonly source: string;
+  test(input: string): boolean;
+}
+
+/** A pattern Go's `regexp.Compile` refuses; the message is RE2's, naming the bad part. */
+export class GoRegExpError extends Error {}
+
 /**
- * Compiles a Go (RE2) regular expression as a JavaScript one, for the patterns SOPS files and
- * `.sops.yaml` use (`encrypted_regex`, `path_regex`): leading `(?i)`/`(?s)`/`(?m)` flags,
- * `(?P<name>`, `\A`, `\z`, `[[:class:]]`. Throws on what JavaScript cannot compile.
+ * Compiles a pattern from repository content (`path_regex`, `encrypted_regex`, the comment
+ * rules) with Go's RE2 syntax and semantics: `re2js`, a port of RE2, matches in time linear in
+ * the input whatever the pattern (a JavaScript RegExp backtracks: `(a+)+$` takes exponential
+ * time), and accepts and refuses what Go does (`(?U)`, `\z`, `[[:upper:]]` yes; lookaround, `\Z`,
+ * repeats over 1000 no). Throws {@link GoRegExpError}.
  */
-export function compileGoRegExp(pattern: string): RegExp {
-  let source = pattern;
-  let flags = "";
-  const leading = /^\(\?([imsU]+)\)/.exec(source);
-  if (leading) {
-    if (leading[1].includes("U")) throw new Error("the U (ungreedy) flag has no JavaScript equivalent");
-    flags = [...new Set(leading[1])].join("");
-    source = source.slice(leading[0].length);
+export function compileGoRegExp(pattern: string): GoRegExp {
+  let compiled: RE2JS;
+  try {
+    compiled = RE2JS.compile(pattern);
+  } catch (err) {
+    throw new GoRegExpError(err instanceof Error ? err.message.replace(/^error parsing regexp: /, "") : String(err));
   }
-  const posix: Record<string, string> = {
-    alnum: "0-9A-Za-z", alpha: "A-Za-z", ascii: "\\x00-\\x7F", blank: "\\t ", cntrl: "\\x00-\\x1F\\x7F",
-    digit: "0-9", graph: "!-~", lower: "a-z", print: " -~", punct: "!-\\/:-@\\[-`{-~", space: "\\t\\n\\v\\f\\r ",
-    upper: "A-Z", word: "0-9A-Za-z_", xdigit: "0-9A-Fa-f",
-  };
-  source = source
-    .replace(/\(\?P</g, "(?<")
-    .replace(/\\A/g, "^")
-    .replace(/\\z/g, "(?![\\s\\S])")
-    .replace(/\[:(\w+):\]/g, (whole, name: string) => posix[name] ?? whole);
-  const unicode = /\\[pP]/.test(source);
-  return new RegExp(source, flags + (unicode ? "u" : ""));
+  return { source: pattern, test: (input) => compiled.test(input) };
 }

@@ -8,12 +8,14 @@
  * general-purpose document model. Error messages give a byte offset, never content.
  */
 import type { GoScalar } from "./go";
-import { type TreeMap, type TreeNode, TreeParseError, displayPath } from "./tree";
+import { CheckLimitError, type TreeMap, type TreeNode, TreeParseError, displayPath } from "./tree";
 
 const INT64_LIMIT = 2n ** 63n;
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 const STRING_SPECIAL = /["\\\x00-\x1f]/g;
 const MAX_DEPTH = 10_000;
+/** Values read from one file: about 100 MB of tree. */
+const MAX_NODES = 1_000_000;
 
 export interface JsonTree {
   readonly root: TreeMap;
@@ -21,7 +23,7 @@ export interface JsonTree {
   readonly legacyNumbers: boolean;
 }
 
-function goNumber(text: string, path: readonly string[], legacy: { found: boolean }): GoScalar {
+function goNumber(text: string, path: () => readonly string[], legacy: { found: boolean }): GoScalar {
   if (/^-?(?:0|[1-9][0-9]*)$/.test(text)) {
     const i = BigInt(text);
     if (i >= -INT64_LIMIT && i < INT64_LIMIT) {
@@ -30,7 +32,7 @@ function goNumber(text: string, path: readonly string[], legacy: { found: boolea
     }
   }
   const f = Number(text);
-  if (!Number.isFinite(f)) throw new TreeParseError(`the number at ${displayPath(path)} is out of range`, displayPath(path));
+  if (!Number.isFinite(f)) throw new TreeParseError(`the number at ${displayPath(path())} is out of range`, displayPath(path()));
   return { t: "float", f };
 }
 
@@ -108,12 +110,13 @@ class Reader {
     return out;
   }
 
-  value(path: readonly string[], depth: number): TreeNode {
-    if (depth > MAX_DEPTH) this.fail("less nesting");
-    this.skipSpace();
+  /** The key path of the value being read (for messages only). */
+  pathOf(stack: readonly Frame[]): string[] {
+    return stack.flatMap((f) => (f.kind === "map" && f.key !== undefined ? [f.key] : []));
+  }
+
+  scalar(stack: readonly Frame[]): TreeNode {
     const c = this.text[this.pos];
-    if (c === "{") return this.object(path, depth);
-    if (c === "[") return this.array(path, depth);
     if (c === '"') return { t: "str", s: this.string() };
     for (const [word, node] of [["true", { t: "bool", b: true }], ["false", { t: "bool", b: false }], ["null", { t: "null" }]] as const) {
       if (this.text.startsWith(word, this.pos)) {
@@ -125,51 +128,86 @@ class Reader {
     const m = NUMBER.exec(this.text);
     if (!m) this.fail("a value");
     this.pos += m[0].length;
-    return goNumber(m[0], path, this.legacy);
+    return goNumber(m[0], () => this.pathOf(stack), this.legacy);
   }
 
-  object(path: readonly string[], depth: number): TreeMap {
-    this.expect("{");
-    const items: TreeMap["items"] = [];
-    this.skipSpace();
-    if (this.text[this.pos] === "}") {
-      this.pos++;
-      return { t: "map", items };
-    }
+  /** Reads a key and its colon into the map frame. */
+  key(frame: MapFrame): void {
+    frame.key = this.string();
+    this.expect(":");
+  }
+
+  /**
+   * Reads the object at the current position, with an explicit stack rather than recursion, so
+   * deep nesting is bounded by {@link MAX_DEPTH} and {@link MAX_NODES}, not by the call stack.
+   */
+  object(): TreeMap {
+    const stack: Frame[] = [];
+    let nodes = 0;
     for (;;) {
-      const key = this.string();
-      this.expect(":");
-      items.push({ key, value: this.value([...path, key], depth + 1) });
+      // A value starts here.
       this.skipSpace();
-      const next = this.text[this.pos++];
-      if (next === "}") return { t: "map", items };
-      if (next !== ",") {
-        this.pos--;
-        this.fail('"," or "}"');
+      if (++nodes > MAX_NODES) {
+        throw new CheckLimitError(`it has more than ${MAX_NODES.toLocaleString("en")} JSON values, more than this check reads in one file`);
       }
-    }
-  }
-
-  array(path: readonly string[], depth: number): TreeNode {
-    this.expect("[");
-    const items: TreeNode[] = [];
-    this.skipSpace();
-    if (this.text[this.pos] === "]") {
-      this.pos++;
-      return { t: "list", items };
-    }
-    for (;;) {
-      items.push(this.value(path, depth + 1));
-      this.skipSpace();
-      const next = this.text[this.pos++];
-      if (next === "]") return { t: "list", items };
-      if (next !== ",") {
-        this.pos--;
-        this.fail('"," or "]"');
+      const c = this.text[this.pos];
+      let value: TreeNode | undefined;
+      if (c === "{" || c === "[") {
+        // Go's scanner refuses more than 10,000 nested objects and arrays (empty ones count too).
+        if (stack.length + 1 > MAX_DEPTH) {
+          const levels = MAX_DEPTH.toLocaleString("en");
+          throw new TreeParseError(`the JSON nests deeper than ${levels} levels: Go's JSON encoding refuses that ("exceeded max depth"), so sops decrypt fails on it`);
+        }
+        this.pos++;
+        this.skipSpace();
+        if (this.text[this.pos] === (c === "{" ? "}" : "]")) {
+          this.pos++;
+          value = c === "{" ? { t: "map", items: [] } : { t: "list", items: [] };
+        } else {
+          const frame: Frame = c === "{" ? { kind: "map", items: [], key: undefined } : { kind: "list", items: [] };
+          stack.push(frame);
+          if (frame.kind === "map") this.key(frame);
+          continue;
+        }
+      } else {
+        if (stack.length === 0) this.fail('"{"');
+        value = this.scalar(stack);
+      }
+      // Attach the value to its container; close every container that ends here.
+      for (;;) {
+        const frame = stack[stack.length - 1];
+        if (frame === undefined) return value as TreeMap;
+        if (frame.kind === "map") frame.items.push({ key: frame.key as string, value });
+        else frame.items.push(value);
+        this.skipSpace();
+        const next = this.text[this.pos++];
+        if (next === ",") {
+          if (frame.kind === "map") this.key(frame);
+          break;
+        }
+        if (next !== (frame.kind === "map" ? "}" : "]")) {
+          this.pos--;
+          this.fail(frame.kind === "map" ? '"," or "}"' : '"," or "]"');
+        }
+        stack.pop();
+        value = frame.kind === "map" ? { t: "map", items: frame.items } : { t: "list", items: frame.items };
       }
     }
   }
 }
+
+interface MapFrame {
+  readonly kind: "map";
+  readonly items: TreeMap["items"][number][];
+  key: string | undefined;
+}
+
+interface ListFrame {
+  readonly kind: "list";
+  readonly items: TreeNode[];
+}
+
+type Frame = MapFrame | ListFrame;
 
 /** Reads the top-level object of a JSON text; throws {@link TreeParseError}. */
 export function parseJsonTree(text: string): JsonTree {
@@ -179,6 +217,6 @@ export function parseJsonTree(text: string): JsonTree {
     if (reader.pos >= text.length) reader.fail("a JSON object");
     throw new TreeParseError("the JSON file is not an object; SOPS supports only JSON objects at the top level");
   }
-  const root = reader.object([], 0);
+  const root = reader.object();
   return { root, legacyNumbers: reader.legacy.found };
 }

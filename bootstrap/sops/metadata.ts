@@ -3,7 +3,7 @@
  * decoded with mapstructure's weak typing): key groups, the encryption rule, the MAC and its
  * `lastmodified`. A block sops would refuse is a {@link MetadataError}.
  */
-import { type GoTime, compileGoRegExp, formatGoFloat, formatRfc3339, parseGoBool, parseRfc3339 } from "./go";
+import { type GoRegExp, type GoTime, compileGoRegExp, formatGoFloat, formatRfc3339, parseGoBool, parseRfc3339 } from "./go";
 import type { TreeMap, TreeNode } from "./tree";
 
 export class MetadataError extends Error {}
@@ -26,11 +26,18 @@ export interface KeyGroup {
 }
 
 /** Which values are encrypted; exactly one rule applies (`unencrypted_suffix: _unencrypted` by default). */
-export type EncryptionRule =
+export type EncryptionRule = (
   | { readonly kind: "unencrypted_suffix" | "encrypted_suffix"; readonly value: string }
-  | { readonly kind: "unencrypted_regex" | "encrypted_regex"; readonly value: string; readonly regex: RegExp }
+  | { readonly kind: "unencrypted_regex" | "encrypted_regex"; readonly value: string; readonly regex: GoRegExp }
   /** Comment rules depend on comment placement; values are then judged by their form. */
-  | { readonly kind: "unencrypted_comment_regex" | "encrypted_comment_regex"; readonly value: string };
+  | { readonly kind: "unencrypted_comment_regex" | "encrypted_comment_regex"; readonly value: string }
+) & {
+  /**
+   * Why the rule's pattern is not a valid Go regular expression. sops ignores the error
+   * (`regexp.Match`) and matches nothing with it; so does the check, and says so.
+   */
+  readonly invalid?: string;
+};
 
 export interface SopsMetadata {
   readonly keyGroups: readonly KeyGroup[];
@@ -159,14 +166,18 @@ export function encryptionRuleOf(setting: (kind: (typeof RULE_KINDS)[number]) =>
   }
   if (set.length === 0) return { kind: "unencrypted_suffix", value: DEFAULT_UNENCRYPTED_SUFFIX };
   const { kind, value } = set[0];
-  if (kind === "unencrypted_regex" || kind === "encrypted_regex") {
-    try {
-      return { kind, value, regex: compileGoRegExp(value) };
-    } catch {
-      throw new MetadataError(`sops.${kind} is not a regular expression this check can compile`);
-    }
+  if (kind.endsWith("_suffix")) return { kind, value } as EncryptionRule;
+  let regex: GoRegExp;
+  let invalid: string | undefined;
+  try {
+    regex = compileGoRegExp(value);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    invalid = `the ${kind} ${JSON.stringify(value)} of ${who} is not a valid Go regular expression (${why}): sops matches nothing with it`;
+    regex = { source: value, test: () => false };
   }
-  return { kind, value };
+  if (kind === "unencrypted_regex" || kind === "encrypted_regex") return { kind, value, regex, invalid };
+  return { kind, value, invalid } as EncryptionRule;
 }
 
 /**

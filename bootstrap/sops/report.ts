@@ -5,16 +5,17 @@
  */
 import type { RepositoryCheckReport } from "./check";
 import type { SealedSecretResult } from "../sealed-secrets/check";
+import { safeJson, safeLine } from "./terminal-text";
 import { RESULT_LABELS, type SopsFileResult, type SopsResultKind, failsTheCheck, sopsDecrypts } from "./types";
 
 function short(s: string): string {
   return s.length > 24 ? `${s.slice(0, 12)}…${s.slice(-6)}` : s;
 }
 
-/** The line a file gets in the text report. */
+/** The line a file gets in the text report (control characters from the repository escaped). */
 export function formatFileLine(r: SopsFileResult): string {
-  if (r.kind === "ok") return `✔ ${r.path}  ok`;
-  return `${failsTheCheck(r.kind) ? "✗" : "⚠"} ${r.path}  ${RESULT_LABELS[r.kind]}: ${r.detail}`;
+  if (r.kind === "ok") return safeLine(`✔ ${r.path}  ok`);
+  return safeLine(`${failsTheCheck(r.kind) ? "✗" : "⚠"} ${r.path}  ${RESULT_LABELS[r.kind]}: ${r.detail}`);
 }
 
 /** The header line: what is checked, at which revision, with which keys. */
@@ -27,7 +28,7 @@ export function formatHeader(source: string, revision: string | undefined, recip
 /** The line a SealedSecret gets in the text report. */
 export function formatSealedLine(r: SealedSecretResult): string {
   const label = { ok: "ok", "no-key": "no key opens it", malformed: "malformed", unchecked: "not checked" }[r.kind];
-  return `${r.kind === "ok" ? "✔" : r.kind === "unchecked" ? "⚠" : "✗"} ${r.path}  SealedSecret ${r.secret}: ${label}${r.kind === "ok" ? ` (${r.detail})` : `: ${r.detail}`}`;
+  return safeLine(`${r.kind === "ok" ? "✔" : r.kind === "unchecked" ? "⚠" : "✗"} ${r.path}  SealedSecret ${r.secret}: ${label}${r.kind === "ok" ? ` (${r.detail})` : `: ${r.detail}`}`);
 }
 
 function sealedSummary(report: RepositoryCheckReport): string {
@@ -76,12 +77,12 @@ export function formatTextReport(report: RepositoryCheckReport): string {
   const scope = scopeLine(report);
   if (scope) lines.push(scope);
   lines.push(formatSummary(report));
-  return lines.join("\n") + "\n";
+  return lines.map(safeLine).join("\n") + "\n";
 }
 
-/** The machine-readable report. */
+/** The machine-readable report (control characters as `\u` escapes, which JSON.stringify leaves raw for DEL and C1). */
 export function formatJsonReport(report: RepositoryCheckReport): string {
-  return JSON.stringify(
+  return safeJson(JSON.stringify(
     {
       source: report.source,
       revision: report.revision ?? null,
@@ -100,5 +101,5 @@ export function formatJsonReport(report: RepositoryCheckReport): string {
     },
     null,
     2,
-  ) + "\n";
+  )) + "\n";
 }

@@ -3,19 +3,22 @@
  * when verifying, or a `.sops.yaml` creation rule's when asking whether a file it covers would
  * have had encrypted values.
  */
-import { compileGoRegExp } from "./go";
+import { type GoRegExp, compileGoRegExp } from "./go";
 import type { EncryptionRule } from "./metadata";
 import type { TreeLeaf, TreeMap, TreeNode } from "./tree";
+import { hasEncForm } from "./values";
 
-/** An encrypted value as sops writes it (not anchored at the end, like sops's regexp). */
-export const ENC_TYPE_RE = /^ENC\[AES256_GCM,data:[^\n]+,iv:[^\n]+,tag:[^\n]+,type:[^\n]+\]/;
 
 /** Decides, per key path, whether a value is encrypted: the file's rule, as sops applies it. */
 export interface RuleState {
   /** A key on the path matched the suffix or regex. */
   readonly matched: boolean;
-  /** The comments sops has on its stack here (ancestors' and this item's). */
-  readonly comments: readonly string[];
+  /**
+   * A comment on sops's stack here (ancestors' and this item's) matches the comment rule. Kept
+   * as one flag rather than the stack itself, so each comment is matched once, not once per
+   * value under it.
+   */
+  readonly commentMatched: boolean;
 }
 
 export interface Rule {
@@ -47,35 +50,35 @@ export function makeRule(rule: EncryptionRule, commentsPlaced = false): Rule {
       test = () => false;
   }
   const commentRule = rule.kind === "unencrypted_comment_regex" || rule.kind === "encrypted_comment_regex";
-  let commentRegex: RegExp | undefined;
+  let commentRegex: GoRegExp | undefined;
   if (commentRule && commentsPlaced) {
     try {
       commentRegex = compileGoRegExp(rule.value);
     } catch {
-      commentRegex = undefined;
+      // sops ignores the error and matches nothing with it.
+      commentRegex = { source: rule.value, test: () => false };
     }
   }
   const encryptsOnMatch = rule.kind === "encrypted_suffix" || rule.kind === "encrypted_regex";
-  const push = (state: RuleState, comments: readonly string[] | undefined): readonly string[] =>
-    commentRegex && comments && comments.length > 0 ? [...state.comments, ...comments] : state.comments;
+  const regex = commentRegex;
+  const push = (state: RuleState, comments: readonly string[] | undefined): boolean =>
+    state.commentMatched || (regex !== undefined && comments !== undefined && comments.some((c) => regex.test(c)));
   return {
-    initial: { matched: false, comments: [] },
+    initial: { matched: false, commentMatched: false },
     step: (state, key, comments) => {
       const matched = state.matched || test(key);
-      const stack = push(state, comments);
-      return matched === state.matched && stack === state.comments ? state : { matched, comments: stack };
+      const commentMatched = push(state, comments);
+      return matched === state.matched && commentMatched === state.commentMatched ? state : { matched, commentMatched };
     },
     enter: (state, comments) => {
-      const stack = push(state, comments);
-      return stack === state.comments ? state : { matched: state.matched, comments: stack };
+      const commentMatched = push(state, comments);
+      return commentMatched === state.commentMatched ? state : { matched: state.matched, commentMatched };
     },
     encrypted: (state, leaf) => {
       if (commentRule) {
         // Without the comments' places, go by the value's form.
-        if (!commentRegex) return leaf.t === "str" && ENC_TYPE_RE.test(leaf.s);
-        const regex = commentRegex;
-        const hit = state.comments.some((c) => regex.test(c));
-        return rule.kind === "encrypted_comment_regex" ? hit : !hit;
+        if (!regex) return leaf.t === "str" && hasEncForm(leaf.s);
+        return rule.kind === "encrypted_comment_regex" ? state.commentMatched : !state.commentMatched;
       }
       return encryptsOnMatch ? state.matched : !state.matched;
     },
@@ -89,11 +92,13 @@ export function makeRule(rule: EncryptionRule, commentsPlaced = false): Rule {
 export function wouldEncrypt(branches: readonly TreeMap[], rule: EncryptionRule): boolean {
   if (rule.kind === "unencrypted_comment_regex" || rule.kind === "encrypted_comment_regex") return false;
   const r = makeRule(rule);
-  const visit = (node: TreeNode, state: RuleState): boolean => {
-    if (node.t === "map") return node.items.some((item) => visit(item.value, r.step(state, item.key, item.comments)));
-    if (node.t === "list") return node.items.some((item) => visit(item, state));
-    if (node.t === "null" || (node.t === "str" && node.s === "")) return false;
-    return r.encrypted(state, node);
-  };
-  return branches.some((b) => visit(b, r.initial));
+  // An explicit stack: a deep file cannot overflow the call stack.
+  const stack: { node: TreeNode; state: RuleState }[] = branches.map((b) => ({ node: b, state: r.initial }));
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    const { node, state } = top;
+    if (node.t === "map") for (const item of node.items) stack.push({ node: item.value, state: r.step(state, item.key, item.comments) });
+    else if (node.t === "list") for (const item of node.items) stack.push({ node: item, state });
+    else if (node.t !== "null" && !(node.t === "str" && node.s === "") && r.encrypted(state, node)) return true;
+  }
+  return false;
 }

@@ -7,14 +7,15 @@
  */
 import * as path from "node:path";
 import * as YAML from "yaml";
-import { compileGoRegExp } from "./go";
+import { type GoRegExp, compileGoRegExp } from "./go";
 import { type EncryptionRule, encryptionRuleOf } from "./metadata";
+import { MAX_YAML_NODES, decodeWithinBudget, estimateYamlNodes } from "./yaml-budget";
 
 export interface CreationRule {
   /** 1-based position in `creation_rules`. */
   readonly index: number;
   readonly pathRegex: string | undefined;
-  readonly regex: RegExp | undefined;
+  readonly regex: GoRegExp | undefined;
   /** age recipients of the rule, from `age` and from every `key_groups[].age`. */
   readonly ageRecipients: readonly string[];
   /** Which values sops encrypts under it; undefined when the rule's settings are unusable. */
@@ -52,15 +53,19 @@ function groupRecipients(group: unknown): string[] {
 
 /** Parses a `.sops.yaml`; a string saying what is wrong when it cannot be used. */
 export function parseSopsConfig(file: string, content: Buffer): SopsConfig | string {
-  let doc: unknown;
   const text = content.toString("utf8");
-  try {
-    doc = YAML.parse(text, { prettyErrors: false, merge: true });
-  } catch (err) {
-    const offset = err instanceof YAML.YAMLError ? err.pos?.[0] : undefined;
+  if (estimateYamlNodes(text) > MAX_YAML_NODES) {
+    return `${file} has more YAML nodes than this check parses (${MAX_YAML_NODES.toLocaleString("en")}); its rules are not applied here`;
+  }
+  const parsed = YAML.parseDocument(text, { prettyErrors: false, merge: true });
+  if (parsed.errors.length > 0) {
+    const offset = parsed.errors[0].pos?.[0];
     const line = offset === undefined ? undefined : text.slice(0, offset).split("\n").length;
     return `${file} is not valid YAML${line === undefined ? "" : ` (line ${line})`}`;
   }
+  // Aliases as go-yaml (and so sops) accepts them, however many times an anchor is used.
+  const doc = decodeWithinBudget(parsed);
+  if (doc === undefined) return `${file}: its aliases expand more than go-yaml accepts ("document contains excessive aliasing"), so sops cannot read it`;
   const rawRules = doc !== null && typeof doc === "object" ? (doc as Record<string, unknown>).creation_rules : undefined;
   if (rawRules === undefined || rawRules === null) return { path: file, dir: path.posix.dirname(file) === "." ? "" : path.posix.dirname(file), rules: [] };
   if (!Array.isArray(rawRules)) return `${file}: creation_rules is not a list`;
@@ -69,12 +74,14 @@ export function parseSopsConfig(file: string, content: Buffer): SopsConfig | str
     if (raw === null || typeof raw !== "object") return `${file}: creation rule ${i + 1} is not a map`;
     const r = raw as Record<string, unknown>;
     const pathRegex = typeof r.path_regex === "string" && r.path_regex !== "" ? r.path_regex : undefined;
-    let regex: RegExp | undefined;
+    let regex: GoRegExp | undefined;
     if (pathRegex !== undefined) {
       try {
         regex = compileGoRegExp(pathRegex);
-      } catch {
-        return `${file}: creation rule ${i + 1} has a path_regex this check cannot compile`;
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        const fix = `sops stops at it ("can not compile regexp") for every file no earlier rule matches, and the check does not apply this config`;
+        return `${file}: creation rule ${i + 1} has a path_regex ${JSON.stringify(pathRegex)} that is not a valid Go regular expression (${why}); ${fix}`;
       }
     }
     const groups = Array.isArray(r.key_groups) ? r.key_groups : [];

@@ -12,12 +12,22 @@ import { loadIni } from "./ini";
 import { parseJsonTree } from "./json";
 import { commentFrames } from "./yaml-comments";
 import {
+  CYCLIC_ANCHOR,
+  MAX_EXPANDED_NODES,
+  MAX_YAML_NODES,
+  aliasTargets,
+  estimateYamlNodes,
+  expandedNodes,
+  firstDocumentAliasing,
+} from "./yaml-budget";
+import {
   type ParsedSopsFile,
   type SopsFormat,
   type TreeComment,
   type TreeLeaf,
   type TreeMap,
   type TreeNode,
+  CheckLimitError,
   TreeParseError,
   displayPath,
 } from "./tree";
@@ -42,8 +52,21 @@ export function detectFormat(fileName: string, text: string): SopsFormat {
   return "yaml";
 }
 
+/** Lines the check reads in one dotenv or INI file (each becomes a value, about 200 bytes of tree). */
+const MAX_LINES = 1_000_000;
+
+function assertLinesWithinBudget(content: Buffer): void {
+  let lines = 0;
+  for (let i = content.indexOf(0x0a); i >= 0; i = content.indexOf(0x0a, i + 1)) {
+    if (++lines > MAX_LINES) {
+      throw new CheckLimitError(`it has more than ${MAX_LINES.toLocaleString("en")} lines, more than this check reads in one dotenv or INI file`);
+    }
+  }
+}
+
 /** Parses a file's bytes with the store for `format` ("binary" is the JSON store). */
 export function loadSopsFile(content: Buffer, format: SopsFormat): ParsedSopsFile {
+  if (format === "dotenv" || format === "ini") assertLinesWithinBudget(content);
   if (format === "dotenv") return loadDotenv(content);
   if (format === "ini") return loadIni(content);
   const text = decodeUtf8(content, format);
@@ -111,6 +134,7 @@ function yamlScalar(node: YAML.Scalar, keyPath: readonly string[]): TreeLeaf {
 
 interface YamlContext {
   readonly doc: YAML.Document;
+  readonly targets: ReadonlyMap<YAML.Alias, YAML.Node>;
   readonly comments: TreeComment[];
   /** The comments before each key and list item, by its start offset. */
   readonly frames: ReadonlyMap<number, string[]>;
@@ -130,7 +154,7 @@ function resolveAlias(node: unknown, ctx: YamlContext, keyPath: readonly string[
   let current = node;
   for (let depth = 0; YAML.isAlias(current); depth++) {
     if (depth > MAX_ALIAS_DEPTH) throw new TreeParseError(`alias at ${displayPath(keyPath)} does not resolve`, displayPath(keyPath));
-    const target: unknown = current.resolve(ctx.doc);
+    const target: unknown = ctx.targets.get(current);
     if (target === undefined) throw new TreeParseError(`alias at ${displayPath(keyPath)} names an unknown anchor`, displayPath(keyPath));
     current = target;
   }
@@ -196,11 +220,11 @@ function assertUniqueKeys(node: unknown, ctx: YamlContext, path: readonly string
 const YAML_FORBIDDEN = /[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/u;
 
 /** The nesting of a YAML node (maps, lists, scalars), without its text. */
-function shapeOf(node: unknown, doc: YAML.Document, depth = 0): string {
+function shapeOf(node: unknown, targets: ReadonlyMap<YAML.Alias, YAML.Node>, depth = 0): string {
   if (depth > MAX_ALIAS_DEPTH) return "…";
-  const n = YAML.isAlias(node) ? node.resolve(doc) : node;
-  if (YAML.isMap(n)) return `{${n.items.map((p) => shapeOf(p.value, doc, depth + 1)).join(",")}}`;
-  if (YAML.isSeq(n)) return `[${n.items.map((i) => shapeOf(i, doc, depth + 1)).join(",")}]`;
+  const n = YAML.isAlias(node) ? targets.get(node) : node;
+  if (YAML.isMap(n)) return `{${n.items.map((p) => shapeOf(p.value, targets, depth + 1)).join(",")}}`;
+  if (YAML.isSeq(n)) return `[${n.items.map((i) => shapeOf(i, targets, depth + 1)).join(",")}]`;
   return "s";
 }
 
@@ -218,11 +242,51 @@ function sameStructureWithLineSeparatorsAsBreaks(normalized: string, docs: Itera
       },
     });
   }
-  const inside = (i: number): boolean => protectedRanges.some(([from, to]) => i >= from && i < to);
+  // Scalars do not overlap: the last range starting at or before `i` is the only one that can hold it.
+  protectedRanges.sort((a, b) => a[0] - b[0]);
+  const inside = (i: number): boolean => {
+    let lo = 0;
+    let hi = protectedRanges.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (protectedRanges[mid][0] <= i) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 && i < protectedRanges[lo - 1][1];
+  };
   const asBreaks = normalized.replace(/[\u2028\u2029]/g, (c, i: number) => (inside(i) ? c : "\n"));
   const reparsed = [...YAML.parseAllDocuments(asBreaks, options)];
   if (reparsed.some((d) => d.errors.length > 0)) return false;
-  return reparsed.map((d) => shapeOf(d.contents, d)).join("|") === [...docs].map((d) => shapeOf(d.contents, d)).join("|");
+  const shapes = (all: Iterable<YAML.Document>): string => [...all].map((d) => shapeOf(d.contents, aliasTargets(d))).join("|");
+  return shapes(reparsed) === shapes(docs);
+}
+
+/**
+ * sops refuses excessive aliasing in the first document as yaml.v3 does; it expands later
+ * documents' aliases without limit, which the check does only up to its budget.
+ */
+function assertAliasesWithinBudget(docs: readonly YAML.Document[], targets: readonly ReadonlyMap<YAML.Alias, YAML.Node>[]): void {
+  let total = 0;
+  for (const [index, doc] of docs.entries()) {
+    if (doc.errors.length > 0) return;
+    if (targets[index].size === 0) {
+      total += 1;
+      continue;
+    }
+    if (index === 0) {
+      const refused = firstDocumentAliasing(doc, targets[index]);
+      if (refused) throw new TreeParseError(`yaml.v3 refuses its aliases ("${refused}"), as sops does`);
+    }
+    const size = expandedNodes(doc, targets[index]);
+    if (size === CYCLIC_ANCHOR) throw new TreeParseError(`an anchor in YAML document ${index + 1} contains an alias to itself`);
+    total += size;
+    if (total > MAX_EXPANDED_NODES) {
+      const which = index === 0 ? "its first YAML document" : `YAML document ${index + 1}`;
+      const sopsToo = index === 0 ? "" : "; sops expands aliases there without limit (a 1.5 KB file of 7 alias levels takes it 11 s and 540 MB)";
+      const limit = MAX_EXPANDED_NODES.toLocaleString("en");
+      throw new CheckLimitError(`${which} expands its aliases to more than the ${limit} nodes this check reads${sopsToo}`);
+    }
+  }
 }
 
 function loadYaml(withBom: string): ParsedSopsFile {
@@ -236,8 +300,15 @@ function loadYaml(withBom: string): ParsedSopsFile {
     const line = text.slice(0, forbidden.index).split("\n").length;
     throw new TreeParseError(`the YAML file has a control character on line ${line}, which YAML does not allow`);
   }
+  const estimated = estimateYamlNodes(text);
+  if (estimated > MAX_YAML_NODES) {
+    const limit = MAX_YAML_NODES.toLocaleString("en");
+    throw new CheckLimitError(`it has about ${estimated.toLocaleString("en")} YAML nodes, more than the ${limit} this check parses in one file (about 1 KB of memory each)`);
+  }
   const options = { version: "1.2", schema: "failsafe", uniqueKeys: false, prettyErrors: false } as const;
   const docs = YAML.parseAllDocuments(text, options);
+  const targets = [...docs].map((d) => (d.errors.length === 0 ? aliasTargets(d) : new Map<YAML.Alias, YAML.Node>()));
+  assertAliasesWithinBudget([...docs], targets);
   if (/[\u2028\u2029]/.test(text) && [...docs].every((d) => d.errors.length === 0) && !sameStructureWithLineSeparatorsAsBreaks(normalized, docs)) {
     throw new TreeParseError("a line separator character (U+2028/U+2029) outside quotes changes the YAML structure sops reads");
   }
@@ -248,7 +319,7 @@ function loadYaml(withBom: string): ParsedSopsFile {
   // Only comment rules (`…comment_regex` in the metadata) need to know where comments are.
   const frames = text.includes("comment_regex") ? commentFrames(text, [...docs]) : new Map<number, string[]>();
   for (const [index, doc] of [...docs].entries()) {
-    const ctx: YamlContext = { doc, comments, frames };
+    const ctx: YamlContext = { doc, targets: targets[index], comments, frames };
     // sops decodes the first document into a map first, which rejects duplicate keys there.
     if (index === 0) assertUniqueKeys(doc.contents, ctx, []);
     addComments(ctx, doc.commentBefore, []);

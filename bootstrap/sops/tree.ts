@@ -79,6 +79,9 @@ export class TreeParseError extends Error {
   }
 }
 
+/** A limit of the check (not of sops) that a file goes beyond: the file is not judged. */
+export class CheckLimitError extends Error {}
+
 /** A key path as SOPS writes it in the additional data (`a:b:c`); list positions are not part of it. */
 export function displayPath(path: readonly string[]): string {
   return path.length === 0 ? "(top level)" : path.join(":");

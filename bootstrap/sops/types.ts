@@ -7,7 +7,7 @@ import type { SopsFormat } from "./tree";
 
 export type { SopsFormat } from "./tree";
 
-export type SopsResultKind = "ok" | "suspicious" | "wrong-key" | "mac-mismatch" | "tampered-value" | "not-age" | "not-sops" | "malformed" | "too-big";
+export type SopsResultKind = "ok" | "suspicious" | "wrong-key" | "mac-mismatch" | "tampered-value" | "not-age" | "not-sops" | "malformed" | "too-big" | "unreadable";
 
 interface ResultBase {
   /** The file, relative to the repository root (or as given). */
@@ -46,6 +46,16 @@ export interface SopsTooBig extends ResultBase {
   readonly kind: "too-big";
   readonly bytes: number;
   readonly limit: number;
+}
+
+/**
+ * A file that is or may be a SOPS file that the check could not judge within its limits (nodes,
+ * alias expansion, nesting, memory), or whose reading failed in a way no SOPS store explains:
+ * `detail` says which. Like a file too big to read, it fails the check, since nothing was verified.
+ */
+export interface SopsUnreadable extends ResultBase {
+  readonly kind: "unreadable";
+  readonly format?: SopsFormat;
 }
 
 /** No identity opens any of the file's age stanzas (or not enough key groups for the Shamir threshold). */
@@ -93,13 +103,14 @@ export interface SopsMalformed extends ResultBase {
   readonly keyPath?: string;
 }
 
-export type SopsFileResult = SopsOk | SopsSuspicious | SopsTooBig | SopsWrongKey | SopsMacMismatch | SopsTamperedValue | SopsNotAge | SopsNotSops | SopsMalformed;
+export type SopsFileResult = SopsOk | SopsSuspicious | SopsTooBig | SopsUnreadable | SopsWrongKey | SopsMacMismatch | SopsTamperedValue | SopsNotAge | SopsNotSops | SopsMalformed;
 
 /** Short human labels, as the text report prints them. */
 export const RESULT_LABELS: Readonly<Record<SopsResultKind, string>> = {
   ok: "ok",
   suspicious: "suspicious",
   "too-big": "too big",
+  unreadable: "unreadable",
   "wrong-key": "wrong key",
   "mac-mismatch": "MAC mismatch",
   "tampered-value": "tampered value",
@@ -110,7 +121,8 @@ export const RESULT_LABELS: Readonly<Record<SopsResultKind, string>> = {
 
 /**
  * Whether the file fails the check (exit status 1): sops, and so the reconciler at sync time,
- * would refuse it with the check's key, or it is too big for the check to verify.
+ * would refuse it with the check's key, or it is too big or otherwise beyond the check's limits
+ * to verify.
  */
 export function failsTheCheck(kind: SopsResultKind): boolean {
   return kind !== "ok" && kind !== "suspicious" && kind !== "not-sops";
@@ -119,5 +131,5 @@ export function failsTheCheck(kind: SopsResultKind): boolean {
 /** Whether `sops decrypt` decrypts the file with the check's key; null when the check cannot tell. */
 export function sopsDecrypts(kind: SopsResultKind): boolean | null {
   if (kind === "ok" || kind === "suspicious") return true;
-  return kind === "too-big" ? null : false;
+  return kind === "too-big" || kind === "unreadable" ? null : false;
 }

@@ -15,8 +15,32 @@ export interface EncValue {
   readonly type: string;
 }
 
-// sops's regexp, not anchored at the end, with Go's `.` (anything but a newline).
-const ENC_RE = /^ENC\[AES256_GCM,data:([^\n]+),iv:([^\n]+),tag:([^\n]+),type:([^\n]+)\]/;
+const ENC_PREFIX = "ENC[AES256_GCM,data:";
+
+/**
+ * sops's regexp `^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]` (not anchored at the
+ * end; Go's `.` is anything but a newline), with its greedy groups, in linear time: a backtracking
+ * regexp takes minutes on a few kilobytes of repeated ",iv:,tag:,type:". Each group takes the
+ * most it can while the rest still matches, so on the first line each separator is the last one
+ * that leaves room for the groups after it.
+ */
+function matchEncForm(s: string): { data: string; iv: string; tag: string; type: string } | undefined {
+  if (!s.startsWith(ENC_PREFIX)) return undefined;
+  const newline = s.indexOf("\n");
+  const line = newline < 0 ? s : s.slice(0, newline);
+  const last = (what: string, atMost: number): number => (atMost < 0 ? -1 : line.lastIndexOf(what, atMost));
+  const bracket = line.lastIndexOf("]");
+  const type = last(",type:", bracket - 7);
+  const tag = last(",tag:", type - 6);
+  const iv = last(",iv:", tag - 5);
+  if (iv < ENC_PREFIX.length + 1 || tag < iv + 5 || type < tag + 6 || bracket < type + 7) return undefined;
+  return { data: line.slice(ENC_PREFIX.length, iv), iv: line.slice(iv + 4, tag), tag: line.slice(tag + 5, type), type: line.slice(type + 6, bracket) };
+}
+
+/** Whether a string has the form of an encrypted value as sops's regexp reads it (it may still be malformed). */
+export function hasEncForm(s: string): boolean {
+  return matchEncForm(s) !== undefined;
+}
 // Linear (no repeated group), so that a value of many megabytes does not exhaust the regexp stack.
 const STD_BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -33,17 +57,17 @@ export function looksEncrypted(s: string): boolean {
 
 /** Parses an encrypted value; a string describing the problem when it is malformed. */
 export function parseEncValue(s: string): EncValue | string {
-  const m = ENC_RE.exec(s);
+  const m = matchEncForm(s);
   if (!m) return "it does not have the ENC[AES256_GCM,data:…,iv:…,tag:…,type:…] form";
-  const data = decodeStdBase64(m[1]);
-  const iv = decodeStdBase64(m[2]);
-  const tag = decodeStdBase64(m[3]);
+  const data = decodeStdBase64(m.data);
+  const iv = decodeStdBase64(m.iv);
+  const tag = decodeStdBase64(m.tag);
   if (!data) return "its data is not valid base64";
   if (!iv) return "its iv is not valid base64";
   if (!tag) return "its tag is not valid base64";
   if (iv.length === 0) return "its iv is empty";
   if (tag.length !== 16) return `its tag is ${tag.length} bytes, not 16`;
-  return { data, iv, tag, type: m[4] };
+  return { data, iv, tag, type: m.type };
 }
 
 /** AES-256-GCM open; undefined when authentication fails. */

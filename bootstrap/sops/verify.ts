@@ -13,10 +13,19 @@ import { type KeyGroup, MetadataError, type SopsMetadata, isSopsMetadata, readMe
 import { combineShares } from "./shamir";
 import { type CoveringRule, ruleClaim, sopsClaim } from "./claims";
 import { detectFormat, loadSopsFile } from "./stores";
-import { type ParsedSopsFile, type SopsFormat, type TreeLeaf, type TreeMap, type TreeNode, TreeParseError, displayPath } from "./tree";
+import {
+  CheckLimitError,
+  type ParsedSopsFile,
+  type SopsFormat,
+  type TreeLeaf,
+  type TreeMap,
+  type TreeNode,
+  TreeParseError,
+  displayPath,
+} from "./tree";
 import type { SopsFileResult } from "./types";
-import { ENC_TYPE_RE, type RuleState, makeRule } from "./selector";
-import { type EncValue, looksEncrypted, macBytes, openEncValue, parseEncValue, typePlaintext } from "./values";
+import { type Rule, type RuleState, makeRule } from "./selector";
+import { type EncValue, hasEncForm, looksEncrypted, macBytes, openEncValue, parseEncValue, typePlaintext } from "./values";
 
 /** sops's constant first 32 bytes of the hash when `mac_only_encrypted` is set (sha256("sops")). */
 const MAC_ONLY_ENCRYPTED_INIT = Buffer.from("8a3fd2ad54ce66527b1034f3d147be0b0b975b3bf44f72c6fdadec8176f27d69", "hex");
@@ -124,11 +133,61 @@ function pathAad(path: readonly string[], encoding: "utf8" | "latin1"): Buffer {
   return Buffer.from(path.join(":") + ":", encoding);
 }
 
+/** A key path as a chain to its parent, so a deep tree's paths share their prefixes. */
+interface PathLink {
+  readonly key: string;
+  readonly parent: PathLink | undefined;
+}
+
+function keysOf(link: PathLink | undefined): string[] {
+  const keys: string[] = [];
+  for (let l = link; l; l = l.parent) keys.push(l.key);
+  return keys.reverse();
+}
+
+/**
+ * Receives each node in document order with its key path and rule state; for a map or list it
+ * may return how its children's results are attached (the key is "" in lists), and each child
+ * then gets that as `attach`.
+ */
+type NodeVisitor = (
+  value: TreeNode,
+  path: PathLink | undefined,
+  state: RuleState,
+  attach: ((v: unknown) => void) | undefined,
+) => ((key: string, v: unknown) => void) | undefined;
+
+/**
+ * Walks a tree in document order, as sops's walk does, with an explicit stack: nesting as deep
+ * as the stores allow (10,000 JSON levels) cannot overflow the call stack.
+ */
+function walkTree(root: TreeNode, rule: Rule, visit: NodeVisitor): void {
+  const stack: { value: TreeNode; path: PathLink | undefined; state: RuleState; attach: ((v: unknown) => void) | undefined }[] = [
+    { value: root, path: undefined, state: rule.initial, attach: undefined },
+  ];
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    const { value, path, state } = top;
+    const attachChild = visit(value, path, state, top.attach);
+    if (value.t === "map") {
+      for (let i = value.items.length - 1; i >= 0; i--) {
+        const item = value.items[i];
+        const attach = attachChild && ((v: unknown): void => attachChild(item.key, v));
+        stack.push({ value: item.value, path: { key: item.key, parent: path }, state: rule.step(state, item.key, item.comments), attach });
+      }
+    } else if (value.t === "list") {
+      for (let i = value.items.length - 1; i >= 0; i--) {
+        const attach = attachChild && ((v: unknown): void => attachChild("", v));
+        stack.push({ value: value.items[i], path, state: rule.enter(state, value.itemComments?.[i]), attach });
+      }
+    }
+  }
+}
+
 interface WalkOutput {
   readonly mac: string;
   readonly legacyMac: string | undefined;
   readonly encryptedValues: number;
-  readonly mapPaths: readonly (readonly string[])[];
+  readonly mapPaths: readonly (PathLink | undefined)[];
   readonly documents: DecryptedDocument[] | undefined;
 }
 
@@ -160,25 +219,26 @@ function walkValues(parsed: ParsedSopsFile, md: SopsMetadata, key: Buffer, colle
     legacy?.update(MAC_ONLY_ENCRYPTED_INIT);
   }
   const encoding = parsed.encoding;
-  const mapPaths: (readonly string[])[] = [];
+  const mapPaths: (PathLink | undefined)[] = [];
   let encryptedValues = 0;
 
-  const leaf = (value: TreeLeaf, path: readonly string[], state: RuleState): unknown => {
+  const leaf = (value: TreeLeaf, link: PathLink | undefined, state: RuleState): unknown => {
     if (value.t === "null") return null;
-    if (value.t === "uint") throw new WalkProblem("malformed", displayPath(path), `the integer at ${displayPath(path)} is beyond int64, which sops cannot handle`);
-    const where = displayPath(path);
+    // The path is spelled out only when needed: leaves under a deep key share its long path.
+    const where = (): string => displayPath(keysOf(link));
+    if (value.t === "uint") throw new WalkProblem("malformed", where(), `the integer at ${where()} is beyond int64, which sops cannot handle`);
     if (rule.encrypted(state, value)) {
-      if (value.t !== "str") throw new WalkProblem("tampered-value", where, `the value at ${where} is plaintext, but the file's ${md.rule.kind} rule says it is encrypted`);
+      if (value.t !== "str") throw new WalkProblem("tampered-value", where(), `the value at ${where()} is plaintext, but the file's ${md.rule.kind} rule says it is encrypted`);
       if (value.s === "") return "";
       const enc: EncValue | string = parseEncValue(value.s);
       if (typeof enc === "string") {
-        if (looksEncrypted(value.s)) throw new WalkProblem("malformed", where, `the encrypted value at ${where} is malformed: ${enc}`);
-        throw new WalkProblem("tampered-value", where, `the value at ${where} is plaintext, but the file's ${md.rule.kind} rule says it is encrypted`);
+        if (looksEncrypted(value.s)) throw new WalkProblem("malformed", where(), `the encrypted value at ${where()} is malformed: ${enc}`);
+        throw new WalkProblem("tampered-value", where(), `the value at ${where()} is plaintext, but the file's ${md.rule.kind} rule says it is encrypted`);
       }
-      const plain = openEncValue(enc, key, pathAad(path, encoding));
-      if (!plain) throw new WalkProblem("tampered-value", where, `the encrypted value at ${where} fails authentication (its ciphertext, iv, tag or key path was changed)`);
+      const plain = openEncValue(enc, key, pathAad(keysOf(link), encoding));
+      if (!plain) throw new WalkProblem("tampered-value", where(), `the encrypted value at ${where()} fails authentication (its ciphertext, iv, tag or key path was changed)`);
       const typed = typePlaintext(plain, enc.type);
-      if (typeof typed === "string") throw new WalkProblem("malformed", where, `the encrypted value at ${where} is malformed: ${typed}`);
+      if (typeof typed === "string") throw new WalkProblem("malformed", where(), `the encrypted value at ${where()} is malformed: ${typed}`);
       encryptedValues++;
       if (typed.t === "comment") return undefined;
       const bytes = macBytes(typed, encoding);
@@ -188,8 +248,8 @@ function walkValues(parsed: ParsedSopsFile, md: SopsMetadata, key: Buffer, colle
       }
       return collect ? plainValue(typed, encoding) : undefined;
     }
-    if (value.t === "str" && ENC_TYPE_RE.test(value.s)) {
-      throw new WalkProblem("tampered-value", where, `the value at ${where} is encrypted, but the file's ${md.rule.kind} rule says it is plaintext (was ${md.rule.kind.includes("comment") ? "a comment before it" : "the rule"} changed?)`);
+    if (value.t === "str" && hasEncForm(value.s)) {
+      throw new WalkProblem("tampered-value", where(), `the value at ${where()} is encrypted, but the file's ${md.rule.kind} rule says it is plaintext (was ${md.rule.kind.includes("comment") ? "a comment before it" : "the rule"} changed?)`);
     }
     if (!md.macOnlyEncrypted) {
       const bytes = macBytes(value, encoding);
@@ -202,32 +262,27 @@ function walkValues(parsed: ParsedSopsFile, md: SopsMetadata, key: Buffer, colle
     return collect ? plainValue(value, encoding) : undefined;
   };
 
-  const node = (value: TreeNode, path: readonly string[], state: RuleState): unknown => {
-    if (value.t === "map") return map(value, path, state);
-    if (value.t === "list") {
-      const out: unknown[] = [];
-      for (const [index, item] of value.items.entries()) {
-        const v = node(item, path, rule.enter(state, value.itemComments?.[index]));
-        // Encrypted comments inside lists decrypt to comments, which are not values.
-        if (collect && v !== undefined) out.push(v);
+  const documents: DecryptedDocument[] = [];
+  for (const branch of parsed.branches) {
+    walkTree(branch, rule, (value, path, state, attach) => {
+      if (value.t === "map") {
+        mapPaths.push(path);
+        const out: DecryptedDocument = {};
+        if (attach) attach(out);
+        else if (path === undefined) documents.push(out);
+        return collect ? (key, v) => void (out[encoding === "latin1" ? Buffer.from(key, "latin1").toString("utf8") : key] = v) : undefined;
       }
-      return out;
-    }
-    return leaf(value, path, state);
-  };
-
-  const map = (value: TreeMap, path: readonly string[], state: RuleState): DecryptedDocument => {
-    mapPaths.push(path);
-    const out: DecryptedDocument = {};
-    for (const item of value.items) {
-      const childPath = [...path, item.key];
-      const v = node(item.value, childPath, rule.step(state, item.key, item.comments));
-      if (collect) out[encoding === "latin1" ? Buffer.from(item.key, "latin1").toString("utf8") : item.key] = v;
-    }
-    return out;
-  };
-
-  const documents = parsed.branches.map((branch) => map(branch, [], rule.initial));
+      if (value.t === "list") {
+        const out: unknown[] = [];
+        attach?.(out);
+        // Encrypted comments inside lists decrypt to comments, which are not values.
+        return collect ? (_, v) => void (v !== undefined && out.push(v)) : undefined;
+      }
+      const v = leaf(value, path, state);
+      attach?.(v);
+      return undefined;
+    });
+  }
   return {
     mac: hash.digest("hex").toUpperCase(),
     legacyMac: legacy?.digest("hex").toUpperCase(),
@@ -243,41 +298,50 @@ function walkValues(parsed: ParsedSopsFile, md: SopsMetadata, key: Buffer, colle
  */
 function findMalformedValue(parsed: ParsedSopsFile, md: SopsMetadata): { keyPath: string; detail: string } | undefined {
   const rule = makeRule(md.rule, parsed.commentsPlaced === true);
-  const visit = (value: TreeNode, path: readonly string[], state: RuleState): { keyPath: string; detail: string } | undefined => {
-    if (value.t === "map") {
-      for (const item of value.items) {
-        const found = visit(item.value, [...path, item.key], rule.step(state, item.key, item.comments));
-        if (found) return found;
-      }
-    } else if (value.t === "list") {
-      for (const [index, item] of value.items.entries()) {
-        const found = visit(item, path, rule.enter(state, value.itemComments?.[index]));
-        if (found) return found;
-      }
-    } else if (value.t === "str" && looksEncrypted(value.s) && rule.encrypted(state, value)) {
-      const enc = parseEncValue(value.s);
-      if (typeof enc === "string") return { keyPath: displayPath(path), detail: `the encrypted value at ${displayPath(path)} is malformed: ${enc}` };
-    }
-    return undefined;
-  };
+  let found: { keyPath: string; detail: string } | undefined;
   for (const branch of parsed.branches) {
-    const found = visit(branch, [], rule.initial);
+    walkTree(branch, rule, (value, link, state) => {
+      if (found || value.t !== "str" || !looksEncrypted(value.s) || !rule.encrypted(state, value)) return undefined;
+      const enc = parseEncValue(value.s);
+      const where = displayPath(keysOf(link));
+      if (typeof enc === "string") found = { keyPath: where, detail: `the encrypted value at ${where} is malformed: ${enc}` };
+      return undefined;
+    });
     if (found) return found;
   }
   return undefined;
 }
 
 /**
+ * Each encrypted comment is tried under every map's key path until one opens it: a file of many
+ * comments that open only under its last map would cost their product.
+ */
+const MAX_COMMENT_TRIALS = 200_000;
+
+/**
  * Encrypted comments must authenticate under the key path of some map of the file; one that does
  * not is suspicious (sops keeps it, with a warning).
  */
-function checkComments(parsed: ParsedSopsFile, key: Buffer, mapPaths: readonly (readonly string[])[]): { keyPath: string; detail: string } | undefined {
+function checkComments(
+  parsed: ParsedSopsFile,
+  key: Buffer,
+  mapLinks: readonly (PathLink | undefined)[],
+): { keyPath: string; detail: string } | undefined {
+  let mapPaths: (readonly string[])[] | undefined;
+  let trials = 0;
+  const opens = (enc: EncValue, p: readonly string[]): boolean => {
+    if (++trials > MAX_COMMENT_TRIALS) {
+      throw new CheckLimitError(`its encrypted comments need more than ${MAX_COMMENT_TRIALS.toLocaleString("en")} authentication attempts`);
+    }
+    return openEncValue(enc, key, pathAad(p, parsed.encoding)) !== undefined;
+  };
   for (const comment of parsed.comments) {
-    if (!ENC_TYPE_RE.test(comment.text)) continue;
+    if (!hasEncForm(comment.text)) continue;
     const enc = parseEncValue(comment.text);
     if (typeof enc === "string") continue;
+    mapPaths ??= mapLinks.map(keysOf);
     const candidates = [comment.path, ...mapPaths];
-    if (!candidates.some((p) => openEncValue(enc, key, pathAad(p, parsed.encoding)))) {
+    if (!candidates.some((p) => opens(enc, p))) {
       const where = displayPath(comment.path);
       const detail = `sops would accept this, but an encrypted comment near ${where} fails authentication, so it was changed after encryption (sops keeps a comment it cannot decrypt as it is, with a warning)`;
       return { keyPath: where, detail };
@@ -307,10 +371,39 @@ function ruleClaimOfCutFile(content: Buffer, format: SopsFormat, hints: ExamineH
 }
 
 /**
+ * Why reading a file failed, for its result: the check's limit, or (for an error no store
+ * explains: a stack overflow, memory) the error's kind. Never the message of an unexpected
+ * error, which might quote content.
+ */
+function unreadableReason(err: unknown): string {
+  if (err instanceof CheckLimitError) return err.message;
+  if (err instanceof RangeError) return "reading it exhausted the check's stack or memory (RangeError)";
+  return `reading it failed unexpectedly (${err instanceof Error ? err.name : typeof err})`;
+}
+
+/**
  * Examines one file's content. `path` is only for messages. With `collect`, an ok result also
- * returns the decrypted documents: internal use only (see `internal/decrypt.ts`).
+ * returns the decrypted documents: internal use only (see `internal/decrypt.ts`). Whatever the
+ * content, the answer is a result for this file, never a thrown error.
  */
 export async function examineSopsFile(content: Buffer, path: string, identities: AgeIdentities, collect = false, hints: ExamineHints = {}): Promise<Examination> {
+  try {
+    return await examineUnguarded(content, path, identities, collect, hints);
+  } catch (err) {
+    const reason = unreadableReason(err);
+    const why = sopsClaim(path, markerText(content), hints.rule?.name, true);
+    if (!why) return { result: result(path, "not-sops", `not judged as a SOPS file (${reason}), and nothing says it is one`, {}) };
+    return { result: result(path, "unreadable", `${reason}, so it was not verified; it is meant to be a SOPS file: ${why}`, {}) };
+  }
+}
+
+async function examineUnguarded(
+  content: Buffer,
+  path: string,
+  identities: AgeIdentities,
+  collect: boolean,
+  hints: ExamineHints,
+): Promise<Examination> {
   const format = detectFormat(path, content.toString("latin1", 0, Math.min(content.length, 1 << 20)));
   const claim = (unreadable: boolean): string | undefined => sopsClaim(path, markerText(content), hints.rule?.name, unreadable);
   let parsed: ParsedSopsFile;
@@ -349,6 +442,23 @@ export async function examineSopsFile(content: Buffer, path: string, identities:
     if (err instanceof MetadataError) return { result: result(path, "malformed", err.message, { format: fmt }) };
     throw err;
   }
+  const examined = await examineWithMetadata(parsed, md, path, identities, collect);
+  return md.rule.invalid ? withRuleNote(examined, md.rule.invalid) : examined;
+}
+
+/**
+ * A file whose encryption rule is not a valid Go regular expression: sops ignores the error and
+ * matches nothing with it, and so does the check; the result says so.
+ */
+function withRuleNote(examined: Examination, note: string): Examination {
+  const r = examined.result;
+  if (r.kind === "ok") return { ...examined, result: { ...r, warnings: [...r.warnings, note] } };
+  const detail = `${r.detail} (${note})`;
+  return { ...examined, result: { ...r, detail, reason: `${r.path}: ${detail}` } };
+}
+
+async function examineWithMetadata(parsed: ParsedSopsFile, md: SopsMetadata, path: string, identities: AgeIdentities, collect: boolean): Promise<Examination> {
+  const fmt = parsed.format;
   if (md.mac === "") return { result: result(path, "malformed", "it has no MAC (sops.mac is missing or empty)", { format: fmt }) };
   const macEnc = parseEncValue(md.mac);
   if (typeof macEnc === "string") return { result: result(path, "malformed", `sops.mac is malformed: ${macEnc}`, { format: fmt }) };

@@ -63,24 +63,65 @@ require.extensions[".ts"] = (module, filename) => module._compile(workerData.sou
 require(workerData.entry);
 `;
 
+/**
+ * Heap of one verifier worker. The parsers' budgets keep a file well below it; a file that still
+ * goes beyond it ends that worker only, and the file gets an `unreadable` result.
+ */
+const WORKER_HEAP_MB = 1024;
+
 /** Verifies files on `size` worker threads. */
 export class VerifierPool {
-  readonly #workers: Worker[] = [];
+  readonly #workers = new Set<Worker>();
   readonly #pending = new Map<number, { resolve: (r: SopsFileResult) => void; reject: (e: Error) => void }>();
   readonly #idle: Worker[] = [];
   readonly #queue: Job[] = [];
+  /** The job each busy worker has. */
+  readonly #busy = new Map<Worker, Job>();
+  readonly #init: WorkerInit;
+  readonly #heapMb: number;
   #nextId = 0;
+  #closing = false;
 
-  constructor(identities: AgeIdentities, size: number) {
+  /** `heapMb`: each worker's heap limit (@default {@link WORKER_HEAP_MB}). */
+  constructor(identities: AgeIdentities, size: number, heapMb = WORKER_HEAP_MB) {
+    this.#heapMb = heapMb;
     const fromSources = __filename.endsWith(".ts");
-    const init: WorkerInit = { identities: identities.revealIdentities(), entry: __filename, sources: fromSources ? transpiledSources() : undefined };
-    for (let i = 0; i < size; i++) {
-      const worker = fromSources ? new Worker(TS_WORKER_BOOTSTRAP, { eval: true, workerData: init }) : new Worker(__filename, { workerData: init });
-      worker.on("message", (reply: Reply) => this.#onReply(worker, reply));
-      worker.on("error", (err) => this.#failAll(err));
-      this.#workers.push(worker);
-      this.#idle.push(worker);
+    this.#init = { identities: identities.revealIdentities(), entry: __filename, sources: fromSources ? transpiledSources() : undefined };
+    for (let i = 0; i < size; i++) this.#start();
+  }
+
+  #start(): void {
+    const options = { workerData: this.#init, resourceLimits: { maxOldGenerationSizeMb: this.#heapMb } };
+    const worker = this.#init.sources ? new Worker(TS_WORKER_BOOTSTRAP, { ...options, eval: true }) : new Worker(__filename, options);
+    worker.on("message", (reply: Reply) => this.#onReply(worker, reply));
+    worker.on("error", (err) => this.#onDeath(worker, err));
+    worker.on("exit", () => this.#onDeath(worker, new Error("the verifier worker stopped")));
+    this.#workers.add(worker);
+    this.#idle.push(worker);
+  }
+
+  /**
+   * A worker died. With a job (a file that exhausted its memory): that file is unreadable, and a
+   * new worker takes its place. Without one (it could not start): every file fails, as before.
+   */
+  #onDeath(worker: Worker, err: Error): void {
+    if (this.#closing || !this.#workers.delete(worker)) return;
+    const idle = this.#idle.indexOf(worker);
+    if (idle >= 0) this.#idle.splice(idle, 1);
+    const job = this.#busy.get(worker);
+    this.#busy.delete(worker);
+    if (!job) {
+      this.#failAll(err);
+      return;
     }
+    const pending = this.#pending.get(job.id);
+    this.#pending.delete(job.id);
+    const memory = (err as NodeJS.ErrnoException).code === "ERR_WORKER_OUT_OF_MEMORY";
+    const why = memory ? `reading it took more than the ${this.#heapMb} MB a verifier worker may use` : `its verifier worker stopped (${err.name})`;
+    const detail = `${why}, so it was not verified`;
+    pending?.resolve({ kind: "unreadable", path: job.path, detail, reason: `${job.path}: ${detail}` });
+    this.#start();
+    this.#dispatch();
   }
 
   /**
@@ -106,19 +147,23 @@ export class VerifierPool {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.#workers.map((w) => w.terminate()));
+    this.#closing = true;
+    await Promise.all([...this.#workers].map((w) => w.terminate()));
   }
 
   #dispatch(): void {
     while (this.#idle.length > 0 && this.#queue.length > 0) {
       const worker = this.#idle.pop() as Worker;
-      worker.postMessage(this.#queue.shift());
+      const job = this.#queue.shift() as Job;
+      this.#busy.set(worker, job);
+      worker.postMessage(job);
     }
   }
 
   #onReply(worker: Worker, reply: Reply): void {
     const pending = this.#pending.get(reply.id);
     this.#pending.delete(reply.id);
+    this.#busy.delete(worker);
     this.#idle.push(worker);
     this.#dispatch();
     if (!pending) return;

@@ -87,6 +87,50 @@ function anchors(doc: YAML.Document, text: string, starts: readonly number[]): A
   return found.sort((a, b) => a.offset - b.offset);
 }
 
+/** The last of `items` (sorted by offset) that starts before `offset`, by binary search. */
+function lastBefore(items: readonly Anchor[], offset: number): Anchor | undefined {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (items[mid].offset < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo > 0 ? items[lo - 1] : undefined;
+}
+
+/**
+ * The item each own-line comment belongs to: the first item after it that is not more indented,
+ * when it is exactly as indented. Comments are taken from the last one back, with a stack of the
+ * items after it that could still be that first one (each less indented than all nearer ones), so
+ * a file with many comments and items costs a binary search per comment rather than a scan.
+ */
+function ownLineTargets(comments: readonly CommentToken[], items: readonly Anchor[]): (Anchor | undefined)[] {
+  const targets: (Anchor | undefined)[] = new Array(comments.length);
+  const candidates: Anchor[] = [];
+  let next = items.length - 1;
+  for (let i = comments.length - 1; i >= 0; i--) {
+    const c = comments[i];
+    if (c.inline) continue;
+    for (; next >= 0 && items[next].offset > c.offset; next--) {
+      const item = items[next];
+      while (candidates.length > 0 && candidates[candidates.length - 1].col >= item.col) candidates.pop();
+      candidates.push(item);
+    }
+    // Columns grow from the bottom of the stack to its top: find the nearest with col <= c.col.
+    let lo = 0;
+    let hi = candidates.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (candidates[mid].col <= c.col) lo = mid + 1;
+      else hi = mid;
+    }
+    const found = lo > 0 ? candidates[lo - 1] : undefined;
+    targets[i] = found && found.col === c.col ? found : undefined;
+  }
+  return targets;
+}
+
 /**
  * For each key and list item of the documents (by the start offset of the key, or of the list
  * item's value), the comments sops adds to its stack just before walking it.
@@ -96,32 +140,29 @@ export function commentFrames(text: string, docs: readonly YAML.Document[]): Map
   if (!text.includes("#")) return frames;
   const starts = lineStarts(text);
   const comments = commentTokens(text, starts);
-  let from = 0;
+  let first = 0;
   for (const doc of docs) {
     // A document's range starts at its contents; the comments before them are its own too.
     const to = doc.range?.[2] ?? text.length;
+    let end = first;
+    while (end < comments.length && comments[end].offset < to) end++;
+    const mine = comments.slice(first, end);
+    first = end;
     const items = anchors(doc, text, starts);
-    for (const c of comments) {
-      if (c.offset < from || c.offset >= to) continue;
+    const ownLine = ownLineTargets(mine, items);
+    for (const [i, c] of mine.entries()) {
       let target: Anchor | undefined;
       if (c.inline) {
-        for (const a of items) if (a.line === c.line && a.offset < c.offset) target = a;
+        const before = lastBefore(items, c.offset);
+        target = before && before.line === c.line ? before : undefined;
       } else {
-        for (const a of items) {
-          if (a.offset <= c.offset) continue;
-          if (a.col < c.col) break;
-          if (a.col === c.col) {
-            target = a;
-            break;
-          }
-        }
+        target = ownLine[i];
       }
       if (!target) continue;
       const frame = frames.get(target.id) ?? [];
       frame.push(c.text);
       frames.set(target.id, frame);
     }
-    from = to;
   }
   return frames;
 }

@@ -1,4 +1,5 @@
 import {
+  GoRegExpError,
   compileGoRegExp,
   formatGoFloat,
   formatRfc3339,
@@ -115,6 +116,29 @@ describe("compileGoRegExp", () => {
     expect(compileGoRegExp("(?i)^PASSWORD").test("password_x")).toBe(true);
     expect(compileGoRegExp("(?P<x>a)b\\z").test("ab")).toBe(true);
     expect(compileGoRegExp("^[[:upper:]]+$").test("ABC")).toBe(true);
-    expect(() => compileGoRegExp("(?U)a+")).toThrow();
+    // Go accepts (?U) (ungreedy) and refuses lookaround, \Z and repeats over 1000, as RE2 does.
+    expect(compileGoRegExp("(?U)a+").test("aaa")).toBe(true);
+    for (const bad of ["(?=a)", "(?<=a)b", "a\\Z", "a{1001}", "(a"]) expect(() => compileGoRegExp(bad)).toThrow(GoRegExpError);
+  });
+});
+
+describe("compileGoRegExp on hostile patterns", () => {
+  it("matches a catastrophic pattern in time linear in the input, as Go's RE2 does", () => {
+    const started = Date.now();
+    const regex = compileGoRegExp("(a+)+$");
+    for (let i = 0; i < 100; i++) expect(regex.test(`${"a".repeat(10_000)}!`)).toBe(false);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it("gives RE2's reason for a pattern Go refuses", () => {
+    expect(() => compileGoRegExp("(?=secret)")).toThrow(/invalid or unsupported Perl syntax/);
+  });
+});
+
+describe("parseGoFloat on hostile input", () => {
+  it("rejects 100,000 digits and a letter at once (no quadratic backtracking)", () => {
+    const started = Date.now();
+    expect(parseGoFloat(`${"1".repeat(100_000)}x`)).toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(1000);
   });
 });
