@@ -7,7 +7,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { UsageError } from "../errors";
 import { REPORT_FILES, type RunOutcome, type RunReport } from "../drill/report";
-import { type DrillSummaryRow, formatSummaryJUnit, formatSummaryJson, formatSummaryMarkdown, printable, summarize, summaryRow } from "./summary";
+import { safeLine } from "../sops/terminal-text";
+import { type DrillSummaryRow, formatSummaryJUnit, formatSummaryJson, formatSummaryMarkdown, summarize, summaryRow } from "./summary";
 
 export class DrillSummaryError extends UsageError {}
 
@@ -23,7 +24,7 @@ export function reportFilesFor(arg: string): string[] {
   try {
     stat = fs.statSync(arg);
   } catch {
-    throw new DrillSummaryError(`${printable(arg)}: no such file or folder (expected a drill's report.json, its report folder, or a folder of report folders)`);
+    throw new DrillSummaryError(`${safeLine(arg)}: no such file or folder (expected a drill's report.json, its report folder, or a folder of report folders)`);
   }
   if (stat.isFile()) return [arg];
   const own = path.join(arg, REPORT_FILES.json);
@@ -33,7 +34,7 @@ export function reportFilesFor(arg: string): string[] {
     .filter((d) => d.isDirectory() && fs.existsSync(path.join(arg, d.name, REPORT_FILES.json)))
     .map((d) => path.join(arg, d.name, REPORT_FILES.json))
     .sort();
-  if (nested.length === 0) throw new DrillSummaryError(`${printable(arg)}: holds no ${REPORT_FILES.json}, neither itself nor in a folder directly inside it`);
+  if (nested.length === 0) throw new DrillSummaryError(`${safeLine(arg)}: holds no ${REPORT_FILES.json}, neither itself nor in a folder directly inside it`);
   return nested;
 }
 
@@ -42,12 +43,12 @@ const isString = (v: unknown): v is string => typeof v === "string";
 /** Parses one report file; an error names the file and the field that is wrong. */
 export function readDrillReport(file: string): RunReport {
   const size = fs.statSync(file).size;
-  if (size > MAX_REPORT_BYTES) throw new DrillSummaryError(`${printable(file)}: ${size} bytes is not a drill report (they are a few KB)`);
+  if (size > MAX_REPORT_BYTES) throw new DrillSummaryError(`${safeLine(file)}: ${size} bytes is not a drill report (they are a few KB)`);
   let data: unknown;
   try {
     data = JSON.parse(fs.readFileSync(file, "utf8"));
   } catch (e) {
-    throw new DrillSummaryError(`${printable(file)}: not JSON (${(e as Error).message}); expected the report.json a drill writes`);
+    throw new DrillSummaryError(`${safeLine(file)}: not JSON (${(e as Error).message}); expected the report.json a drill writes`);
   }
   const r = data as Partial<Record<keyof RunReport, unknown>>;
   const problems: string[] = [];
@@ -60,7 +61,7 @@ export function readDrillReport(file: string): RunReport {
     if (!Array.isArray(r.failures)) problems.push("failures is not a list");
     if (r.recoveryTimeMs !== undefined && typeof r.recoveryTimeMs !== "number") problems.push("recoveryTimeMs is not a number");
   }
-  if (problems.length > 0) throw new DrillSummaryError(`${printable(file)}: not a gitops-bootstrap drill report (${problems.join("; ")})`);
+  if (problems.length > 0) throw new DrillSummaryError(`${safeLine(file)}: not a gitops-bootstrap drill report (${problems.join("; ")})`);
   return data as RunReport;
 }
 
@@ -80,7 +81,7 @@ export function runDrillSummary(reports: readonly string[], opts: DrillSummaryOp
   const seen = new Map<string, string>();
   for (const r of rows) {
     const earlier = seen.get(r.stack);
-    if (earlier) io.stderr(`! stack ${printable(r.stack)} has two reports (${printable(earlier)}, ${printable(r.source)}): both are listed\n`);
+    if (earlier) io.stderr(`! stack ${safeLine(r.stack)} has two reports (${safeLine(earlier)}, ${safeLine(r.source)}): both are listed\n`);
     seen.set(r.stack, r.source);
   }
   const summary = summarize(rows);

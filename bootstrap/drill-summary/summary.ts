@@ -4,6 +4,7 @@
  * JSON and JUnit. Pure: reading the files is ./command's job.
  */
 import { type RunOutcome, type RunReport, seconds, xmlEscape } from "../drill/report";
+import { safeJson, safeLine } from "../sops/terminal-text";
 
 export interface DrillSummaryRow {
   readonly environment: string;
@@ -26,12 +27,6 @@ export interface DrillSummary {
   readonly total: number;
   /** Every environment recovered. */
   readonly ok: boolean;
-}
-
-/** Printable on a terminal and in Markdown: control characters shown as \u escapes. */
-export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 function appName(a: RunReport["apps"][number]): string {
@@ -68,7 +63,7 @@ export function summarize(rows: readonly DrillSummaryRow[]): DrillSummary {
 const ICON: Record<RunOutcome, string> = { recovered: "✔", failed: "✗", timeout: "✗", interrupted: "■", refused: "✗" };
 
 function mdCell(text: string): string {
-  return printable(text).replace(/\|/g, "\\|");
+  return safeLine(text).replace(/\|/g, "\\|");
 }
 
 function slowestAppText(r: DrillSummaryRow): string {
@@ -110,7 +105,7 @@ export function formatSummaryMarkdown(s: DrillSummary): string {
 }
 
 export function formatSummaryJson(s: DrillSummary): string {
-  return `${JSON.stringify(s, null, 2)}\n`;
+  return `${safeJson(JSON.stringify(s, null, 2))}\n`;
 }
 
 export function formatSummaryJUnit(s: DrillSummary): string {

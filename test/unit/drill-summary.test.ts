@@ -85,6 +85,6 @@ describe("drill-summary", () => {
     writeReport(path.join(root, "x"), report("drill-x", "failed", { environment: "x\u001b[2Kfake ✔", failures: ["bad\u001b]0;title\u0007"] }));
     const r = await cli(["drill-summary", path.join(root, "x")]);
     expect(r.stdout).not.toMatch(/[\u001b\u0007]/);
-    expect(r.stdout).toContain("x\\u001b[2Kfake ✔");
+    expect(r.stdout).toContain("x\\x1b[2Kfake ✔");
   });
 });
