@@ -19,7 +19,8 @@ import { AgeIdentities, AgeIdentityError } from "./sops/age";
 import { type RepositoryCheckReport, checkRepository } from "./sops/check";
 import { formatJsonReport, formatTextReport } from "./sops/report";
 import { RepositoryError, redactUrl } from "./sops/repository";
-import { readStackConfig } from "./stack-file";
+import { CONFIG_NAMESPACE } from "./defaults";
+import { readStackConfigWithSecrets } from "./stack-secrets";
 
 export { type CheckRepositoryOptions, type RepositoryCheckReport, checkRepository } from "./sops/check";
 
@@ -89,7 +90,10 @@ const processIo: CheckIo = {
 async function fromStack(opts: CheckOptions, io: CheckIo): Promise<{ opts: CheckOptions; identities?: AgeIdentities; sealingKeys?: KeyObject[] }> {
   if (opts.stack === undefined) return { opts };
   if (io.projectDir === undefined) throw new UsageError("--stack needs the project directory (stacks/)");
-  const config = await resolveConfig(readStackConfig(io.projectDir, opts.stack, io.env.HOME));
+  // The stack's key, decrypted through Pulumi when it is encrypted in the stack file, unless a key file is given.
+  const needs = opts.ageKeyFile === undefined ? [{ key: `${CONFIG_NAMESPACE}:ageKey`, instead: "--age-key-file F" }] : [];
+  const { raw } = await readStackConfigWithSecrets({ projectDir: io.projectDir, stack: opts.stack, env: io.env, needs });
+  const config = await resolveConfig(raw);
   io.stderr(`► checking ${opts.stack}: ${config.ageKey.recipients.join(", ")}\n`);
   const merged: CheckOptions = {
     ...opts,
