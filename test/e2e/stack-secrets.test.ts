@@ -108,7 +108,7 @@ test("check --stack verifies the repository with the age key from encrypted conf
   if (r.code !== 0) throw new Error(`check exited ${r.code}:\n${r.stdout}${r.stderr}`);
   expect(r.stdout).toContain("1 age identity");
   expect(r.stdout).not.toContain("wrong key");
-  expect(r.stdout).toMatch(/verified/);
+  expect(r.stdout).toMatch(/✔ .*verified: every value decrypts and every MAC matches/);
   expectNoPlaintext(`${r.stdout}${r.stderr}`);
 });
 
