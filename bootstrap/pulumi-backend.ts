@@ -65,14 +65,30 @@ export function cliStateBackend(env: NodeJS.ProcessEnv, projectDir: string): Sta
   return typeof current === "string" && current !== "" ? { url: current, source: "pulumi login" } : undefined;
 }
 
-/** {@link cliStateBackend}, or a BackendError saying how to choose one. */
+/** The folder of a local (`file://`) backend, `~` expanded as Pulumi does; undefined for other backends. */
+export function localStateDir(url: string, env: NodeJS.ProcessEnv): string | undefined {
+  if (!/^file:\/\//i.test(url)) return undefined;
+  const dir = url.slice("file://".length).replace(/\?.*$/, "");
+  return dir === "~" || dir.startsWith("~/") ? path.join(env.HOME || os.homedir(), dir.slice(1)) : dir;
+}
+
+/**
+ * {@link cliStateBackend}, or a BackendError saying how to choose one. A local backend whose
+ * folder is missing holds no state: an error too, not a new empty state beside the real one.
+ */
 export function restoreStateBackend(env: NodeJS.ProcessEnv, projectDir: string): StateBackend {
   const backend = cliStateBackend(env, projectDir);
-  if (backend) return backend;
-  throw new BackendError(
-    "restore updates the stack's state where `pulumi up` keeps it, and none is configured: run `pulumi login <backend>` " +
-      "(as for pulumi up), set PULUMI_BACKEND_URL, or set backend.url in Pulumi.yaml",
-  );
+  if (!backend) {
+    throw new BackendError(
+      "restore updates the stack's state where `pulumi up` keeps it, and none is configured: run `pulumi login <backend>` " +
+        "(as for pulumi up), set PULUMI_BACKEND_URL, or set backend.url in Pulumi.yaml",
+    );
+  }
+  const dir = localStateDir(backend.url, env);
+  if (dir !== undefined && !fs.existsSync(dir)) {
+    throw new BackendError(`the state folder ${dir} (from ${backend.source}) does not exist: point ${backend.source} at the folder your pulumi up used`);
+  }
+  return backend;
 }
 
 /** The drill's own local state folder when PULUMI_BACKEND_URL is not set. */
@@ -82,20 +98,23 @@ export function defaultDrillStateDir(env: NodeJS.ProcessEnv): string {
 }
 
 /**
- * The drill's backend: PULUMI_BACKEND_URL, else its default folder, created 0700 (the state holds
- * the stack's encrypted secrets and every resource's inputs). An existing folder keeps its mode,
- * whoever made it: `warning` says how to tighten one that others can read.
+ * The drill's backend: PULUMI_BACKEND_URL, else its default folder. A missing local folder is
+ * created 0700 (the state holds the stack's encrypted secrets and every resource's inputs); an
+ * existing one keeps its mode, whoever made it: `warning` says how to tighten the default folder
+ * when others can read it.
  */
 export function drillStateBackend(env: NodeJS.ProcessEnv): StateBackend & { readonly warning?: string } {
-  if (env.PULUMI_BACKEND_URL) return { url: env.PULUMI_BACKEND_URL, source: "PULUMI_BACKEND_URL" };
-  const dir = defaultDrillStateDir(env);
-  const backend = { url: `file://${dir}`, source: "the drill's default" as const };
+  const given = env.PULUMI_BACKEND_URL;
+  const dir = given ? localStateDir(given, env) : defaultDrillStateDir(env);
+  const backend: StateBackend = given ? { url: given, source: "PULUMI_BACKEND_URL" } : { url: `file://${dir}`, source: "the drill's default" };
+  if (dir === undefined) return backend;
   if (!fs.existsSync(dir)) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     return backend;
   }
+  // A folder the user named is theirs to judge; only the drill's own folder gets advice.
   const mode = fs.statSync(dir).mode & 0o777;
-  if ((mode & 0o077) === 0) return backend;
+  if (given || (mode & 0o077) === 0) return backend;
   return { ...backend, warning: `the state folder ${dir} can be read by others (mode ${mode.toString(8).padStart(4, "0")}): chmod 700 ${dir}` };
 }
 

@@ -171,6 +171,8 @@ test("restore works on the state that up wrote (the login's backend, printed fir
   // One stack in the one backend, with both updates in its history (up, then restore's).
   const history = JSON.parse(pulumiCli(["stack", "history", "--stack", STACK, "--json"])) as unknown[];
   expect(history.length).toBeGreaterThanOrEqual(2);
+  // The refresh read the release back from the cluster: its values are still only ciphertext.
+  expectNoPlaintext(pulumiCli(["stack", "export", "--stack", STACK]));
   expectNoPlaintext(output);
 });
 

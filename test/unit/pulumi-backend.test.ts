@@ -59,6 +59,16 @@ describe("the backend restore uses, in the Pulumi CLI's order", () => {
     expect(() => restoreStateBackend({ HOME: home }, project)).toThrow(/pulumi login <backend>.*set PULUMI_BACKEND_URL/);
   });
 
+  test("a local backend whose folder is missing holds no state: restore stops instead of starting an empty one", () => {
+    const missing = path.join(dir, "gone");
+    expect(() => restoreStateBackend({ HOME: home, PULUMI_BACKEND_URL: `file://${missing}` }, project)).toThrow(
+      `the state folder ${missing} (from PULUMI_BACKEND_URL) does not exist`,
+    );
+    expect(fs.existsSync(missing)).toBe(false);
+    login(path.join(home, ".pulumi"), "file://~");
+    expect(restoreStateBackend({ HOME: home }, project)).toEqual({ url: "file://~", source: "pulumi login" });
+  });
+
   test("a damaged credentials file is an error naming it, not a silent other backend", () => {
     fs.writeFileSync(path.join(home, ".pulumi", "credentials.json"), "{not json");
     expect(() => cliStateBackend({ HOME: home }, project)).toThrow(path.join(home, ".pulumi", "credentials.json"));
@@ -90,10 +100,16 @@ describe("the drill's own backend", () => {
     expect(drillStateBackend(env).warning).toBeUndefined();
   });
 
-  test("PULUMI_BACKEND_URL wins, and no folder is made", () => {
+  test("PULUMI_BACKEND_URL wins: no default folder; a missing local one is made 0700, an existing one is the user's", () => {
     const env = { HOME: home, XDG_STATE_HOME: path.join(dir, "state"), PULUMI_BACKEND_URL: "s3://drills" };
     expect(drillStateBackend(env)).toEqual({ url: "s3://drills", source: "PULUMI_BACKEND_URL" });
     expect(fs.existsSync(path.join(dir, "state"))).toBe(false);
+    const mine = path.join(dir, "my-drills");
+    expect(drillStateBackend({ ...env, PULUMI_BACKEND_URL: `file://${mine}` })).toEqual({ url: `file://${mine}`, source: "PULUMI_BACKEND_URL" });
+    expect(fs.statSync(mine).mode & 0o777).toBe(0o700);
+    fs.chmodSync(home, 0o755);
+    expect(drillStateBackend({ ...env, PULUMI_BACKEND_URL: "file://~" }).warning).toBeUndefined();
+    expect(fs.statSync(home).mode & 0o777).toBe(0o755);
   });
 });
 
