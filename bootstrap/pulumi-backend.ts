@@ -60,7 +60,9 @@ export function cliStateBackend(env: NodeJS.ProcessEnv, projectDir: string): Sta
   try {
     current = (JSON.parse(fs.readFileSync(file, "utf8")) as Obj).current;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw new BackendError(`cannot read the Pulumi login in ${file}: ${(e as Error).message.split("\n")[0]}`);
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") {
+      throw new BackendError(`cannot read the Pulumi login in ${file}: ${(e as Error).message.split("\n")[0]}`);
+    }
   }
   return typeof current === "string" && current !== "" ? { url: current, source: "pulumi login" } : undefined;
 }
@@ -86,7 +88,9 @@ export function restoreStateBackend(env: NodeJS.ProcessEnv, projectDir: string):
   }
   const dir = localStateDir(backend.url, env);
   if (dir !== undefined && !fs.existsSync(dir)) {
-    throw new BackendError(`the state folder ${dir} (from ${backend.source}) does not exist: point ${backend.source} at the folder your pulumi up used`);
+    throw new BackendError(
+      `the state folder ${dir} (from ${backend.source}) does not exist: point ${backend.source} at the folder your pulumi up used`,
+    );
   }
   return backend;
 }
@@ -106,7 +110,9 @@ export function defaultDrillStateDir(env: NodeJS.ProcessEnv): string {
 export function drillStateBackend(env: NodeJS.ProcessEnv): StateBackend & { readonly warning?: string } {
   const given = env.PULUMI_BACKEND_URL;
   const dir = given ? localStateDir(given, env) : defaultDrillStateDir(env);
-  const backend: StateBackend = given ? { url: given, source: "PULUMI_BACKEND_URL" } : { url: `file://${dir}`, source: "the drill's default" };
+  const backend: StateBackend = given
+    ? { url: given, source: "PULUMI_BACKEND_URL" }
+    : { url: `file://${dir}`, source: "the drill's default" };
   if (dir === undefined) return backend;
   if (!fs.existsSync(dir)) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -115,7 +121,8 @@ export function drillStateBackend(env: NodeJS.ProcessEnv): StateBackend & { read
   // A folder the user named is theirs to judge; only the drill's own folder gets advice.
   const mode = fs.statSync(dir).mode & 0o777;
   if (given || (mode & 0o077) === 0) return backend;
-  return { ...backend, warning: `the state folder ${dir} can be read by others (mode ${mode.toString(8).padStart(4, "0")}): chmod 700 ${dir}` };
+  const octal = mode.toString(8).padStart(4, "0");
+  return { ...backend, warning: `the state folder ${dir} can be read by others (mode ${octal}): chmod 700 ${dir}` };
 }
 
 /** DIY backends encrypt a stack's secrets with a passphrase unless the stack names another provider. */
@@ -134,7 +141,8 @@ export function stackNeedsPassphrase(projectDir: string, stack: string, backendU
   return backendUrl !== undefined && DIY_BACKEND.test(backendUrl);
 }
 
-export const hasPassphrase = (env: NodeJS.ProcessEnv): boolean => env.PULUMI_CONFIG_PASSPHRASE !== undefined || !!env.PULUMI_CONFIG_PASSPHRASE_FILE;
+export const hasPassphrase = (env: NodeJS.ProcessEnv): boolean =>
+  env.PULUMI_CONFIG_PASSPHRASE !== undefined || !!env.PULUMI_CONFIG_PASSPHRASE_FILE;
 
 /** A backend URL fit to print: user info (a postgres password) masked. */
 export function printableBackend(url: string): string {

@@ -65,10 +65,15 @@ export const runPulumiConfig: PulumiConfigRunner = ({ projectDir, stack, env }) 
 
 /** What to do, from the CLI's error: the passphrase, the login, the CLI itself. */
 function remedy(error: NodeJS.ErrnoException & { stderr?: string }): { why: string; how: string } {
-  if (error.code === "ENOENT") return { why: "the Pulumi CLI is not on PATH", how: "install it (https://www.pulumi.com/docs/install/) and put `pulumi` on PATH" };
+  if (error.code === "ENOENT") {
+    return { why: "the Pulumi CLI is not on PATH", how: "install it (https://www.pulumi.com/docs/install/) and put `pulumi` on PATH" };
+  }
   const lines = (error.stderr ?? "").split("\n").map((l) => l.trim()).filter((l) => l !== "");
-  const why = printableBackend((lines.find((l) => /^error:/i.test(l)) ?? lines[0] ?? error.message.split("\n")[0]).replace(/^error:\s*/i, ""));
-  if (/passphrase/i.test(why)) return { why, how: "set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) to the stack's passphrase" };
+  const line = lines.find((l) => /^error:/i.test(l)) ?? lines[0] ?? error.message.split("\n")[0];
+  const why = printableBackend(line.replace(/^error:\s*/i, ""));
+  if (/passphrase/i.test(why)) {
+    return { why, how: "set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) to the stack's passphrase" };
+  }
   if (/no stack named|not found|PULUMI_ACCESS_TOKEN|login|log in/i.test(why)) {
     return { why, how: "log in to the backend that holds the stack's state (`pulumi login <backend>`, or PULUMI_BACKEND_URL)" };
   }
@@ -79,7 +84,8 @@ function failure(file: string, keys: readonly SecretNeed[], why: string, how: st
   const instead = [...new Set(keys.map((k) => k.instead).filter((i): i is string => i !== undefined))];
   const names = keys.map((k) => k.key).join(", ");
   return new StackSecretsError(
-    `${file} holds ${names} encrypted, and the Pulumi CLI could not decrypt ${keys.length === 1 ? "it" : "them"} (${why}): ${how}` +
+    `${file} holds ${names} encrypted, and the Pulumi CLI could not decrypt ${keys.length === 1 ? "it" : "them"} ` +
+      `(${why}): ${how}` +
       (instead.length > 0 ? `; or pass ${instead.join(" / ")} instead` : ""),
   );
 }
@@ -98,9 +104,11 @@ export async function decryptStackSecrets(args: {
   const config = readStackFileConfig(args.projectDir, args.stack);
   const encrypted = args.needs.filter((n) => holdsSecure(config[n.key]));
   if (encrypted.length === 0) return new Map();
-  const file = path.relative(args.projectDir, stackFilePath(args.projectDir, args.stack)) || stackFilePath(args.projectDir, args.stack);
-  if (!hasPassphrase(args.env) && stackNeedsPassphrase(args.projectDir, args.stack, cliStateBackend(args.env, args.projectDir)?.url)) {
-    throw failure(file, encrypted, "its secrets provider is a passphrase, and none is set", "set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE)");
+  const file = path.relative(args.projectDir, stackFilePath(args.projectDir, args.stack));
+  const backend = cliStateBackend(args.env, args.projectDir)?.url;
+  if (!hasPassphrase(args.env) && stackNeedsPassphrase(args.projectDir, args.stack, backend)) {
+    const how = "set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE)";
+    throw failure(file, encrypted, "its secrets provider is a passphrase, and none is set", how);
   }
   let stdout: string;
   try {
@@ -118,7 +126,9 @@ export async function decryptStackSecrets(args: {
   const decrypted = new Map<string, string>();
   for (const need of encrypted) {
     const value = all[need.key]?.value;
-    if (typeof value !== "string") throw failure(file, [need], "it has no such key for this stack", "check that the stack file belongs to this stack");
+    if (typeof value !== "string") {
+      throw failure(file, [need], "it has no such key for this stack", "check that the stack file belongs to this stack");
+    }
     decrypted.set(need.key, value);
   }
   return decrypted;
@@ -146,7 +156,8 @@ export async function readStackConfigWithSecrets(args: {
     undecrypted.delete(key.slice(prefix.length));
   }
   const file = readStackFileConfig(args.projectDir, args.stack);
-  const kube = (key: string): string | undefined => decrypted.get(key) ?? (typeof file[key] === "string" ? (file[key] as string) : undefined);
+  const kube = (key: string): string | undefined =>
+    decrypted.get(key) ?? (typeof file[key] === "string" ? (file[key] as string) : undefined);
   return {
     raw: { ...raw, values, undecryptedKeys: undecrypted },
     kubernetes: { kubeconfig: kube("kubernetes:kubeconfig"), context: kube("kubernetes:context") },

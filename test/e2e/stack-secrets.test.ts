@@ -137,7 +137,8 @@ test("a plain pulumi up keeps the secret Helm value (and the key) only as cipher
   };
   const pulumiBin = toolchainPath().split(":").find((d) => fs.existsSync(path.join(d, "pulumi")))!;
   const env = userEnv();
-  const envVars = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && /^(PULUMI_|KUBECONFIG$|PATH$|HOME$)/.test(e[0])));
+  const wanted = /^(PULUMI_|KUBECONFIG$|PATH$|HOME$)/;
+  const envVars = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && wanted.test(e[0])));
   const stack = await LocalWorkspace.selectStack(
     { stackName: STACK, projectName: "gitops-bootstrap", program },
     { workDir: work, envVars, pulumiCommand: await PulumiCommand.get({ root: path.dirname(pulumiBin) }) },
@@ -158,7 +159,8 @@ test("a plain pulumi up keeps the secret Helm value (and the key) only as cipher
 
 test("restore works on the state that up wrote (the login's backend, printed first): 0 replaces, no second state", () => {
   const reportDir = path.join(dir, "report");
-  const r = cli(["restore", "--stack", STACK, "--kubeconfig", cluster.kubeconfig, "--report-dir", reportDir, "--timeout", "3m", "--failure-grace", "3s"], userEnv());
+  const args = ["--kubeconfig", cluster.kubeconfig, "--report-dir", reportDir, "--timeout", "3m", "--failure-grace", "3s"];
+  const r = cli(["restore", "--stack", STACK, ...args], userEnv());
   const output = `${r.stdout}${r.stderr}`;
   if (r.code !== 0) throw new Error(`restore exited ${r.code}:\n${output}`);
   expect(output.split("\n")[0]).toBe(`► state: file://${userState} (from pulumi login)`);

@@ -50,7 +50,8 @@ describe("the backend restore uses, in the Pulumi CLI's order", () => {
     login(path.join(dir, "pulumi-home"), "file:///srv/home");
     login(path.join(dir, "creds"), "https://api.pulumi.com");
     expect(cliStateBackend({ HOME: home, PULUMI_HOME: path.join(dir, "pulumi-home") }, project)?.url).toBe("file:///srv/home");
-    expect(cliStateBackend({ HOME: home, PULUMI_HOME: path.join(dir, "pulumi-home"), PULUMI_CREDENTIALS_PATH: path.join(dir, "creds") }, project)?.url).toBe("https://api.pulumi.com");
+    const both = { HOME: home, PULUMI_HOME: path.join(dir, "pulumi-home"), PULUMI_CREDENTIALS_PATH: path.join(dir, "creds") };
+    expect(cliStateBackend(both, project)?.url).toBe("https://api.pulumi.com");
   });
 
   test("none configured: restore stops and says how to choose one (no default of its own)", () => {

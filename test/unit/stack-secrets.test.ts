@@ -75,7 +75,13 @@ test("an encrypted age key the command needs is decrypted by Pulumi, once, and t
   stackFile();
   const calls: string[] = [];
   const env = { PULUMI_CONFIG_PASSPHRASE: "pass" };
-  const { raw } = await readStackConfigWithSecrets({ projectDir: dir, stack: "prod", env, needs: [AGE_KEY, ...KUBERNETES_NEEDS], run: fakePulumi({ "gitops-bootstrap:ageKey": identity }, calls) });
+  const { raw } = await readStackConfigWithSecrets({
+    projectDir: dir,
+    stack: "prod",
+    env,
+    needs: [AGE_KEY, ...KUBERNETES_NEEDS],
+    run: fakePulumi({ "gitops-bootstrap:ageKey": identity }, calls),
+  });
   expect(calls).toEqual(["prod"]);
   expect(raw.undecryptedKeys?.has("ageKey")).toBe(false);
   expect(raw.secretKeys.has("ageKey")).toBe(true);
@@ -115,7 +121,8 @@ describe("when Pulumi cannot decrypt, the command stops and says what to do", ()
     const error = await attempt(fakePulumi({}, calls), {}).catch((e: Error) => e);
     expect(error).toBeInstanceOf(StackSecretsError);
     expect((error as Error).message).toBe(
-      "stacks/Pulumi.prod.yaml holds gitops-bootstrap:ageKey encrypted, and the Pulumi CLI could not decrypt it (its secrets provider is a passphrase, and none is set): " +
+      "stacks/Pulumi.prod.yaml holds gitops-bootstrap:ageKey encrypted, and the Pulumi CLI could not decrypt it " +
+        "(its secrets provider is a passphrase, and none is set): " +
         "set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE); or pass --age-key-file F instead",
     );
     expect(calls).toEqual([]);
@@ -126,7 +133,9 @@ describe("when Pulumi cannot decrypt, the command stops and says what to do", ()
     await expect(attempt(failingPulumi({ stderr: "error: incorrect passphrase\n" }))).rejects.toThrow(
       /\(incorrect passphrase\): set PULUMI_CONFIG_PASSPHRASE .*to the stack's passphrase; or pass --age-key-file F instead$/,
     );
-    await expect(attempt(failingPulumi({ stderr: "error: no stack named 'prod' found\n" }))).rejects.toThrow(/log in to the backend that holds the stack's state \(`pulumi login <backend>`, or PULUMI_BACKEND_URL\)/);
+    await expect(attempt(failingPulumi({ stderr: "error: no stack named 'prod' found\n" }))).rejects.toThrow(
+      /log in to the backend that holds the stack's state \(`pulumi login <backend>`, or PULUMI_BACKEND_URL\)/,
+    );
     await expect(attempt(failingPulumi({ code: "ENOENT" }))).rejects.toThrow(/the Pulumi CLI is not on PATH\): install it .*; or pass --age-key-file F instead$/);
   });
 
