@@ -49,7 +49,7 @@ function userEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     // Where the drill would keep its own state: restore must not use it.
     XDG_STATE_HOME: path.join(dir, "xdg-state"),
-    KUBECONFIG: cluster.kubeconfig,
+    ...(cluster ? { KUBECONFIG: cluster.kubeconfig } : {}),
     ...extra,
   });
   delete env.PULUMI_BACKEND_URL;
@@ -73,13 +73,11 @@ function expectNoPlaintext(text: string): void {
 }
 
 beforeAll(async () => {
-  requireToolchain("pulumi", "pulumi-resource-kubernetes", "helm");
+  requireToolchain("pulumi");
   dir = tempDir("stack-secrets");
-  cluster = await openCluster(dir);
   git = await startGitServer({ dir: path.join(dir, "git"), repos: { [REPO]: { dir: PROJECT_DIR, include: ["examples/gitops-repo-flux"] } } });
   work = scratchProject(dir);
   pointStackAt(work, STACK, { url: git.url(REPO), revision: git.branch, caFile: git.caFile });
-  flux = await startFluxControllers({ dir: path.join(dir, "flux"), kubeconfig: cluster.kubeconfig });
   secret = await expectedSecret(SOPS_FILE);
   ageKey = fs.readFileSync(DEMO_KEY_FILE, "utf8").match(/AGE-SECRET-KEY-1[0-9A-Z]+/)![0];
 
@@ -97,9 +95,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await flux?.stop();
   await git?.stop();
-  await cluster?.close();
   if (dir && !process.env.GITOPS_BOOTSTRAP_E2E_KEEP) fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -126,61 +122,75 @@ test("check --stack without the passphrase: exit 2 naming PULUMI_CONFIG_PASSPHRA
   expect(wrong.stderr).toContain("incorrect passphrase");
 });
 
-test("a plain pulumi up keeps the secret Helm value (and the key) only as ciphertext in the state", async () => {
-  const program = async () => {
-    try {
-      return await bootstrap(rawConfigFromPulumi(work));
-    } catch (e) {
-      pulumi.log.error((e as Error).message);
-      return {};
-    }
-  };
-  const pulumiBin = toolchainPath().split(":").find((d) => fs.existsSync(path.join(d, "pulumi")))!;
-  const env = userEnv();
-  const wanted = /^(PULUMI_|KUBECONFIG$|PATH$|HOME$)/;
-  const envVars = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && wanted.test(e[0])));
-  const stack = await LocalWorkspace.selectStack(
-    { stackName: STACK, projectName: "gitops-bootstrap", program },
-    { workDir: work, envVars, pulumiCommand: await PulumiCommand.get({ root: path.dirname(pulumiBin) }) },
-  );
-  const result = await stack.up({ color: "never" });
-  expect(result.summary.result).toBe("succeeded");
-  const exported = pulumiCli(["stack", "export", "--stack", STACK]);
-  expectNoPlaintext(exported);
-  const release = (JSON.parse(exported).deployment.resources as { type: string; inputs: { values: unknown }; outputs: { values: unknown } }[]).find(
-    (r) => r.type === "kubernetes:helm.sh/v3:Release",
-  )!;
-  const ciphertext = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", ciphertext: expect.any(String) };
-  expect(release.inputs.values).toEqual(ciphertext);
-  expect(release.outputs.values).toEqual(ciphertext);
-  // It is there, encrypted: the stack's passphrase opens it.
-  expect(pulumiCli(["stack", "export", "--stack", STACK, "--show-secrets"])).toContain(HELM_SECRET);
-});
-
-test("restore works on the state that up wrote (the login's backend, printed first): 0 replaces, no second state", () => {
-  const reportDir = path.join(dir, "report");
-  const args = ["--kubeconfig", cluster.kubeconfig, "--report-dir", reportDir, "--timeout", "3m", "--failure-grace", "3s"];
-  const r = cli(["restore", "--stack", STACK, ...args], userEnv());
-  const output = `${r.stdout}${r.stderr}`;
-  if (r.code !== 0) throw new Error(`restore exited ${r.code}:\n${output}`);
-  expect(output.split("\n")[0]).toBe(`► state: file://${userState} (from pulumi login)`);
-  const report = JSON.parse(fs.readFileSync(path.join(reportDir, "report.json"), "utf8")) as RunReport;
-  expect(report.outcome).toBe("recovered");
-  expect(report.changes.replace ?? 0).toBe(0);
-  expect(report.changes.create ?? 0).toBe(0);
-  expect(clusterSecretDigests((a) => cluster.kubectl(a), secret.name, secret.namespace)).toEqual(secret.digests);
-  expect(fs.existsSync(path.join(dir, "xdg-state"))).toBe(false);
-  // One stack in the one backend, with both updates in its history (up, then restore's).
-  const history = JSON.parse(pulumiCli(["stack", "history", "--stack", STACK, "--json"])) as unknown[];
-  expect(history.length).toBeGreaterThanOrEqual(2);
-  // The refresh read the release back from the cluster: its values are still only ciphertext.
-  expectNoPlaintext(pulumiCli(["stack", "export", "--stack", STACK]));
-  expectNoPlaintext(output);
-});
-
 test("restore with no backend configured stops before anything runs and says how to choose one", () => {
-  const r = cli(["restore", "--stack", STACK, "--kubeconfig", cluster.kubeconfig], userEnv({ PULUMI_HOME: path.join(dir, "no-login") }));
+  const args = ["--kubeconfig", path.join(dir, "no-such-kubeconfig")];
+  const r = cli(["restore", "--stack", STACK, ...args], userEnv({ PULUMI_HOME: path.join(dir, "no-login") }));
   expect(r.code).toBe(2);
   expect(r.stderr).toContain("pulumi login <backend>");
   expect(r.stderr).toContain("PULUMI_BACKEND_URL");
+});
+
+describe("on a cluster", () => {
+  beforeAll(async () => {
+    requireToolchain("pulumi", "pulumi-resource-kubernetes", "helm");
+    cluster = await openCluster(dir);
+    flux = await startFluxControllers({ dir: path.join(dir, "flux"), kubeconfig: cluster.kubeconfig });
+  });
+
+  afterAll(async () => {
+    await flux?.stop();
+    await cluster?.close();
+  });
+
+  test("a plain pulumi up keeps the secret Helm value (and the key) only as ciphertext in the state", async () => {
+    const program = async () => {
+      try {
+        return await bootstrap(rawConfigFromPulumi(work));
+      } catch (e) {
+        pulumi.log.error((e as Error).message);
+        return {};
+      }
+    };
+    const pulumiBin = toolchainPath().split(":").find((d) => fs.existsSync(path.join(d, "pulumi")))!;
+    const env = userEnv();
+    const wanted = /^(PULUMI_|KUBECONFIG$|PATH$|HOME$)/;
+    const envVars = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && wanted.test(e[0])));
+    const stack = await LocalWorkspace.selectStack(
+      { stackName: STACK, projectName: "gitops-bootstrap", program },
+      { workDir: work, envVars, pulumiCommand: await PulumiCommand.get({ root: path.dirname(pulumiBin) }) },
+    );
+    const result = await stack.up({ color: "never" });
+    expect(result.summary.result).toBe("succeeded");
+    const exported = pulumiCli(["stack", "export", "--stack", STACK]);
+    expectNoPlaintext(exported);
+    const release = (JSON.parse(exported).deployment.resources as { type: string; inputs: { values: unknown }; outputs: { values: unknown } }[]).find(
+      (r) => r.type === "kubernetes:helm.sh/v3:Release",
+    )!;
+    const ciphertext = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", ciphertext: expect.any(String) };
+    expect(release.inputs.values).toEqual(ciphertext);
+    expect(release.outputs.values).toEqual(ciphertext);
+    // It is there, encrypted: the stack's passphrase opens it.
+    expect(pulumiCli(["stack", "export", "--stack", STACK, "--show-secrets"])).toContain(HELM_SECRET);
+  });
+
+  test("restore works on the state that up wrote (the login's backend, printed first): 0 replaces, no second state", () => {
+    const reportDir = path.join(dir, "report");
+    const args = ["--kubeconfig", cluster.kubeconfig, "--report-dir", reportDir, "--timeout", "3m", "--failure-grace", "3s"];
+    const r = cli(["restore", "--stack", STACK, ...args], userEnv());
+    const output = `${r.stdout}${r.stderr}`;
+    if (r.code !== 0) throw new Error(`restore exited ${r.code}:\n${output}`);
+    expect(output.split("\n")[0]).toBe(`► state: file://${userState} (from pulumi login)`);
+    const report = JSON.parse(fs.readFileSync(path.join(reportDir, "report.json"), "utf8")) as RunReport;
+    expect(report.outcome).toBe("recovered");
+    expect(report.changes.replace ?? 0).toBe(0);
+    expect(report.changes.create ?? 0).toBe(0);
+    expect(clusterSecretDigests((a) => cluster.kubectl(a), secret.name, secret.namespace)).toEqual(secret.digests);
+    expect(fs.existsSync(path.join(dir, "xdg-state"))).toBe(false);
+    // One stack in the one backend, with both updates in its history (up, then restore's).
+    const history = JSON.parse(pulumiCli(["stack", "history", "--stack", STACK, "--json"])) as unknown[];
+    expect(history.length).toBeGreaterThanOrEqual(2);
+    // The refresh read the release back from the cluster: its values are still only ciphertext.
+    expectNoPlaintext(pulumiCli(["stack", "export", "--stack", STACK]));
+    expectNoPlaintext(output);
+  });
 });
