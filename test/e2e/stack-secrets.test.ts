@@ -134,7 +134,6 @@ describe("on a cluster", () => {
   beforeAll(async () => {
     requireToolchain("pulumi", "pulumi-resource-kubernetes", "helm");
     cluster = await openCluster(dir);
-    flux = await startFluxControllers({ dir: path.join(dir, "flux"), kubeconfig: cluster.kubeconfig });
   });
 
   afterAll(async () => {
@@ -173,24 +172,30 @@ describe("on a cluster", () => {
     expect(pulumiCli(["stack", "export", "--stack", STACK, "--show-secrets"])).toContain(HELM_SECRET);
   });
 
-  test("restore works on the state that up wrote (the login's backend, printed first): 0 replaces, no second state", () => {
-    const reportDir = path.join(dir, "report");
-    const args = ["--kubeconfig", cluster.kubeconfig, "--report-dir", reportDir, "--timeout", "3m", "--failure-grace", "3s"];
-    const r = cli(["restore", "--stack", STACK, ...args], userEnv());
-    const output = `${r.stdout}${r.stderr}`;
-    if (r.code !== 0) throw new Error(`restore exited ${r.code}:\n${output}`);
-    expect(output.split("\n")[0]).toBe(`► state: file://${userState} (from pulumi login)`);
-    const report = JSON.parse(fs.readFileSync(path.join(reportDir, "report.json"), "utf8")) as RunReport;
-    expect(report.outcome).toBe("recovered");
-    expect(report.changes.replace ?? 0).toBe(0);
-    expect(report.changes.create ?? 0).toBe(0);
-    expect(clusterSecretDigests((a) => cluster.kubectl(a), secret.name, secret.namespace)).toEqual(secret.digests);
-    expect(fs.existsSync(path.join(dir, "xdg-state"))).toBe(false);
-    // One stack in the one backend, with both updates in its history (up, then restore's).
-    const history = JSON.parse(pulumiCli(["stack", "history", "--stack", STACK, "--json"])) as unknown[];
-    expect(history.length).toBeGreaterThanOrEqual(2);
-    // The refresh read the release back from the cluster: its values are still only ciphertext.
-    expectNoPlaintext(pulumiCli(["stack", "export", "--stack", STACK]));
-    expectNoPlaintext(output);
+  describe("with Flux's controllers", () => {
+    beforeAll(async () => {
+      flux = await startFluxControllers({ dir: path.join(dir, "flux"), kubeconfig: cluster.kubeconfig });
+    });
+
+    test("restore works on the state that up wrote (the login's backend, printed first): 0 replaces, no second state", () => {
+      const reportDir = path.join(dir, "report");
+      const args = ["--kubeconfig", cluster.kubeconfig, "--report-dir", reportDir, "--timeout", "3m", "--failure-grace", "3s"];
+      const r = cli(["restore", "--stack", STACK, ...args], userEnv());
+      const output = `${r.stdout}${r.stderr}`;
+      if (r.code !== 0) throw new Error(`restore exited ${r.code}:\n${output}`);
+      expect(output.split("\n")[0]).toBe(`► state: file://${userState} (from pulumi login)`);
+      const report = JSON.parse(fs.readFileSync(path.join(reportDir, "report.json"), "utf8")) as RunReport;
+      expect(report.outcome).toBe("recovered");
+      expect(report.changes.replace ?? 0).toBe(0);
+      expect(report.changes.create ?? 0).toBe(0);
+      expect(clusterSecretDigests((a) => cluster.kubectl(a), secret.name, secret.namespace)).toEqual(secret.digests);
+      expect(fs.existsSync(path.join(dir, "xdg-state"))).toBe(false);
+      // One stack in the one backend, with both updates in its history (up, then restore's).
+      const history = JSON.parse(pulumiCli(["stack", "history", "--stack", STACK, "--json"])) as unknown[];
+      expect(history.length).toBeGreaterThanOrEqual(2);
+      // The refresh read the release back from the cluster: its values are still only ciphertext.
+      expectNoPlaintext(pulumiCli(["stack", "export", "--stack", STACK]));
+      expectNoPlaintext(output);
+    });
   });
 });
