@@ -25,7 +25,8 @@ import { type GitCredentials, ReadInterrupted, RepositoryError, isGitUrl, redact
 import type { ScopeRoots } from "./sops/scope";
 import { safeLine } from "./sops/terminal-text";
 import { stackGitCredentials, stackScope } from "./stack-repository";
-import { readStackConfig } from "./stack-file";
+import { CONFIG_NAMESPACE } from "./defaults";
+import { readStackConfigWithSecrets } from "./stack-secrets";
 
 export { type CheckRepositoryOptions, type RepositoryCheckReport, checkRepository } from "./sops/check";
 
@@ -126,7 +127,9 @@ async function fromStack(opts: CheckOptions, io: CheckIo): Promise<Resolved> {
   const paths = opts.path ?? [];
   if (opts.stack === undefined) return { opts, scope: paths.length > 0 ? pathScope(paths, opts.repo) : undefined };
   if (io.projectDir === undefined) throw new UsageError("--stack needs the project directory (stacks/)");
-  const raw = readStackConfig(io.projectDir, opts.stack, io.env.HOME);
+  // The stack's key, decrypted through Pulumi when it is encrypted in the stack file, unless a key file is given.
+  const needs = opts.ageKeyFile === undefined ? [{ key: `${CONFIG_NAMESPACE}:ageKey`, instead: "--age-key-file F" }] : [];
+  const { raw } = await readStackConfigWithSecrets({ projectDir: io.projectDir, stack: opts.stack, env: io.env, needs });
   const config = await resolveConfig(raw);
   io.stderr(`► checking ${opts.stack}: ${config.ageKey.recipients.join(", ")}\n`);
   const merged: CheckOptions = {

@@ -13,13 +13,19 @@ export interface ArgoCdConfig {
   readonly ksopsImage: string;
   /** User values deep-merged over ours. */
   readonly values: Readonly<Record<string, unknown>>;
+  /**
+   * The `argocd` key is a Pulumi secret (set with `--secret`, or holding a secret leaf): the
+   * release's values are then a Pulumi secret too, whole, since Pulumi marks the key, not the leaf.
+   */
+  readonly valuesSecret: boolean;
 }
 
-export function readArgoCd(problems: Problems, raw: unknown): ArgoCdConfig {
+/** `secret`: whether the stack holds `argocd` as a Pulumi secret. */
+export function readArgoCd(problems: Problems, raw: unknown, secret: boolean): ArgoCdConfig {
   const block = raw ?? {};
   if (!isObject(block)) {
     problems.add("argocd", `expected an object {chartVersion, namespace, values, ksopsImage}, got ${describe(block)}`);
-    return defaultArgoCd();
+    return { ...defaultArgoCd(), valuesSecret: secret };
   }
   checkKnownKeys(problems, "argocd", block, ARGOCD_KEYS);
   const chartVersion = readChartVersion(problems, "argocd.chartVersion", block.chartVersion, ARGOCD.chartVersion);
@@ -42,11 +48,11 @@ export function readArgoCd(problems: Problems, raw: unknown): ArgoCdConfig {
       problems.add("argocd.values.configs.cm.kustomize.buildOptions", `overrides ours without ${missing.join(" ")}, which KSOPS needs to decrypt SOPS files`);
     }
   }
-  return { chartVersion, chartRepo, namespace, ksopsImage, values };
+  return { chartVersion, chartRepo, namespace, ksopsImage, values, valuesSecret: secret };
 }
 
 function defaultArgoCd(): ArgoCdConfig {
-  return { chartVersion: ARGOCD.chartVersion, chartRepo: ARGOCD.chartRepo, namespace: ARGOCD.namespace, ksopsImage: KSOPS.image, values: {} };
+  return { chartVersion: ARGOCD.chartVersion, chartRepo: ARGOCD.chartRepo, namespace: ARGOCD.namespace, ksopsImage: KSOPS.image, values: {}, valuesSecret: false };
 }
 
 export /** A ConfigMap data key (`argocd-tls-certs-cm` is keyed by host). */

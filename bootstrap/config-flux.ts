@@ -14,10 +14,13 @@ export interface FluxConfig {
   readonly values: Readonly<Record<string, unknown>>;
   /** Flux duration (`1m`, `10m0s`): how often the GitRepository is fetched and the root Kustomization re-applied. */
   readonly interval: string;
+  /** The `flux` key is a Pulumi secret: the release's values are then a Pulumi secret too (see ArgoCdConfig). */
+  readonly valuesSecret: boolean;
 }
 
-export function readFlux(problems: Problems, raw: unknown): FluxConfig {
-  const fallback: FluxConfig = { chartVersion: FLUX.chartVersion, chartRepo: FLUX.chartRepo, namespace: FLUX.namespace, values: {}, interval: FLUX.interval };
+/** `secret`: whether the stack holds `flux` as a Pulumi secret. */
+export function readFlux(problems: Problems, raw: unknown, secret: boolean): FluxConfig {
+  const fallback: FluxConfig = { chartVersion: FLUX.chartVersion, chartRepo: FLUX.chartRepo, namespace: FLUX.namespace, values: {}, interval: FLUX.interval, valuesSecret: secret };
   const block = raw ?? {};
   if (!isObject(block)) {
     problems.add("flux", `expected an object {chartVersion, chartRepo, namespace, values, interval}, got ${describe(block)}`);
@@ -42,7 +45,7 @@ export function readFlux(problems: Problems, raw: unknown): FluxConfig {
   if (ms === undefined || ms < 1000) {
     problems.add("flux.interval", `expected a Flux duration of at least 1s such as 1m, 10m0s or 1h, got ${describe(interval)}`);
   }
-  return { chartVersion, chartRepo, namespace, values, interval };
+  return { chartVersion, chartRepo, namespace, values, interval, valuesSecret: secret };
 }
 
 /**

@@ -21,14 +21,22 @@ export interface SealedSecretsConfig {
   /** The controller's name (kubeseal's `--controller-name`), the chart's `fullnameOverride`. */
   readonly controllerName: string;
   readonly values: Readonly<Record<string, unknown>>;
+  /** The `sealedSecrets` key is a Pulumi secret: the release's values are then a Pulumi secret too (see ArgoCdConfig). */
+  readonly valuesSecret: boolean;
   /** The resolved path of `keysFile`, when a backup is configured. */
   readonly keysFile?: string;
   /** The backed-up sealing keys, restored before the controller starts. */
   readonly keys: readonly SealingKey[];
 }
 
-/** Reads the block; undefined when it is absent or `enabled: false`. */
-export async function readSealedSecrets(problems: Problems, raw: unknown, files: FileAccess, identities: AgeIdentities | undefined): Promise<SealedSecretsConfig | undefined> {
+/** Reads the block; undefined when it is absent or `enabled: false`. `secret`: the stack holds it as a Pulumi secret. */
+export async function readSealedSecrets(
+  problems: Problems,
+  raw: unknown,
+  files: FileAccess,
+  identities: AgeIdentities | undefined,
+  secret: boolean,
+): Promise<SealedSecretsConfig | undefined> {
   if (raw === undefined || raw === null) return undefined;
   if (!isObject(raw)) {
     problems.add("sealedSecrets", `expected an object {enabled, chartVersion, chartRepo, namespace, controllerName, values, keysFile}, got ${describe(raw)}`);
@@ -65,5 +73,5 @@ export async function readSealedSecrets(problems: Problems, raw: unknown, files:
       }
     }
   }
-  return { chartVersion, chartRepo, namespace, controllerName, values, keysFile, keys };
+  return { chartVersion, chartRepo, namespace, controllerName, values, valuesSecret: secret, keysFile, keys };
 }

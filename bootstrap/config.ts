@@ -579,8 +579,8 @@ export async function resolveConfig(raw: RawStackConfig): Promise<BootstrapConfi
   // Only the chosen reconciler's block may be set; the other one would be silently ignored.
   const chosen =
     reconciler === "flux"
-      ? { reconciler: "flux" as const, flux: readFlux(problems, values.flux) }
-      : { reconciler: "argocd" as const, argocd: readArgoCd(problems, values.argocd) };
+      ? { reconciler: "flux" as const, flux: readFlux(problems, values.flux, raw.secretKeys.has("flux")) }
+      : { reconciler: "argocd" as const, argocd: readArgoCd(problems, values.argocd, raw.secretKeys.has("argocd")) };
   if (reconciler === "flux" && values.argocd !== undefined) {
     problems.add("argocd", "holds Argo-only options under reconciler flux; put chart settings under gitops-bootstrap:flux, or set reconciler: argocd");
   }
@@ -589,7 +589,8 @@ export async function resolveConfig(raw: RawStackConfig): Promise<BootstrapConfi
     problems.add("flux", "holds Flux-only options under reconciler argocd; put chart settings under gitops-bootstrap:argocd, or set reconciler: flux");
   }
   const rootApp = readRootApp(problems, values.rootApp, reconciler);
-  const sealedSecrets = await readSealedSecrets(problems, values.sealedSecrets, raw, ageKey && ageKey.set.size > 0 ? ageKey.set : undefined);
+  const identities = ageKey && ageKey.set.size > 0 ? ageKey.set : undefined;
+  const sealedSecrets = await readSealedSecrets(problems, values.sealedSecrets, raw, identities, raw.secretKeys.has("sealedSecrets"));
   const verifyRepoSecrets = optBoolean(problems, "verifyRepoSecrets", values.verifyRepoSecrets, true);
   const podSecurity = optString(problems, "podSecurity", values.podSecurity);
   if (podSecurity !== undefined && !(POD_SECURITY_LEVELS as readonly string[]).includes(podSecurity)) {

@@ -37,6 +37,14 @@ export interface ArgoCdArgs {
 }
 
 /**
+ * `value` as a Pulumi secret when the config it comes from is one (user values from a config key
+ * set with `--secret`), so that it is encrypted in the state; as it is otherwise.
+ */
+export function secretIf(secret: boolean, value: Record<string, unknown>): pulumi.Input<Record<string, unknown>> {
+  return secret ? pulumi.secret(value) : value;
+}
+
+/**
  * Where Helm gets the chart from: a chart repository, an OCI registry, or a local directory.
  * @param chart the chart's name in the repository (default `argo-cd`; the Flux component passes `flux2`)
  */
@@ -96,12 +104,15 @@ export class ArgoCd extends pulumi.ComponentResource {
         name: ARGOCD.releaseName,
         namespace: ns.metadata.name,
         ...chartSource(cfg, args.baseDir ?? process.cwd()),
-        values: argoCdValues({
-          ksopsImage: cfg.ksopsImage,
-          sshKnownHosts: args.repo.sshKnownHosts,
-          gitServerCa: args.repo.caCertificates ? { repoUrl: args.repo.url, pem: args.repo.caCertificates.pem } : undefined,
-          userValues: cfg.values,
-        }),
+        values: secretIf(
+          cfg.valuesSecret,
+          argoCdValues({
+            ksopsImage: cfg.ksopsImage,
+            sshKnownHosts: args.repo.sshKnownHosts,
+            gitServerCa: args.repo.caCertificates ? { repoUrl: args.repo.url, pem: args.repo.caCertificates.pem } : undefined,
+            userValues: cfg.values,
+          }),
+        ),
         createNamespace: false,
         timeout: args.timeoutSeconds ?? 600,
         maxHistory: 10,

@@ -5,7 +5,7 @@ import { FLUX, MANAGED_BY_LABELS, OWNED_ANNOTATIONS, type PodSecurityLevel, REPO
 import { fluxValues } from "../bootstrap/helm-values";
 import { fluxGitSecretData, fluxGitUrl, gitRepositorySpec, kustomizationSpec } from "../bootstrap/manifests";
 import { AgeKeySecret } from "./age-key-secret";
-import { chartSource } from "./argocd";
+import { chartSource, secretIf } from "./argocd";
 
 export interface FluxArgs {
   /** Chart version, chart source, namespace, the user's values and the interval (see `bootstrap/config.ts`). */
@@ -87,7 +87,7 @@ export class Flux extends pulumi.ComponentResource {
         name: FLUX.releaseName,
         namespace: ns.metadata.name,
         ...chartSource(cfg, args.baseDir ?? process.cwd(), FLUX.chart),
-        values: fluxValues({ userValues: cfg.values }),
+        values: secretIf(cfg.valuesSecret, fluxValues({ userValues: cfg.values })),
         createNamespace: false,
         timeout: args.timeoutSeconds ?? 600,
         maxHistory: 10,

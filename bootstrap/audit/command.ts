@@ -8,10 +8,10 @@ import * as path from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { type BootstrapConfig, resolveConfig } from "../config";
 import { ARGOCD, FLUX } from "../defaults";
-import { stackKubeConfig } from "../kubeconfig";
+import { kubeConfigFor } from "../kubeconfig";
 import { type OutputFolderSpec, inspectOutputFolder, writeOutputFolder } from "../output-files";
 import { elapsed, statusLineFor } from "../progress";
-import { readStackConfig } from "../stack-file";
+import { KUBERNETES_NEEDS, readStackConfigWithSecrets } from "../stack-secrets";
 import { type AuditFacts, type HelmReleaseRef, type KustomizationInventory, type TrackingMethod, classify } from "./classify";
 import { type IgnoreRule, readIgnoreFile } from "./ignore";
 import { ClusterError } from "../drill/cluster";
@@ -107,8 +107,11 @@ export async function runAudit(opts: AuditOptions, io: AuditIo): Promise<number>
   // Everything the user gave is checked before the cluster is touched.
   const ignore = opts.ignore === undefined ? [] : readIgnoreFile(opts.ignore);
   if (opts.reportDir) inspectOutputFolder(opts.reportDir, AUDIT_REPORT_FOLDER);
-  const config = await resolveConfig(readStackConfig(io.projectDir, opts.stack, io.env.HOME));
-  const kc = stackKubeConfig(io.projectDir, opts.stack, opts.kubeconfig);
+  // The cluster from the stack's kubernetes:* keys (decrypted through Pulumi when encrypted), unless --kubeconfig.
+  const needs = opts.kubeconfig === undefined ? KUBERNETES_NEEDS : [];
+  const { raw, kubernetes } = await readStackConfigWithSecrets({ projectDir: io.projectDir, stack: opts.stack, env: io.env, needs });
+  const config = await resolveConfig(raw);
+  const kc = kubeConfigFor(opts.kubeconfig, kubernetes, io.projectDir);
   const live = statusLineFor(io);
   let report: AuditReport;
   try {

@@ -18,6 +18,7 @@ import { type RunOptions, reportFolder, runRecovery } from "./run";
 import { auditCluster } from "../audit/command";
 import { kubeConfigFor } from "../kubeconfig";
 import { loadKubeConfig } from "./watch";
+import { type StateBackend, drillStateBackend, printableBackend, restoreStateBackend } from "../pulumi-backend";
 
 export class DrillUsageError extends UsageError {}
 
@@ -32,10 +33,16 @@ export interface RecoveryIo {
 }
 
 /** How the deployment engine and the stack's raw config are obtained; tests may stand in for Pulumi. */
-export type OpenEngine = (args: { projectDir: string; stack: string; env: NodeJS.ProcessEnv; kubeconfig?: string }) => Promise<{ engine: DeployEngine; raw: RawStackConfig; kubernetesConfig: Record<string, string> }>;
+export type OpenEngine = (args: {
+  projectDir: string;
+  stack: string;
+  env: NodeJS.ProcessEnv;
+  backend: StateBackend;
+  kubeconfig?: string;
+}) => Promise<{ engine: DeployEngine; raw: RawStackConfig; kubernetesConfig: Record<string, string> }>;
 
-export const openPulumiEngine: OpenEngine = async ({ projectDir, stack, env, kubeconfig }) => {
-  const engine = await PulumiEngine.open({ projectDir, stack, env, kubeconfig });
+export const openPulumiEngine: OpenEngine = async ({ projectDir, stack, env, backend, kubeconfig }) => {
+  const engine = await PulumiEngine.open({ projectDir, stack, env, backend, kubeconfig });
   // One `pulumi config` call (it decrypts): the project's keys and the provider's `kubernetes:*` keys.
   const all = Object.entries(await engine.stack.getAllConfig());
   const kubernetesConfig = Object.fromEntries(all.filter(([k]) => k.startsWith("kubernetes:")).map(([k, v]) => [k.slice("kubernetes:".length), v.value]));
@@ -92,8 +99,12 @@ export async function runRecoveryCommand(command: "restore" | "drill", flags: Re
   // Lines quote repository paths and controller messages: no control character reaches the terminal.
   const out = (line: string): void => (live ? live.print(safeLine(line)) : io.stderr(`${safeLine(line)}\n`));
 
+  // One state: restore works on the state the user's `pulumi up` wrote; the drill on its own.
+  const backend = command === "restore" ? restoreStateBackend(io.env, io.projectDir) : drillStateBackend(io.env);
+  out(`► state: ${printableBackend(backend.url)} (from ${backend.source})`);
+  if ("warning" in backend && backend.warning) out(`! ${backend.warning}`);
   out(`► ${command} ${stack}: reading the stack's config`);
-  const opened = await openEngine({ projectDir: io.projectDir, stack, env: io.env, kubeconfig: flags.kubeconfig });
+  const opened = await openEngine({ projectDir: io.projectDir, stack, env: io.env, backend, kubeconfig: flags.kubeconfig });
   if (command === "drill" && (opened.kubernetesConfig.kubeconfig || opened.kubernetesConfig.context)) {
     throw new DrillUsageError(`stack ${stack} sets kubernetes:${opened.kubernetesConfig.kubeconfig ? "kubeconfig" : "context"}; a drill stack must not, so that --kubeconfig alone decides which cluster is used and destroyed`);
   }

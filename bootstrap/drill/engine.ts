@@ -4,13 +4,12 @@
  * (this process), so the stack config in stacks/ and the program are exactly those of
  * `pulumi up`, without a Node.js language host plugin.
  */
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { type EngineEvent, LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
+import { type EngineEvent, LocalWorkspace, type Stack, StackNotFoundError } from "@pulumi/pulumi/automation";
 import { CONFIG_NAMESPACE } from "../defaults";
 import { UsageError } from "../errors";
 import { bootstrap, rawConfigFromPulumi } from "../program";
+import { type StateBackend, hasPassphrase, printableBackend, stackNeedsPassphrase } from "../pulumi-backend";
 
 export class EngineSetupError extends UsageError {}
 
@@ -31,24 +30,20 @@ export interface PulumiEngineOptions {
   readonly projectDir: string;
   readonly stack: string;
   readonly env: NodeJS.ProcessEnv;
+  /** Where the stack's state is: the CLI's choice for restore, the drill's own for the drill. */
+  readonly backend: StateBackend;
   /** Kubeconfig for the Kubernetes provider (drill `--kubeconfig`), passed as KUBECONFIG. */
   readonly kubeconfig?: string;
 }
 
-/** Where the local file backend keeps state when PULUMI_BACKEND_URL is not set. */
-export function defaultBackendUrl(env: NodeJS.ProcessEnv): string {
-  const base = env.XDG_STATE_HOME || path.join(env.HOME || os.homedir(), ".local", "state");
-  return `file://${path.join(base, "gitops-bootstrap", "pulumi")}`;
-}
-
 /** Checks the environment before anything runs; throws EngineSetupError naming what to set. */
 export function engineEnvironment(options: PulumiEngineOptions): Record<string, string> {
-  const backend = options.env.PULUMI_BACKEND_URL || defaultBackendUrl(options.env);
-  const isLocal = backend.startsWith("file://");
-  if (isLocal && options.env.PULUMI_CONFIG_PASSPHRASE === undefined && !options.env.PULUMI_CONFIG_PASSPHRASE_FILE) {
-    throw new EngineSetupError(`the local backend ${backend} encrypts the stack's secrets with a passphrase: set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE (or PULUMI_BACKEND_URL for another backend)`);
+  const backend = options.backend.url;
+  if (stackNeedsPassphrase(options.projectDir, options.stack, backend) && !hasPassphrase(options.env)) {
+    throw new EngineSetupError(
+      `the stack ${options.stack} encrypts its secrets with a passphrase (state in ${printableBackend(backend)}): set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE`,
+    );
   }
-  if (isLocal) fs.mkdirSync(backend.slice("file://".length), { recursive: true });
   const vars: Record<string, string> = { PULUMI_BACKEND_URL: backend, PULUMI_SKIP_UPDATE_CHECK: "true" };
   if (options.kubeconfig) vars.KUBECONFIG = path.resolve(options.kubeconfig);
   return vars;
@@ -86,16 +81,27 @@ export class PulumiEngine implements DeployEngine {
     const envVars = engineEnvironment(options);
     const program = async () => bootstrap(rawConfigFromPulumi(options.projectDir), { repoSecretsCheck: false });
     let stack: Stack;
+    let created = false;
     try {
-      stack = await LocalWorkspace.createOrSelectStack({ stackName: options.stack, projectName: CONFIG_NAMESPACE, program }, { workDir: options.projectDir, envVars });
+      const args = { stackName: options.stack, projectName: CONFIG_NAMESPACE, program };
+      const workspace = { workDir: options.projectDir, envVars };
+      try {
+        stack = await LocalWorkspace.selectStack(args, workspace);
+      } catch (e) {
+        if (!(e instanceof StackNotFoundError)) throw e;
+        stack = await LocalWorkspace.createStack(args, workspace);
+        created = true;
+      }
     } catch (e) {
       const message = (e as Error).message;
       if (/ENOENT|not find|no such file/i.test(message) && /pulumi/i.test(message)) {
         throw new EngineSetupError("the Pulumi CLI was not found: install it (https://www.pulumi.com/docs/install/) and put `pulumi` on PATH");
       }
-      throw new EngineSetupError(`cannot select the Pulumi stack ${options.stack} in ${envVars.PULUMI_BACKEND_URL}: ${message.split("\n").find((l) => /error/i.test(l)) ?? message.split("\n")[0]}`);
+      const where = printableBackend(envVars.PULUMI_BACKEND_URL);
+      throw new EngineSetupError(`cannot select the Pulumi stack ${options.stack} in ${where}: ${message.split("\n").find((l) => /error/i.test(l)) ?? message.split("\n")[0]}`);
     }
-    return new PulumiEngine(stack, `pulumi up --refresh (stack ${options.stack}, backend ${envVars.PULUMI_BACKEND_URL})`);
+    const fresh = created ? ", a new stack: this backend had no state for it" : "";
+    return new PulumiEngine(stack, `pulumi up --refresh (stack ${options.stack}${fresh}, backend ${printableBackend(envVars.PULUMI_BACKEND_URL)})`);
   }
 
   async up(onLine: (line: string) => void, signal: AbortSignal): Promise<DeployResult> {

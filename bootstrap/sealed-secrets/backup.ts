@@ -18,11 +18,11 @@ import { ApiClient } from "../audit/list";
 import { ClusterError } from "../drill/cluster";
 import { resolveConfig } from "../config";
 import { resolveConfigPath } from "../config-fields";
-import { SEALED_SECRETS } from "../defaults";
+import { CONFIG_NAMESPACE, SEALED_SECRETS } from "../defaults";
 import { UsageError } from "../errors";
 import { SecretString } from "../secret";
-import { stackKubeConfig } from "../kubeconfig";
-import { readStackConfig } from "../stack-file";
+import { kubeConfigFor } from "../kubeconfig";
+import { KUBERNETES_NEEDS, readStackConfigWithSecrets } from "../stack-secrets";
 import { decryptSopsContentInternal } from "../sops/internal/decrypt";
 import type { AgeIdentities } from "../sops/age";
 import { type Plain, writeSopsYaml } from "../sops/writer";
@@ -118,7 +118,10 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" 
 
 export async function runBackupKeys(opts: BackupOptions, io: BackupIo): Promise<number> {
   // The stack's config, without the backup it may name (which may not exist yet: this makes it).
-  const raw = readStackConfig(io.projectDir, opts.stack, io.env.HOME);
+  // The age key (for the recipients and the existing backup) and the cluster's kubernetes:* keys,
+  // decrypted through Pulumi when they are encrypted in the stack file.
+  const needs = [{ key: `${CONFIG_NAMESPACE}:ageKey` }, ...(opts.kubeconfig === undefined ? KUBERNETES_NEEDS : [])];
+  const { raw, kubernetes } = await readStackConfigWithSecrets({ projectDir: io.projectDir, stack: opts.stack, env: io.env, needs });
   const block = raw.values.sealedSecrets ? (JSON.parse(raw.values.sealedSecrets) as Record<string, unknown>) : {};
   const { keysFile, ...rest } = block;
   const config = await resolveConfig({ ...raw, values: { ...raw.values, sealedSecrets: JSON.stringify(rest) } });
@@ -134,7 +137,7 @@ export async function runBackupKeys(opts: BackupOptions, io: BackupIo): Promise<
   // The backup there now is read before the cluster: its keys are kept, so it must open.
   const before = await existingBackup(out, flag, config.ageKey.set);
 
-  const kc = stackKubeConfig(io.projectDir, opts.stack, opts.kubeconfig);
+  const kc = kubeConfigFor(opts.kubeconfig, kubernetes, io.projectDir);
   io.stderr(`► backup-keys ${opts.stack}: reading the sealing keys of ${sealed.namespace}/${sealed.controllerName} in ${kc.getCurrentCluster()?.server}\n`);
   let cluster: SealingKey[];
   try {

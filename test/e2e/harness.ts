@@ -166,6 +166,8 @@ export function requireToolchain(...bins: string[]): void {
  * provider plugin is found; a missing plugin is an error, not a download.
  */
 export function cliEnv(dir: string): NodeJS.ProcessEnv {
+  // The state folder exists, as after `pulumi login file://…`: restore refuses a missing one.
+  fs.mkdirSync(path.join(dir, "state"), { recursive: true });
   return toolchainEnv({
     PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase-not-secret",
     PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,

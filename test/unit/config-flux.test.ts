@@ -31,7 +31,7 @@ describe("reconciler flux: a valid stack", () => {
   test("applies the flux defaults and has no argocd block", async () => {
     const cfg = await resolveConfig(raw());
     expect(cfg.reconciler).toBe("flux");
-    expect(cfg.flux).toEqual({ chartVersion: FLUX.chartVersion, chartRepo: FLUX.chartRepo, namespace: "flux-system", values: {}, interval: "1m" });
+    expect(cfg.flux).toEqual({ chartVersion: FLUX.chartVersion, chartRepo: FLUX.chartRepo, namespace: "flux-system", values: {}, interval: "1m", valuesSecret: false });
     expect(cfg.argocd).toBeUndefined();
     expect(reconcilerNamespace(cfg)).toBe("flux-system");
     expect(cfg.rootApp).toMatchObject({ name: "root", prune: true });
@@ -49,7 +49,7 @@ describe("reconciler flux: a valid stack", () => {
         rootApp: { name: "cluster", syncPolicy: { prune: false } },
       }),
     );
-    expect(cfg.flux).toEqual({ chartVersion: "2.17.0", chartRepo: "oci://ghcr.io/fluxcd-community/charts", namespace: "gitops", interval: "10m0s", values: { logLevel: "debug" } });
+    expect(cfg.flux).toEqual({ chartVersion: "2.17.0", chartRepo: "oci://ghcr.io/fluxcd-community/charts", namespace: "gitops", interval: "10m0s", values: { logLevel: "debug" }, valuesSecret: false });
     expect(cfg.rootApp).toMatchObject({ name: "cluster", prune: false });
     expect(reconcilerNamespace(cfg)).toBe("gitops");
   });

@@ -50,6 +50,7 @@ describe("resolveConfig: a valid stack", () => {
       namespace: "argocd",
       ksopsImage: KSOPS.image,
       values: {},
+      valuesSecret: false,
     });
     expect(cfg.rootApp).toMatchObject({ name: "root", project: "default", prune: true, selfHeal: true });
     expect(cfg.verifyRepoSecrets).toBe(true);

@@ -95,7 +95,7 @@ describe("only the controller's key names", () => {
   test("the component refuses such a key too, before creating any Secret", async () => {
     const created: string[] = [];
     await pulumi.runtime.setMocks({ newResource: (r) => (created.push(r.type), { id: `${r.name}-id`, state: r.inputs }), call: (r) => r.inputs }, "project", "stack", false);
-    const config = { ...SEALED_SECRETS, values: {}, keys: [a, { ...b, name: "argocd-server-tls" }] };
+    const config = { ...SEALED_SECRETS, values: {}, valuesSecret: false, keys: [a, { ...b, name: "argocd-server-tls" }] };
     let error: unknown;
     try {
       new SealedSecrets("sealed", { config });

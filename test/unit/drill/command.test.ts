@@ -1,5 +1,8 @@
 import { parseDuration } from "../../../bootstrap/drill/command";
-import { defaultBackendUrl, engineEnvironment, engineEventLine } from "../../../bootstrap/drill/engine";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { engineEnvironment, engineEventLine } from "../../../bootstrap/drill/engine";
 import { firstLines } from "../../../bootstrap/drill/run";
 
 describe("restore/drill command helpers", () => {
@@ -11,10 +14,22 @@ describe("restore/drill command helpers", () => {
     expect(() => parseDuration("0s", "timeout")).toThrow(/--timeout/);
   });
 
-  it("needs a passphrase for the local backend before anything runs, and says which variables", () => {
-    expect(() => engineEnvironment({ projectDir: "/p", stack: "dev", env: { HOME: "/tmp/nohome-for-test", XDG_STATE_HOME: "/tmp/gitops-bootstrap-test-state" } })).toThrow(/set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE/);
-    expect(defaultBackendUrl({ XDG_STATE_HOME: "/var/state" })).toBe("file:///var/state/gitops-bootstrap/pulumi");
-    expect(engineEnvironment({ projectDir: "/p", stack: "dev", env: { PULUMI_BACKEND_URL: "s3://bucket/state" }, kubeconfig: "/k/config" })).toEqual({ PULUMI_BACKEND_URL: "s3://bucket/state", PULUMI_SKIP_UPDATE_CHECK: "true", KUBECONFIG: "/k/config" });
+  it("needs a passphrase for a stack in a local backend before anything runs, and says which variables", () => {
+    const projectDir = fs.mkdtempSync(path.join(os.tmpdir(), "engine-env-"));
+    try {
+      fs.writeFileSync(path.join(projectDir, "Pulumi.yaml"), "name: gitops-bootstrap\nstackConfigDir: stacks\n");
+      const local = { url: "file:///tmp/gitops-bootstrap-test-state", source: "pulumi login" } as const;
+      expect(() => engineEnvironment({ projectDir, stack: "dev", env: {}, backend: local })).toThrow(/set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE/);
+      expect(engineEnvironment({ projectDir, stack: "dev", env: { PULUMI_CONFIG_PASSPHRASE: "" }, backend: local })).toMatchObject({ PULUMI_BACKEND_URL: local.url });
+      const s3 = { url: "s3://bucket/state", source: "PULUMI_BACKEND_URL" } as const;
+      expect(engineEnvironment({ projectDir, stack: "dev", env: { PULUMI_CONFIG_PASSPHRASE_FILE: "/p/pass" }, backend: s3, kubeconfig: "/k/config" })).toEqual({
+        PULUMI_BACKEND_URL: "s3://bucket/state",
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        KUBECONFIG: "/k/config",
+      });
+    } finally {
+      fs.rmSync(projectDir, { recursive: true, force: true });
+    }
   });
 
   it("turns engine events into one line per finished resource change, and shows errors", () => {
