@@ -104,7 +104,7 @@ export async function runAudit(opts: AuditOptions, io: AuditIo): Promise<number>
   // Everything the user gave is checked before the cluster is touched.
   const ignore = opts.ignore === undefined ? [] : readIgnoreFile(opts.ignore);
   const config = await resolveConfig(readStackConfig(io.projectDir, opts.stack, io.env.HOME));
-  const kc = stackKubeConfig(io.projectDir, opts.stack, opts.kubeconfig);
+  const kc = stackKubeConfig(io.projectDir, opts.stack, opts.kubeconfig, io.env);
   const live = statusLineFor(io);
   let report: AuditReport;
   try {

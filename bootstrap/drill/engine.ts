@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { type EngineEvent, LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import { CONFIG_NAMESPACE } from "../defaults";
 import { UsageError } from "../errors";
-import { bootstrap, rawConfigFromPulumi } from "../program";
+import { type TargetCluster, bootstrap, rawConfigFromPulumi } from "../program";
 
 export class EngineSetupError extends UsageError {}
 
@@ -27,12 +27,16 @@ export interface DeployEngine {
   destroy(onLine: (line: string) => void, signal?: AbortSignal): Promise<DeployResult>;
 }
 
+/** The one cluster the engine deploys to: a single-context kubeconfig, as a file and as its text. */
+export interface EngineCluster extends TargetCluster {
+  /** The same kubeconfig as a file (0600), the engine's KUBECONFIG. */
+  readonly kubeconfigFile: string;
+}
+
 export interface PulumiEngineOptions {
   readonly projectDir: string;
   readonly stack: string;
   readonly env: NodeJS.ProcessEnv;
-  /** Kubeconfig for the Kubernetes provider (drill `--kubeconfig`), passed as KUBECONFIG. */
-  readonly kubeconfig?: string;
 }
 
 /** Where the local file backend keeps state when PULUMI_BACKEND_URL is not set. */
@@ -49,9 +53,7 @@ export function engineEnvironment(options: PulumiEngineOptions): Record<string, 
     throw new EngineSetupError(`the local backend ${backend} encrypts the stack's secrets with a passphrase: set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE (or PULUMI_BACKEND_URL for another backend)`);
   }
   if (isLocal) fs.mkdirSync(backend.slice("file://".length), { recursive: true });
-  const vars: Record<string, string> = { PULUMI_BACKEND_URL: backend, PULUMI_SKIP_UPDATE_CHECK: "true" };
-  if (options.kubeconfig) vars.KUBECONFIG = path.resolve(options.kubeconfig);
-  return vars;
+  return { PULUMI_BACKEND_URL: backend, PULUMI_SKIP_UPDATE_CHECK: "true" };
 }
 
 /** Counts of resource operations from a summary event, without `same`. */
@@ -79,12 +81,17 @@ export function engineEventLine(event: EngineEvent): string | undefined {
 }
 
 export class PulumiEngine implements DeployEngine {
-  private constructor(readonly stack: Stack, readonly description: string) {}
+  private constructor(
+    readonly stack: Stack,
+    readonly description: string,
+    private readonly target: { cluster?: EngineCluster },
+  ) {}
 
-  /** Selects (or creates) the stack. Nothing is deployed yet. */
+  /** Selects (or creates) the stack. Nothing is deployed until {@link useCluster} names the cluster. */
   static async open(options: PulumiEngineOptions): Promise<PulumiEngine> {
     const envVars = engineEnvironment(options);
-    const program = async () => bootstrap(rawConfigFromPulumi(options.projectDir), { repoSecretsCheck: false });
+    const target: { cluster?: EngineCluster } = {};
+    const program = async () => bootstrap(rawConfigFromPulumi(options.projectDir), { repoSecretsCheck: false, cluster: target.cluster });
     let stack: Stack;
     try {
       stack = await LocalWorkspace.createOrSelectStack({ stackName: options.stack, projectName: CONFIG_NAMESPACE, program }, { workDir: options.projectDir, envVars });
@@ -95,24 +102,41 @@ export class PulumiEngine implements DeployEngine {
       }
       throw new EngineSetupError(`cannot select the Pulumi stack ${options.stack} in ${envVars.PULUMI_BACKEND_URL}: ${message.split("\n").find((l) => /error/i.test(l)) ?? message.split("\n")[0]}`);
     }
-    return new PulumiEngine(stack, `pulumi up --refresh (stack ${options.stack}, backend ${envVars.PULUMI_BACKEND_URL})`);
+    return new PulumiEngine(stack, `pulumi up --refresh (stack ${options.stack}, backend ${envVars.PULUMI_BACKEND_URL})`, target);
   }
 
+  /**
+   * The cluster for `up` and `destroy`: the provider gets its kubeconfig and context from the
+   * program, and the engine's KUBECONFIG is its file, so nothing falls back to another kubeconfig.
+   */
+  useCluster(cluster: EngineCluster): void {
+    this.target.cluster = cluster;
+    this.stack.workspace.envVars.KUBECONFIG = cluster.kubeconfigFile;
+  }
+
+  private pinned(): void {
+    if (!this.target.cluster) throw new Error("the engine was given no cluster: useCluster() comes before up and destroy");
+  }
+
+  // runProgram: the refresh and the destroy configure the provider from the program (the cluster
+  // of this run), not from the inputs the state kept from the last run, which may be a lost cluster.
   async up(onLine: (line: string) => void, signal: AbortSignal): Promise<DeployResult> {
+    this.pinned();
     const onEvent = (e: EngineEvent): void => {
       const line = engineEventLine(e);
       if (line) onLine(line);
     };
-    const result = await this.stack.up({ refresh: true, onEvent, color: "never", signal });
+    const result = await this.stack.up({ refresh: true, runProgram: true, onEvent, color: "never", signal });
     return { changes: changesOf(result.summary.resourceChanges) };
   }
 
   async destroy(onLine: (line: string) => void, signal?: AbortSignal): Promise<DeployResult> {
+    this.pinned();
     const onEvent = (e: EngineEvent): void => {
       const line = engineEventLine(e);
       if (line) onLine(line);
     };
-    const result = await this.stack.destroy({ onEvent, color: "never", signal });
+    const result = await this.stack.destroy({ runProgram: true, onEvent, color: "never", signal });
     return { changes: changesOf(result.summary.resourceChanges) };
   }
 }

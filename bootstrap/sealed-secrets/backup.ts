@@ -96,7 +96,7 @@ export async function runBackupKeys(opts: BackupOptions, io: BackupIo): Promise<
   const recipients = [...new Set([...config.ageKey.recipients, ...extra])];
   if (recipients.length === 0) throw new UsageError(`the age recipients of stack ${opts.stack} are not known offline (its ageKey is encrypted in the stack file): pass --recipient age1...`);
 
-  const kc = stackKubeConfig(io.projectDir, opts.stack, opts.kubeconfig);
+  const kc = stackKubeConfig(io.projectDir, opts.stack, opts.kubeconfig, io.env);
   io.stderr(`► backup-keys ${opts.stack}: reading the sealing keys of ${sealed.namespace}/${sealed.controllerName} in ${kc.getCurrentCluster()?.server}\n`);
   let keys: SealingKey[];
   try {

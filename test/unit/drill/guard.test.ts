@@ -5,7 +5,7 @@ import * as YAML from "yaml";
 import { FRESH_NAMESPACES, guardProblems, otherStackBindings } from "../../../bootstrap/drill/guard";
 
 describe("drill guard", () => {
-  const base = { namespaces: [...FRESH_NAMESPACES], server: "https://127.0.0.1:6443", context: "kind-drill", otherStacks: [] };
+  const base = { namespaces: [...FRESH_NAMESPACES], workloads: [], persistentVolumeClaims: [], server: "https://127.0.0.1:6443", context: "kind-drill", otherStacks: [] };
 
   it("lets a fresh cluster through (kind's local-path-storage included)", () => {
     expect(guardProblems(base)).toEqual([]);
