@@ -1,4 +1,9 @@
-import { parseDuration } from "../../../bootstrap/drill/command";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { type OpenEngine, parseDuration, runRecoveryCommand } from "../../../bootstrap/drill/command";
+import { UsageError } from "../../../bootstrap/errors";
+import { rawStackConfig } from "../config-harness";
 import { defaultBackendUrl, engineEnvironment, engineEventLine } from "../../../bootstrap/drill/engine";
 import { firstLines } from "../../../bootstrap/drill/run";
 
@@ -35,5 +40,37 @@ describe("firstLines", () => {
     ].join("\n");
     expect(firstLines(new Error(message))).toBe("no resource plugin 'pulumi-resource-kubernetes' found");
     expect(firstLines(new Error("connect ECONNREFUSED\nsecond"))).toBe("connect ECONNREFUSED / second");
+  });
+});
+
+describe("restore and drill without a kubeconfig", () => {
+  const PROJECT = path.resolve(__dirname, "../../..");
+  const raw = { ...rawStackConfig({ environment: "demo", repo: { url: "https://git.example.com/x.git", revision: "HEAD", path: "apps" }, ageKeyFile: "examples/gitops-repo/demo-age-key.txt" }, []), baseDir: PROJECT };
+  const deployed: string[] = [];
+  const openEngine: OpenEngine = async () => ({
+    engine: {
+      description: "stand-in",
+      useCluster: () => deployed.push("useCluster"),
+      up: async () => (deployed.push("up"), { changes: {} }),
+      destroy: async () => (deployed.push("destroy"), { changes: {} }),
+    },
+    raw,
+    kubernetesConfig: {},
+  });
+
+  it("stop with a usage error naming --kubeconfig and KUBECONFIG before anything is deployed", async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "no-kube-home-"));
+    try {
+      const io = { stderr: () => undefined, env: { HOME: home }, projectDir: PROJECT, onInterrupt: () => () => undefined };
+      const restore = runRecoveryCommand("restore", { stack: "demo" }, io, openEngine);
+      await expect(restore).rejects.toThrow(UsageError);
+      await expect(restore).rejects.toThrow(/^no kubeconfig: pass --kubeconfig FILE \(or set KUBECONFIG/);
+      await expect(runRecoveryCommand("drill", { stack: "demo", kubeconfig: "~/kind.kubeconfig" }, io, openEngine)).rejects.toThrow(
+        `cannot read the kubeconfig ${path.join(home, "kind.kubeconfig")} (--kubeconfig ${path.join(home, "kind.kubeconfig")}): no such file; pass --kubeconfig FILE`,
+      );
+      expect(deployed).toEqual([]);
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
   });
 });
