@@ -6,7 +6,7 @@
  * validates custom resources against their real schemas.
  */
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { freePort, httpStatus, killLeftovers, startedOrStopped, terminate } from "./processes";
@@ -24,6 +24,10 @@ export interface Sandbox {
   readonly server: string;
   /** Runs the toolchain's kubectl against the sandbox. */
   kubectl(args: readonly string[], input?: string): string;
+  /** The bearer token of one of the `users` (or `admin`). */
+  tokenOf(user: string): string;
+  /** Every request of the `auditUsers` so far (nothing else is recorded). */
+  auditedRequests(): readonly AuditedRequest[];
   /** Stops every process, keeping the data (a restart comes back with the same objects). */
   stop(): Promise<void>;
   /** Starts the stopped processes again on the same data and ports. */
@@ -39,6 +43,24 @@ export interface SandboxOptions {
   readonly nodes?: number;
   /** Install the CRDs from shared/fixtures/crds. @default true */
   readonly installCrds?: boolean;
+  /** Users besides `admin`, authenticated by a token and in no group: what they may do is up to RBAC. */
+  readonly users?: readonly string[];
+  /**
+   * Requests refused before RBAC looks at them, as CEL conditions on the SubjectAccessReview
+   * (`request.user`, `request.resourceAttributes`). Each is a webhook authorizer no server
+   * answers, with failurePolicy Deny: a request it matches gets HTTP 403. (admin, in
+   * system:masters, is never asked about.)
+   */
+  readonly deny?: readonly string[];
+  /** Users whose every request the API server records (audit level Metadata): see auditedRequests(). */
+  readonly auditUsers?: readonly string[];
+}
+
+export interface AuditedRequest {
+  readonly user: string;
+  readonly verb: string;
+  readonly requestURI: string;
+  readonly code?: number;
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, logFile?: string): Promise<void> {
@@ -68,6 +90,7 @@ class LocalSandbox implements Sandbox {
     private readonly ports: Ports,
     private readonly nodes: number,
     private readonly installCrds: boolean,
+    private readonly access: Pick<SandboxOptions, "users" | "deny" | "auditUsers"> = {},
   ) {
     this.kubeconfig = path.join(dir, "kubeconfig");
     this.env = { ...process.env, PATH: `${toolchainPath()}:${process.env.PATH}` };
@@ -82,13 +105,68 @@ class LocalSandbox implements Sandbox {
     return execFileSync("kubectl", ["--kubeconfig", this.kubeconfig, ...args], { env: this.env, input, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
   }
 
+  /** Derived from the admin token: stable across restarts without another file. */
+  tokenOf(user: string): string {
+    return user === "admin" ? this.token : createHash("sha256").update(`${this.token}:${user}`).digest("hex").slice(0, 48);
+  }
+
+  private get auditLog(): string {
+    return path.join(this.dir, "logs", "audit.log");
+  }
+
+  auditedRequests(): readonly AuditedRequest[] {
+    if (!fs.existsSync(this.auditLog)) return [];
+    return fs
+      .readFileSync(this.auditLog, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { user: { username: string }; verb: string; requestURI: string; responseStatus?: { code?: number } })
+      .map((e) => ({ user: e.user.username, verb: e.verb, requestURI: e.requestURI, code: e.responseStatus?.code }));
+  }
+
+  /** kube-apiserver flags for `users`, `deny` and `auditUsers`, with the files they name. */
+  private accessFlags(): string[] {
+    const flags: string[] = [];
+    const { deny = [], auditUsers = [] } = this.access;
+    if (deny.length === 0) flags.push("--authorization-mode=RBAC");
+    else {
+      // Port 1 on loopback: nothing answers, so every matching request meets failurePolicy Deny.
+      const webhookKubeconfig = path.join(this.dir, "deny-webhook.kubeconfig");
+      fs.writeFileSync(webhookKubeconfig, JSON.stringify({
+        apiVersion: "v1", kind: "Config",
+        clusters: [{ name: "nobody", cluster: { server: "https://127.0.0.1:1", "insecure-skip-tls-verify": true } }],
+        users: [{ name: "apiserver", user: {} }],
+        contexts: [{ name: "nobody", context: { cluster: "nobody", user: "apiserver" } }],
+        "current-context": "nobody",
+      }));
+      const webhook = (expression: string) => ({
+        timeout: "2s", authorizedTTL: "1s", unauthorizedTTL: "1s", subjectAccessReviewVersion: "v1", matchConditionSubjectAccessReviewVersion: "v1",
+        failurePolicy: "Deny", connectionInfo: { type: "KubeConfigFile", kubeConfigFile: webhookKubeconfig }, matchConditions: [{ expression }],
+      });
+      const config = {
+        apiVersion: "apiserver.config.k8s.io/v1",
+        kind: "AuthorizationConfiguration",
+        authorizers: [...deny.map((expression, i) => ({ type: "Webhook", name: `deny-${i}`, webhook: webhook(expression) })), { type: "RBAC", name: "rbac" }],
+      };
+      fs.writeFileSync(path.join(this.dir, "authorization.json"), JSON.stringify(config, null, 2));
+      flags.push(`--authorization-config=${path.join(this.dir, "authorization.json")}`);
+    }
+    if (auditUsers.length > 0) {
+      const policy = { apiVersion: "audit.k8s.io/v1", kind: "Policy", omitStages: ["RequestReceived"], rules: [{ level: "Metadata", users: [...auditUsers] }, { level: "None" }] };
+      fs.writeFileSync(path.join(this.dir, "audit-policy.json"), JSON.stringify(policy));
+      flags.push(`--audit-policy-file=${path.join(this.dir, "audit-policy.json")}`, `--audit-log-path=${this.auditLog}`);
+    }
+    return flags;
+  }
+
   /** Certificates, tokens and kubeconfig: written once per data directory. */
   private writeFiles(): void {
     const pki = path.join(this.dir, "pki");
     fs.mkdirSync(pki, { recursive: true });
     fs.writeFileSync(path.join(this.dir, "token"), this.token, { mode: 0o600 });
     // system:masters: the admin user every component and test uses. Loopback only, throwaway.
-    fs.writeFileSync(path.join(this.dir, "tokens.csv"), `${this.token},admin,admin,system:masters\n`, { mode: 0o600 });
+    const users = (this.access.users ?? []).map((u) => `${this.tokenOf(u)},${u},${u}\n`).join("");
+    fs.writeFileSync(path.join(this.dir, "tokens.csv"), `${this.token},admin,admin,system:masters\n${users}`, { mode: 0o600 });
     if (!fs.existsSync(path.join(pki, "sa.key"))) {
       const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
       fs.writeFileSync(path.join(pki, "sa.key"), privateKey.export({ type: "pkcs1", format: "pem" }), { mode: 0o600 });
@@ -149,7 +227,7 @@ class LocalSandbox implements Sandbox {
       `--secure-port=${this.ports.apiserver}`,
       `--cert-dir=${pki}`,
       `--token-auth-file=${path.join(this.dir, "tokens.csv")}`,
-      "--authorization-mode=RBAC",
+      ...this.accessFlags(),
       "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
       `--service-account-key-file=${path.join(pki, "sa.pub")}`,
       `--service-account-signing-key-file=${path.join(pki, "sa.key")}`,
@@ -258,6 +336,6 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   fs.mkdirSync(options.dir, { recursive: true });
   killLeftovers(path.join(options.dir, "pids"));
   const ports: Ports = { etcdClient: await freePort(), etcdPeer: await freePort(), apiserver: await freePort() };
-  const sandbox = new LocalSandbox(options.dir, ports, options.nodes ?? 1, options.installCrds ?? true);
+  const sandbox = new LocalSandbox(options.dir, ports, options.nodes ?? 1, options.installCrds ?? true, options);
   return startedOrStopped(sandbox);
 }
