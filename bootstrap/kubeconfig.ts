@@ -17,6 +17,9 @@ import { readStackFileConfig } from "./stack-file";
 /** No kubeconfig anywhere: exit 2 with the ways to give one, never a request to a default address. */
 export class MissingKubeconfigError extends UsageError {}
 
+/** The kubeconfig has no context of the name asked for. */
+export class UnknownContextError extends UsageError {}
+
 /** The stack's provider keys (`kubernetes:kubeconfig`, `kubernetes:context`). */
 export interface StackKubernetesConfig {
   readonly kubeconfig?: string;
@@ -128,7 +131,7 @@ export function singleContextKubeconfig(docs: readonly KubeconfigDocument[], con
   const ctx = contexts.get(name);
   if (!ctx) {
     const known = [...contexts.keys()].join(", ") || "none";
-    throw new UsageError(`the kubeconfig ${where} (${from}) has no context ${name} (it has: ${known})`);
+    throw new UnknownContextError(`the kubeconfig ${where} (${from}) has no context ${name} (it has: ${known})`);
   }
   const clusterName = typeof ctx.body.cluster === "string" ? ctx.body.cluster : undefined;
   const cluster = clusterName === undefined ? undefined : clusters.get(clusterName);
@@ -206,7 +209,7 @@ export function resolveKubeconfig(req: TargetRequest): SingleContextKubeconfig &
   try {
     return { ...singleContextKubeconfig(choice.docs, context, choice.from), from: choice.from };
   } catch (e) {
-    if (context !== undefined && e instanceof UsageError && e.message.includes(`has no context ${context} `)) {
+    if (context !== undefined && e instanceof UnknownContextError) {
       throw new UsageError(
         `the stack sets kubernetes:context ${context}, which ${choice.from} does not have: pass a --kubeconfig that has the context ${context}, or remove it from the stack (pulumi config rm kubernetes:context)`,
       );

@@ -1,8 +1,9 @@
 /**
- * `restore` and `drill`: check → up → wait for convergence → verify Secrets → report, and for the
- * drill a guard first and a destroy at the end (unless kept), also after a failure, a timeout or
- * Ctrl-C. Each step prints one line when it starts and one when it ends; the report records the
- * phases, per-app times and failures, and never a secret.
+ * `restore` and `drill`: identify the cluster → check → up → wait for convergence → verify
+ * Secrets → report, and for the drill a guard first and a destroy at the end (unless kept), after
+ * success, a failure, a timeout, Ctrl-C or any unexpected error alike. Each step prints one line
+ * when it starts and one when it ends; the report records the phases, per-app times and
+ * failures, and never a secret.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
