@@ -142,9 +142,8 @@ test("the kubeconfig's current context switched to another cluster during the wa
   const kubeconfig = drillKubeconfig("drill");
   const d = startDrill(kubeconfig);
   await d.waitFor("► waiting for flux to converge");
-  // What `kubectl config use-context`, or a new kind cluster, does to the file meanwhile.
-  b.kubectl(["config", "use-context", "other", "--kubeconfig", kubeconfig]);
-  expect(YAML.parse(fs.readFileSync(kubeconfig, "utf8"))["current-context"]).toBe("other");
+  // What `kubectl config use-context other`, or a new kind cluster, does to the file meanwhile.
+  fs.writeFileSync(kubeconfig, YAML.stringify({ ...YAML.parse(fs.readFileSync(kubeconfig, "utf8")), "current-context": "other" }));
   await d.exited(0);
   const report = readReport(d);
   expect(report).toMatchObject({ outcome: "recovered", cluster: a.server, context: "throwaway" });
