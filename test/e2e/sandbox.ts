@@ -9,6 +9,7 @@ import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { makeTestCertificates } from "./git-server";
 import { freePort, httpStatus, killLeftovers, startedOrStopped, terminate } from "./processes";
 import { toolchainPath } from "./toolchain";
 
@@ -47,9 +48,9 @@ export interface SandboxOptions {
   readonly users?: readonly string[];
   /**
    * Requests refused before RBAC looks at them, as CEL conditions on the SubjectAccessReview
-   * (`request.user`, `request.resourceAttributes`). Each is a webhook authorizer no server
-   * answers, with failurePolicy Deny: a request it matches gets HTTP 403. (admin, in
-   * system:masters, is never asked about.)
+   * (`request.user`, `request.resourceAttributes`): each is a webhook authorizer whose match
+   * condition sends only those requests to a webhook of the sandbox that denies all it is asked,
+   * so they get HTTP 403 Forbidden. (admin, in system:masters, is never asked about.)
    */
   readonly deny?: readonly string[];
   /** Users whose every request the API server records (audit level Metadata): see auditedRequests(). */
@@ -77,6 +78,7 @@ interface Ports {
   etcdClient: number;
   etcdPeer: number;
   apiserver: number;
+  denyWebhook: number;
 }
 
 class LocalSandbox implements Sandbox {
@@ -130,14 +132,13 @@ class LocalSandbox implements Sandbox {
     const { deny = [], auditUsers = [] } = this.access;
     if (deny.length === 0) flags.push("--authorization-mode=RBAC");
     else {
-      // Port 1 on loopback: nothing answers, so every matching request meets failurePolicy Deny.
       const webhookKubeconfig = path.join(this.dir, "deny-webhook.kubeconfig");
       fs.writeFileSync(webhookKubeconfig, JSON.stringify({
         apiVersion: "v1", kind: "Config",
-        clusters: [{ name: "nobody", cluster: { server: "https://127.0.0.1:1", "insecure-skip-tls-verify": true } }],
+        clusters: [{ name: "deny", cluster: { server: `https://127.0.0.1:${this.ports.denyWebhook}/`, "certificate-authority": path.join(this.dir, "deny-webhook", "ca.crt") } }],
         users: [{ name: "apiserver", user: {} }],
-        contexts: [{ name: "nobody", context: { cluster: "nobody", user: "apiserver" } }],
-        "current-context": "nobody",
+        contexts: [{ name: "deny", context: { cluster: "deny", user: "apiserver" } }],
+        "current-context": "deny",
       }));
       const webhook = (expression: string) => ({
         timeout: "2s", authorizedTTL: "1s", unauthorizedTTL: "1s", subjectAccessReviewVersion: "v1", matchConditionSubjectAccessReviewVersion: "v1",
@@ -202,8 +203,17 @@ class LocalSandbox implements Sandbox {
     fs.writeFileSync(path.join(this.dir, "pids"), this.processes.map((p) => `${p.child.pid}\n`).join(""));
   }
 
+  /** The webhook the `deny` authorizers ask (deny-webhook.js): it refuses everything, as only matching requests reach it. */
+  private async startDenyWebhook(): Promise<void> {
+    const certDir = path.join(this.dir, "deny-webhook");
+    const tls = fs.existsSync(path.join(certDir, "server.crt")) ? { certFile: path.join(certDir, "server.crt"), keyFile: path.join(certDir, "server.key") } : makeTestCertificates(certDir);
+    this.launch("deny-webhook", process.execPath, [path.join(__dirname, "deny-webhook.js"), String(this.ports.denyWebhook), tls.certFile, tls.keyFile]);
+    await waitFor("deny webhook", async () => (await httpStatus(`https://127.0.0.1:${this.ports.denyWebhook}/`)) === 200, 30_000, path.join(this.dir, "logs", "deny-webhook.log"));
+  }
+
   async start(): Promise<void> {
     fs.mkdirSync(path.join(this.dir, "logs"), { recursive: true });
+    if ((this.access.deny ?? []).length > 0) await this.startDenyWebhook();
     const fresh = !fs.existsSync(path.join(this.dir, "etcd"));
     this.writeFiles();
     const pki = path.join(this.dir, "pki");
@@ -335,7 +345,7 @@ class LocalSandbox implements Sandbox {
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   fs.mkdirSync(options.dir, { recursive: true });
   killLeftovers(path.join(options.dir, "pids"));
-  const ports: Ports = { etcdClient: await freePort(), etcdPeer: await freePort(), apiserver: await freePort() };
+  const ports: Ports = { etcdClient: await freePort(), etcdPeer: await freePort(), apiserver: await freePort(), denyWebhook: await freePort() };
   const sandbox = new LocalSandbox(options.dir, ports, options.nodes ?? 1, options.installCrds ?? true, options);
   return startedOrStopped(sandbox);
 }
