@@ -47,55 +47,64 @@ export interface FreshWorkloadRule {
   readonly mirror?: boolean;
 }
 
-const SYSTEM = "kube-system";
-const rule = (r: FreshWorkloadRule): FreshWorkloadRule => r;
+/** An entry for `kube-system`, where every distribution puts its own workloads. */
+const system = (id: string, distributions: string, why: string, kinds: readonly WorkloadKind[], name: RegExp, mirror?: boolean): FreshWorkloadRule => ({
+  id,
+  distributions,
+  why,
+  namespace: "kube-system",
+  kinds,
+  name,
+  ...(mirror ? { mirror } : {}),
+});
 
 export const FRESH_CLUSTER_WORKLOADS: readonly FreshWorkloadRule[] = [
   // Kubernetes' own (kubeadm, and what is built on it: kind, minikube).
-  rule({ id: "control-plane-static-pods", distributions: "kubeadm, kind, minikube, GKE", why: "the control plane (and GKE's kube-proxy) as static pods the kubelet runs from its manifests", namespace: SYSTEM, kinds: ["Pod"], name: /^(etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kube-proxy)-/, mirror: true }),
-  rule({ id: "coredns", distributions: "kubeadm, kind, minikube, k3s, EKS, AKS", why: "CoreDNS, the cluster DNS", namespace: SYSTEM, kinds: ["Deployment"], name: /^coredns$/ }),
-  rule({ id: "kube-proxy", distributions: "kubeadm, kind, minikube, EKS, AKS", why: "kube-proxy, the Service proxy on every node", namespace: SYSTEM, kinds: ["DaemonSet"], name: /^kube-proxy$/ }),
-  rule({ id: "kindnet", distributions: "kind, minikube", why: "kindnet, kind's pod network", namespace: SYSTEM, kinds: ["DaemonSet"], name: /^kindnet$/ }),
-  rule({ id: "minikube-storage-provisioner", distributions: "minikube", why: "minikube's storage-provisioner add-on, a bare Pod", namespace: SYSTEM, kinds: ["Pod"], name: /^storage-provisioner$/ }),
+  system("control-plane-static-pods", "kubeadm, kind, minikube, GKE",
+    "the control plane (and GKE's kube-proxy) as static pods the kubelet runs from its manifests",
+    ["Pod"], /^(etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kube-proxy)-/, true),
+  system("coredns", "kubeadm, kind, minikube, k3s, EKS, AKS", "CoreDNS, the cluster DNS", ["Deployment"], /^coredns$/),
+  system("kube-proxy", "kubeadm, kind, minikube, EKS, AKS", "kube-proxy, the Service proxy on every node", ["DaemonSet"], /^kube-proxy$/),
+  system("kindnet", "kind, minikube", "kindnet, kind's pod network", ["DaemonSet"], /^kindnet$/),
+  system("minikube-storage-provisioner", "minikube", "minikube's storage-provisioner add-on, a bare Pod", ["Pod"], /^storage-provisioner$/),
   // k3s and k3d (k3s in containers): its packaged components.
-  rule({ id: "k3s-local-path-provisioner", distributions: "k3s, k3d", why: "k3s's local-path storage provisioner", namespace: SYSTEM, kinds: ["Deployment"], name: /^local-path-provisioner$/ }),
-  rule({ id: "metrics-server", distributions: "k3s, k3d, minikube (add-on), EKS and AKS (add-on)", why: "metrics-server, the resource metrics API", namespace: SYSTEM, kinds: ["Deployment"], name: /^metrics-server$/ }),
-  rule({ id: "k3s-traefik", distributions: "k3s, k3d", why: "Traefik, k3s's packaged ingress controller", namespace: SYSTEM, kinds: ["Deployment"], name: /^traefik$/ }),
-  rule({ id: "k3s-servicelb", distributions: "k3s, k3d", why: "svclb-<service>-<hash>, k3s's ServiceLB for LoadBalancer Services (Traefik's)", namespace: SYSTEM, kinds: ["DaemonSet"], name: /^svclb-traefik-[0-9a-f]+$/ }),
-  rule({ id: "k3s-helm-install", distributions: "k3s, k3d", why: "the Jobs k3s's helm-controller runs to install its packaged charts", namespace: SYSTEM, kinds: ["Job"], name: /^helm-install-traefik(-crd)?$/ }),
+  system("k3s-local-path-provisioner", "k3s, k3d", "k3s's local-path storage provisioner", ["Deployment"], /^local-path-provisioner$/),
+  system("metrics-server", "k3s, k3d, minikube (add-on), EKS and AKS (add-on)", "metrics-server, the resource metrics API",
+    ["Deployment"], /^metrics-server$/),
+  system("k3s-traefik", "k3s, k3d", "Traefik, k3s's packaged ingress controller", ["Deployment"], /^traefik$/),
+  system("k3s-servicelb", "k3s, k3d", "svclb-<service>-<hash>, k3s's ServiceLB for LoadBalancer Services (Traefik's)",
+    ["DaemonSet"], /^svclb-traefik-[0-9a-f]+$/),
+  system("k3s-helm-install", "k3s, k3d", "the Jobs k3s's helm-controller runs to install its packaged charts",
+    ["Job"], /^helm-install-traefik(-crd)?$/),
   // EKS add-ons.
-  rule({ id: "eks-vpc-cni", distributions: "EKS", why: "aws-node, the Amazon VPC CNI", namespace: SYSTEM, kinds: ["DaemonSet"], name: /^aws-node$/ }),
-  rule({ id: "eks-ebs-csi", distributions: "EKS (add-on)", why: "the Amazon EBS CSI driver", namespace: SYSTEM, kinds: ["Deployment", "DaemonSet"], name: /^ebs-csi-(controller|node|node-windows)$/ }),
-  rule({ id: "eks-efs-csi", distributions: "EKS (add-on)", why: "the Amazon EFS CSI driver", namespace: SYSTEM, kinds: ["Deployment", "DaemonSet"], name: /^efs-csi-(controller|node)$/ }),
-  rule({ id: "eks-pod-identity-agent", distributions: "EKS (add-on)", why: "the EKS Pod Identity agent", namespace: SYSTEM, kinds: ["DaemonSet"], name: /^eks-pod-identity-agent$/ }),
-  rule({ id: "eks-snapshot-controller", distributions: "EKS (add-on)", why: "the CSI snapshot controller", namespace: SYSTEM, kinds: ["Deployment"], name: /^snapshot-controller$/ }),
+  system("eks-vpc-cni", "EKS", "aws-node, the Amazon VPC CNI", ["DaemonSet"], /^aws-node$/),
+  system("eks-ebs-csi", "EKS (add-on)", "the Amazon EBS CSI driver", ["Deployment", "DaemonSet"], /^ebs-csi-(controller|node|node-windows)$/),
+  system("eks-efs-csi", "EKS (add-on)", "the Amazon EFS CSI driver", ["Deployment", "DaemonSet"], /^efs-csi-(controller|node)$/),
+  system("eks-pod-identity-agent", "EKS (add-on)", "the EKS Pod Identity agent", ["DaemonSet"], /^eks-pod-identity-agent$/),
+  system("eks-snapshot-controller", "EKS (add-on)", "the CSI snapshot controller", ["Deployment"], /^snapshot-controller$/),
   // GKE's kube-system.
-  rule({ id: "gke-kube-dns", distributions: "GKE", why: "kube-dns and its autoscaler, GKE's cluster DNS", namespace: SYSTEM, kinds: ["Deployment"], name: /^kube-dns(-autoscaler)?$/ }),
-  rule({ id: "konnectivity-agent", distributions: "GKE, AKS", why: "the konnectivity agent (control plane to node tunnel) and its autoscaler", namespace: SYSTEM, kinds: ["Deployment"], name: /^konnectivity-agent(-autoscaler)?$/ }),
-  rule({ id: "gke-metrics-server", distributions: "GKE", why: "metrics-server, named by version on GKE", namespace: SYSTEM, kinds: ["Deployment"], name: /^metrics-server-v[0-9.]+$/ }),
-  rule({ id: "gke-default-backend", distributions: "GKE", why: "the default HTTP backend of GKE's ingress", namespace: SYSTEM, kinds: ["Deployment"], name: /^l7-default-backend$/ }),
-  rule({ id: "gke-event-exporter", distributions: "GKE", why: "GKE's event exporter to Cloud Logging", namespace: SYSTEM, kinds: ["Deployment"], name: /^event-exporter-gke$/ }),
-  rule({
-    id: "gke-node-agents",
-    distributions: "GKE",
-    why: "GKE's node agents: logging, metrics, networking (netd, Dataplane V2, IP masquerade), persistent disk and Filestore CSI, Workload Identity, GPU plugin",
-    namespace: SYSTEM,
-    kinds: ["DaemonSet"],
-    name: /^(fluentbit-gke|gke-metrics-agent|netd|anetd|ip-masq-agent|pdcsi-node|filestore-node|gke-metadata-server|nvidia-gpu-device-plugin.*|image-package-extractor)$/,
-  }),
-  rule({ id: "gke-calico", distributions: "GKE (network policy)", why: "Calico, GKE's network policy enforcement", namespace: SYSTEM, kinds: ["Deployment", "DaemonSet"], name: /^(calico-node|calico-node-vertical-autoscaler|calico-typha|calico-typha-horizontal-autoscaler|calico-typha-vertical-autoscaler)$/ }),
+  system("gke-kube-dns", "GKE", "kube-dns and its autoscaler, GKE's cluster DNS", ["Deployment"], /^kube-dns(-autoscaler)?$/),
+  system("konnectivity-agent", "GKE, AKS", "the konnectivity agent (control plane to node tunnel) and its autoscaler",
+    ["Deployment"], /^konnectivity-agent(-autoscaler)?$/),
+  system("gke-metrics-server", "GKE", "metrics-server, named by version on GKE", ["Deployment"], /^metrics-server-v[0-9.]+$/),
+  system("gke-default-backend", "GKE", "the default HTTP backend of GKE's ingress", ["Deployment"], /^l7-default-backend$/),
+  system("gke-event-exporter", "GKE", "GKE's event exporter to Cloud Logging", ["Deployment"], /^event-exporter-gke$/),
+  system("gke-node-agents", "GKE",
+    "GKE's node agents: logging, metrics, networking (netd, Dataplane V2, IP masquerade), persistent disk and Filestore CSI, " +
+      "Workload Identity, GPU plugin",
+    ["DaemonSet"],
+    /^(fluentbit-gke|gke-metrics-agent|netd|anetd|ip-masq-agent|pdcsi-node|filestore-node|gke-metadata-server|nvidia-gpu-device-plugin.*|image-package-extractor)$/),
+  system("gke-calico", "GKE (network policy)", "Calico, GKE's network policy enforcement", ["Deployment", "DaemonSet"],
+    /^calico-(node|node-vertical-autoscaler|typha|typha-horizontal-autoscaler|typha-vertical-autoscaler)$/),
   // AKS's kube-system.
-  rule({ id: "aks-coredns-autoscaler", distributions: "AKS", why: "the CoreDNS autoscaler", namespace: SYSTEM, kinds: ["Deployment"], name: /^coredns-autoscaler$/ }),
-  rule({
-    id: "aks-node-agents",
-    distributions: "AKS",
-    why: "AKS's node agents: IP masquerade, cloud node manager, Azure Disk and Azure Files CSI, Azure CNI and network policy",
-    namespace: SYSTEM,
-    kinds: ["DaemonSet"],
-    name: /^(azure-ip-masq-agent|cloud-node-manager|cloud-node-manager-windows|csi-azuredisk-node|csi-azuredisk-node-win|csi-azurefile-node|csi-azurefile-node-win|azure-cns|azure-cns-win|azure-npm|retina-agent)$/,
-  }),
-  rule({ id: "aks-monitoring", distributions: "AKS (monitoring add-ons)", why: "Azure Monitor agents (Container insights, managed Prometheus)", namespace: SYSTEM, kinds: ["Deployment", "DaemonSet"], name: /^(ama-logs|ama-logs-rs|ama-metrics|ama-metrics-node|ama-metrics-ksm|ama-metrics-operator-targets)$/ }),
-  rule({ id: "aks-azure-policy", distributions: "AKS (Azure Policy add-on)", why: "the Azure Policy add-on", namespace: SYSTEM, kinds: ["Deployment"], name: /^azure-policy(-webhook)?$/ }),
+  system("aks-coredns-autoscaler", "AKS", "the CoreDNS autoscaler", ["Deployment"], /^coredns-autoscaler$/),
+  system("aks-node-agents", "AKS",
+    "AKS's node agents: IP masquerade, cloud node manager, Azure Disk and Azure Files CSI, Azure CNI and network policy",
+    ["DaemonSet"],
+    /^(azure-ip-masq-agent|cloud-node-manager(-windows)?|csi-azuredisk-node(-win)?|csi-azurefile-node(-win)?|azure-cns(-win)?|azure-npm|retina-agent)$/),
+  system("aks-monitoring", "AKS (monitoring add-ons)", "Azure Monitor agents (Container insights, managed Prometheus)",
+    ["Deployment", "DaemonSet"], /^ama-(logs|logs-rs|metrics|metrics-node|metrics-ksm|metrics-operator-targets)$/),
+  system("aks-azure-policy", "AKS (Azure Policy add-on)", "the Azure Policy add-on", ["Deployment"], /^azure-policy(-webhook)?$/),
 ];
 
 /** The entry of the list a workload is, if any. */
