@@ -47,17 +47,26 @@ export interface KubeconfigDocument {
 }
 
 /** The documents the default lookup reads: KUBECONFIG's existing files in order, else ~/.kube/config. */
-export function defaultKubeconfigFiles(env: NodeJS.ProcessEnv, home: string, exists: (file: string) => boolean = fs.existsSync): string[] {
+export function defaultKubeconfigFiles(
+  env: NodeJS.ProcessEnv,
+  home: string,
+  exists: (file: string) => boolean = fs.existsSync,
+): string[] {
   const listed = (env.KUBECONFIG ?? "").split(path.delimiter).filter(Boolean);
   if (listed.length > 0) {
     // As kubectl: files in KUBECONFIG that do not exist are skipped.
     const found = listed.map((f) => absoluteKubeconfigPath(f, process.cwd(), home)).filter(exists);
-    if (found.length === 0) throw new MissingKubeconfigError(`no kubeconfig: KUBECONFIG names ${listed.join(path.delimiter)}, and none of it exists; pass --kubeconfig FILE or fix KUBECONFIG`);
+    if (found.length === 0) {
+      const names = listed.join(path.delimiter);
+      throw new MissingKubeconfigError(`no kubeconfig: KUBECONFIG names ${names}, and none of it exists; pass --kubeconfig FILE or fix KUBECONFIG`);
+    }
     return found;
   }
   const standard = path.join(home, ".kube", "config");
   if (!exists(standard)) {
-    throw new MissingKubeconfigError(`no kubeconfig: pass --kubeconfig FILE (or set KUBECONFIG, or the stack's kubernetes:kubeconfig); ${standard} does not exist either`);
+    throw new MissingKubeconfigError(
+      `no kubeconfig: pass --kubeconfig FILE (or set KUBECONFIG, or the stack's kubernetes:kubeconfig); ${standard} does not exist either`,
+    );
   }
   return [standard];
 }
@@ -99,7 +108,11 @@ export interface SingleContextKubeconfig {
  * cluster and its user, with every file path made absolute. Throws a UsageError naming `from`
  * (the flag or key the kubeconfig came from) when the context, its cluster or its server is missing.
  */
-export function singleContextKubeconfig(docs: readonly KubeconfigDocument[], context: string | undefined, from: string): SingleContextKubeconfig {
+export function singleContextKubeconfig(
+  docs: readonly KubeconfigDocument[],
+  context: string | undefined,
+  from: string,
+): SingleContextKubeconfig {
   const clusters = new Map<string, Named>();
   const users = new Map<string, Named>();
   const contexts = new Map<string, Named>();
@@ -112,8 +125,11 @@ export function singleContextKubeconfig(docs: readonly KubeconfigDocument[], con
       throw new UsageError(`the kubeconfig ${doc.where} (${from}) is not valid YAML: ${(e as Error).message.split("\n")[0]}`);
     }
     if (parsed === null || parsed === undefined) continue;
-    if (!isObject(parsed)) throw new UsageError(`the kubeconfig ${doc.where} (${from}) is not a kubeconfig (a YAML map with clusters, users and contexts)`);
-    for (const [list, into, field] of [["clusters", clusters, "cluster"], ["users", users, "user"], ["contexts", contexts, "context"]] as const) {
+    if (!isObject(parsed)) {
+      throw new UsageError(`the kubeconfig ${doc.where} (${from}) is not a kubeconfig (a YAML map with clusters, users and contexts)`);
+    }
+    const lists = [["clusters", clusters, "cluster"], ["users", users, "user"], ["contexts", contexts, "context"]] as const;
+    for (const [list, into, field] of lists) {
       const entries = parsed[list];
       if (!Array.isArray(entries)) continue;
       for (const e of entries) {
@@ -121,12 +137,15 @@ export function singleContextKubeconfig(docs: readonly KubeconfigDocument[], con
         into.set(e.name, { body: isObject(e[field]) ? (e[field] as Obj) : {}, dir: doc.dir });
       }
     }
-    if (current === undefined && typeof parsed["current-context"] === "string" && parsed["current-context"] !== "") current = parsed["current-context"];
+    const named = parsed["current-context"];
+    if (current === undefined && typeof named === "string" && named !== "") current = named;
   }
   const where = docs.map((d) => d.where).join(path.delimiter);
   const name = context ?? current;
   if (name === undefined) {
-    throw new UsageError(`the kubeconfig ${where} (${from}) has no current context: pick one with kubectl config use-context, or set the stack's kubernetes:context`);
+    throw new UsageError(
+      `the kubeconfig ${where} (${from}) has no current context: pick one with kubectl config use-context, or set the stack's kubernetes:context`,
+    );
   }
   const ctx = contexts.get(name);
   if (!ctx) {
@@ -136,7 +155,8 @@ export function singleContextKubeconfig(docs: readonly KubeconfigDocument[], con
   const clusterName = typeof ctx.body.cluster === "string" ? ctx.body.cluster : undefined;
   const cluster = clusterName === undefined ? undefined : clusters.get(clusterName);
   if (!cluster || typeof cluster.body.server !== "string" || cluster.body.server === "") {
-    throw new UsageError(`the kubeconfig ${where} (${from}): context ${name} names no cluster with a server (cluster ${clusterName ?? "(none)"})`);
+    const which = clusterName ?? "(none)";
+    throw new UsageError(`the kubeconfig ${where} (${from}): context ${name} names no cluster with a server (cluster ${which})`);
   }
   const userName = typeof ctx.body.user === "string" ? ctx.body.user : undefined;
   const user = userName === undefined ? undefined : users.get(userName);
@@ -176,7 +196,8 @@ function readDocument(file: string, from: string): KubeconfigDocument {
     return { text: fs.readFileSync(file, "utf8"), where: file, dir: path.dirname(file) };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot read the kubeconfig ${file} (${from}): ${code === "ENOENT" ? "no such file" : (code ?? (e as Error).message)}; pass --kubeconfig FILE`);
+    const why = code === "ENOENT" ? "no such file" : (code ?? (e as Error).message);
+    throw new UsageError(`cannot read the kubeconfig ${file} (${from}): ${why}; pass --kubeconfig FILE`);
   }
 }
 
@@ -189,7 +210,9 @@ export function chooseKubeconfig(req: TargetRequest): KubeconfigChoice {
   }
   const stackValue = req.stack.kubeconfig;
   if (stackValue !== undefined && stackValue !== "") {
-    if (isInlineKubeconfig(stackValue)) return { docs: [{ text: stackValue, where: "(inline)" }], from: "the stack's kubernetes:kubeconfig" };
+    if (isInlineKubeconfig(stackValue)) {
+      return { docs: [{ text: stackValue, where: "(inline)" }], from: "the stack's kubernetes:kubeconfig" };
+    }
     const file = absoluteKubeconfigPath(stackValue, req.projectDir, home);
     return { docs: [readDocument(file, "the stack's kubernetes:kubeconfig")], from: `the stack's kubernetes:kubeconfig ${file}` };
   }
@@ -211,7 +234,8 @@ export function resolveKubeconfig(req: TargetRequest): SingleContextKubeconfig &
   } catch (e) {
     if (context !== undefined && e instanceof UnknownContextError) {
       throw new UsageError(
-        `the stack sets kubernetes:context ${context}, which ${choice.from} does not have: pass a --kubeconfig that has the context ${context}, or remove it from the stack (pulumi config rm kubernetes:context)`,
+        `the stack sets kubernetes:context ${context}, which ${choice.from} does not have: pass a --kubeconfig that has ` +
+          `the context ${context}, or remove it from the stack (pulumi config rm kubernetes:context)`,
       );
     }
     throw e;
@@ -231,12 +255,22 @@ export function kubeConfigOf(single: SingleContextKubeconfig): KubeConfig {
  * to the project), else the default kubeconfig, at one context; a UsageError naming which one
  * cannot be used, or that there is none.
  */
-export function kubeConfigFor(given: string | undefined, stack: StackKubernetesConfig, projectDir: string, env: NodeJS.ProcessEnv = process.env): KubeConfig {
+export function kubeConfigFor(
+  given: string | undefined,
+  stack: StackKubernetesConfig,
+  projectDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): KubeConfig {
   return kubeConfigOf(resolveKubeconfig({ given, stack, projectDir, env, home: env.HOME || undefined }));
 }
 
 /** {@link kubeConfigFor} with the stack's keys read from its stack file (commands that run without the Pulumi CLI). */
-export function stackKubeConfig(projectDir: string, stack: string, given: string | undefined, env: NodeJS.ProcessEnv = process.env): KubeConfig {
+export function stackKubeConfig(
+  projectDir: string,
+  stack: string,
+  given: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): KubeConfig {
   const file = readStackFileConfig(projectDir, stack);
   const str = (k: string): string | undefined => (typeof file[k] === "string" ? (file[k] as string) : undefined);
   return kubeConfigFor(given, { kubeconfig: str("kubernetes:kubeconfig"), context: str("kubernetes:context") }, projectDir, env);

@@ -20,9 +20,13 @@ export interface ClusterIdentity {
 /** Reads the identity of the cluster `kc` points at. */
 export async function readClusterIdentity(kc: KubeConfig): Promise<ClusterIdentity> {
   const { status, body } = await getJson(kc, "/api/v1/namespaces/kube-system");
-  if (status === 403) throw new ClusterError("not allowed to read the namespace kube-system (HTTP 403): the kubeconfig's user needs get on namespaces, which identifies the cluster");
+  if (status === 403) {
+    throw new ClusterError("not allowed to read the namespace kube-system (HTTP 403): the kubeconfig's user needs get on namespaces, which identifies the cluster");
+  }
   const uid = (body as { metadata?: { uid?: unknown } } | undefined)?.metadata?.uid;
-  if (status !== 200 || typeof uid !== "string" || uid === "") throw new ClusterError(`reading the namespace kube-system failed (HTTP ${status}): cannot tell which cluster this is`);
+  if (status !== 200 || typeof uid !== "string" || uid === "") {
+    throw new ClusterError(`reading the namespace kube-system failed (HTTP ${status}): cannot tell which cluster this is`);
+  }
   return { context: kc.getCurrentContext(), server: serverOf(kc), kubeSystemUid: uid };
 }
 
@@ -31,10 +35,13 @@ const normalizeServer = (s: string): string => s.replace(/\/+$/, "").toLowerCase
 /** What differs between the cluster checked at the start and the one answering now; undefined when it is the same. */
 export function identityChange(expected: ClusterIdentity, actual: ClusterIdentity): string | undefined {
   const changes: string[] = [];
-  if (normalizeServer(expected.server) !== normalizeServer(actual.server)) changes.push(`the API server is ${actual.server}, not ${expected.server}`);
+  if (normalizeServer(expected.server) !== normalizeServer(actual.server)) {
+    changes.push(`the API server is ${actual.server}, not ${expected.server}`);
+  }
   if (expected.context !== actual.context) changes.push(`the context is ${actual.context}, not ${expected.context}`);
   if (expected.kubeSystemUid !== actual.kubeSystemUid) {
-    changes.push(`the kube-system namespace has the UID ${actual.kubeSystemUid}, not ${expected.kubeSystemUid} (another cluster answers at ${actual.server})`);
+    const uids = `the UID ${actual.kubeSystemUid}, not ${expected.kubeSystemUid}`;
+    changes.push(`the kube-system namespace has ${uids} (another cluster answers at ${actual.server})`);
   }
   return changes.length > 0 ? changes.join("; ") : undefined;
 }
