@@ -134,7 +134,7 @@ afterAll(async () => {
 afterEach(() => {
   flux.assertRunning();
   // A fresh A for the next scenario.
-  for (const ns of namesOf(a, ["get", "namespaces"]).map((n) => n.slice(1))) if (!FRESH.includes(ns)) a.kubectl(["delete", "namespace", ns, "--wait=true", "--timeout=120s"]);
+  for (const ns of namesOf(a, ["get", "namespaces"]).map((n) => n.slice(1))) if (!FRESH.includes(ns)) a.kubectl(["delete", "namespace", ns, "--ignore-not-found", "--wait=true", "--timeout=120s"]);
 });
 
 test("the kubeconfig's current context switched to another cluster during the wait: the drill stays on the cluster it checked, and the other cluster gets not one request", async () => {
