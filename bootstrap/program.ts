@@ -100,9 +100,22 @@ export async function verifyRepoSecretsBeforeUp(
   );
 }
 
+/** The one cluster `restore` and `drill` deploy to, resolved and checked before the engine runs. */
+export interface TargetCluster {
+  /** A kubeconfig holding only `context`, its cluster and its user (credentials: kept as a Pulumi secret). */
+  readonly kubeconfig: string;
+  readonly context: string;
+}
+
 export interface BootstrapOptions {
   /** Runs the `verifyRepoSecrets` check with this function; `false` skips it (offline render). @default checkRepository */
   readonly repoSecretsCheck?: RepoSecretsCheck | false;
+  /**
+   * Deploy to this cluster instead of the stack's `kubernetes:kubeconfig` / `kubernetes:context`
+   * (and instead of the KUBECONFIG of the process running the program, which the SDK would
+   * otherwise put in the provider's inputs). @default the stack's keys, else the default kubeconfig
+   */
+  readonly cluster?: TargetCluster;
 }
 
 export async function bootstrap(raw: RawStackConfig, options: BootstrapOptions = {}): Promise<BootstrapOutputs> {
@@ -120,8 +133,8 @@ export async function bootstrap(raw: RawStackConfig, options: BootstrapOptions =
   }
   const kube = new pulumi.Config("kubernetes");
   const provider = new k8s.Provider("k8s", {
-    kubeconfig: kube.get("kubeconfig"),
-    context: kube.get("context"),
+    kubeconfig: options.cluster ? pulumi.secret(options.cluster.kubeconfig) : kube.get("kubeconfig"),
+    context: options.cluster?.context ?? kube.get("context"),
     // A rebuilt cluster has a new kubeconfig; the same identifier keeps the provider (and so
     // every object) from being replaced when the stack is pointed at it.
     clusterIdentifier: `${CONFIG_NAMESPACE}-${config.environment}`,

@@ -111,7 +111,7 @@ export async function runAudit(opts: AuditOptions, io: AuditIo): Promise<number>
   const needs = opts.kubeconfig === undefined ? KUBERNETES_NEEDS : [];
   const { raw, kubernetes } = await readStackConfigWithSecrets({ projectDir: io.projectDir, stack: opts.stack, env: io.env, needs });
   const config = await resolveConfig(raw);
-  const kc = kubeConfigFor(opts.kubeconfig, kubernetes, io.projectDir);
+  const kc = kubeConfigFor(opts.kubeconfig, kubernetes, io.projectDir, io.env);
   const live = statusLineFor(io);
   let report: AuditReport;
   try {

@@ -6,6 +6,7 @@
 import * as http from "node:http";
 import * as https from "node:https";
 import type { KubeConfig } from "@kubernetes/client-node";
+import { WORKLOAD_NAMESPACES, WORKLOAD_TYPES, type WorkloadMeta } from "../fresh-cluster";
 import type { SecretRecord } from "./report";
 import type { ExpectedSecret } from "./secrets";
 import { describeError } from "./watch";
@@ -51,7 +52,14 @@ export async function getJson(kc: KubeConfig, apiPath: string, accept = "applica
 }
 
 interface MetadataList {
-  readonly items?: readonly { readonly metadata?: { readonly name?: string; readonly namespace?: string } }[];
+  readonly items?: readonly {
+    readonly metadata?: {
+      readonly name?: string;
+      readonly namespace?: string;
+      readonly annotations?: Readonly<Record<string, string>>;
+      readonly ownerReferences?: readonly { readonly kind?: string }[];
+    };
+  }[];
 }
 
 async function metadataList(kc: KubeConfig, apiPath: string, what: string): Promise<MetadataList> {
@@ -65,6 +73,29 @@ async function metadataList(kc: KubeConfig, apiPath: string, what: string): Prom
 export async function listNamespaces(kc: KubeConfig): Promise<string[]> {
   const list = await metadataList(kc, "/api/v1/namespaces", "namespaces");
   return (list.items ?? []).map((i) => i.metadata?.name ?? "").filter(Boolean).sort();
+}
+
+/** The workloads of the namespaces a fresh cluster runs some in (metadata only), for the guard. */
+export async function listWorkloads(kc: KubeConfig): Promise<WorkloadMeta[]> {
+  const out: WorkloadMeta[] = [];
+  for (const namespace of WORKLOAD_NAMESPACES) {
+    for (const t of WORKLOAD_TYPES) {
+      const base = t.apiVersion.includes("/") ? `/apis/${t.apiVersion}` : `/api/${t.apiVersion}`;
+      const list = await metadataList(kc, `${base}/namespaces/${namespace}/${t.plural}`, `${t.plural} in ${namespace}`);
+      for (const i of list.items ?? []) {
+        const m = i.metadata ?? {};
+        if (!m.name) continue;
+        out.push({ kind: t.kind, namespace, name: m.name, ownerKinds: (m.ownerReferences ?? []).map((o) => o.kind ?? ""), annotations: m.annotations ?? {} });
+      }
+    }
+  }
+  return out;
+}
+
+/** Every PersistentVolumeClaim in the cluster, `namespace/name`. */
+export async function listPersistentVolumeClaims(kc: KubeConfig): Promise<string[]> {
+  const list = await metadataList(kc, "/api/v1/persistentvolumeclaims", "persistentvolumeclaims");
+  return (list.items ?? []).map((i) => `${i.metadata?.namespace ?? ""}/${i.metadata?.name ?? ""}`).sort();
 }
 
 /** Looks up each expected Secret by name (metadata only); without a namespace, in every namespace. */

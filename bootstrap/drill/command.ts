@@ -1,7 +1,8 @@
 /**
  * The `restore` and `drill` subcommands: flags, the stack's config (decrypted through the
- * Pulumi workspace), the kubeconfig, Ctrl-C handling, and exit codes. The work itself is
- * `runRecovery` in ./run.
+ * Pulumi workspace), the one cluster of the run (resolved once into a single-context kubeconfig
+ * that the engine and the watcher share, removed at the end), Ctrl-C handling, and exit codes.
+ * The work itself is `runRecovery` in ./run.
  */
 import * as path from "node:path";
 import { type RawStackConfig, resolveConfig } from "../config";
@@ -12,11 +13,12 @@ import { checkRepository } from "../sops";
 import { readRepository } from "../sops/repository";
 import { safeLine } from "../sops/terminal-text";
 import { rawConfigFromEntries } from "../program";
-import { type DeployEngine, PulumiEngine } from "./engine";
+import { type DeployEngine, type EngineCluster, PulumiEngine } from "./engine";
 import { otherStackBindings } from "./guard";
-import { type RunOptions, reportFolder, runRecovery } from "./run";
+import { type RunOptions, clusterReader, reportFolder, runRecovery } from "./run";
+import { writePrivateKubeconfig } from "./target";
 import { auditCluster } from "../audit/command";
-import { kubeConfigFor } from "../kubeconfig";
+import { kubeConfigOf, resolveKubeconfig } from "../kubeconfig";
 import { loadKubeConfig } from "./watch";
 import { type StateBackend, drillStateBackend, printableBackend, restoreStateBackend } from "../pulumi-backend";
 
@@ -32,17 +34,21 @@ export interface RecoveryIo {
   readonly interactive?: boolean;
 }
 
+/** An engine that deploys only to the cluster it is given, before `up`. */
+export interface TargetedEngine extends DeployEngine {
+  useCluster(cluster: EngineCluster): void;
+}
+
 /** How the deployment engine and the stack's raw config are obtained; tests may stand in for Pulumi. */
 export type OpenEngine = (args: {
   projectDir: string;
   stack: string;
   env: NodeJS.ProcessEnv;
   backend: StateBackend;
-  kubeconfig?: string;
-}) => Promise<{ engine: DeployEngine; raw: RawStackConfig; kubernetesConfig: Record<string, string> }>;
+}) => Promise<{ engine: TargetedEngine; raw: RawStackConfig; kubernetesConfig: Record<string, string> }>;
 
-export const openPulumiEngine: OpenEngine = async ({ projectDir, stack, env, backend, kubeconfig }) => {
-  const engine = await PulumiEngine.open({ projectDir, stack, env, backend, kubeconfig });
+export const openPulumiEngine: OpenEngine = async ({ projectDir, stack, env, backend }) => {
+  const engine = await PulumiEngine.open({ projectDir, stack, env, backend });
   // One `pulumi config` call (it decrypts): the project's keys and the provider's `kubernetes:*` keys.
   const all = Object.entries(await engine.stack.getAllConfig());
   const kubernetesConfig = Object.fromEntries(all.filter(([k]) => k.startsWith("kubernetes:")).map(([k, v]) => [k.slice("kubernetes:".length), v.value]));
@@ -104,13 +110,15 @@ export async function runRecoveryCommand(command: "restore" | "drill", flags: Re
   out(`► state: ${printableBackend(backend.url)} (from ${backend.source})`);
   if ("warning" in backend && backend.warning) out(`! ${backend.warning}`);
   out(`► ${command} ${stack}: reading the stack's config`);
-  const opened = await openEngine({ projectDir: io.projectDir, stack, env: io.env, backend, kubeconfig: flags.kubeconfig });
+  const opened = await openEngine({ projectDir: io.projectDir, stack, env: io.env, backend });
   if (command === "drill" && (opened.kubernetesConfig.kubeconfig || opened.kubernetesConfig.context)) {
     throw new DrillUsageError(`stack ${stack} sets kubernetes:${opened.kubernetesConfig.kubeconfig ? "kubeconfig" : "context"}; a drill stack must not, so that --kubeconfig alone decides which cluster is used and destroyed`);
   }
   const config = await resolveConfig(opened.raw);
-  // The cluster to watch: --kubeconfig, else the stack's kubernetes:kubeconfig / kubernetes:context, else the default.
-  const kubeconfig = kubeConfigFor(flags.kubeconfig, opened.kubernetesConfig, io.projectDir);
+  // The one cluster, for the watch and the deploy alike: --kubeconfig, else the stack's
+  // kubernetes:kubeconfig, else the default; at the stack's kubernetes:context, else the current one.
+  const target = resolveKubeconfig({ given: flags.kubeconfig, stack: opened.kubernetesConfig, projectDir: io.projectDir, env: io.env, home: io.env.HOME || undefined });
+  if (flags.kubeconfig !== undefined && opened.kubernetesConfig.kubeconfig) out(`! --kubeconfig is used instead of the stack's kubernetes:kubeconfig, to watch and to deploy`);
   const checkout = flags.repoCheckout === undefined ? undefined : path.resolve(flags.repoCheckout);
 
   let audit: RunOptions["audit"];
@@ -129,6 +137,8 @@ export async function runRecoveryCommand(command: "restore" | "drill", flags: Re
     out(`${audit.wouldBeLost + audit.data === 0 ? "✔" : "!"} audit: ${audit.wouldBeLost} object(s) would be lost (${secrets} Secrets), ${audit.data} volume(s) hold data Git does not hold; gitops-bootstrap audit lists them`);
   }
 
+  // Credentials: 0600 in a 0700 folder, for this run only.
+  const kubeconfigFile = writePrivateKubeconfig(target.yaml);
   const soft = new AbortController();
   const hard = new AbortController();
   const removeHandler = (io.onInterrupt ?? defaultInterrupt)(() => {
@@ -141,11 +151,13 @@ export async function runRecoveryCommand(command: "restore" | "drill", flags: Re
     }
   });
   try {
+    opened.engine.useCluster({ kubeconfigFile: kubeconfigFile.file, kubeconfig: target.yaml, context: target.context });
+    out(`► ${command} on context ${target.context} (server ${target.server}) from ${target.from}`);
     const report = await runRecovery({
       command,
       stack,
       config,
-      kubeconfig,
+      cluster: clusterReader(kubeConfigOf(target)),
       engine: opened.engine,
       repoSource: checkout ?? config.repo.url,
       // A local checkout is read as it is on disk unless a revision is asked for explicitly.
@@ -166,6 +178,7 @@ export async function runRecoveryCommand(command: "restore" | "drill", flags: Re
     });
     return EXIT_CODES[report.outcome === "recovered" ? "recovered" : report.outcome];
   } finally {
+    kubeconfigFile.remove();
     live?.clear();
     removeHandler();
   }

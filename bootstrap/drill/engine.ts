@@ -4,11 +4,11 @@
  * (this process), so the stack config in stacks/ and the program are exactly those of
  * `pulumi up`, without a Node.js language host plugin.
  */
-import * as path from "node:path";
+import * as os from "node:os";
 import { type EngineEvent, LocalWorkspace, type Stack, StackNotFoundError } from "@pulumi/pulumi/automation";
 import { CONFIG_NAMESPACE } from "../defaults";
 import { UsageError } from "../errors";
-import { bootstrap, rawConfigFromPulumi } from "../program";
+import { type TargetCluster, bootstrap, rawConfigFromPulumi } from "../program";
 import { type StateBackend, hasPassphrase, printableBackend, stackNeedsPassphrase } from "../pulumi-backend";
 
 export class EngineSetupError extends UsageError {}
@@ -26,14 +26,18 @@ export interface DeployEngine {
   destroy(onLine: (line: string) => void, signal?: AbortSignal): Promise<DeployResult>;
 }
 
+/** The one cluster the engine deploys to: a single-context kubeconfig, as a file and as its text. */
+export interface EngineCluster extends TargetCluster {
+  /** The same kubeconfig as a file (0600), the engine's KUBECONFIG. */
+  readonly kubeconfigFile: string;
+}
+
 export interface PulumiEngineOptions {
   readonly projectDir: string;
   readonly stack: string;
   readonly env: NodeJS.ProcessEnv;
   /** Where the stack's state is: the CLI's choice for restore, the drill's own for the drill. */
   readonly backend: StateBackend;
-  /** Kubeconfig for the Kubernetes provider (drill `--kubeconfig`), passed as KUBECONFIG. */
-  readonly kubeconfig?: string;
 }
 
 /** Checks the environment before anything runs; throws EngineSetupError naming what to set. */
@@ -45,8 +49,19 @@ export function engineEnvironment(options: PulumiEngineOptions): Record<string, 
     );
   }
   const vars: Record<string, string> = { PULUMI_BACKEND_URL: backend, PULUMI_SKIP_UPDATE_CHECK: "true" };
-  if (options.kubeconfig) vars.KUBECONFIG = path.resolve(options.kubeconfig);
+  // The statically built Pulumi CLI needs $USER ("user: Current requires cgo or $USER set"); containers
+  // and some CI runners have none: the operating system's user name stands in.
+  if (!options.env.USER) vars.USER = userName();
   return vars;
+}
+
+/** The operating system's name for this process's user, or "gitops-bootstrap" where it has none. */
+function userName(): string {
+  try {
+    return os.userInfo().username || "gitops-bootstrap";
+  } catch {
+    return "gitops-bootstrap";
+  }
 }
 
 /** Counts of resource operations from a summary event, without `same`. */
@@ -74,12 +89,17 @@ export function engineEventLine(event: EngineEvent): string | undefined {
 }
 
 export class PulumiEngine implements DeployEngine {
-  private constructor(readonly stack: Stack, readonly description: string) {}
+  private constructor(
+    readonly stack: Stack,
+    readonly description: string,
+    private readonly target: { cluster?: EngineCluster },
+  ) {}
 
-  /** Selects (or creates) the stack. Nothing is deployed yet. */
+  /** Selects (or creates) the stack. Nothing is deployed until {@link useCluster} names the cluster. */
   static async open(options: PulumiEngineOptions): Promise<PulumiEngine> {
     const envVars = engineEnvironment(options);
-    const program = async () => bootstrap(rawConfigFromPulumi(options.projectDir), { repoSecretsCheck: false });
+    const target: { cluster?: EngineCluster } = {};
+    const program = async () => bootstrap(rawConfigFromPulumi(options.projectDir), { repoSecretsCheck: false, cluster: target.cluster });
     let stack: Stack;
     let created = false;
     try {
@@ -101,24 +121,41 @@ export class PulumiEngine implements DeployEngine {
       throw new EngineSetupError(`cannot select the Pulumi stack ${options.stack} in ${where}: ${message.split("\n").find((l) => /error/i.test(l)) ?? message.split("\n")[0]}`);
     }
     const fresh = created ? ", a new stack: this backend had no state for it" : "";
-    return new PulumiEngine(stack, `pulumi up --refresh (stack ${options.stack}${fresh}, backend ${printableBackend(envVars.PULUMI_BACKEND_URL)})`);
+    return new PulumiEngine(stack, `pulumi up --refresh (stack ${options.stack}${fresh}, backend ${printableBackend(envVars.PULUMI_BACKEND_URL)})`, target);
   }
 
+  /**
+   * The cluster for `up` and `destroy`: the provider gets its kubeconfig and context from the
+   * program, and the engine's KUBECONFIG is its file, so nothing falls back to another kubeconfig.
+   */
+  useCluster(cluster: EngineCluster): void {
+    this.target.cluster = cluster;
+    this.stack.workspace.envVars.KUBECONFIG = cluster.kubeconfigFile;
+  }
+
+  private pinned(): void {
+    if (!this.target.cluster) throw new Error("the engine was given no cluster: useCluster() comes before up and destroy");
+  }
+
+  // runProgram: the refresh and the destroy configure the provider from the program (the cluster
+  // of this run), not from the inputs the state kept from the last run, which may be a lost cluster.
   async up(onLine: (line: string) => void, signal: AbortSignal): Promise<DeployResult> {
+    this.pinned();
     const onEvent = (e: EngineEvent): void => {
       const line = engineEventLine(e);
       if (line) onLine(line);
     };
-    const result = await this.stack.up({ refresh: true, onEvent, color: "never", signal });
+    const result = await this.stack.up({ refresh: true, runProgram: true, onEvent, color: "never", signal });
     return { changes: changesOf(result.summary.resourceChanges) };
   }
 
   async destroy(onLine: (line: string) => void, signal?: AbortSignal): Promise<DeployResult> {
+    this.pinned();
     const onEvent = (e: EngineEvent): void => {
       const line = engineEventLine(e);
       if (line) onLine(line);
     };
-    const result = await this.stack.destroy({ onEvent, color: "never", signal });
+    const result = await this.stack.destroy({ runProgram: true, onEvent, color: "never", signal });
     return { changes: changesOf(result.summary.resourceChanges) };
   }
 }

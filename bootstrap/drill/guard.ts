@@ -1,14 +1,16 @@
 /**
  * The drill's guard: it installs into a cluster and then destroys everything, so it refuses a
- * cluster that holds anything beyond a fresh cluster's default namespaces, and a cluster that
- * another stack is explicitly bound to (its `kubernetes:context` / `kubernetes:kubeconfig`),
- * unless `--force`.
+ * cluster that holds anything beyond what a fresh cluster of a known distribution has (its
+ * namespaces, the workloads the distribution runs in `kube-system` / `default`: fresh-cluster.ts),
+ * any PersistentVolumeClaim, and a cluster that another stack is explicitly bound to (its
+ * `kubernetes:context` / `kubernetes:kubeconfig`), unless `--force`.
  */
+import { FRESH_NAMESPACES, type WorkloadMeta, freshWorkloadRule, topLevelWorkloads } from "../fresh-cluster";
+import { isInlineKubeconfig } from "../kubeconfig";
 import { listStacks, readStackFileConfig } from "../stack-file";
-import { isInlineKubeconfig, loadKubeConfig } from "./watch";
+import { loadKubeConfig } from "./watch";
 
-/** Namespaces a new cluster has: Kubernetes' own, and kind's local-path provisioner. */
-export const FRESH_NAMESPACES: readonly string[] = ["default", "kube-node-lease", "kube-public", "kube-system", "local-path-storage"];
+export { FRESH_NAMESPACES };
 
 export interface StackBinding {
   readonly stack: string;
@@ -19,8 +21,16 @@ export interface StackBinding {
   readonly server?: string;
 }
 
-export interface GuardInput {
+/** What the guard reads from the cluster. */
+export interface GuardFacts {
   readonly namespaces: readonly string[];
+  /** Workloads in the namespaces a fresh cluster runs some in (`WORKLOAD_NAMESPACES`). */
+  readonly workloads: readonly WorkloadMeta[];
+  /** Every PersistentVolumeClaim, `namespace/name`. */
+  readonly persistentVolumeClaims: readonly string[];
+}
+
+export interface GuardInput extends GuardFacts {
   /** The drill cluster's API server and context. */
   readonly server: string;
   readonly context: string;
@@ -29,13 +39,20 @@ export interface GuardInput {
 
 const normalizeServer = (s: string): string => s.replace(/\/+$/, "").toLowerCase();
 
+const listed = (items: readonly string[]): string => items.slice(0, 8).join(", ") + (items.length > 8 ? `, … (${items.length} in all)` : "");
+
 /** Why the drill must not run on this cluster; empty when it may. */
 export function guardProblems(input: GuardInput): string[] {
   const problems: string[] = [];
   const extra = input.namespaces.filter((n) => !FRESH_NAMESPACES.includes(n));
-  if (extra.length > 0) {
-    const shown = extra.slice(0, 8).join(", ") + (extra.length > 8 ? `, … (${extra.length} in all)` : "");
-    problems.push(`the cluster is not empty: it has namespaces a fresh cluster does not have (${shown})`);
+  if (extra.length > 0) problems.push(`the cluster is not empty: it has namespaces a fresh cluster does not have (${listed(extra)})`);
+  const unknown = topLevelWorkloads(input.workloads).filter((w) => !freshWorkloadRule(w));
+  if (unknown.length > 0) {
+    const names = unknown.map((w) => `${w.kind} ${w.namespace}/${w.name}`);
+    problems.push(`the cluster runs workloads no fresh cluster of a known distribution (kind, k3s, minikube, EKS, GKE, AKS) runs: ${listed(names)}`);
+  }
+  if (input.persistentVolumeClaims.length > 0) {
+    problems.push(`the cluster holds data: PersistentVolumeClaims ${listed(input.persistentVolumeClaims)}`);
   }
   for (const b of input.otherStacks) {
     if (b.server && normalizeServer(b.server) === normalizeServer(input.server)) {
@@ -45,6 +62,11 @@ export function guardProblems(input: GuardInput): string[] {
     }
   }
   return problems;
+}
+
+/** The distribution workloads the guard recognised, for the report: `coredns, kube-proxy`. */
+export function recognisedWorkloads(workloads: readonly WorkloadMeta[]): string[] {
+  return [...new Set(topLevelWorkloads(workloads).map((w) => freshWorkloadRule(w)?.id).filter((id): id is string => id !== undefined))].sort();
 }
 
 /** Every other stack that names a context or kubeconfig, with the server it resolves to here. */

@@ -56,6 +56,9 @@ export interface RunReport {
   readonly reconciler: string;
   /** The API server URL (no credentials). */
   readonly cluster: string;
+  /** The kubeconfig context the run used, and its cluster's identity (the `kube-system` namespace's UID). */
+  readonly context?: string;
+  readonly kubeSystemUid?: string;
   readonly repo: { readonly url: string; readonly revision: string; readonly path: string };
   readonly startedAt: string;
   readonly finishedAt: string;
@@ -95,7 +98,7 @@ export function formatMarkdown(r: RunReport): string {
     `# gitops-bootstrap ${r.command}: ${r.stack} — ${r.outcome}`,
     "",
     `- environment: \`${r.environment}\`, reconciler: \`${r.reconciler}\``,
-    `- cluster: \`${r.cluster}\``,
+    `- cluster: \`${r.cluster}\`${r.context ? ` (context \`${r.context}\`, kube-system \`${r.kubeSystemUid}\`)` : ""}`,
     `- repository: \`${r.repo.url}\` at \`${r.repo.revision}\`, path \`${r.repo.path}\``,
     `- started ${r.startedAt}, finished ${r.finishedAt}`,
     `- **recovery time: ${r.recoveryTimeMs === undefined ? "not recovered" : seconds(r.recoveryTimeMs)}**`,

@@ -1,8 +1,9 @@
 /**
- * `restore` and `drill`: check → up → wait for convergence → verify Secrets → report, and for the
- * drill a guard first and a destroy at the end (unless kept), also after a failure, a timeout or
- * Ctrl-C. Each step prints one line when it starts and one when it ends; the report records the
- * phases, per-app times and failures, and never a secret.
+ * `restore` and `drill`: identify the cluster → check → up → wait for convergence → verify
+ * Secrets → report, and for the drill a guard first and a destroy at the end (unless kept), after
+ * success, a failure, a timeout, Ctrl-C or any unexpected error alike. Each step prints one line
+ * when it starts and one when it ends; the report records the phases, per-app times and
+ * failures, and never a secret.
  */
 import * as path from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
@@ -14,12 +15,13 @@ import { formatSealedLine } from "../sops/report";
 import { ReadInterrupted, RepositoryError, type RepositorySnapshot, type readRepository, redactUrl } from "../sops/repository";
 import { stackGitCredentials, stackScope } from "../stack-repository";
 import { objectKey, type ObjectRecord } from "./convergence";
-import { findSealedSecrets, findSecrets, listNamespaces, serverOf } from "./cluster";
+import { findSealedSecrets, findSecrets, listNamespaces, listPersistentVolumeClaims, listWorkloads, serverOf } from "./cluster";
 import type { DeployEngine } from "./engine";
-import { type StackBinding, guardProblems } from "./guard";
+import { type GuardFacts, type StackBinding, guardProblems, recognisedWorkloads } from "./guard";
 import { type AppRecord, type PhaseName, type PhaseRecord, type PhaseStatus, REPORT_FILES, type RunOutcome, type RunReport, type SecretRecord, formatJUnit, formatJson, formatMarkdown, seconds } from "./report";
-import { expectedSealedSecrets, expectedSecrets, judgedOnly } from "./secrets";
+import { type ExpectedSecret, expectedSealedSecrets, expectedSecrets, judgedOnly } from "./secrets";
 import { applicationStatusReader, helmReleaseStatusReader, kustomizationStatusReader } from "./status";
+import { type ClusterIdentity, describeIdentity, identityChange, readClusterIdentity } from "./target";
 import { type WaitOptions, type WaitResult, type WatchedKind, progressLine, waitForConvergence } from "./wait";
 
 /** What to watch for a stack's reconciler, and its root object. */
@@ -36,11 +38,34 @@ export function watchSpecFor(config: BootstrapConfig): Pick<WaitOptions, "kinds"
   return { kinds, rootKey: objectKey("Kustomization", config.flux.namespace, config.rootApp.name), reconcilerNamespace: config.flux.namespace, noun: "Kustomizations and HelmReleases" };
 }
 
+/** What a run reads from its cluster; {@link clusterReader} is the real one, on the run's single-context kubeconfig. */
+export interface ClusterReader {
+  /** The API server and context, without credentials. */
+  readonly server: string;
+  identity(): Promise<ClusterIdentity>;
+  guardFacts(): Promise<GuardFacts>;
+  waitForConvergence(options: Omit<WaitOptions, "kubeconfig">): Promise<WaitResult>;
+  findSecrets(expected: readonly ExpectedSecret[]): Promise<SecretRecord[]>;
+  findSealedSecrets(expected: readonly ExpectedSecret[]): Promise<SecretRecord[]>;
+}
+
+export function clusterReader(kc: KubeConfig): ClusterReader {
+  return {
+    server: serverOf(kc),
+    identity: () => readClusterIdentity(kc),
+    guardFacts: async () => ({ namespaces: await listNamespaces(kc), workloads: await listWorkloads(kc), persistentVolumeClaims: await listPersistentVolumeClaims(kc) }),
+    waitForConvergence: (options) => waitForConvergence({ ...options, kubeconfig: kc }),
+    findSecrets: (expected) => findSecrets(kc, expected),
+    findSealedSecrets: (expected) => findSealedSecrets(kc, expected),
+  };
+}
+
 export interface RunOptions {
   readonly command: "restore" | "drill";
   readonly stack: string;
   readonly config: BootstrapConfig;
-  readonly kubeconfig: KubeConfig;
+  /** The one cluster of the run, through the same single-context kubeconfig the engine deploys with. */
+  readonly cluster: ClusterReader;
   readonly engine: DeployEngine;
   /** Where to read the repository (once) for the check and the Secret list: the stack's URL, or a local checkout. */
   readonly repoSource: string;
@@ -64,10 +89,24 @@ export interface RunOptions {
   readonly keep?: boolean;
   /** The audit of the source cluster (`drill --audit`), for the report. */
   readonly audit?: RunReport["audit"];
+  /** Pause between attempts to read the cluster's identity before the destroy. @default 1000 ms, doubling */
+  readonly identityRetryMs?: number;
 }
 
 class Interrupted extends Error {}
 
+/** A step of the run: the phases it records (on an unexpected error, those not recorded yet fail with it). */
+interface Step {
+  readonly phases: readonly PhaseName[];
+  /** `stop` ends the run here (refused, failed, timed out); the report and teardown follow. */
+  run(): Promise<"next" | "stop">;
+}
+
+/**
+ * The run as the list of its steps (guard, check, up, wait, secrets), driven by one loop that
+ * owns the ending: whatever a step returns or throws, the drill then destroys what it deployed
+ * (after checking it is still the same cluster) and the report is written.
+ */
 export async function runRecovery(o: RunOptions): Promise<RunReport> {
   const t0 = Date.now();
   const startedAt = new Date(t0).toISOString();
@@ -83,6 +122,7 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
   let snapshot: RepositorySnapshot | undefined;
   // Other environments' files in the same repository: neither judged nor expected in this cluster.
   let notJudged: readonly string[] = [];
+  let target: ClusterIdentity | undefined;
   const rel = (at: number): number => at - t0;
 
   const record = (name: PhaseName, status: PhaseStatus, start: number, end: number, detail?: string): void => {
@@ -94,22 +134,42 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
     if (o.signal.aborted) throw new Interrupted();
   };
 
-  try {
-    if (o.guard) {
+  /** The cluster as it answers now, compared with the one identified at the start. */
+  const sameCluster = async (): Promise<string | undefined> => identityChange(target!, await o.cluster.identity());
+
+  const identify: Step = {
+    phases: [],
+    run: async () => {
+      target = await o.cluster.identity();
+      o.out(`► cluster: ${describeIdentity(target)}`);
+      return "next";
+    },
+  };
+
+  const guard: Step = {
+    phases: ["guard"],
+    run: async () => {
       const start = Date.now();
-      o.out(`► guard: is ${serverOf(o.kubeconfig)} a throwaway cluster?`);
-      const problems = guardProblems({ namespaces: await listNamespaces(o.kubeconfig), server: serverOf(o.kubeconfig), context: o.kubeconfig.getCurrentContext(), otherStacks: o.guard.otherStacks });
-      if (problems.length > 0 && !o.guard.force) {
+      o.out(`► guard: is ${o.cluster.server} a throwaway cluster?`);
+      const facts = await o.cluster.guardFacts();
+      const problems = guardProblems({ ...facts, server: target!.server, context: target!.context, otherStacks: o.guard!.otherStacks });
+      if (problems.length > 0 && !o.guard!.force) {
         for (const p of problems) failures.push(`guard: ${p}`);
         record("guard", "failed", start, Date.now(), `refused: ${problems.join("; ")}. The drill installs and then destroys everything; point --kubeconfig at a throwaway cluster, or pass --force if this one really is disposable`);
         outcome = "refused";
-        return await finish();
+        return "stop";
       }
-      record("guard", "ok", start, Date.now(), problems.length > 0 ? `forced past: ${problems.join("; ")}` : "the cluster is empty and no other stack deploys to it");
-    }
+      for (const p of problems) notes.push(`guard: --force: ran although ${p}`);
+      const recognised = recognisedWorkloads(facts.workloads);
+      const fresh = `the cluster is empty${recognised.length > 0 ? ` (it runs only what its distribution does: ${recognised.join(", ")})` : ""} and no other stack deploys to it`;
+      record("guard", "ok", start, Date.now(), problems.length > 0 ? `forced past: ${problems.join("; ")}` : fresh);
+      return "next";
+    },
+  };
 
-    checkInterrupt();
-    {
+  const check: Step = {
+    phases: ["check"],
+    run: async () => {
       const start = Date.now();
       o.out(`► check: do the stack's age key(s) decrypt every SOPS file that ${o.config.repo.path} reaches in ${redactUrl(o.repoSource)}?`);
       let report: RepositoryCheckReport | undefined;
@@ -142,7 +202,7 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
         for (const r of badSealed) failures.push(`check: ${formatSealedLine(r)}`);
         const what = [bad.length > 0 ? `${bad.length} of ${report.files.length} SOPS file(s) do not verify with the stack's key` : "", badSealed.length > 0 ? `the key backup does not open ${badSealed.length} SealedSecret(s)` : ""].filter(Boolean).join("; ");
         record("check", "failed", start, Date.now(), `${what}; nothing was deployed`);
-        return await finish();
+        return "stop";
       }
       for (const w of report?.warnings.filter((x) => x.includes("SealedSecret")) ?? []) notes.push(`check: ${w}`);
       // sops decrypts these, so the sync will: worth a look, not a reason to stop a recovery.
@@ -151,12 +211,22 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
       for (const w of report?.warnings.filter((x) => x.startsWith("scope: ")) ?? []) notes.push(`check: ${w}`);
       const others = notJudged.length > 0 ? `; ${notJudged.length} SOPS file(s) for other environments, not judged` : "";
       if (report) record("check", "ok", start, Date.now(), `${report.files.length} SOPS file(s) verified${opened > 0 ? `; the key backup opens ${opened} SealedSecret(s)` : ""}${others}`);
-    }
+      return "next";
+    },
+  };
 
-    checkInterrupt();
-    const upStart = Date.now();
-    {
+  const up: Step = {
+    phases: ["up"],
+    run: async () => {
+      const upStart = Date.now();
       o.out(`► up: ${o.engine.description}`);
+      const changed = await sameCluster();
+      if (changed) {
+        const message = `not run: the cluster is not the one checked at the start: ${changed}; nothing was deployed`;
+        failures.push(`up: ${message}`);
+        record("up", "failed", upStart, Date.now(), message);
+        return "stop";
+      }
       deployStarted = true;
       try {
         changes = { ...(await o.engine.up(o.out, o.signal)).changes };
@@ -165,31 +235,35 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
         const message = firstLines(e);
         failures.push(`up: ${message}`);
         record("up", "failed", upStart, Date.now(), message);
-        return await finish();
+        return "stop";
       }
       checkInterrupt();
       const summary = Object.entries(changes).map(([op, n]) => `${op} ${n}`).join(", ") || "no changes";
       record("up", "ok", upStart, Date.now(), summary);
-    }
+      return "next";
+    },
+  };
 
-    const waitStart = Date.now();
-    o.out(`► waiting for ${o.config.reconciler} to converge (timeout ${seconds(o.timeoutMs)}; a problem lasting ${seconds(o.failureGraceMs)} is a failure)`);
-    const result = await waitForConvergence({
-      ...watchSpecFor(o.config),
-      kubeconfig: o.kubeconfig,
-      failureGraceMs: o.failureGraceMs,
-      deadline: waitStart + o.timeoutMs,
-      signal: o.signal,
-      // On a terminal the live line shows the counts; elsewhere a line when they change.
-      onProgress: o.status ? undefined : (line) => o.out(`  ► ${line}`),
-      onStatus: o.status ? (line) => o.status?.(`  ► ${line}`) : undefined,
-      onNotice: (line) => o.out(`  ! ${line}`),
-    });
-    if (o.status) o.out(`  ► ${progressLine(result.summary, watchSpecFor(o.config).noun)}`);
-    apps = result.objects.map((r) => appRecord(r, t0));
-    recordWaitPhases(result, waitStart);
-    if (result.outcome === "interrupted") throw new Interrupted();
-    if (result.outcome !== "converged") {
+  const wait: Step = {
+    phases: ["reconciler ready", "root synced", "all healthy"],
+    run: async () => {
+      const waitStart = Date.now();
+      o.out(`► waiting for ${o.config.reconciler} to converge (timeout ${seconds(o.timeoutMs)}; a problem lasting ${seconds(o.failureGraceMs)} is a failure)`);
+      const result = await o.cluster.waitForConvergence({
+        ...watchSpecFor(o.config),
+        failureGraceMs: o.failureGraceMs,
+        deadline: waitStart + o.timeoutMs,
+        signal: o.signal,
+        // On a terminal the live line shows the counts; elsewhere a line when they change.
+        onProgress: o.status ? undefined : (line) => o.out(`  ► ${line}`),
+        onStatus: o.status ? (line) => o.status?.(`  ► ${line}`) : undefined,
+        onNotice: (line) => o.out(`  ! ${line}`),
+      });
+      if (o.status) o.out(`  ► ${progressLine(result.summary, watchSpecFor(o.config).noun)}`);
+      apps = result.objects.map((r) => appRecord(r, t0));
+      recordWaitPhases(result, waitStart);
+      if (result.outcome === "interrupted") throw new Interrupted();
+      if (result.outcome === "converged") return "next";
       for (const r of result.summary.failed) failures.push(`${r.kind} ${r.namespace}/${r.name}: ${r.failure}${r.status.details.length ? ` — ${r.status.details.join("; ")}` : ""}`);
       if (result.outcome === "timeout") {
         for (const r of result.objects) if (r.convergedAt === undefined && r.deletedAt === undefined) failures.push(`${r.kind} ${r.namespace}/${r.name} did not converge in time: ${r.status.summary}${r.status.details.length ? ` — ${r.status.details.join("; ")}` : ""}`);
@@ -197,11 +271,13 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
         for (const w of result.workloadsNotReady) failures.push(`${o.config.reconciler} workload ${w} not ready`);
         outcome = "timeout";
       }
-      return await finish();
-    }
+      return "stop";
+    },
+  };
 
-    checkInterrupt();
-    {
+  const secretsPresent: Step = {
+    phases: ["secrets present"],
+    run: async () => {
       const start = Date.now();
       o.out(`► secrets: does every Secret defined by a SOPS file or a SealedSecret exist in the cluster?`);
       if (!snapshot) {
@@ -210,28 +286,49 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
         record("secrets present", "skipped", start, Date.now(), why);
       } else {
         secrets = [
-          ...(await findSecrets(o.kubeconfig, expectedSecrets(judgedOnly(snapshot.candidates, notJudged), o.secretsUnder))),
-          ...(await findSealedSecrets(o.kubeconfig, expectedSealedSecrets(judgedOnly(snapshot.sealed, notJudged), o.secretsUnder))),
+          ...(await o.cluster.findSecrets(expectedSecrets(judgedOnly(snapshot.candidates, notJudged), o.secretsUnder))),
+          ...(await o.cluster.findSealedSecrets(expectedSealedSecrets(judgedOnly(snapshot.sealed, notJudged), o.secretsUnder))),
         ];
         const missing = secrets.filter((s) => !s.found);
         for (const s of missing) {
           failures.push(s.sealed ? `SealedSecret ${s.namespace ?? "*"}/${s.name} (from ${s.file}) is not unsealed: ${s.problem}` : `Secret ${s.namespace ?? "*"}/${s.name} (from ${s.file}) is not in the cluster`);
         }
         record("secrets present", missing.length > 0 ? "failed" : "ok", start, Date.now(), `${secrets.length - missing.length}/${secrets.length} present`);
-        if (missing.length > 0) return await finish();
+        if (missing.length > 0) return "stop";
       }
+      outcome = "recovered";
+      recoveryTimeMs = Date.now() - t0;
+      o.out(`✔ recovered in ${seconds(recoveryTimeMs)}: ${apps.filter((a) => !a.deleted).length} app(s) synced and healthy`);
+      return "next";
+    },
+  };
+
+  const steps: readonly Step[] = [identify, ...(o.guard ? [guard] : []), check, up, wait, secretsPresent];
+  let current: Step | undefined;
+  let currentStart = Date.now();
+  try {
+    for (const step of steps) {
+      checkInterrupt();
+      current = step;
+      currentStart = Date.now();
+      if ((await step.run()) === "stop") break;
     }
-    outcome = "recovered";
-    recoveryTimeMs = Date.now() - t0;
-    o.out(`✔ recovered in ${seconds(recoveryTimeMs)}: ${apps.filter((a) => !a.deleted).length} app(s) synced and healthy`);
-    return await finish();
   } catch (e) {
-    if (!(e instanceof Interrupted)) throw e;
-    outcome = "interrupted";
-    failures.push("interrupted (Ctrl-C)");
-    o.out("■ interrupted");
-    return await finish();
+    if (e instanceof Interrupted) {
+      outcome = "interrupted";
+      failures.push("interrupted (Ctrl-C)");
+      o.out("■ interrupted");
+    } else {
+      // Anything unexpected (an API error, a throw in a scan) is a failure of its step, reported like the others.
+      outcome = "failed";
+      const message = firstLines(e);
+      const unrecorded = (current?.phases ?? []).filter((name) => !phases.some((p) => p.name === name));
+      failures.push(`${unrecorded[0] ?? current?.phases.at(-1) ?? "cluster"}: ${message}`);
+      for (const name of unrecorded) record(name, "failed", currentStart, Date.now(), message);
+      if (unrecorded.length === 0) o.out(`✗ ${message}`);
+    }
   }
+  return await finish();
 
   function recordWaitPhases(result: WaitResult, waitStart: number): void {
     const status: PhaseStatus = result.outcome === "interrupted" ? "interrupted" : "failed";
@@ -244,24 +341,48 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
     milestone("all healthy", result.allHealthyAt, `${result.summary.converged}/${result.summary.total} synced and healthy`);
   }
 
+  /** The identity check before the destroy, a few times: a passing API hiccup must not leave the keys behind. */
+  async function changeBeforeDestroy(): Promise<string | undefined> {
+    let pause = o.identityRetryMs ?? 1000;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await sameCluster();
+      } catch (e) {
+        if (attempt >= 3 || o.hardSignal?.aborted) throw e;
+        await new Promise((r) => setTimeout(r, pause));
+        pause *= 2;
+      }
+    }
+  }
+
+  async function destroy(): Promise<void> {
+    const start = Date.now();
+    o.out(`► destroy: removing what the drill deployed`);
+    let message: string;
+    try {
+      const changed = await changeBeforeDestroy();
+      if (changed === undefined) {
+        const r = await o.engine.destroy(o.out, o.hardSignal);
+        const summary = Object.entries(r.changes).map(([op, n]) => `${op} ${n}`).join(", ") || "nothing to remove";
+        record("destroy", "ok", start, Date.now(), summary);
+        return;
+      }
+      message = `not run: the cluster is not the one the drill deployed to: ${changed}; nothing was deleted, and what the drill deployed is still on ${describeIdentity(target!)}`;
+    } catch (e) {
+      message = o.hardSignal?.aborted ? "stopped by a second Ctrl-C: the cluster still holds what was deployed" : firstLines(e);
+    }
+    failures.push(`destroy: ${message}`);
+    record("destroy", "failed", start, Date.now(), message);
+    if (outcome === "recovered") outcome = "failed";
+  }
+
   async function finish(): Promise<RunReport> {
     if (o.command === "drill" && deployStarted) {
       if (o.keep) {
         notes.push("--keep: the cluster was left as it is; run `pulumi destroy` on the stack when done");
         o.out("– destroy skipped (--keep)");
       } else {
-        const start = Date.now();
-        o.out(`► destroy: removing what the drill deployed`);
-        try {
-          const r = await o.engine.destroy(o.out, o.hardSignal);
-          const summary = Object.entries(r.changes).map(([op, n]) => `${op} ${n}`).join(", ") || "nothing to remove";
-          record("destroy", "ok", start, Date.now(), summary);
-        } catch (e) {
-          const message = o.hardSignal?.aborted ? "stopped by a second Ctrl-C: the cluster still holds what was deployed" : firstLines(e);
-          failures.push(`destroy: ${message}`);
-          record("destroy", "failed", start, Date.now(), message);
-          if (outcome === "recovered") outcome = "failed";
-        }
+        await destroy();
       }
     }
     const report: RunReport = {
@@ -269,7 +390,8 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
       stack: o.stack,
       environment: o.config.environment,
       reconciler: o.config.reconciler,
-      cluster: serverOf(o.kubeconfig),
+      cluster: o.cluster.server,
+      ...(target ? { context: target.context, kubeSystemUid: target.kubeSystemUid } : {}),
       repo: { url: redactUrl(o.config.repo.url), revision: o.config.repo.revision, path: o.config.repo.path },
       startedAt,
       finishedAt: new Date().toISOString(),

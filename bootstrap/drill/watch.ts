@@ -5,9 +5,8 @@
  * missed; a dropped connection (API server restart) is retried with backoff and then resumed.
  * No polling: between reconnects, every change arrives as a watch event.
  */
-import * as os from "node:os";
-import * as path from "node:path";
 import { KubeConfig, KubernetesObjectApi, Watch } from "@kubernetes/client-node";
+import { absoluteKubeconfigPath, isInlineKubeconfig } from "../kubeconfig";
 import type { KubeObject, WatchEventType } from "./convergence";
 
 export interface ResourceRef {
@@ -163,10 +162,7 @@ export async function listAndWatch(kc: KubeConfig, ref: ResourceRef, handlers: L
   }
 }
 
-/** Whether a `kubernetes:kubeconfig` value is the kubeconfig itself rather than a path to one. */
-export function isInlineKubeconfig(value: string): boolean {
-  return /^\s*(apiVersion|clusters|kind):/m.test(value);
-}
+export { isInlineKubeconfig };
 
 /**
  * Loads a kubeconfig as `--kubeconfig` or a stack's `kubernetes:kubeconfig` gives it: a path
@@ -177,7 +173,7 @@ export function loadKubeConfig(source: string | undefined, context?: string, bas
   const kc = new KubeConfig();
   if (source === undefined) kc.loadFromDefault();
   else if (isInlineKubeconfig(source)) kc.loadFromString(source);
-  else kc.loadFromFile(path.resolve(baseDir, source === "~" || source.startsWith("~/") ? path.join(os.homedir(), source.slice(1)) : source));
+  else kc.loadFromFile(absoluteKubeconfigPath(source, baseDir));
   if (context) kc.setCurrentContext(context);
   const where = source === undefined ? "(default)" : isInlineKubeconfig(source) ? "(inline)" : source;
   if (!kc.getCurrentCluster()) throw new Error(`the kubeconfig ${where} has no cluster for context ${kc.getCurrentContext() || "(none)"}`);

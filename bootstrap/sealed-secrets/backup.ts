@@ -137,7 +137,7 @@ export async function runBackupKeys(opts: BackupOptions, io: BackupIo): Promise<
   // The backup there now is read before the cluster: its keys are kept, so it must open.
   const before = await existingBackup(out, flag, config.ageKey.set);
 
-  const kc = kubeConfigFor(opts.kubeconfig, kubernetes, io.projectDir);
+  const kc = kubeConfigFor(opts.kubeconfig, kubernetes, io.projectDir, io.env);
   io.stderr(`► backup-keys ${opts.stack}: reading the sealing keys of ${sealed.namespace}/${sealed.controllerName} in ${kc.getCurrentCluster()?.server}\n`);
   let cluster: SealingKey[];
   try {

@@ -6,9 +6,10 @@
  * validates custom resources against their real schemas.
  */
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { makeTestCertificates } from "./git-server";
 import { freePort, httpStatus, killLeftovers, startedOrStopped, terminate } from "./processes";
 import { toolchainPath } from "./toolchain";
 
@@ -24,6 +25,10 @@ export interface Sandbox {
   readonly server: string;
   /** Runs the toolchain's kubectl against the sandbox. */
   kubectl(args: readonly string[], input?: string): string;
+  /** The bearer token of one of the `users` (or `admin`). */
+  tokenOf(user: string): string;
+  /** Every request of the `auditUsers` so far (nothing else is recorded). */
+  auditedRequests(): readonly AuditedRequest[];
   /** Stops every process, keeping the data (a restart comes back with the same objects). */
   stop(): Promise<void>;
   /** Starts the stopped processes again on the same data and ports. */
@@ -39,6 +44,24 @@ export interface SandboxOptions {
   readonly nodes?: number;
   /** Install the CRDs from shared/fixtures/crds. @default true */
   readonly installCrds?: boolean;
+  /** Users besides `admin`, authenticated by a token and in no group: what they may do is up to RBAC. */
+  readonly users?: readonly string[];
+  /**
+   * Requests refused before RBAC looks at them, as CEL conditions on the SubjectAccessReview
+   * (`request.user`, `request.resourceAttributes`): each is a webhook authorizer whose match
+   * condition sends only those requests to a webhook of the sandbox that denies all it is asked,
+   * so they get HTTP 403 Forbidden. (admin, in system:masters, is never asked about.)
+   */
+  readonly deny?: readonly string[];
+  /** Users whose every request the API server records (audit level Metadata): see auditedRequests(). */
+  readonly auditUsers?: readonly string[];
+}
+
+export interface AuditedRequest {
+  readonly user: string;
+  readonly verb: string;
+  readonly requestURI: string;
+  readonly code?: number;
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, logFile?: string): Promise<void> {
@@ -55,6 +78,7 @@ interface Ports {
   etcdClient: number;
   etcdPeer: number;
   apiserver: number;
+  denyWebhook: number;
 }
 
 class LocalSandbox implements Sandbox {
@@ -68,6 +92,7 @@ class LocalSandbox implements Sandbox {
     private readonly ports: Ports,
     private readonly nodes: number,
     private readonly installCrds: boolean,
+    private readonly access: Pick<SandboxOptions, "users" | "deny" | "auditUsers"> = {},
   ) {
     this.kubeconfig = path.join(dir, "kubeconfig");
     this.env = { ...process.env, PATH: `${toolchainPath()}:${process.env.PATH}` };
@@ -82,13 +107,67 @@ class LocalSandbox implements Sandbox {
     return execFileSync("kubectl", ["--kubeconfig", this.kubeconfig, ...args], { env: this.env, input, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
   }
 
+  /** Derived from the admin token: stable across restarts without another file. */
+  tokenOf(user: string): string {
+    return user === "admin" ? this.token : createHash("sha256").update(`${this.token}:${user}`).digest("hex").slice(0, 48);
+  }
+
+  private get auditLog(): string {
+    return path.join(this.dir, "logs", "audit.log");
+  }
+
+  auditedRequests(): readonly AuditedRequest[] {
+    if (!fs.existsSync(this.auditLog)) return [];
+    return fs
+      .readFileSync(this.auditLog, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { user: { username: string }; verb: string; requestURI: string; responseStatus?: { code?: number } })
+      .map((e) => ({ user: e.user.username, verb: e.verb, requestURI: e.requestURI, code: e.responseStatus?.code }));
+  }
+
+  /** kube-apiserver flags for `users`, `deny` and `auditUsers`, with the files they name. */
+  private accessFlags(): string[] {
+    const flags: string[] = [];
+    const { deny = [], auditUsers = [] } = this.access;
+    if (deny.length === 0) flags.push("--authorization-mode=RBAC");
+    else {
+      const webhookKubeconfig = path.join(this.dir, "deny-webhook.kubeconfig");
+      fs.writeFileSync(webhookKubeconfig, JSON.stringify({
+        apiVersion: "v1", kind: "Config",
+        clusters: [{ name: "deny", cluster: { server: `https://127.0.0.1:${this.ports.denyWebhook}/`, "certificate-authority": path.join(this.dir, "deny-webhook", "ca.crt") } }],
+        users: [{ name: "apiserver", user: {} }],
+        contexts: [{ name: "deny", context: { cluster: "deny", user: "apiserver" } }],
+        "current-context": "deny",
+      }));
+      const webhook = (expression: string) => ({
+        timeout: "2s", authorizedTTL: "1s", unauthorizedTTL: "1s", subjectAccessReviewVersion: "v1", matchConditionSubjectAccessReviewVersion: "v1",
+        failurePolicy: "Deny", connectionInfo: { type: "KubeConfigFile", kubeConfigFile: webhookKubeconfig }, matchConditions: [{ expression }],
+      });
+      const config = {
+        apiVersion: "apiserver.config.k8s.io/v1",
+        kind: "AuthorizationConfiguration",
+        authorizers: [...deny.map((expression, i) => ({ type: "Webhook", name: `deny-${i}`, webhook: webhook(expression) })), { type: "RBAC", name: "rbac" }],
+      };
+      fs.writeFileSync(path.join(this.dir, "authorization.json"), JSON.stringify(config, null, 2));
+      flags.push(`--authorization-config=${path.join(this.dir, "authorization.json")}`);
+    }
+    if (auditUsers.length > 0) {
+      const policy = { apiVersion: "audit.k8s.io/v1", kind: "Policy", omitStages: ["RequestReceived"], rules: [{ level: "Metadata", users: [...auditUsers] }, { level: "None" }] };
+      fs.writeFileSync(path.join(this.dir, "audit-policy.json"), JSON.stringify(policy));
+      flags.push(`--audit-policy-file=${path.join(this.dir, "audit-policy.json")}`, `--audit-log-path=${this.auditLog}`);
+    }
+    return flags;
+  }
+
   /** Certificates, tokens and kubeconfig: written once per data directory. */
   private writeFiles(): void {
     const pki = path.join(this.dir, "pki");
     fs.mkdirSync(pki, { recursive: true });
     fs.writeFileSync(path.join(this.dir, "token"), this.token, { mode: 0o600 });
     // system:masters: the admin user every component and test uses. Loopback only, throwaway.
-    fs.writeFileSync(path.join(this.dir, "tokens.csv"), `${this.token},admin,admin,system:masters\n`, { mode: 0o600 });
+    const users = (this.access.users ?? []).map((u) => `${this.tokenOf(u)},${u},${u}\n`).join("");
+    fs.writeFileSync(path.join(this.dir, "tokens.csv"), `${this.token},admin,admin,system:masters\n${users}`, { mode: 0o600 });
     if (!fs.existsSync(path.join(pki, "sa.key"))) {
       const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
       fs.writeFileSync(path.join(pki, "sa.key"), privateKey.export({ type: "pkcs1", format: "pem" }), { mode: 0o600 });
@@ -124,8 +203,17 @@ class LocalSandbox implements Sandbox {
     fs.writeFileSync(path.join(this.dir, "pids"), this.processes.map((p) => `${p.child.pid}\n`).join(""));
   }
 
+  /** The webhook the `deny` authorizers ask (deny-webhook.js): it refuses everything, as only matching requests reach it. */
+  private async startDenyWebhook(): Promise<void> {
+    const certDir = path.join(this.dir, "deny-webhook");
+    const tls = fs.existsSync(path.join(certDir, "server.crt")) ? { certFile: path.join(certDir, "server.crt"), keyFile: path.join(certDir, "server.key") } : makeTestCertificates(certDir);
+    this.launch("deny-webhook", process.execPath, [path.join(__dirname, "deny-webhook.js"), String(this.ports.denyWebhook), tls.certFile, tls.keyFile]);
+    await waitFor("deny webhook", async () => (await httpStatus(`https://127.0.0.1:${this.ports.denyWebhook}/`)) === 200, 30_000, path.join(this.dir, "logs", "deny-webhook.log"));
+  }
+
   async start(): Promise<void> {
     fs.mkdirSync(path.join(this.dir, "logs"), { recursive: true });
+    if ((this.access.deny ?? []).length > 0) await this.startDenyWebhook();
     const fresh = !fs.existsSync(path.join(this.dir, "etcd"));
     this.writeFiles();
     const pki = path.join(this.dir, "pki");
@@ -149,7 +237,7 @@ class LocalSandbox implements Sandbox {
       `--secure-port=${this.ports.apiserver}`,
       `--cert-dir=${pki}`,
       `--token-auth-file=${path.join(this.dir, "tokens.csv")}`,
-      "--authorization-mode=RBAC",
+      ...this.accessFlags(),
       "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
       `--service-account-key-file=${path.join(pki, "sa.pub")}`,
       `--service-account-signing-key-file=${path.join(pki, "sa.key")}`,
@@ -257,7 +345,7 @@ class LocalSandbox implements Sandbox {
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   fs.mkdirSync(options.dir, { recursive: true });
   killLeftovers(path.join(options.dir, "pids"));
-  const ports: Ports = { etcdClient: await freePort(), etcdPeer: await freePort(), apiserver: await freePort() };
-  const sandbox = new LocalSandbox(options.dir, ports, options.nodes ?? 1, options.installCrds ?? true);
+  const ports: Ports = { etcdClient: await freePort(), etcdPeer: await freePort(), apiserver: await freePort(), denyWebhook: await freePort() };
+  const sandbox = new LocalSandbox(options.dir, ports, options.nodes ?? 1, options.installCrds ?? true, options);
   return startedOrStopped(sandbox);
 }

@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { RawStackConfig } from "../../bootstrap/config";
-import { bootstrap } from "../../bootstrap/program";
+import { type BootstrapOptions, bootstrap } from "../../bootstrap/program";
 
 /** Pulumi's marker for a secret value crossing the RPC boundary. */
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -28,7 +28,7 @@ export interface ProgramRun {
 }
 
 /** `releaseVersion` is what the mocked Helm release reports as its chart version. */
-export async function runProgramUnderMocks(raw: RawStackConfig, releaseVersion: string): Promise<ProgramRun> {
+export async function runProgramUnderMocks(raw: RawStackConfig, releaseVersion: string, options: BootstrapOptions = {}): Promise<ProgramRun> {
   const registered: Registered[] = [];
   const dependencies = new Map<string, string[]>();
   await pulumi.runtime.setMocks(
@@ -52,7 +52,7 @@ export async function runProgramUnderMocks(raw: RawStackConfig, releaseVersion: 
       return undefined;
     });
     // The repository check has its own tests (preflight.test.ts); git.example.com is not real.
-    return bootstrap(raw, { repoSecretsCheck: false });
+    return bootstrap(raw, { repoSecretsCheck: false, ...options });
   });
   const outputs = await new Promise<Record<string, unknown>>((resolve) => pulumi.output(stackOutputs as any).apply((o) => resolve(o as Record<string, unknown>)));
   await pulumi.runtime.disconnect();

@@ -1,0 +1,242 @@
+/**
+ * The run's structure: whatever happens after the guard, the drill tears down what it deployed
+ * (once it has checked the cluster is the same) and writes its report. A stand-in engine and
+ * cluster record what was asked of them; the repository check is the real one on the example
+ * repository with its demo key.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { type BootstrapConfig, resolveConfig } from "../../../bootstrap/config";
+import { ClusterError } from "../../../bootstrap/drill/cluster";
+import type { DeployEngine } from "../../../bootstrap/drill/engine";
+import type { GuardFacts } from "../../../bootstrap/drill/guard";
+import type { RunReport } from "../../../bootstrap/drill/report";
+import { type ClusterReader, type RunOptions, runRecovery } from "../../../bootstrap/drill/run";
+import type { ClusterIdentity } from "../../../bootstrap/drill/target";
+import type { WaitResult } from "../../../bootstrap/drill/wait";
+import { FRESH_NAMESPACES } from "../../../bootstrap/fresh-cluster";
+import { checkRepository } from "../../../bootstrap/sops";
+import { readRepository } from "../../../bootstrap/sops/repository";
+import { rawStackConfig } from "../config-harness";
+
+const PROJECT = path.resolve(__dirname, "../../..");
+const DEMO_KEY = fs.readFileSync(path.join(PROJECT, "examples/gitops-repo/demo-age-key.txt"), "utf8").match(/AGE-SECRET-KEY-1[0-9A-Z]+/)![0];
+const THROWAWAY: ClusterIdentity = { context: "kind-drill", server: "https://127.0.0.1:6443", kubeSystemUid: "uid-of-the-throwaway" };
+const OTHER: ClusterIdentity = { ...THROWAWAY, kubeSystemUid: "uid-of-another-cluster" };
+
+let config: BootstrapConfig;
+let reportDir: string;
+
+beforeAll(async () => {
+  const raw = rawStackConfig(
+    { environment: "drill", reconciler: "argocd", repo: { url: "https://git.example.com/x.git", revision: "HEAD", path: "examples/gitops-repo/apps" }, ageKeyFile: "examples/gitops-repo/demo-age-key.txt" },
+    [],
+  );
+  config = await resolveConfig({ ...raw, baseDir: PROJECT });
+});
+beforeEach(() => {
+  reportDir = fs.mkdtempSync(path.join(os.tmpdir(), "run-report-"));
+});
+afterEach(() => fs.rmSync(reportDir, { recursive: true, force: true }));
+
+/** Records `up` and `destroy`. */
+class RecordingEngine implements DeployEngine {
+  readonly description = "stand-in engine";
+  readonly calls: string[] = [];
+  async up() {
+    this.calls.push("up");
+    return { changes: { create: 5 } };
+  }
+  async destroy() {
+    this.calls.push("destroy");
+    return { changes: { delete: 5 } };
+  }
+}
+
+const converged = (): WaitResult => {
+  const now = Date.now();
+  return {
+    outcome: "converged",
+    endedAt: now,
+    reconcilerReadyAt: now,
+    rootSyncedAt: now,
+    allHealthyAt: now,
+    summary: { total: 1, converged: 1, synced: 1, healthy: 1, troubled: 0, failed: [], missing: [], outcome: "converged" },
+    objects: [],
+    workloadsNotReady: [],
+  };
+};
+
+const fresh: GuardFacts = { namespaces: FRESH_NAMESPACES, workloads: [], persistentVolumeClaims: [] };
+
+/** A cluster that answers with `identities` in turn (the last one from then on); `overrides` replace its reads. */
+function cluster(identities: ClusterIdentity[], overrides: Partial<ClusterReader> = {}): ClusterReader & { identityReads: () => number } {
+  let reads = 0;
+  return {
+    server: THROWAWAY.server,
+    identity: async () => identities[Math.min(reads++, identities.length - 1)],
+    identityReads: () => reads,
+    guardFacts: async () => fresh,
+    waitForConvergence: async () => converged(),
+    findSecrets: async (expected) => expected.map((s) => ({ file: s.file, name: s.name, namespace: s.namespace, found: true })),
+    findSealedSecrets: async () => [],
+    ...overrides,
+  };
+}
+
+async function drill(c: ClusterReader, engine: DeployEngine, extra: Partial<RunOptions> = {}): Promise<{ report: RunReport; output: string }> {
+  const lines: string[] = [];
+  const report = await runRecovery({
+    command: "drill",
+    stack: "drill",
+    config,
+    cluster: c,
+    engine,
+    repoSource: path.join(PROJECT, "examples/gitops-repo"),
+    repoRevision: undefined,
+    checkRepository,
+    readRepository,
+    timeoutMs: 60_000,
+    failureGraceMs: 1000,
+    reportDir,
+    signal: new AbortController().signal,
+    out: (l) => lines.push(l),
+    guard: { force: false, otherStacks: [] },
+    identityRetryMs: 1,
+    ...extra,
+  });
+  return { report, output: lines.join("\n") };
+}
+
+const written = (): RunReport => JSON.parse(fs.readFileSync(path.join(reportDir, "report.json"), "utf8"));
+const phase = (r: RunReport, name: string) => r.phases.find((p) => p.name === name);
+
+describe("teardown and report on every exit after the guard", () => {
+  it("the happy path identifies the cluster three times (start, before up, before destroy) and tears down", async () => {
+    const c = cluster([THROWAWAY]);
+    const engine = new RecordingEngine();
+    const { report } = await drill(c, engine);
+    expect(report.outcome).toBe("recovered");
+    expect(engine.calls).toEqual(["up", "destroy"]);
+    expect(c.identityReads()).toBe(3);
+    expect(report).toMatchObject({ context: "kind-drill", kubeSystemUid: "uid-of-the-throwaway" });
+    expect(report.secrets).toEqual([{ file: "workloads/demo-secret/demo-credentials.sops.yaml", name: "demo-credentials", namespace: "demo-secret", found: true }]);
+  });
+
+  it("a 403 while listing Secrets after up still destroys, and the report (all three files) says failed with the message", async () => {
+    const engine = new RecordingEngine();
+    const forbidden = new ClusterError("not allowed to list secrets in demo-secret (HTTP 403): the kubeconfig's user needs list on secrets in demo-secret");
+    const { report, output } = await drill(cluster([THROWAWAY], { findSecrets: async () => Promise.reject(forbidden) }), engine);
+    expect(engine.calls).toEqual(["up", "destroy"]);
+    expect(report.outcome).toBe("failed");
+    expect(report.failures).toEqual([`secrets present: ${forbidden.message}`]);
+    expect(phase(report, "secrets present")).toMatchObject({ status: "failed", detail: forbidden.message });
+    expect(phase(report, "destroy")).toMatchObject({ status: "ok", detail: "delete 5" });
+    expect(written()).toEqual(report);
+    expect(fs.readFileSync(path.join(reportDir, "junit.xml"), "utf8")).toContain("not allowed to list secrets in demo-secret");
+    expect(fs.readFileSync(path.join(reportDir, "report.md"), "utf8")).toContain("failed");
+    for (const text of [output, ...fs.readdirSync(reportDir).map((f) => fs.readFileSync(path.join(reportDir, f), "utf8"))]) expect(text).not.toContain(DEMO_KEY);
+  });
+
+  it("anything thrown during the wait (not a cluster error) is a failed wait, and the drill still destroys", async () => {
+    const engine = new RecordingEngine();
+    const { report } = await drill(cluster([THROWAWAY], { waitForConvergence: async () => Promise.reject(new TypeError("cannot read properties of undefined (reading 'status')")) }), engine);
+    expect(engine.calls).toEqual(["up", "destroy"]);
+    expect(report.outcome).toBe("failed");
+    expect(report.phases.map((p) => [p.name, p.status])).toEqual([
+      ["guard", "ok"], ["check", "ok"], ["up", "ok"], ["reconciler ready", "failed"], ["root synced", "failed"], ["all healthy", "failed"], ["destroy", "ok"],
+    ]);
+    expect(report.failures).toEqual(["reconciler ready: cannot read properties of undefined (reading 'status')"]);
+  });
+
+  it("a failed destroy after a failure keeps both in the report", async () => {
+    const engine = new RecordingEngine();
+    engine.destroy = async () => {
+      engine.calls.push("destroy");
+      throw new Error("error: timed out waiting for the namespace argocd to be deleted");
+    };
+    const { report } = await drill(cluster([THROWAWAY], { findSecrets: async () => Promise.reject(new ClusterError("timed out")) }), engine);
+    expect(report.outcome).toBe("failed");
+    expect(report.failures).toEqual(["secrets present: timed out", "destroy: timed out waiting for the namespace argocd to be deleted"]);
+  });
+
+  it("an error before anything is deployed (the guard cannot list) writes a failed report and destroys nothing", async () => {
+    const engine = new RecordingEngine();
+    const { report } = await drill(cluster([THROWAWAY], { guardFacts: async () => Promise.reject(new ClusterError("not allowed to list pods in kube-system (HTTP 403)")) }), engine);
+    expect(engine.calls).toEqual([]);
+    expect(report.outcome).toBe("failed");
+    expect(report.phases).toEqual([expect.objectContaining({ name: "guard", status: "failed", detail: "not allowed to list pods in kube-system (HTTP 403)" })]);
+    expect(written().outcome).toBe("failed");
+  });
+
+  it("restore never destroys, even after an error", async () => {
+    const engine = new RecordingEngine();
+    const { report } = await drill(cluster([THROWAWAY], { findSecrets: async () => Promise.reject(new ClusterError("timed out")) }), engine, { command: "restore", guard: undefined });
+    expect(engine.calls).toEqual(["up"]);
+    expect(report.outcome).toBe("failed");
+  });
+});
+
+describe("the same cluster before up and before destroy", () => {
+  it("another cluster answering before up: nothing is deployed or destroyed, and the failure says what changed", async () => {
+    const engine = new RecordingEngine();
+    const { report } = await drill(cluster([THROWAWAY, OTHER]), engine);
+    expect(engine.calls).toEqual([]);
+    expect(report.outcome).toBe("failed");
+    expect(report.failures).toEqual([
+      "up: not run: the cluster is not the one checked at the start: the kube-system namespace has the UID uid-of-another-cluster, not uid-of-the-throwaway (another cluster answers at https://127.0.0.1:6443); nothing was deployed",
+    ]);
+  });
+
+  it("another cluster answering before destroy: the destroy does not run and the report says where the deployment still is", async () => {
+    const engine = new RecordingEngine();
+    const { report } = await drill(cluster([THROWAWAY, THROWAWAY, OTHER]), engine);
+    expect(engine.calls).toEqual(["up"]);
+    expect(report.outcome).toBe("failed");
+    expect(phase(report, "destroy")?.status).toBe("failed");
+    expect(report.failures[0]).toMatch(/^destroy: not run: the cluster is not the one the drill deployed to: the kube-system namespace has the UID uid-of-another-cluster.*; nothing was deleted, and what the drill deployed is still on context kind-drill, server https:\/\/127\.0\.0\.1:6443, kube-system uid-of-the-throwaway$/);
+  });
+
+  it("a passing error reading the identity before destroy is retried; one that lasts stops the destroy", async () => {
+    let reads = 0;
+    const flaky = async (): Promise<ClusterIdentity> => {
+      reads++;
+      if (reads === 3) throw new ClusterError("timed out");
+      return THROWAWAY;
+    };
+    const engine = new RecordingEngine();
+    expect((await drill(cluster([], { identity: flaky }), engine)).report.outcome).toBe("recovered");
+    expect(engine.calls).toEqual(["up", "destroy"]);
+
+    const down = new RecordingEngine();
+    let n = 0;
+    const gone = async (): Promise<ClusterIdentity> => {
+      if (++n > 2) throw new ClusterError("cannot reach the API server https://127.0.0.1:6443 (ECONNREFUSED)");
+      return THROWAWAY;
+    };
+    const { report } = await drill(cluster([], { identity: gone }), down);
+    expect(down.calls).toEqual(["up"]);
+    expect(report.failures).toEqual(["destroy: cannot reach the API server https://127.0.0.1:6443 (ECONNREFUSED)"]);
+  });
+});
+
+describe("the guard in the run", () => {
+  it("refuses a Deployment in default, naming it, and deploys nothing", async () => {
+    const engine = new RecordingEngine();
+    const facts: GuardFacts = { ...fresh, workloads: [{ kind: "Deployment", namespace: "default", name: "payments-api", ownerKinds: [], annotations: {} }] };
+    const { report } = await drill(cluster([THROWAWAY], { guardFacts: async () => facts }), engine);
+    expect(engine.calls).toEqual([]);
+    expect(report.outcome).toBe("refused");
+    expect(report.failures).toEqual(["guard: the cluster runs workloads no fresh cluster of a known distribution (kind, k3s, minikube, EKS, GKE, AKS) runs: Deployment default/payments-api"]);
+  });
+
+  it("--force runs anyway, and the report says what was forced past", async () => {
+    const engine = new RecordingEngine();
+    const facts: GuardFacts = { ...fresh, persistentVolumeClaims: ["default/data-postgres-0"] };
+    const { report } = await drill(cluster([THROWAWAY], { guardFacts: async () => facts }), engine, { guard: { force: true, otherStacks: [] } });
+    expect(engine.calls).toEqual(["up", "destroy"]);
+    expect(phase(report, "guard")).toMatchObject({ status: "ok", detail: "forced past: the cluster holds data: PersistentVolumeClaims default/data-postgres-0" });
+    expect(report.notes).toContain("guard: --force: ran although the cluster holds data: PersistentVolumeClaims default/data-postgres-0");
+  });
+});
