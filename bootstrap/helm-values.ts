@@ -41,6 +41,16 @@ export function deepMerge(base: Obj, override: Obj): Obj {
   return out;
 }
 
+/**
+ * A fresh copy of the KSOPS init container's securityContext, built from literals: Pulumi's
+ * serializer does not take an array made by `structuredClone` in another realm (jest's, where the
+ * e2e runs the program inline) for a list, and would send `drop: {"0": "ALL"}`.
+ */
+function ksopsSecurityContext(): Obj {
+  const sc = KSOPS.securityContext;
+  return { ...sc, capabilities: { drop: [...sc.capabilities.drop] }, seccompProfile: { ...sc.seccompProfile } };
+}
+
 /** The file the repo-server's SOPS reads the identities from. */
 export const AGE_KEY_FILE_IN_POD = `${AGE_SECRET.mountPath}/${AGE_SECRET.key}`;
 
@@ -117,7 +127,7 @@ export function argoCdValues(options: ArgoCdValuesOptions): Obj {
           command: [KSOPS.binaryPath, "install", KSOPS.toolsDir],
           volumeMounts: [{ name: KSOPS.toolsVolume, mountPath: KSOPS.toolsDir }],
           // The chart's own containers comply with Pod Security `restricted`; an added one gets nothing by default.
-          securityContext: structuredClone(KSOPS.securityContext),
+          securityContext: ksopsSecurityContext(),
         },
       ],
       volumes: [

@@ -84,6 +84,13 @@ describe("podSecurity in the stack config", () => {
     ["flux", FLUX.chartVersion, "flux-system"],
   ])("restricted: the %s namespace enforces, warns and audits at that level", async (reconciler, chartVersion, namespace) => {
     const run = await runProgramUnderMocks(rawStackConfig({ environment: "dev", reconciler, repo, ageKey: identity, podSecurity: "restricted" }, ["ageKey"]), chartVersion);
+    if (reconciler === "argocd") {
+      // As the engine receives it: the lists must still be lists after Pulumi serialized the values.
+      const release = run.registered.find((r) => r.type === "kubernetes:helm.sh/v3:Release")!;
+      const ksops = release.inputs.values.repoServer.initContainers.find((c: Obj) => c.name === KSOPS.initContainerName);
+      expect(ksops.securityContext.capabilities).toEqual({ drop: ["ALL"] });
+      expect(restrictedViolations(ksops)).toEqual([]);
+    }
     const ns = run.registered.find((r) => r.type === "kubernetes:core/v1:Namespace")!;
     expect(ns.inputs.metadata.name).toBe(namespace);
     expect(ns.inputs.metadata.labels).toMatchObject({
