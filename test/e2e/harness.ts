@@ -76,7 +76,9 @@ export async function openCluster(dir: string): Promise<TestCluster> {
   if (EXTERNAL_KUBECONFIG) {
     fs.copyFileSync(EXTERNAL_KUBECONFIG, kubeconfig);
     const cluster = new ExternalCluster(kubeconfig);
-    for (const reconciler of ["argo-cd", "flux"] as const) cluster.kubectl(["apply", "--server-side", ...crdFileArgs(reconciler)]);
+    for (const reconciler of ["argo-cd", "flux"] as const) {
+      cluster.kubectl(["apply", "--server-side", ...crdFileArgs(reconciler)]);
+    }
     return cluster;
   }
   const sandbox = await startSandbox({ dir: path.join(dir, "cluster") });

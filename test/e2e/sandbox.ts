@@ -214,7 +214,9 @@ class LocalSandbox implements Sandbox {
       this.kubectl(["apply", "-f", "-"], JSON.stringify(node));
     }
     if (this.installCrds) {
-      for (const reconciler of ["argo-cd", "flux"] as const) this.kubectl(["apply", "--server-side", ...crdFileArgs(reconciler)]);
+      for (const reconciler of ["argo-cd", "flux"] as const) {
+        this.kubectl(["apply", "--server-side", ...crdFileArgs(reconciler)]);
+      }
       await waitFor("CRDs established", async () => this.succeeds(["wait", "--for=condition=Established", "--timeout=5s", "crd", "--all"]), 60_000);
     }
     // Namespaces get their default ServiceAccount from the controller-manager; wait for it, as pods need it.

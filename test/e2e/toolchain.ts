@@ -53,8 +53,11 @@ export function crdSetDir(set: string): string {
 export function sandboxCrdFiles(reconciler: CrdReconciler): string[] {
   return SANDBOX_CRDS.filter((s) => s.reconciler === reconciler).flatMap(({ set, only }) => {
     const dir = crdSetDir(set);
-    const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".yaml") && (!only || f === only)) : [];
-    if (!files.length) throw new Error(`no ${only ?? "CRDs"} in ${dir}: copy them with \`bash test/e2e/toolchain/build.sh crds\``);
+    const wanted = (f: string): boolean => f.endsWith(".yaml") && (!only || f === only);
+    const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter(wanted) : [];
+    if (!files.length) {
+      throw new Error(`no ${only ?? "CRDs"} in ${dir}: copy them with \`bash test/e2e/toolchain/build.sh crds\``);
+    }
     return files.sort().map((f) => path.join(dir, f));
   });
 }

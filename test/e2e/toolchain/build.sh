@@ -514,7 +514,11 @@ build_crds() {
       continue
     fi
     start=$(date +%s)
-    if ! d="$( [[ "$set" != argo-cd ]] || export GOTOOLCHAIN="$ARGOCD_GOTOOLCHAIN"; module_served "$mod" "$v" && module_dir "$mod" "$v")" || [[ -z "$d" ]]; then
+    d="$(
+      [[ "$set" != argo-cd ]] || export GOTOOLCHAIN="$ARGOCD_GOTOOLCHAIN"
+      module_served "$mod" "$v" && module_dir "$mod" "$v"
+    )" || d=""
+    if [[ -z "$d" ]]; then
       echo "⚠ crds $set $v unavailable: $mod@$v is not served by the Go module proxy"
       SUMMARY+=("crds:$set|$v|unavailable|$(($(date +%s) - start))")
       [[ $RC == 1 || "${TOOLCHAIN_ALLOW_UNAVAILABLE:-}" == 1 ]] || RC=2
@@ -673,7 +677,8 @@ esac
 want=("$@")
 [[ ${#want[@]} -gt 0 ]] || want=("${TOOLCHAIN_TOOLS[@]}" crds)
 for t in "${want[@]}"; do
-  [[ "$t" == crds ]] || tool_version "$t" >/dev/null 2>&1 || { echo "unknown tool: $t (known: ${TOOLCHAIN_TOOLS[*]} crds)" >&2; return 64; }
+  [[ "$t" == crds ]] || tool_version "$t" >/dev/null 2>&1 ||
+    { echo "unknown tool: $t (known: ${TOOLCHAIN_TOOLS[*]} crds)" >&2; return 64; }
 done
 
 total_start=$(date +%s)

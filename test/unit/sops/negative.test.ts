@@ -107,7 +107,7 @@ describe("tampered and malformed SOPS files", () => {
     expect(LAST_ARMOR_LINE.length).toBeGreaterThan(20);
     const cutLine = fixtureText(AGE_YAML).replace(`        ${LAST_ARMOR_LINE}\n`, "");
     expect(await check(cutLine)).toMatchObject({ kind: "malformed", detail: expect.stringContaining("(age payload)") });
-    const cutChars = fixtureText(AGE_YAML).replace(`        ${LAST_ARMOR_LINE}\n`, `        ${LAST_ARMOR_LINE.slice(0, 17)}\n`);
+    const cutChars = fixtureText(AGE_YAML).replace(LAST_ARMOR_LINE, LAST_ARMOR_LINE.slice(0, 17));
     expect(await check(cutChars)).toMatchObject({ kind: "malformed", detail: expect.stringContaining("(age armor)") });
   });
 
@@ -142,7 +142,7 @@ describe("tampered and malformed SOPS files", () => {
   });
 
   it("two encryption rules in one file are malformed, as sops refuses them", async () => {
-    const text = fixtureText(AGE_YAML).replace(`  version: ${VERSION}`, `  version: ${VERSION}\n  unencrypted_suffix: _plain`);
+    const text = fixtureText(AGE_YAML).replace(`  version: ${VERSION}`, `$&\n  unencrypted_suffix: _plain`);
     expect(text).toContain("unencrypted_suffix: _plain");
     expect((await check(text)).kind).toBe("malformed");
   });
