@@ -28,7 +28,8 @@ export const ARGOCD = {
 export const FLUX = {
   /**
    * The flux2 chart from fluxcd-community/helm-charts. 2.18.3 ships Flux 2.8 (source-controller
-   * v1.8.2), the release whose CRDs the e2e sandbox installs (../shared/fixtures/crds).
+   * v1.8.2). The e2e sandbox installs the CRDs of the Flux 2.9 controllers it runs (v1.9.6), whose
+   * GitRepository v1 and Kustomization v1 APIs are the same.
    */
   chart: "flux2",
   chartRepo: "https://fluxcd-community.github.io/helm-charts",

@@ -79,8 +79,8 @@ function kubectlAsync(kubeconfig: string, args: readonly string[]): Promise<stri
 }
 
 /**
- * Installs the CRDs of the built Argo CD (server-side apply, forced, so they replace the
- * sandbox's fixtures) and waits until they are Established.
+ * Installs the CRDs of the built Argo CD (server-side apply, forced, over what the
+ * sandbox installed) and waits until they are Established.
  */
 export function installArgoCrds(kubeconfig: string, toolchain: ArgoToolchain = argoToolchain()): string[] {
   const out = kubectl(kubeconfig, ["apply", "--server-side", "--force-conflicts", "--field-manager=gitops-bootstrap-e2e", "-f", toolchain.crdDir, "-o", "name"]);

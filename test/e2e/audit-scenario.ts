@@ -10,18 +10,17 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { AuditReport } from "../../bootstrap/audit/report";
 import type { TestCluster } from "./harness";
-
-const CRD_DIR = path.resolve(__dirname, "../../../shared/fixtures/crds");
+import { crdFileArgs } from "./toolchain";
 
 /**
- * The sandbox installs both reconcilers' CRDs from the fixtures, where a real cluster gets its
- * reconciler's CRDs from the chart: this removes the other reconciler's and marks the remaining
- * ones with the ownership metadata Helm sets on what it installs (the chart installs its CRDs as
- * templates), so that the cluster is what the product would have built.
+ * The sandbox installs both reconcilers' CRDs (toolchain.ts sandboxCrdFiles), where a real
+ * cluster gets its reconciler's CRDs from the chart: this removes the other reconciler's and
+ * marks the remaining ones with the ownership metadata Helm sets on what it installs (the chart
+ * installs its CRDs as templates), so that the cluster is what the product would have built.
  */
 export function asTheChartWouldInstall(cluster: TestCluster, reconciler: "argocd" | "flux", release: { name: string; namespace: string }): void {
   const other = reconciler === "flux" ? "argo-cd" : "flux";
-  cluster.kubectl(["delete", "-f", path.join(CRD_DIR, other), "--ignore-not-found", "--wait=true"]);
+  cluster.kubectl(["delete", ...crdFileArgs(other), "--ignore-not-found", "--wait=true"]);
   const group = reconciler === "flux" ? /\.toolkit\.fluxcd\.io$/ : /\.argoproj\.io$/;
   const crds = (JSON.parse(cluster.kubectl(["get", "crd", "-o", "json"])) as { items: { metadata: { name: string } }[] }).items.map((c) => c.metadata.name).filter((n) => group.test(n));
   for (const crd of crds) {

@@ -50,7 +50,7 @@ function kubectl(kubeconfig: string, args: readonly string[]): string {
 
 /**
  * Installs the CRDs the controllers were built with (server-side apply, forced, so they replace
- * older ones such as the sandbox's Flux 2.8 fixtures) and waits until they are Established.
+ * what the sandbox installed) and waits until they are Established.
  * The controllers need all of them: source-controller exits at once without the Bucket CRD, and
  * kustomize-controller waits for the OCIRepository and ExternalArtifact ones.
  */

@@ -12,10 +12,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { bootstrap, rawConfigFromPulumi } from "../../bootstrap/program";
 import { Sandbox, startSandbox } from "./sandbox";
-import { toolchainEnv, toolchainPath } from "./toolchain";
+import { crdFileArgs, toolchainEnv, toolchainPath } from "./toolchain";
 
 export const PROJECT_DIR = path.resolve(__dirname, "../..");
-const CRD_DIR = path.resolve(PROJECT_DIR, "../shared/fixtures/crds");
 
 /** Set to a kubeconfig to run against your own throwaway cluster (kind, ...) instead of the sandbox. */
 export const EXTERNAL_KUBECONFIG = process.env.GITOPS_BOOTSTRAP_E2E_KUBECONFIG;
@@ -77,7 +76,9 @@ export async function openCluster(dir: string): Promise<TestCluster> {
   if (EXTERNAL_KUBECONFIG) {
     fs.copyFileSync(EXTERNAL_KUBECONFIG, kubeconfig);
     const cluster = new ExternalCluster(kubeconfig);
-    for (const sub of ["argo-cd", "flux"]) cluster.kubectl(["apply", "--server-side", "-f", path.join(CRD_DIR, sub)]);
+    for (const reconciler of ["argo-cd", "flux"] as const) {
+      cluster.kubectl(["apply", "--server-side", ...crdFileArgs(reconciler)]);
+    }
     return cluster;
   }
   const sandbox = await startSandbox({ dir: path.join(dir, "cluster") });

@@ -2,8 +2,9 @@
  * A throwaway Kubernetes cluster on loopback, made of real binaries built from Go modules
  * (test/e2e/toolchain/build.sh): etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
  * and kwok, which plays the kubelet for fake nodes so Deployments become Available. No Docker,
- * no network beyond 127.0.0.1. The real Argo CD and Flux CRDs are installed, so the API server
- * validates custom resources against their real schemas.
+ * no network beyond 127.0.0.1. The real Argo CD and Flux CRDs are installed (from the modules of
+ * the controllers the e2e runs, `build.sh crds`), so the API server validates custom resources
+ * against their real schemas.
  */
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
@@ -11,9 +12,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { makeTestCertificates } from "./git-server";
 import { freePort, httpStatus, killLeftovers, startedOrStopped, terminate } from "./processes";
-import { toolchainPath } from "./toolchain";
-
-const CRD_DIR = path.resolve(__dirname, "../../../shared/fixtures/crds");
+import { crdFileArgs, toolchainPath } from "./toolchain";
 
 /** Annotation kwok uses to pick the nodes it manages. */
 const KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node";
@@ -42,7 +41,7 @@ export interface SandboxOptions {
   readonly dir: string;
   /** Fake nodes to register. @default 1 */
   readonly nodes?: number;
-  /** Install the CRDs from shared/fixtures/crds. @default true */
+  /** Install the Argo CD and Flux CRDs from the toolchain cache (toolchain.ts sandboxCrdFiles). @default true */
   readonly installCrds?: boolean;
   /** Users besides `admin`, authenticated by a token and in no group: what they may do is up to RBAC. */
   readonly users?: readonly string[];
@@ -303,8 +302,8 @@ class LocalSandbox implements Sandbox {
       this.kubectl(["apply", "-f", "-"], JSON.stringify(node));
     }
     if (this.installCrds) {
-      for (const sub of ["argo-cd", "flux"]) {
-        this.kubectl(["apply", "--server-side", "-f", path.join(CRD_DIR, sub)]);
+      for (const reconciler of ["argo-cd", "flux"] as const) {
+        this.kubectl(["apply", "--server-side", ...crdFileArgs(reconciler)]);
       }
       await waitFor("CRDs established", async () => this.succeeds(["wait", "--for=condition=Established", "--timeout=5s", "crd", "--all"]), 60_000);
     }

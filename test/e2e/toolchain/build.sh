@@ -8,9 +8,12 @@
 #   build.sh --list        print "name version state" for every tool
 #   build.sh --print-path  print a PATH fragment: the bin dirs of all cached tools, ':'-joined
 #   build.sh --print-env   print export lines (PATH, PULUMI_* and tool locations)
+#   build.sh --print-crds  print "set dir" for every CRD set (the crds step), cached or not
 #
 # Tools: sops pulumi pulumi-kubernetes etcd kubernetes kwok helm flux-source-controller
 # flux-kustomize-controller argocd kustomize redis sealed-secrets actionlint (versions: versions.sh).
+# Step crds (last of a full run; `build.sh crds` alone): the CRD YAML of the modules at those
+# versions, copied from the Go module cache to <cache>/crds/<set>-<version>/ (CRD_SETS below).
 # Exit status: 0 all requested tools are there; 1 a build failed; 2 nothing failed to build but
 # a tool's module is refused by the Go module proxy (see the "⚠" line; refusals are remembered
 # for a day in <cache>/refused/). TOOLCHAIN_ALLOW_UNAVAILABLE=1 turns that 2 into 0.
@@ -487,6 +490,72 @@ build_redis() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# CRDs: the sandbox installs the CRDs of the controllers the e2e runs, from their modules.
+
+# set|module|version|folder in the module|file pattern
+CRD_SETS=(
+  "argo-cd|github.com/argoproj/argo-cd/v3|ARGOCD_VERSION|manifests/crds|*-crd.yaml"
+  "flux-source|github.com/fluxcd/source-controller|FLUX_SOURCE_CONTROLLER_VERSION|config/crd/bases|*.yaml"
+  "flux-kustomize|github.com/fluxcd/kustomize-controller|FLUX_KUSTOMIZE_CONTROLLER_VERSION|config/crd/bases|*.yaml"
+  "flux-helm|github.com/fluxcd/helm-controller|FLUX_HELM_CONTROLLER_VERSION|config/crd/bases|*.yaml"
+  "sealed-secrets|github.com/bitnami-labs/sealed-secrets|SEALED_SECRETS_VERSION|helm/sealed-secrets/crds|*.yaml"
+)
+
+crd_dir() { echo "${CACHE}/crds/$1-$2"; } # set version
+
+# print_crds: "set dir" per CRD set.
+print_crds() {
+  local row set mod var
+  for row in "${CRD_SETS[@]}"; do
+    IFS='|' read -r set mod var _ _ <<<"$row"
+    echo "$set $(crd_dir "$set" "${!var}")"
+  done
+}
+
+# build_crds: copies each set's CRDs from its module (downloaded into the Go module cache, not
+# built) unless that version is cached already. Argo CD's module needs Go 1.27 even to download.
+build_crds() {
+  local row set mod var sub pattern v dir tmp d n start
+  for row in "${CRD_SETS[@]}"; do
+    IFS='|' read -r set mod var sub pattern <<<"$row"
+    v="${!var}"
+    dir="$(crd_dir "$set" "$v")"
+    if compgen -G "$dir/*.yaml" >/dev/null; then
+      echo "✔ crds $set $v (cached)"
+      SUMMARY+=("crds:$set|$v|cached|0")
+      continue
+    fi
+    start=$(date +%s)
+    d="$(
+      [[ "$set" != argo-cd ]] || export GOTOOLCHAIN="$ARGOCD_GOTOOLCHAIN"
+      module_served "$mod" "$v" && module_dir "$mod" "$v"
+    )" || d=""
+    if [[ -z "$d" ]]; then
+      echo "⚠ crds $set $v unavailable: $mod@$v is not served by the Go module proxy"
+      SUMMARY+=("crds:$set|$v|unavailable|$(($(date +%s) - start))")
+      [[ $RC == 1 || "${TOOLCHAIN_ALLOW_UNAVAILABLE:-}" == 1 ]] || RC=2
+      continue
+    fi
+    mkdir -p "${CACHE}/crds"
+    tmp="$(mktemp -d "${CACHE}/crds/.tmp.${set}-${v}.XXXXXX")"
+    # shellcheck disable=SC2086 # the pattern is a glob
+    if cp "$d/$sub/"$pattern "$tmp/" && chmod 755 "$tmp" && chmod 644 "$tmp"/*.yaml; then
+      n="$(find "$tmp" -name '*.yaml' | wc -l)"
+      printf '%s\n' "$mod $v $sub/$pattern, copied $(date -u +%FT%TZ)" >"$tmp/SOURCE"
+      rm -rf "$dir" && mv -T "$tmp" "$dir"
+      echo "✔ crds $set $v: $n CRDs from $mod/$sub"
+      SUMMARY+=("crds:$set|$v|cold|$(($(date +%s) - start))")
+    else
+      rm -rf "$tmp"
+      echo "✗ crds $set $v: no $sub/$pattern in $d"
+      SUMMARY+=("crds:$set|$v|FAILED|$(($(date +%s) - start))")
+      RC=1
+    fi
+  done
+  return 0
+}
+
+# ---------------------------------------------------------------------------------------------
 # driver
 
 UNAVAILABLE_REASON=""
@@ -589,6 +658,7 @@ case "${1:-}" in
     echo "export FLUX_SOURCE_CRDS='$(tool_dir flux-source-controller "$FLUX_SOURCE_CONTROLLER_VERSION")/crds'"
     echo "export FLUX_KUSTOMIZE_CRDS='$(tool_dir flux-kustomize-controller "$FLUX_KUSTOMIZE_CONTROLLER_VERSION")/crds'"
     echo "export ARGOCD_CRDS='$(tool_dir argocd "$ARGOCD_VERSION")/crds'"
+    echo "export GITOPS_BOOTSTRAP_CRDS='${CACHE}/crds'"
     echo "export PULUMI_SKIP_UPDATE_CHECK=true"
     echo "export SOPS_DISABLE_VERSION_CHECK=1"
     return 0
@@ -600,6 +670,14 @@ case "${1:-}" in
       if tool_cached "$name" "$v"; then s=cached; else s=missing; fi
       echo "$name $v $s $(tool_dir "$name" "$v")/bin"
     done
+    while read -r name dir; do
+      if compgen -G "$dir/*.yaml" >/dev/null; then s=cached; else s=missing; fi
+      echo "crds:$name ${dir##*/${name}-} $s $dir"
+    done < <(print_crds)
+    return 0
+    ;;
+  --print-crds)
+    print_crds
     return 0
     ;;
   -h | --help)
@@ -609,13 +687,16 @@ case "${1:-}" in
 esac
 
 want=("$@")
-[[ ${#want[@]} -gt 0 ]] || want=("${TOOLCHAIN_TOOLS[@]}")
+[[ ${#want[@]} -gt 0 ]] || want=("${TOOLCHAIN_TOOLS[@]}" crds)
 for t in "${want[@]}"; do
-  tool_version "$t" >/dev/null 2>&1 || { echo "unknown tool: $t (known: ${TOOLCHAIN_TOOLS[*]})" >&2; return 64; }
+  [[ "$t" == crds ]] || tool_version "$t" >/dev/null 2>&1 ||
+    { echo "unknown tool: $t (known: ${TOOLCHAIN_TOOLS[*]} crds)" >&2; return 64; }
 done
 
 total_start=$(date +%s)
-for t in "${want[@]}"; do build_one "$t"; done
+for t in "${want[@]}"; do
+  if [[ "$t" == crds ]]; then build_crds; else build_one "$t"; fi
+done
 total=$(($(date +%s) - total_start))
 
 echo

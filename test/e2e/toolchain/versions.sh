@@ -53,6 +53,9 @@ unset _v
 # (403, as is v0.18.2); v0.18.1 is served and has the same code as v0.18.0 (only its go.mod
 # differs), so the build replaces it with that.
 : "${FLUX_PKG_ARTIFACT_VERSION:=v0.18.1}"
+# helm-controller is not run; only its HelmRelease CRD is installed in the sandbox (build.sh crds),
+# at the version Flux 2.9 ships with the pair above (flux2 v2.9.5; v1.6.5 is refused by the proxy).
+: "${FLUX_HELM_CONTROLLER_VERSION:=v1.6.4}"       # github.com/fluxcd/helm-controller
 
 # Argo CD's repo-server and application-controller, run by the e2e tests in place of the argo-cd
 # chart's pods: the multi-call `argocd` binary of Argo CD v3.6.1 (v3.5.x is not buildable: the

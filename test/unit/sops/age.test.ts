@@ -3,19 +3,19 @@ import * as age from "age-encryption";
 import { AgeIdentities, AgeIdentityError, bech32Decode, bech32Encode } from "../../../bootstrap/sops/age";
 import { KEYS, fixtureText } from "./helpers";
 
-const X25519_RECIPIENT = "age1l44xcng8dqj32nlv6d930qvvrny05hglzcv9qpc7kxjc6902ma4qufys29";
+const X25519_RECIPIENT = "age1ulaqjxa694yckl4p8me52t3vnwkag5mrf99n3e9y3kfs97uwryhs3ufhtw";
 
 describe("AgeIdentities", () => {
   it("parses an identity file: comments and blank lines ignored, recipients derived", async () => {
     const ids = await AgeIdentities.parse(fixtureText(KEYS.age), KEYS.age);
     expect(ids.recipients).toEqual([X25519_RECIPIENT]);
     const pq = await AgeIdentities.parse(fixtureText(KEYS.agePq), KEYS.agePq);
-    expect(pq.recipients[0]).toMatch(/^age1pq1ehusfwsvrente8p6gafr4/);
+    expect(pq.recipients[0]).toMatch(/^age1pq1nkvgwtpnyzf9nppxr8qf0/);
   });
 
   it("takes several identities per line from SOPS_AGE_KEY-style text, and merges sets without duplicates", async () => {
     const one = fixtureText(KEYS.age).split("\n").find((l) => l.startsWith("AGE-")) as string;
-    const two = fixtureText(KEYS.humphd).split("\n").find((l) => l.startsWith("AGE-")) as string;
+    const two = fixtureText(KEYS.typed).split("\n").find((l) => l.startsWith("AGE-")) as string;
     const ids = await AgeIdentities.parse(`${one} ${two}`, "SOPS_AGE_KEY", true);
     expect(ids.size).toBe(2);
     const merged = AgeIdentities.merge([ids, await AgeIdentities.parse(one, "file")]);

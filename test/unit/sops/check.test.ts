@@ -43,7 +43,7 @@ describe(".sops.yaml creation rules", () => {
     const repo = tempDir();
     try {
       writeFiles(repo.dir, {
-        ".sops.yaml": `creation_rules:\n  - path_regex: ^legacy/\n    age: age1someoneelse\n  - age: age1l44xcng8dqj32nlv6d930qvvrny05hglzcv9qpc7kxjc6902ma4qufys29\n`,
+        ".sops.yaml": `creation_rules:\n  - path_regex: ^legacy/\n    age: age1someoneelse\n  - age: age1ulaqjxa694yckl4p8me52t3vnwkag5mrf99n3e9y3kfs97uwryhs3ufhtw\n`,
         "legacy/secret.yaml": fixture("flux/patches/merge1.yaml"),
         "apps/secret.yaml": fixture("flux/algorithms/age.yaml"),
         ".sops.yml": "creation_rules: []\n",
@@ -99,12 +99,12 @@ describe("checkRepository", () => {
   }, 30_000);
 
   it("accepts the key as text or as a secret holder, and names the recipients used", async () => {
-    const holder = { reveal: () => fixtureText(KEYS.humphd) };
+    const holder = { reveal: () => fixtureText(KEYS.typed) };
     const repo = tempDir();
     try {
-      writeFiles(repo.dir, { "s.json": fixture("humphd/secret.enc.json") });
+      writeFiles(repo.dir, { "s.json": fixture("typed/secret.enc.json") });
       const report = await checkRepository({ source: repo.dir, identities: holder });
-      expect(report.recipients).toEqual(["age1je6kjhzuhdjy3fqptpttxjh5k8q46vygzlgtpuq3030c947pc5tqz9dqvr"]);
+      expect(report.recipients).toEqual(["age1wz2n7m0qzg46ekmkrkc6ve5hsagkw7z432jm0sq8ekta2tmdzycqu5ee0f"]);
       expect(report.files).toMatchObject([{ path: "s.json", kind: "ok", format: "json" }]);
     } finally {
       repo.cleanup();

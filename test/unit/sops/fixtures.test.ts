@@ -2,7 +2,7 @@ import { AgeIdentities } from "../../../bootstrap/sops/age";
 import { verifySopsContent } from "../../../bootstrap/sops/verify";
 import { DECRYPTABLE, KEYS, type KeyName, fixture, identities } from "./helpers";
 
-describe("the real sops test vectors (shared/fixtures/sops)", () => {
+describe("the files the real sops made (test/fixtures/sops)", () => {
   describe.each(DECRYPTABLE)("$file", ({ file, key, format }) => {
     it(`verifies with ${KEYS[key]}`, async () => {
       const result = await verifySopsContent(fixture(file), file, await identities(key));
@@ -38,7 +38,7 @@ describe("the real sops test vectors (shared/fixtures/sops)", () => {
   );
 
   it("opens a file with several identities in one key file (the matching one is used)", async () => {
-    const text = (["age", "agePq", "humphd"] as KeyName[]).map((k) => fixture(KEYS[k]).toString("utf8")).join("\n");
+    const text = (["age", "agePq", "typed"] as KeyName[]).map((k) => fixture(KEYS[k]).toString("utf8")).join("\n");
     const ids = await AgeIdentities.parse(text, "combined");
     expect(ids.size).toBe(3);
     for (const { file } of DECRYPTABLE.filter((d) => d.key !== "ageGlobal")) {

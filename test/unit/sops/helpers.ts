@@ -1,22 +1,23 @@
-/** Shared by the SOPS unit tests: where the real sops test vectors are, their keys, temp dirs. */
+/** Shared by the SOPS unit tests: where the files the real sops made are, their keys, temp dirs. */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { AgeIdentities } from "../../../bootstrap/sops/age";
 
-/** shared/ is a sibling of the repository, locally and in CI. */
-export const FIXTURES = path.join(__dirname, "../../../../shared/fixtures/sops");
+/** Made by test/fixtures/sops/make.sh with the real sops (README.md there). */
+export const FIXTURES = path.join(__dirname, "../../fixtures/sops");
 
+/** Public test keys, committed with the files. */
 export const KEYS = {
-  age: "flux/keys/age.txt",
-  agePq: "flux/keys/age-pq.txt",
-  ageGlobal: "flux/keys/age-global.txt",
-  humphd: "humphd/key.txt",
+  age: "keys/age.txt",
+  agePq: "keys/age-pq.txt",
+  ageGlobal: "keys/age-global.txt",
+  typed: "keys/typed.txt",
 } as const;
 
 export type KeyName = keyof typeof KEYS;
 
-/** The expected-outcomes table of shared/fixtures/sops/README.md. */
+/** The expected-outcomes table of test/fixtures/sops/README.md. */
 export const DECRYPTABLE: readonly { readonly file: string; readonly key: KeyName; readonly format: string }[] = [
   { file: "flux/algorithms/age.yaml", key: "age", format: "yaml" },
   { file: "flux/algorithms/age-pq.yaml", key: "agePq", format: "yaml" },
@@ -27,9 +28,9 @@ export const DECRYPTABLE: readonly { readonly file: string; readonly key: KeyNam
   { file: "flux/component/env.env", key: "age", format: "dotenv" },
   { file: "flux/remote/env.env", key: "age", format: "dotenv" },
   { file: "flux/files/file.txt", key: "age", format: "binary" },
-  { file: "humphd/secret.enc.yaml", key: "humphd", format: "yaml" },
-  { file: "humphd/secret.enc.json", key: "humphd", format: "json" },
-  { file: "humphd/secret.enc.env", key: "humphd", format: "dotenv" },
+  { file: "typed/secret.enc.yaml", key: "typed", format: "yaml" },
+  { file: "typed/secret.enc.json", key: "typed", format: "json" },
+  { file: "typed/secret.enc.env", key: "typed", format: "dotenv" },
 ];
 
 const cache = new Map<KeyName, Promise<AgeIdentities>>();

@@ -1,5 +1,5 @@
 /**
- * SOPS features the shared vectors do not cover (key groups with Shamir, mac_only_encrypted,
+ * SOPS features the fixture files (test/fixtures/sops) do not cover (key groups with Shamir, mac_only_encrypted,
  * suffix rules, multi-document YAML), on files written like sops writes them (bootstrap/sops/writer.ts;
  * the interop test checks files the real sops made).
  */
@@ -17,7 +17,7 @@ async function verify(text: string, name: string, ...identityTexts: string[]) {
   return verifySopsContent(Buffer.from(text), name, await AgeIdentities.parse(identityTexts.join("\n"), "test"));
 }
 
-describe("SOPS rules beyond the shared vectors", () => {
+describe("SOPS rules beyond the fixture files", () => {
   let a: { identity: string; recipient: string };
   let b: { identity: string; recipient: string };
   let c: { identity: string; recipient: string };
