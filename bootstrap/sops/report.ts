@@ -22,7 +22,8 @@ export function formatFileLine(r: SopsFileResult): string {
 export function formatHeader(source: string, revision: string | undefined, recipients: readonly string[]): string {
   const at = revision === undefined ? "" : ` at ${revision}`;
   const ids = `${recipients.length} age identit${recipients.length === 1 ? "y" : "ies"} (${recipients.map(short).join(", ")})`;
-  return `► checking SOPS files in ${source}${at} with ${ids}`;
+  // The report's title, not progress (progress lines, ► …, go to stderr like every command's).
+  return `SOPS files in ${source}${at}, checked with ${ids}`;
 }
 
 /** The line a SealedSecret gets in the text report. */

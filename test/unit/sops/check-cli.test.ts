@@ -36,7 +36,7 @@ describe("gitops-bootstrap check", () => {
     const r = await run(["--repo", good.dir, "--age-key-file", AGE_KEY_FILE]);
     expect(r.code).toBe(0);
     expect(r.stdout.split("\n")).toEqual([
-      expect.stringMatching(/^► checking SOPS files in .* with 1 age identity \(age1ulaqjxa6…3ufhtw\)$/),
+      expect.stringMatching(/^SOPS files in .*, checked with 1 age identity \(age1ulaqjxa6…3ufhtw\)$/),
       "✔ apps/cert.txt  ok",
       "✔ apps/env.env  ok",
       "✔ apps/secret.yaml  ok",
