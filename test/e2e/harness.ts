@@ -94,7 +94,7 @@ export function scratchProject(dir: string): string {
   const work = path.join(dir, "project");
   fs.mkdirSync(work, { recursive: true });
   // dist/ (the compiled CLI, when built) with its times, so the bin shim runs it as a user's would.
-  for (const entry of ["Pulumi.yaml", "package.json", "tsconfig.json", "bootstrap", "components", "dist", "examples", "stacks", "test/e2e/charts"]) {
+  for (const entry of ["Pulumi.yaml", "package.json", "tsconfig.json", "tsconfig.build.json", "bootstrap", "components", "dist", "examples", "stacks", "test/e2e/charts"]) {
     if (entry === "dist" && !fs.existsSync(path.join(PROJECT_DIR, entry))) continue;
     fs.cpSync(path.join(PROJECT_DIR, entry), path.join(work, entry), { recursive: true, preserveTimestamps: true });
   }
