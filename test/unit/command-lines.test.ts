@@ -36,7 +36,8 @@ export function shellWords(text: string): string[] {
 
 /** The gitops-bootstrap invocations in a shell script: arguments up to a pipe, redirection or `;`. */
 export function invocations(script: string): string[][] {
-  const joined = script.replace(/\\\n\s*/g, " ");
+  // Continuation lines joined; shell comments (a # after white space, to the end of the line) dropped.
+  const joined = script.replace(/\\\n\s*/g, " ").replace(/(^|\s)#.*$/gm, "$1");
   const found: string[][] = [];
   for (const m of joined.matchAll(/(?:npx |node_modules\/\.bin\/|^|\s|\$\()gitops-bootstrap((?: [^|;&>)\n#]*)?)/gm)) {
     found.push(shellWords(m[1] ?? ""));
@@ -86,7 +87,7 @@ async function problems(lines: readonly { where: string; argv: string[] }[]): Pr
 
 describe("shellWords and invocations (the test's own reading of shell)", () => {
   it("reads quotes, variables and continuation lines as bash passes them", () => {
-    expect(invocations(`x="$(npx gitops-bootstrap drill-stacks --json \${R:+--only "$R"})"\nnpx gitops-bootstrap drill --stack "$S" \\\n  --timeout "$T" > out`)).toEqual([
+    expect(invocations(`x="$(npx gitops-bootstrap drill-stacks --json \${R:+--only "$R"})"\nnpx gitops-bootstrap drill --stack "$S" \\\n  --timeout "$T" > out  # gitops-bootstrap is nice`)).toEqual([
       ["drill-stacks", "--json", "--only", "VALUE"],
       ["drill", "--stack", "VALUE", "--timeout", "VALUE"],
     ]);
