@@ -11,7 +11,7 @@
  * chart's pods would be is those processes; the chart itself is the local stand-in
  * test/e2e/charts/argo-cd (charts cannot be downloaded here), installed by the real Helm.
  */
-import { ChildProcess, spawn } from "node:child_process";
+import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { RunReport } from "../../bootstrap/drill/report";
@@ -31,6 +31,8 @@ let cluster: TestCluster;
 let work: string;
 let cli: string;
 let run = 0;
+/** Report folders of one recovered and one failed Argo CD drill, for drill-summary. */
+const summaryInputs: { recovered?: string; failed?: string } = {};
 
 beforeAll(async () => {
   requireToolchain("pulumi", "pulumi-resource-kubernetes", "helm");
@@ -245,6 +247,7 @@ describe("Argo CD on the real repo-server and application-controller and a real 
     expect(fs.readFileSync(path.join(second.reportDir, "junit.xml"), "utf8")).toMatch(/<testsuite name="drill sandbox" tests="12" failures="0"/);
     expect(fs.readFileSync(path.join(second.reportDir, "report.md"), "utf8")).toMatch(/\*\*recovery time: \d+\.\d s\*\*/);
     expectTornDown(second);
+    summaryInputs.recovered = second.reportDir;
   });
 
   // A Degraded app, as Argo CD judges it: hello's pods are never scheduled and its Deployment
@@ -268,6 +271,24 @@ describe("Argo CD on the real repo-server and application-controller and a real 
     expect(report.apps.find((a) => a.name === "hello")).toMatchObject({ converged: false, status: "Synced/Degraded" });
     expect(fs.readFileSync(path.join(d.reportDir, "junit.xml"), "utf8")).toMatch(/<testcase classname="drill\.sandbox\.apps" name="Application\/argocd\/hello"[^>]*>\s*<failure message="health Degraded"/);
     expectTornDown(d);
+    summaryInputs.failed = d.reportDir;
+  });
+
+  test("drill-summary of those drills' reports (one recovered, one failed): one table, the failure's reason, exit 1", async () => {
+    expect(summaryInputs.recovered && summaryInputs.failed).toBeTruthy();
+    const folders = path.join(dir, "summary-inputs");
+    fs.mkdirSync(folders);
+    // Laid out as a CI artifact download: one folder per drill.
+    fs.cpSync(summaryInputs.recovered!, path.join(folders, "dr-drill-report-recovered"), { recursive: true });
+    fs.cpSync(summaryInputs.failed!, path.join(folders, "dr-drill-report-failed"), { recursive: true });
+    const summary = spawnSync(process.execPath, [cli, "drill-summary", folders], { env: cliEnv(dir), encoding: "utf8" });
+    expect(summary.status).toBe(1);
+    expect(summary.stdout).toContain("# Disaster-recovery drills: 1 of 2 environment(s) recovered");
+    expect(summary.stdout).toMatch(/\| sandbox \| sandbox \| ✔ recovered \| \d+\.\d s \| [a-z ]+ \(\d+\.\d s\) \| argocd\/\S+ \(\+\d+\.\d s\) \|/);
+    expect(summary.stdout).toMatch(/\| sandbox \| sandbox \| ✗ failed \| – \| all healthy \(\d+\.\d s\) \| argocd\/hello \(not converged\) \|/);
+    expect(summary.stdout).toContain("Application argocd/hello: health Degraded");
+    const junit = spawnSync(process.execPath, [cli, "drill-summary", folders, "--format", "junit"], { env: cliEnv(dir), encoding: "utf8" });
+    expect(junit.stdout).toMatch(/<testsuite name="drills" tests="2" failures="1"/);
   });
 
   test("a timeout ends the wait with what did not converge (an app whose pods are never scheduled), and tears down", async () => {
