@@ -325,6 +325,14 @@ export function walkScope(
     complete = false;
     walk.notes.push(`scope: the walk from ${roots.paths.join(", ")} stopped at ${e.message}; every SOPS file of the repository is judged`);
   }
+  // No root folder exists (a repo.path the repository lacks at this revision, or a checkout of
+  // another repository): nothing tells which files are this environment's, so all are judged,
+  // rather than passing a check that judged nothing.
+  const rootFolders = roots.paths.map(normalize).filter((f): f is string => f !== undefined);
+  if (complete && rootFolders.length > 0 && !rootFolders.some((f) => walk.folders.has(f))) {
+    complete = false;
+    walk.notes.push(`scope: ${roots.paths.join(", ")} does not exist in the repository at this revision; every SOPS file of the repository is judged`);
+  }
   if (walk.followedUnknown && complete) {
     walk.notes.push(
       "scope: the repository's URL is not known here (a local --repo), so every Application and Flux Kustomization path that exists in it was followed",

@@ -315,6 +315,16 @@ describe("the walk's rules and bounds", () => {
     expect(scope.notes.join("\n")).toMatch(/Application out \(root\/out\.yaml\) has a path outside the repository/);
   });
 
+  it("a root folder the repository lacks judges every file (a check that judged nothing must not pass)", () => {
+    const files = { "elsewhere/db.sops.yaml": "kind: Secret\n", "other/app.yaml": application("x", "x") };
+    const scope = walkScope(snapshot(files), { paths: ["clusters/prod"], repoUrl: URL });
+    expect(scope.complete).toBe(false);
+    expect(scope.includes("elsewhere/db.sops.yaml")).toBe(true);
+    expect(scope.notes.join("\n")).toMatch(/clusters\/prod does not exist in the repository at this revision; every SOPS file of the repository is judged/);
+    // One root that exists is enough to scope by.
+    expect(walkScope(snapshot({ ...files, "clusters/prod/cm.yaml": "kind: ConfigMap\n" }), { paths: ["clusters/prod"], repoUrl: URL }).complete).toBe(true);
+  });
+
   it("gives up past its bounds and then judges every file", () => {
     const files: Record<string, string> = {};
     for (let i = 0; i < 40; i++) files[`l${i}/app.yaml`] = application(`l${i}`, `l${i + 1}`);
