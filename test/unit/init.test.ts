@@ -380,31 +380,36 @@ describe("the KSOPS wiring never replaces what is there", () => {
     expect(snapshot()).toEqual(before);
   });
 
-  test("a wiring file that appears between the checks and the writes: every write undone, the file named", async () => {
+  test("the wiring's folder appears between the checks and the writes: every write undone, theirs kept, the folder named", async () => {
     fs.mkdirSync(path.dirname(world.keyFile), { recursive: true });
     fs.writeFileSync(world.keyFile, "# older key\n", { mode: 0o600 });
-    fs.mkdirSync(path.join(world.repo, "clusters"));
+    fs.mkdirSync(path.join(world.repo, "clusters/lab"), { recursive: true });
+    fs.writeFileSync(path.join(world.repo, "clusters/lab/app.yaml"), "kind: Application\n");
     const before = snapshot();
     const opts = { stack: "lab", repoUrl: URL, revision: "HEAD", reconciler: "argocd" as const, gitopsRepo: world.repo, keyFile: world.keyFile, postQuantum: false };
     const io = { stdout: () => undefined, stderr: () => undefined, env: { HOME: world.home }, projectDir: world.project };
     const identity = await age.generateX25519Identity();
     const p: Plan = await plan(opts, io, identity, await age.identityToRecipient(identity));
-    expect(p.repoDirs).toEqual([path.join(world.repo, "clusters/lab"), path.join(world.repo, "clusters/lab/secrets")]);
-    // Someone else's generator lands in the folder init is about to fill: init's own files go, theirs stays.
+    expect(p.repoDirs).toEqual([path.join(world.repo, "clusters/lab/secrets")]);
+    // Someone else's generator lands where init is about to write: init's own writes go, theirs stays.
     const theirs = path.join(world.repo, "clusters/lab/secrets/secret-generator.yaml");
-    const mkdir = fs.mkdirSync;
-    const spy = jest.spyOn(fs, "mkdirSync").mockImplementation(((dir: fs.PathLike, o?: fs.MakeDirectoryOptions) => {
-      const made = mkdir(dir, o);
-      if (dir === path.dirname(theirs)) fs.writeFileSync(theirs, "# theirs\n");
-      return made;
-    }) as typeof fs.mkdirSync);
-    try {
-      expect(() => apply(p, () => undefined)).toThrow(`init: ${theirs} appeared while init ran; nothing was kept`);
-    } finally {
-      spy.mockRestore();
-    }
+    fs.mkdirSync(path.dirname(theirs));
+    fs.writeFileSync(theirs, "# theirs\n");
+    expect(() => apply(p, () => undefined)).toThrow(`init: ${path.dirname(theirs)} appeared while init ran; nothing was kept`);
     expect(fs.readFileSync(theirs, "utf8")).toBe("# theirs\n");
-    fs.rmSync(path.join(world.repo, "clusters/lab"), { recursive: true });
+    fs.rmSync(path.dirname(theirs), { recursive: true });
+    expect(snapshot()).toEqual(before);
+  });
+
+  test("a file init writes twice (the second exclusive write fails): the folders and files it made are gone", async () => {
+    fs.mkdirSync(path.dirname(world.keyFile), { recursive: true });
+    const before = snapshot();
+    const opts = { stack: "lab", repoUrl: URL, revision: "HEAD", reconciler: "argocd" as const, gitopsRepo: world.repo, keyFile: world.keyFile, postQuantum: false };
+    const io = { stdout: () => undefined, stderr: () => undefined, env: { HOME: world.home }, projectDir: world.project };
+    const identity = await age.generateX25519Identity();
+    const p: Plan = await plan(opts, io, identity, await age.identityToRecipient(identity));
+    const again = { ...p, repoFiles: [...p.repoFiles, p.repoFiles[2]] };
+    expect(() => apply(again, () => undefined)).toThrow(`init: ${path.join(world.repo, "clusters/lab/secrets/secret-generator.yaml")} appeared while init ran; nothing was kept`);
     expect(snapshot()).toEqual(before);
   });
 });
