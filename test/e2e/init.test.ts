@@ -16,7 +16,7 @@ import { startArgoControllers } from "./argo-controllers";
 import { clusterSecretDigests, digestValues } from "./demo-repo";
 import { startFluxControllers } from "./flux-controllers";
 import { type GitServer, startGitServer } from "./git-server";
-import { type TestCluster, cliEnv, openCluster, requireToolchain, scratchProject, tempDir } from "./harness";
+import { PROJECT_DIR, type TestCluster, cliEnv, openCluster, requireToolchain, scratchProject, tempDir } from "./harness";
 import { toolchainEnv } from "./toolchain";
 
 jest.setTimeout(120_000);
@@ -116,6 +116,8 @@ describe.each([
         ? await startArgoControllers({ dir: path.join(dir, "argo"), kubeconfig: cluster.kubeconfig, restartOnExit: true })
         : await startFluxControllers({ dir: path.join(dir, "flux"), kubeconfig: cluster.kubeconfig });
     work = scratchProject(dir);
+    // `npx gitops-bootstrap` installs the project into npx's cache, whose `prepare` builds it with this.
+    fs.copyFileSync(path.join(PROJECT_DIR, "tsconfig.build.json"), path.join(work, "tsconfig.build.json"));
     home = path.join(dir, "home");
     fs.mkdirSync(home);
     checkout = path.join(dir, "cluster-state");
