@@ -187,6 +187,7 @@ export function nextSteps(n: NextStepsInput): string {
   );
   add(`Push, then deploy (and commit ${n.stackFile} here):`, inRepo("git push"), `pulumi stack init ${n.stack} && pulumi up`);
   if (argo) lines.push(`  Until ${join(folder, ARGO_SECRETS.generator)} lists a file, ${argoSecretsAppName(n.stack)} syncs nothing (and is healthy).`);
+  else lines.push(`  Git keeps no empty folder: until ${n.repoPath}/ has a file in Git, Flux's root Kustomization fails (path not found).`);
   lines.push(
     `  The stack reads the key from ${n.keyFile} (only ${n.recipient}).`,
     `  To keep it in Pulumi's encrypted config instead (CI runners), store it and remove ageKeyFile from the stack file:`,

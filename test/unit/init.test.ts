@@ -421,6 +421,7 @@ describe("Flux decrypts what is under its path: init writes nothing else", () =>
     expect(tree(world.repo)).toEqual([".sops.yaml", "clusters/edge/"]);
     expect(r.stdout).not.toMatch(/KSOPS|generator/);
     expect(r.stdout).toContain("Flux decrypts every SOPS-encrypted Secret under clusters/edge/ when it applies it");
+    expect(r.stdout).toContain("until clusters/edge/ has a file in Git, Flux's root Kustomization fails (path not found)");
     const where = stepAbout(r.stdout, /^Write a Secret/).commands[0].split(/\s+/)[0];
     expect(where).toBe(path.join(world.repo, "clusters/edge/my-secret.yaml"));
     expect(stepAbout(r.stdout, /^Encrypt it/).commands).toEqual([`(cd ${world.repo} && sops encrypt --in-place clusters/edge/my-secret.yaml)`]);
