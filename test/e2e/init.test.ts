@@ -268,10 +268,13 @@ describe.each([
 /** The numbered steps of init's output: each step's text and its command lines. */
 function steps(stdout: string): { text: string; commands: string[] }[] {
   const out: { text: string; commands: string[] }[] = [];
+  let current: { text: string; commands: string[] } | undefined;
   for (const line of stdout.split("\n")) {
     const step = /^ {2}\d+\. (.*)$/.exec(line);
-    if (step) out.push({ text: step[1], commands: [] });
-    else if (line.startsWith("       ") && out.length > 0) out[out.length - 1].commands.push(line.trim());
+    if (step) out.push((current = { text: step[1], commands: [] }));
+    else if (line.startsWith("       ")) current?.commands.push(line.trim());
+    // A note after the steps ends the last one.
+    else if (/^ {2}\S/.test(line)) current = undefined;
   }
   return out;
 }

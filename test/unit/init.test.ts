@@ -255,10 +255,13 @@ const readYaml = (file: string) => YAML.parse(fs.readFileSync(path.join(world.re
 /** The numbered steps of init's output: each step's text and its command lines. */
 function steps(stdout: string): { text: string; commands: string[] }[] {
   const out: { text: string; commands: string[] }[] = [];
+  let current: { text: string; commands: string[] } | undefined;
   for (const line of stdout.split("\n")) {
     const step = /^ {2}\d+\. (.*)$/.exec(line);
-    if (step) out.push({ text: step[1], commands: [] });
-    else if (line.startsWith("       ") && out.length > 0) out[out.length - 1].commands.push(line.trim());
+    if (step) out.push((current = { text: step[1], commands: [] }));
+    else if (line.startsWith("       ")) current?.commands.push(line.trim());
+    // A note after the steps ends the last one.
+    else if (/^ {2}\S/.test(line)) current = undefined;
   }
   return out;
 }
@@ -463,7 +466,8 @@ describe("the next steps, as they can be pasted", () => {
     );
     // The tests run elsewhere than the project: the first step goes there, so relative paths hold.
     expect(all[0].commands).toEqual([`cd ${world.project}`]);
-    const commands = all.flatMap((s) => s.commands).filter((c) => !/^(files:|- \.\/)/.test(c) && !c.startsWith(world.repo));
+    // Every command line, in the steps and in the notes after them (the YAML for the generator and the Secret's path aside).
+    const commands = r.stdout.split("\n").filter((l) => l.startsWith("       ")).map((l) => l.trim()).filter((c) => !/^(files:|- \.\/)/.test(c) && !c.startsWith(world.repo));
     expect(commands).toEqual([
       `cd ${world.project}`,
       `(cd ${world.repo} && sops encrypt --in-place clusters/lab/${reconciler === "argocd" ? "secrets/" : ""}my-secret.yaml)`,
