@@ -111,6 +111,9 @@ describe.each([
     fs.mkdirSync(seed);
     fs.writeFileSync(path.join(seed, "README.md"), "# cluster state\n");
     git = await startGitServer({ dir: path.join(dir, "git"), repos: { [REPO]: seed } });
+    // The server has no users, and http-backend takes pushes only from one unless the repository
+    // allows anonymous pushes: this one does, as a hosting service's repository lets its owner push.
+    execFileSync("git", ["config", "http.receivepack", "true"], { cwd: path.join(dir, "git", "repos", `${REPO}.git`) });
     controllers =
       reconciler === "argocd"
         ? await startArgoControllers({ dir: path.join(dir, "argo"), kubeconfig: cluster.kubeconfig, restartOnExit: true })
