@@ -211,6 +211,11 @@ export async function plan(opts: InitOptions, io: InitIo, identity: string, reci
     problems.push(`--repo-path must be a folder inside the repository (relative, no '..'), got ${JSON.stringify(opts.repoPath)}`);
   }
   if (opts.revision.trim() === "") problems.push("--revision must not be empty (a branch, tag, commit or HEAD)");
+  // source-controller resolves a GitRepository ref named HEAD to no commit (the remote advertises it
+  // as a symbolic ref), so the root Kustomization would never get an artifact.
+  else if (opts.reconciler === "flux" && opts.revision === "HEAD") {
+    problems.push("--revision: with --reconciler flux, name the branch (or tag, or commit) to deploy, e.g. --revision main: Flux cannot follow the repository's default branch (HEAD)");
+  }
 
   const stackFile = stackFilePath(io.projectDir, opts.stack);
   if (fs.existsSync(stackFile)) {

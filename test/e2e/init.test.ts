@@ -169,7 +169,7 @@ describe.each([
     const env = userEnv();
     execFileSync("git", ["clone", "--quiet", git.url(REPO), checkout], { env, stdio: "pipe" });
     const bin = path.join(work, "bootstrap/gitops-bootstrap.js");
-    const init = spawnSync(process.execPath, [bin, "init", "--stack", stack, "--repo-url", git.url(REPO), "--gitops-repo", checkout, "--reconciler", reconciler], { cwd: work, env, encoding: "utf8" });
+    const init = spawnSync(process.execPath, [bin, "init", "--stack", stack, "--repo-url", git.url(REPO), "--gitops-repo", checkout, "--reconciler", reconciler, ...(reconciler === "flux" ? ["--revision", git.branch] : [])], { cwd: work, env, encoding: "utf8" });
     if (init.status !== 0) throw new Error(`init exited ${init.status}:\n${init.stdout}${init.stderr}`);
     const all = steps(init.stdout);
     const step = (text: RegExp) => {

@@ -192,6 +192,7 @@ describe("bad input is a usage error and writes nothing", () => {
     ["a bad URL", ["--stack", "dev", "--repo-url", "http://git.example.com/a.git"], () => undefined, /--repo-url uses plain http/],
     ["a stack name that is not an environment", ["--stack", "Prod_EU"], () => undefined, /--stack "Prod_EU": the stack name is also the environment/],
     ["a repo path outside the repository", ["--stack", "dev", "--repo-path", "../x"], () => undefined, /--repo-path must be a folder inside the repository/],
+    ["Flux on the default branch (HEAD)", ["--stack", "dev", "--reconciler", "flux"], () => undefined, /--revision: with --reconciler flux, name the branch \(or tag, or commit\) to deploy, e\.g\. --revision main/],
     ["a .sops.yaml that does not parse", ["--stack", "dev"], () => fs.writeFileSync(path.join(world.repo, ".sops.yaml"), "creation_rules: [\n"), /cannot update .*\.sops\.yaml: it is not valid YAML \(line \d\); fix it/],
     ["a .sops.yaml whose rules are not a list", ["--stack", "dev"], () => fs.writeFileSync(path.join(world.repo, ".sops.yaml"), "creation_rules: yes\n"), /cannot update .*\.sops\.yaml: creation_rules is not a list/],
     ["a GitOps repository that does not exist", ["--stack", "dev", "--gitops-repo", "/nonexistent/state"], () => undefined, /--gitops-repo \/nonexistent\/state is not a directory/],
@@ -419,7 +420,7 @@ describe("the KSOPS wiring never replaces what is there", () => {
 
 describe("Flux decrypts what is under its path: init writes nothing else", () => {
   test("no wiring; the environment's folder is made for the Secret; the steps put it there and check passes", async () => {
-    const r = await init("--stack", "edge", "--reconciler", "flux");
+    const r = await init("--stack", "edge", "--reconciler", "flux", "--revision", "main");
     expect(r.code).toBe(0);
     expect(tree(world.repo)).toEqual([".sops.yaml", "clusters/edge/"]);
     expect(r.stdout).not.toMatch(/KSOPS|generator/);
@@ -429,6 +430,10 @@ describe("Flux decrypts what is under its path: init writes nothing else", () =>
     expect(where).toBe(path.join(world.repo, "clusters/edge/my-secret.yaml"));
     expect(stepAbout(r.stdout, /^Encrypt it/).commands).toEqual([`(cd ${world.repo} && sops encrypt --in-place clusters/edge/my-secret.yaml)`]);
     await writeEncryptedSecret(where, publicKey(r.stderr), "from-the-flux-steps");
+    // The stack deploys main, so check reads main: committed as the step says, in a Git checkout.
+    const gitEnv = { ...process.env, GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1", GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t.invalid", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t.invalid" };
+    execFileSync("git", ["init", "--quiet", "--initial-branch=main", world.repo], { env: gitEnv });
+    execFileSync("bash", ["-c", stepAbout(r.stdout, /^Commit them/).commands[0]], { env: gitEnv, stdio: "pipe" });
     const checked = await cli(["check", "--stack", "edge", "--repo", world.repo], world.project, { HOME: world.home });
     expect(checked.stdout).toContain("✔ clusters/edge/my-secret.yaml  ok");
     expect(checked.code).toBe(0);
@@ -437,7 +442,7 @@ describe("Flux decrypts what is under its path: init writes nothing else", () =>
   test("a folder with its own kustomization.yaml: the steps say to list the Secret in it", async () => {
     fs.mkdirSync(path.join(world.repo, "clusters/edge"), { recursive: true });
     fs.writeFileSync(path.join(world.repo, "clusters/edge/kustomization.yaml"), "resources: []\n");
-    const r = await init("--stack", "edge", "--reconciler", "flux");
+    const r = await init("--stack", "edge", "--reconciler", "flux", "--revision", "main");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("Flux builds clusters/edge with your clusters/edge/kustomization.yaml: list my-secret.yaml under its resources");
   });
@@ -445,7 +450,7 @@ describe("Flux decrypts what is under its path: init writes nothing else", () =>
   test("a write that fails undoes the folder init made for the environment", async () => {
     fs.mkdirSync(path.dirname(world.keyFile), { recursive: true });
     const before = snapshot();
-    const opts = { stack: "edge", repoUrl: URL, revision: "HEAD", reconciler: "flux" as const, gitopsRepo: world.repo, keyFile: world.keyFile, postQuantum: false };
+    const opts = { stack: "edge", repoUrl: URL, revision: "main", reconciler: "flux" as const, gitopsRepo: world.repo, keyFile: world.keyFile, postQuantum: false };
     const io = { stdout: () => undefined, stderr: () => undefined, env: { HOME: world.home }, projectDir: world.project };
     const identity = await age.generateX25519Identity();
     const p: Plan = await plan(opts, io, identity, await age.identityToRecipient(identity));
@@ -459,7 +464,7 @@ describe("Flux decrypts what is under its path: init writes nothing else", () =>
 
 describe("the next steps, as they can be pasted", () => {
   test.each(["argocd", "flux"])("%s: every gitops-bootstrap line parses, every command is valid shell, in order", async (reconciler) => {
-    const r = await init("--stack", "lab", "--reconciler", reconciler);
+    const r = await init("--stack", "lab", "--reconciler", reconciler, "--revision", "main");
     const all = steps(r.stdout);
     expect(all.map((s) => s.text.replace(/[ :(,].*$/, ""))).toEqual(
       reconciler === "argocd" ? ["Go", "Write", "Encrypt", "List", "Commit", "Prove", "Push"] : ["Go", "Write", "Encrypt", "Commit", "Prove", "Push"],
