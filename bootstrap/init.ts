@@ -5,9 +5,11 @@
  *    it to the user's key file (created with mode 0600; an existing identity is never replaced);
  * 2. writes or updates `.sops.yaml` in the GitOps repository with a creation rule for the
  *    environment's folder and the new recipient, keeping every other rule and comment;
- * 3. writes `stacks/Pulumi.<stack>.yaml` (never over an existing one) with the non-secret keys,
+ * 3. with `reconciler: argocd`, writes the KSOPS wiring Argo CD needs to decrypt the environment's
+ *    Secrets (init-wiring.ts), never over an existing file;
+ * 4. writes `stacks/Pulumi.<stack>.yaml` (never over an existing one) with the non-secret keys,
  *    and `ageKeyFile` + `ageRecipient`, so only this identity goes into the cluster;
- * 4. prints what to do next.
+ * 5. prints what to do next, each command as it can be pasted.
  *
  * Everything is validated first (the would-be stack through the same `resolveConfig` as `up`),
  * then written; if a write fails, the earlier ones are undone. The private key is never printed.
@@ -22,6 +24,7 @@ import { ConfigError, checkRepoUrl, resolveConfig } from "./config";
 import { DNS_LABEL } from "./config-fields";
 import { CONFIG_NAMESPACE } from "./defaults";
 import { UsageError } from "./errors";
+import { ARGO_SECRETS, type RepoFile, argoSecretsFolder, argoSecretsWiring, nextSteps } from "./init-wiring";
 import { replaceFile } from "./output-files";
 import { parseSopsConfig, ruleFor } from "./sops/sops-config";
 import { listStacks, stackFilePath } from "./stack-file";
@@ -136,6 +139,61 @@ export interface Plan {
   readonly sopsAction: string;
   readonly stackFile: string;
   readonly stackText: string;
+  /** The GitOps repository's root (absolute). */
+  readonly gitopsRepo: string;
+  /** Folders to create in the GitOps repository, parents first (absolute). */
+  readonly repoDirs: readonly string[];
+  /** Files to create in the GitOps repository (the Argo CD KSOPS wiring). */
+  readonly repoFiles: readonly RepoFile[];
+  /** The wiring files that were all there already, left as they are. */
+  readonly repoFilesKept: readonly string[];
+  /** The environment folder's kustomization file, when it has one (relative to the repository). */
+  readonly envKustomization?: string;
+}
+
+/** The folders of `dir` (absolute) that do not exist, parents first. */
+function missingDirs(dir: string): string[] {
+  const missing: string[] = [];
+  for (let d = dir; !fs.existsSync(d); d = path.dirname(d)) missing.unshift(d);
+  return missing;
+}
+
+/**
+ * Where the wiring goes: every file is new (write them all), or every file is there (keep them,
+ * as an earlier init wrote them); anything between, or something in the way, is a problem.
+ */
+function wiringPlan(gitopsRepo: string, repoPath: string, reconciler: InitOptions["reconciler"], problems: string[]): { dirs: string[]; write: boolean; kept: string[] } {
+  const envDir = path.join(gitopsRepo, repoPath);
+  const blocked = (dir: string): string | undefined => {
+    const ancestor = existingAncestor(dir);
+    if (!fs.statSync(ancestor).isDirectory()) return `${path.relative(gitopsRepo, ancestor)} is not a folder`;
+    return writable(ancestor) ? undefined : `${ancestor} is not writable`;
+  };
+  if (reconciler === "flux") {
+    const why = blocked(envDir);
+    if (why) problems.push(`cannot create the environment's folder ${repoPath} in --gitops-repo: ${why}`);
+    return { dirs: why ? [] : missingDirs(envDir), write: false, kept: [] };
+  }
+  const folder = argoSecretsFolder(repoPath);
+  const files = [path.posix.join(repoPath, ARGO_SECRETS.application), path.posix.join(folder, ARGO_SECRETS.kustomization), path.posix.join(folder, ARGO_SECRETS.generator)];
+  const present = files.filter((f) => fs.existsSync(path.join(gitopsRepo, f)));
+  const notFiles = present.filter((f) => !fs.statSync(path.join(gitopsRepo, f)).isFile());
+  if (notFiles.length > 0) {
+    problems.push(`--gitops-repo has ${notFiles.join(", ")}, where init writes a file (the Argo CD KSOPS wiring); move ${notFiles.length === 1 ? "it" : "them"} away, or choose another --repo-path`);
+    return { dirs: [], write: false, kept: [] };
+  }
+  if (present.length === files.length) return { dirs: [], write: false, kept: present };
+  const folderThere = fs.existsSync(path.join(gitopsRepo, folder));
+  if (present.length > 0 || folderThere) {
+    const found = present.length > 0 ? present.join(", ") : `${folder}/`;
+    problems.push(
+      `--gitops-repo already has ${found} but not ${files.filter((f) => !present.includes(f)).join(", ")}: init writes these together (the Argo CD KSOPS wiring for ${repoPath}) and never over existing files; move ${found} away, or choose another --repo-path`,
+    );
+    return { dirs: [], write: false, kept: [] };
+  }
+  const why = blocked(path.join(gitopsRepo, folder));
+  if (why) problems.push(`cannot create ${folder} in --gitops-repo: ${why}`);
+  return { dirs: why ? [] : missingDirs(path.join(gitopsRepo, folder)), write: !why, kept: [] };
 }
 
 /** Checks every input and prepares every write; throws a UsageError naming the flag or file. */
@@ -148,10 +206,16 @@ export async function plan(opts: InitOptions, io: InitIo, identity: string, reci
   const url = checkRepoUrl(opts.repoUrl);
   if ("error" in url) problems.push(`--repo-url ${url.error}`);
   const repoPath = (opts.repoPath ?? `clusters/${opts.stack}`).replace(/\/+$/, "");
-  if (repoPath === "" || repoPath.startsWith("/") || repoPath.split("/").includes("..")) {
+  const repoPathOk = !(repoPath === "" || repoPath.startsWith("/") || repoPath.split("/").includes(".."));
+  if (!repoPathOk) {
     problems.push(`--repo-path must be a folder inside the repository (relative, no '..'), got ${JSON.stringify(opts.repoPath)}`);
   }
   if (opts.revision.trim() === "") problems.push("--revision must not be empty (a branch, tag, commit or HEAD)");
+  // source-controller resolves a GitRepository ref named HEAD to no commit (the remote advertises it
+  // as a symbolic ref), so the root Kustomization would never get an artifact.
+  else if (opts.reconciler === "flux" && opts.revision === "HEAD") {
+    problems.push("--revision: with --reconciler flux, name the branch (or tag, or commit) to deploy, e.g. --revision main: Flux cannot follow the repository's default branch (HEAD)");
+  }
 
   const stackFile = stackFilePath(io.projectDir, opts.stack);
   if (fs.existsSync(stackFile)) {
@@ -163,19 +227,27 @@ export async function plan(opts: InitOptions, io: InitIo, identity: string, reci
   const gitopsRepo = path.resolve(opts.gitopsRepo);
   const sopsFile = path.join(gitopsRepo, ".sops.yaml");
   let sopsBefore: string | undefined;
+  let repoUsable = false;
   const ownCheckout = path.relative(path.resolve(io.projectDir), gitopsRepo);
   if (!fs.existsSync(gitopsRepo) || !fs.statSync(gitopsRepo).isDirectory()) {
     problems.push(`--gitops-repo ${gitopsRepo} is not a directory; give the local checkout of the GitOps repository`);
   } else if (ownCheckout === "" || (!ownCheckout.startsWith("..") && !path.isAbsolute(ownCheckout))) {
     problems.push(`--gitops-repo ${gitopsRepo} is gitops-bootstrap's own checkout, not your GitOps repository; give the local checkout of the repository the cluster syncs from (e.g. ../cluster-state)`);
-  } else if (fs.lstatSync(sopsFile, { throwIfNoEntry: false })) {
-    if (fs.lstatSync(sopsFile).isSymbolicLink()) problems.push(`${sopsFile} is a symbolic link; init replaces .sops.yaml as a regular file: give the repository that holds the real file`);
-    else if (!fs.statSync(sopsFile).isFile()) problems.push(`${sopsFile} is not a regular file`);
-    else sopsBefore = fs.readFileSync(sopsFile, "utf8");
-    if (!writable(sopsFile)) problems.push(`${sopsFile} is not writable`);
-  } else if (!writable(gitopsRepo)) {
-    problems.push(`cannot create ${sopsFile}: ${gitopsRepo} is not writable`);
+  } else {
+    repoUsable = repoPathOk;
+    if (fs.lstatSync(sopsFile, { throwIfNoEntry: false })) {
+      if (fs.lstatSync(sopsFile).isSymbolicLink()) problems.push(`${sopsFile} is a symbolic link; init replaces .sops.yaml as a regular file: give the repository that holds the real file`);
+      else if (!fs.statSync(sopsFile).isFile()) problems.push(`${sopsFile} is not a regular file`);
+      else sopsBefore = fs.readFileSync(sopsFile, "utf8");
+      if (!writable(sopsFile)) problems.push(`${sopsFile} is not writable`);
+    } else if (!writable(gitopsRepo)) {
+      problems.push(`cannot create ${sopsFile}: ${gitopsRepo} is not writable`);
+    }
   }
+  const wiring = repoUsable ? wiringPlan(gitopsRepo, repoPath, opts.reconciler, problems) : { dirs: [], write: false, kept: [] };
+  const envKustomization = repoUsable
+    ? ["kustomization.yaml", "kustomization.yml", "Kustomization"].map((f) => path.posix.join(repoPath, f)).find((f) => fs.existsSync(path.join(gitopsRepo, f)))
+    : undefined;
 
   const keyFile = expandHome(opts.keyFile, home);
   const keyFileExisted = fs.existsSync(keyFile);
@@ -216,8 +288,9 @@ export async function plan(opts: InitOptions, io: InitIo, identity: string, reci
   const stackText = doc.toString({ lineWidth: 0 });
 
   // The same validation as `render` and `up`, on the stack as it will be, with the key file as it will be.
+  let config: Awaited<ReturnType<typeof resolveConfig>>;
   try {
-    await resolveConfig({
+    config = await resolveConfig({
       values: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
       secretKeys: new Set(),
       baseDir: io.projectDir,
@@ -228,7 +301,23 @@ export async function plan(opts: InitOptions, io: InitIo, identity: string, reci
     if (e instanceof ConfigError) throw new UsageError(`init: nothing was written: the stack would not be valid:\n${e.message}`);
     throw e;
   }
-  return { repoPath, keyFileShown, keyFile, keyFileExisted, keyBlock, sopsFile, sopsBefore, sopsAfter: sops.text, sopsAction: sops.action, stackFile, stackText };
+  const repoFiles =
+    wiring.write && config.reconciler === "argocd"
+      ? argoSecretsWiring({
+          stack: opts.stack,
+          repoPath,
+          repoUrl: config.repo.url,
+          revision: config.repo.revision,
+          namespace: config.argocd.namespace,
+          project: config.rootApp.project,
+          prune: config.rootApp.prune,
+          selfHeal: config.rootApp.selfHeal,
+        })
+      : [];
+  return {
+    repoPath, keyFileShown, keyFile, keyFileExisted, keyBlock, sopsFile, sopsBefore, sopsAfter: sops.text, sopsAction: sops.action, stackFile, stackText,
+    gitopsRepo, repoDirs: wiring.dirs, repoFiles, repoFilesKept: wiring.kept, envKustomization,
+  };
 }
 
 /** Creates `file` (never replacing one) through a temporary file in the same folder, linked into place. */
@@ -274,12 +363,24 @@ export function apply(p: Plan, stderr: (s: string) => void): void {
       writeSopsConfig(p.sopsFile, p.sopsAfter);
       undo.push(() => (p.sopsBefore === undefined ? fs.rmSync(p.sopsFile, { force: true }) : writeSopsConfig(p.sopsFile, p.sopsBefore)));
     }
+    for (const dir of p.repoDirs) {
+      fs.mkdirSync(dir);
+      // Only while empty: whatever else appeared in it is not init's to delete.
+      undo.push(() => {
+        if (fs.existsSync(dir) && fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
+      });
+    }
+    for (const f of p.repoFiles) {
+      const file = path.join(p.gitopsRepo, f.path);
+      createAtomically(file, f.text);
+      undo.push(() => fs.rmSync(file, { force: true }));
+    }
     createAtomically(p.stackFile, p.stackText);
   } catch (e) {
     for (const step of undo.reverse()) step();
     if (e instanceof UsageError) throw e;
-    const err = e as NodeJS.ErrnoException;
-    throw new UsageError(`init: ${err.code === "EEXIST" ? `${err.path ?? p.stackFile} appeared while init ran` : `writing failed (${err.code ?? err.message})`}; nothing was kept`);
+    const err = e as NodeJS.ErrnoException & { dest?: string };
+    throw new UsageError(`init: ${err.code === "EEXIST" ? `${err.dest ?? err.path ?? p.stackFile} appeared while init ran` : `writing failed (${err.code ?? err.message})`}; nothing was kept`);
   }
 }
 
@@ -290,30 +391,32 @@ export async function runInit(opts: InitOptions, io: InitIo): Promise<number> {
   const recipient = await age.identityToRecipient(identity);
   const p = await plan(opts, io, identity, recipient);
   apply(p, io.stderr);
+  // The commands run where stacks/ is: from there, a path inside is relative, anything else absolute.
+  const elsewhere = path.resolve(process.cwd()) !== path.resolve(io.projectDir);
   const rel = (f: string): string => {
-    const r = path.relative(process.cwd(), f);
+    const r = path.relative(io.projectDir, f);
     return r === "" ? "." : r.startsWith("..") ? f : r;
   };
+  const inRepo = (files: readonly string[]): string => files.join(", ");
   io.stderr(`✔ ${p.keyFileExisted ? "appended the identity to" : "created"} ${p.keyFile} (mode 0600): public key ${recipient}\n`);
   io.stderr(`✔ ${p.sopsAfter === p.sopsBefore ? "already up to date:" : p.sopsAction} ${rel(p.sopsFile)}: ${creationRuleRegex(p.repoPath)} → ${recipient}\n`);
-  io.stderr(`✔ wrote ${rel(p.stackFile)}\n`);
-  const { repoPath, keyFileShown: shortKey } = p;
+  if (p.repoFiles.length > 0) io.stderr(`✔ wrote the KSOPS wiring for Argo CD in ${rel(p.gitopsRepo)}: ${inRepo(p.repoFiles.map((f) => f.path))}\n`);
+  if (p.repoFilesKept.length > 0) io.stderr(`✔ left as they are (already there): ${inRepo(p.repoFilesKept)} in ${rel(p.gitopsRepo)}\n`);
+  if (p.envKustomization) io.stderr(`! ${p.envKustomization} exists: ${opts.reconciler === "flux" ? "Flux" : "Argo CD"} applies only what it lists (the next steps say what to add to it)\n`);
+  io.stderr(`✔ wrote ${path.relative(io.projectDir, p.stackFile)}\n`);
   io.stdout(
-    [
-      `Stack ${opts.stack} is ready. Next steps:`,
-      `  1. Encrypt this environment's Secrets, in ${rel(path.dirname(p.sopsFile))} (the .sops.yaml rule picks the recipient):`,
-      `       sops encrypt --in-place ${repoPath}/<secret>.yaml`,
-      `  2. Prove the key opens every SOPS file, and see what the stack applies:`,
-      `       npx gitops-bootstrap check --stack ${opts.stack} --repo ${rel(path.dirname(p.sopsFile))}`,
-      `       npx gitops-bootstrap render --stack ${opts.stack}`,
-      `  3. Commit .sops.yaml, the encrypted Secrets and ${path.relative(io.projectDir, p.stackFile)} (never the key file), then deploy:`,
-      `       pulumi stack init ${opts.stack} && pulumi up`,
-      `  The stack reads the key from ${shortKey} (only ${recipient}).`,
-      `  To keep it in Pulumi's encrypted config instead (CI runners), store it and remove ageKeyFile from the stack file:`,
-      `       grep -A1 '^# public key: ${recipient}$' ${shortKey} | tail -n 1 | pulumi config set --stack ${opts.stack} --secret ${CONFIG_NAMESPACE}:ageKey`,
-      `  Back up ${shortKey}: without it, nothing encrypted to ${recipient} can be decrypted.`,
-      "",
-    ].join("\n"),
+    nextSteps({
+      stack: opts.stack,
+      reconciler: opts.reconciler,
+      gitopsRepo: rel(p.gitopsRepo),
+      repoPath: p.repoPath,
+      stackFile: path.relative(io.projectDir, p.stackFile),
+      keyFile: p.keyFileShown,
+      recipient,
+      configNamespace: CONFIG_NAMESPACE,
+      projectDir: elsewhere ? path.resolve(io.projectDir) : undefined,
+      envKustomization: p.envKustomization,
+    }),
   );
   return 0;
 }

@@ -1,13 +1,17 @@
 /**
  * `gitops-bootstrap init` in a temporary HOME, GitOps repository and project: the key file, the
- * .sops.yaml rule, the stack file, and that `render` and `check --stack` then accept the stack.
- * Bad input leaves every file as it was. (e2e: sops-interop encrypts with the real sops.)
+ * .sops.yaml rule, the Argo CD KSOPS wiring, the stack file, the next steps (every command as it
+ * can be pasted), and that `render` and `check --stack` then accept the stack, also after a Secret
+ * is added as the steps say. Bad input leaves every file as it was. (e2e: init.test.ts follows
+ * the steps with the real sops to a decrypted Secret in a cluster.)
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as age from "age-encryption";
 import * as YAML from "yaml";
+import { execFileSync } from "node:child_process";
+import { parseCommandLine } from "../../bootstrap/cli";
 import { type Plan, apply, plan } from "../../bootstrap/init";
 import { writeSopsYaml } from "../../bootstrap/sops/writer";
 import { cli, docs } from "./cli-harness";
@@ -188,6 +192,7 @@ describe("bad input is a usage error and writes nothing", () => {
     ["a bad URL", ["--stack", "dev", "--repo-url", "http://git.example.com/a.git"], () => undefined, /--repo-url uses plain http/],
     ["a stack name that is not an environment", ["--stack", "Prod_EU"], () => undefined, /--stack "Prod_EU": the stack name is also the environment/],
     ["a repo path outside the repository", ["--stack", "dev", "--repo-path", "../x"], () => undefined, /--repo-path must be a folder inside the repository/],
+    ["Flux on the default branch (HEAD)", ["--stack", "dev", "--reconciler", "flux"], () => undefined, /--revision: with --reconciler flux, name the branch \(or tag, or commit\) to deploy, e\.g\. --revision main/],
     ["a .sops.yaml that does not parse", ["--stack", "dev"], () => fs.writeFileSync(path.join(world.repo, ".sops.yaml"), "creation_rules: [\n"), /cannot update .*\.sops\.yaml: it is not valid YAML \(line \d\); fix it/],
     ["a .sops.yaml whose rules are not a list", ["--stack", "dev"], () => fs.writeFileSync(path.join(world.repo, ".sops.yaml"), "creation_rules: yes\n"), /cannot update .*\.sops\.yaml: creation_rules is not a list/],
     ["a GitOps repository that does not exist", ["--stack", "dev", "--gitops-repo", "/nonexistent/state"], () => undefined, /--gitops-repo \/nonexistent\/state is not a directory/],
@@ -234,5 +239,274 @@ describe("bad input is a usage error and writes nothing", () => {
     const after = snapshot();
     fs.mkdirSync(path.join(world.project, "stacks"));
     expect(after).toEqual(Object.fromEntries(Object.entries(before).filter(([f]) => !f.startsWith(path.join(world.project, "stacks")))));
+  });
+});
+
+/** Every file under a folder (relative, sorted), and the folders that are empty. */
+function tree(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() || (e.isDirectory() && fs.readdirSync(path.join(e.parentPath, e.name)).length === 0))
+    .map((e) => `${path.relative(dir, path.join(e.parentPath, e.name))}${e.isDirectory() ? "/" : ""}`)
+    .sort();
+}
+
+const readYaml = (file: string) => YAML.parse(fs.readFileSync(path.join(world.repo, file), "utf8"));
+
+/** The numbered steps of init's output: each step's text and its command lines. */
+function steps(stdout: string): { text: string; commands: string[] }[] {
+  const out: { text: string; commands: string[] }[] = [];
+  let current: { text: string; commands: string[] } | undefined;
+  for (const line of stdout.split("\n")) {
+    const step = /^ {2}\d+\. (.*)$/.exec(line);
+    if (step) out.push((current = { text: step[1], commands: [] }));
+    else if (line.startsWith("       ")) current?.commands.push(line.trim());
+    // A note after the steps ends the last one.
+    else if (/^ {2}\S/.test(line)) current = undefined;
+  }
+  return out;
+}
+
+const stepAbout = (stdout: string, text: RegExp) => steps(stdout).find((s) => text.test(s.text))!;
+
+/** The steps' Secret: written, encrypted to the stack's recipient as `sops encrypt` does under the rule. */
+async function writeEncryptedSecret(file: string, recipient: string, value: string): Promise<void> {
+  const secret = { apiVersion: "v1", kind: "Secret", metadata: { name: "app-credentials", namespace: "apps" }, stringData: { password: value } };
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, await writeSopsYaml([secret], { recipients: [recipient], encryptedRegex: "^(data|stringData)$" }));
+}
+
+describe("the Secrets of an Argo CD stack reach the cluster through KSOPS", () => {
+  test("init writes a child Application, a kustomization and a KSOPS generator for the environment's Secrets", async () => {
+    const r = await init("--stack", "lab", "--revision", "main");
+    expect(r.code).toBe(0);
+    expect(tree(world.repo)).toEqual([".sops.yaml", "clusters/lab/secrets.yaml", "clusters/lab/secrets/kustomization.yaml", "clusters/lab/secrets/secret-generator.yaml"]);
+    expect(readYaml("clusters/lab/secrets.yaml")).toEqual({
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "Application",
+      metadata: { name: "lab-secrets", namespace: "argocd", finalizers: ["resources-finalizer.argocd.argoproj.io"] },
+      spec: {
+        project: "default",
+        source: { repoURL: URL, targetRevision: "main", path: "clusters/lab/secrets" },
+        destination: { server: "https://kubernetes.default.svc" },
+        syncPolicy: { automated: { prune: true, selfHeal: true } },
+      },
+    });
+    expect(readYaml("clusters/lab/secrets/kustomization.yaml")).toEqual({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", generators: ["secret-generator.yaml"] });
+    // KSOPS refuses a generator without the files key; an empty list generates nothing.
+    expect(readYaml("clusters/lab/secrets/secret-generator.yaml")).toEqual({
+      apiVersion: "viaduct.ai/v1",
+      kind: "ksops",
+      metadata: { name: "lab-secrets", annotations: { "config.kubernetes.io/function": "exec:\n  path: ksops\n" } },
+      files: [],
+    });
+    expect(r.stderr).toContain(`✔ wrote the KSOPS wiring for Argo CD in ${world.repo}: clusters/lab/secrets.yaml, clusters/lab/secrets/kustomization.yaml, clusters/lab/secrets/secret-generator.yaml`);
+    expect(r.stdout).toContain("Until clusters/lab/secrets/secret-generator.yaml lists a file, lab-secrets syncs nothing (and is healthy).");
+  });
+
+  test("the Application follows the stack: its repository, revision, --repo-path, and Argo CD's namespace", async () => {
+    fs.mkdirSync(path.join(world.repo, "envs/edge"), { recursive: true });
+    fs.writeFileSync(path.join(world.repo, "envs/edge/app.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\n");
+    const r = await init("--stack", "edge", "--repo-path", "envs/edge", "--repo-url", "git@github.com:org/state.git");
+    expect(r.code).toBe(0);
+    expect(readYaml("envs/edge/secrets.yaml").spec.source).toEqual({ repoURL: "git@github.com:org/state.git", targetRevision: "HEAD", path: "envs/edge/secrets" });
+    expect(tree(path.join(world.repo, "envs/edge"))).toEqual(["app.yaml", "secrets.yaml", "secrets/kustomization.yaml", "secrets/secret-generator.yaml"]);
+  });
+
+  test("following the steps (write, encrypt, list in the generator) gives a repository check --stack passes, before and after", async () => {
+    const r = await init("--stack", "lab");
+    const recipient = publicKey(r.stderr);
+    const check = () => cli(["check", "--stack", "lab", "--repo", world.repo], world.project, { HOME: world.home });
+
+    // Before any Secret: none of init's files is a SOPS file, and nothing fails.
+    const before = await check();
+    expect(before.stdout + before.stderr).not.toMatch(/clusters\/lab\/secrets/);
+    expect(before.code).toBe(0);
+
+    // Step 1 names the file, step 2 encrypts it there, step 3 lists it in the generator.
+    const where = stepAbout(r.stdout, /^Write a Secret/).commands[0].split(/\s+/)[0];
+    expect(where).toBe(path.join(world.repo, "clusters/lab/secrets/my-secret.yaml"));
+    expect(stepAbout(r.stdout, /^Encrypt it/).commands).toEqual([`(cd ${world.repo} && sops encrypt --in-place clusters/lab/secrets/my-secret.yaml)`]);
+    await writeEncryptedSecret(where, recipient, "from-the-steps");
+    const list = stepAbout(r.stdout, /^List it under files in clusters\/lab\/secrets\/secret-generator\.yaml/);
+    const generatorFile = path.join(world.repo, "clusters/lab/secrets/secret-generator.yaml");
+    const generator = YAML.parseDocument(fs.readFileSync(generatorFile, "utf8"));
+    generator.set("files", YAML.parse(list.commands.join("\n")).files);
+    fs.writeFileSync(generatorFile, generator.toString());
+    // What KSOPS reads: each listed file, relative to the generator's folder, is the encrypted Secret.
+    for (const f of YAML.parse(fs.readFileSync(generatorFile, "utf8")).files) expect(path.join(path.dirname(generatorFile), f)).toBe(where);
+
+    const after = await check();
+    expect(after.stdout).toContain("✔ clusters/lab/secrets/my-secret.yaml  ok");
+    expect(after.stdout).not.toMatch(/secrets\.yaml |kustomization\.yaml|secret-generator\.yaml/);
+    expect(after.code).toBe(0);
+  });
+
+  test("an environment folder built by kustomize: the steps say to list secrets.yaml in it", async () => {
+    fs.mkdirSync(path.join(world.repo, "clusters/lab"), { recursive: true });
+    fs.writeFileSync(path.join(world.repo, "clusters/lab/kustomization.yaml"), "resources: [app.yaml]\n");
+    const r = await init("--stack", "lab");
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("! clusters/lab/kustomization.yaml exists: Argo CD applies only what it lists");
+    expect(r.stdout).toContain("Argo CD builds clusters/lab with kustomize (clusters/lab/kustomization.yaml): list secrets.yaml under its resources.");
+    expect(fs.readFileSync(path.join(world.repo, "clusters/lab/kustomization.yaml"), "utf8")).toBe("resources: [app.yaml]\n");
+  });
+});
+
+describe("the KSOPS wiring never replaces what is there", () => {
+  test("all three files there (an earlier init): kept as they are, and said so", async () => {
+    const files = { "clusters/lab/secrets.yaml": "# mine\n", "clusters/lab/secrets/kustomization.yaml": "# mine too\n", "clusters/lab/secrets/secret-generator.yaml": "# and this\n" };
+    for (const [f, text] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(world.repo, f)), { recursive: true });
+      fs.writeFileSync(path.join(world.repo, f), text);
+    }
+    const r = await init("--stack", "lab");
+    expect(r.code).toBe(0);
+    for (const [f, text] of Object.entries(files)) expect(fs.readFileSync(path.join(world.repo, f), "utf8")).toBe(text);
+    expect(r.stderr).toContain(`✔ left as they are (already there): ${Object.keys(files).join(", ")} in ${world.repo}`);
+    expect(r.stderr).not.toContain("wrote the KSOPS wiring");
+  });
+
+  test.each([
+    ["an Application of the user's own named secrets.yaml", { "clusters/lab/secrets.yaml": "kind: Application\n" }, /already has clusters\/lab\/secrets\.yaml but not clusters\/lab\/secrets\/kustomization\.yaml, clusters\/lab\/secrets\/secret-generator\.yaml: init writes these together/],
+    ["a secrets/ folder of the user's own", { "clusters/lab/secrets/db.yaml": "kind: Secret\n" }, /already has clusters\/lab\/secrets\/ but not .*; move clusters\/lab\/secrets\/ away, or choose another --repo-path/],
+    ["a folder where the generator goes", { "clusters/lab/secrets/secret-generator.yaml/x": "" }, /--gitops-repo has clusters\/lab\/secrets\/secret-generator\.yaml, where init writes a file/],
+    ["a file where the environment's folder goes", { "clusters/lab": "not a folder" }, /cannot create clusters\/lab\/secrets in --gitops-repo: clusters\/lab is not a folder/],
+  ] as [string, Record<string, string>, RegExp][])("%s: refused, nothing written", async (_what, files, message) => {
+    for (const [f, text] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(world.repo, f)), { recursive: true });
+      fs.writeFileSync(path.join(world.repo, f), text);
+    }
+    const before = snapshot();
+    const r = await init("--stack", "lab");
+    expect(r.stderr).toMatch(message);
+    expect(r.code).toBe(2);
+    expect(snapshot()).toEqual(before);
+  });
+
+  test("the wiring's folder appears between the checks and the writes: every write undone, theirs kept, the folder named", async () => {
+    fs.mkdirSync(path.dirname(world.keyFile), { recursive: true });
+    fs.writeFileSync(world.keyFile, "# older key\n", { mode: 0o600 });
+    fs.mkdirSync(path.join(world.repo, "clusters/lab"), { recursive: true });
+    fs.writeFileSync(path.join(world.repo, "clusters/lab/app.yaml"), "kind: Application\n");
+    const before = snapshot();
+    const opts = { stack: "lab", repoUrl: URL, revision: "HEAD", reconciler: "argocd" as const, gitopsRepo: world.repo, keyFile: world.keyFile, postQuantum: false };
+    const io = { stdout: () => undefined, stderr: () => undefined, env: { HOME: world.home }, projectDir: world.project };
+    const identity = await age.generateX25519Identity();
+    const p: Plan = await plan(opts, io, identity, await age.identityToRecipient(identity));
+    expect(p.repoDirs).toEqual([path.join(world.repo, "clusters/lab/secrets")]);
+    // Someone else's generator lands where init is about to write: init's own writes go, theirs stays.
+    const theirs = path.join(world.repo, "clusters/lab/secrets/secret-generator.yaml");
+    fs.mkdirSync(path.dirname(theirs));
+    fs.writeFileSync(theirs, "# theirs\n");
+    expect(() => apply(p, () => undefined)).toThrow(`init: ${path.dirname(theirs)} appeared while init ran; nothing was kept`);
+    expect(fs.readFileSync(theirs, "utf8")).toBe("# theirs\n");
+    fs.rmSync(path.dirname(theirs), { recursive: true });
+    expect(snapshot()).toEqual(before);
+  });
+
+  test("a file init writes twice (the second exclusive write fails): the folders and files it made are gone", async () => {
+    fs.mkdirSync(path.dirname(world.keyFile), { recursive: true });
+    const before = snapshot();
+    const opts = { stack: "lab", repoUrl: URL, revision: "HEAD", reconciler: "argocd" as const, gitopsRepo: world.repo, keyFile: world.keyFile, postQuantum: false };
+    const io = { stdout: () => undefined, stderr: () => undefined, env: { HOME: world.home }, projectDir: world.project };
+    const identity = await age.generateX25519Identity();
+    const p: Plan = await plan(opts, io, identity, await age.identityToRecipient(identity));
+    const again = { ...p, repoFiles: [...p.repoFiles, p.repoFiles[2]] };
+    expect(() => apply(again, () => undefined)).toThrow(`init: ${path.join(world.repo, "clusters/lab/secrets/secret-generator.yaml")} appeared while init ran; nothing was kept`);
+    expect(snapshot()).toEqual(before);
+  });
+});
+
+describe("Flux decrypts what is under its path: init writes nothing else", () => {
+  test("no wiring; the environment's folder is made for the Secret; the steps put it there and check passes", async () => {
+    const r = await init("--stack", "edge", "--reconciler", "flux", "--revision", "main");
+    expect(r.code).toBe(0);
+    expect(tree(world.repo)).toEqual([".sops.yaml", "clusters/edge/"]);
+    expect(r.stdout).not.toMatch(/KSOPS|generator/);
+    expect(r.stdout).toContain("Flux decrypts every SOPS-encrypted Secret under clusters/edge/ when it applies it");
+    expect(r.stdout).toContain("until clusters/edge/ has a file in Git, Flux's root Kustomization fails (path not found)");
+    const where = stepAbout(r.stdout, /^Write a Secret/).commands[0].split(/\s+/)[0];
+    expect(where).toBe(path.join(world.repo, "clusters/edge/my-secret.yaml"));
+    expect(stepAbout(r.stdout, /^Encrypt it/).commands).toEqual([`(cd ${world.repo} && sops encrypt --in-place clusters/edge/my-secret.yaml)`]);
+    await writeEncryptedSecret(where, publicKey(r.stderr), "from-the-flux-steps");
+    // The stack deploys main, so check reads main: committed as the step says, in a Git checkout.
+    const gitEnv = { ...process.env, GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1", GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t.invalid", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t.invalid" };
+    execFileSync("git", ["init", "--quiet", "--initial-branch=main", world.repo], { env: gitEnv });
+    execFileSync("bash", ["-c", stepAbout(r.stdout, /^Commit them/).commands[0]], { env: gitEnv, stdio: "pipe" });
+    const checked = await cli(["check", "--stack", "edge", "--repo", world.repo], world.project, { HOME: world.home });
+    expect(checked.stdout).toContain("✔ clusters/edge/my-secret.yaml  ok");
+    expect(checked.code).toBe(0);
+  });
+
+  test("a folder with its own kustomization.yaml: the steps say to list the Secret in it", async () => {
+    fs.mkdirSync(path.join(world.repo, "clusters/edge"), { recursive: true });
+    fs.writeFileSync(path.join(world.repo, "clusters/edge/kustomization.yaml"), "resources: []\n");
+    const r = await init("--stack", "edge", "--reconciler", "flux", "--revision", "main");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("Flux builds clusters/edge with your clusters/edge/kustomization.yaml: list my-secret.yaml under its resources");
+  });
+
+  test("a write that fails undoes the folder init made for the environment", async () => {
+    fs.mkdirSync(path.dirname(world.keyFile), { recursive: true });
+    const before = snapshot();
+    const opts = { stack: "edge", repoUrl: URL, revision: "main", reconciler: "flux" as const, gitopsRepo: world.repo, keyFile: world.keyFile, postQuantum: false };
+    const io = { stdout: () => undefined, stderr: () => undefined, env: { HOME: world.home }, projectDir: world.project };
+    const identity = await age.generateX25519Identity();
+    const p: Plan = await plan(opts, io, identity, await age.identityToRecipient(identity));
+    expect(p.repoFiles).toEqual([]);
+    fs.rmSync(path.join(world.project, "stacks"), { recursive: true });
+    expect(() => apply(p, () => undefined)).toThrow(/nothing was kept/);
+    fs.mkdirSync(path.join(world.project, "stacks"));
+    expect(snapshot()).toEqual(before);
+  });
+});
+
+describe("the next steps, as they can be pasted", () => {
+  test.each(["argocd", "flux"])("%s: every gitops-bootstrap line parses, every command is valid shell, in order", async (reconciler) => {
+    const r = await init("--stack", "lab", "--reconciler", reconciler, "--revision", "main");
+    const all = steps(r.stdout);
+    expect(all.map((s) => s.text.replace(/[ :(,].*$/, ""))).toEqual(
+      reconciler === "argocd" ? ["Go", "Write", "Encrypt", "List", "Commit", "Prove", "Push"] : ["Go", "Write", "Encrypt", "Commit", "Prove", "Push"],
+    );
+    // The tests run elsewhere than the project: the first step goes there, so relative paths hold.
+    expect(all[0].commands).toEqual([`cd ${world.project}`]);
+    // Every command line, in the steps and in the notes after them (the YAML for the generator and the Secret's path aside).
+    const commands = r.stdout.split("\n").filter((l) => l.startsWith("       ")).map((l) => l.trim()).filter((c) => !/^(files:|- \.\/)/.test(c) && !c.startsWith(world.repo));
+    expect(commands).toEqual([
+      `cd ${world.project}`,
+      `(cd ${world.repo} && sops encrypt --in-place clusters/lab/${reconciler === "argocd" ? "secrets/" : ""}my-secret.yaml)`,
+      `(cd ${world.repo} && git add .sops.yaml clusters/lab && git commit -m 'lab: SOPS rule and Secrets')`,
+      `npx gitops-bootstrap check --stack lab --repo ${world.repo}`,
+      "npx gitops-bootstrap render --stack lab",
+      `(cd ${world.repo} && git push)`,
+      "pulumi stack init lab && pulumi up",
+      expect.stringMatching(/^grep -A1 '\^# public key: age1[0-9a-z]+\$' ~\/\.config\/sops\/age\/keys\.txt \| tail -n 1 \| pulumi config set --stack lab --secret gitops-bootstrap:ageKey$/),
+    ]);
+    for (const c of commands) execFileSync("bash", ["-n", "-c", c]);
+    for (const c of commands.filter((l) => l.startsWith("npx gitops-bootstrap "))) expect(await parseCommandLine(c.split(" ").slice(2))).toBeUndefined();
+    expect(r.stdout).toContain("and commit stacks/Pulumi.lab.yaml here");
+  });
+
+  test("run from the project: no cd step; the stack file named as it is there", async () => {
+    const repo = path.join(world.project, "..", "state");
+    const cwd = jest.spyOn(process, "cwd").mockReturnValue(world.project);
+    try {
+      const r = await init("--stack", "lab");
+      expect(steps(r.stdout)[0].text).toMatch(/^Write a Secret/);
+      expect(r.stdout).toContain(`npx gitops-bootstrap check --stack lab --repo ${path.resolve(repo)}`);
+      expect(r.stderr).toContain("✔ wrote stacks/Pulumi.lab.yaml");
+    } finally {
+      cwd.mockRestore();
+    }
+  });
+
+  test("a path with a space is quoted", async () => {
+    const spaced = path.join(world.root, "cluster state");
+    fs.mkdirSync(spaced);
+    const r = await init("--stack", "lab", "--gitops-repo", spaced);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`(cd '${spaced}' && sops encrypt --in-place clusters/lab/secrets/my-secret.yaml)`);
+    expect(r.stdout).toContain(`npx gitops-bootstrap check --stack lab --repo '${spaced}'`);
   });
 });
