@@ -54,6 +54,14 @@ export function readFlux(problems: Problems, raw: unknown, secret: boolean): Flu
  * component rewrites them to the ssh:// form (`fluxGitUrl`).
  */
 export function checkRepoForFlux(problems: Problems, repo: RepoConfig, rawCredentials: unknown): void {
+  if (repo.revision === "HEAD") {
+    // Seen with the real source-controller (v1.9.6): ref.name HEAD resolves to no commit and no
+    // artifact is ever made, so the root Kustomization would wait forever.
+    problems.add(
+      "repo.revision",
+      "is HEAD (the default), which Flux cannot follow: its source-controller resolves ref name HEAD to no commit; name the branch, tag or commit to deploy, e.g. main",
+    );
+  }
   if (repo.transport !== "ssh") return;
   if (repo.sshKnownHosts === undefined) {
     problems.add(

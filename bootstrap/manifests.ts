@@ -59,8 +59,8 @@ export function fluxGitUrl(url: string): { readonly url: string; readonly rewrit
 /**
  * `spec.ref` of the GitRepository for `repo.revision`, which names a branch, tag or commit as
  * Argo CD's targetRevision does. Flux must be told which: a full commit SHA is a commit,
- * `HEAD` and full `refs/...` names are checked out by name (`HEAD`: the remote's default
- * branch), a version-like name (`v1.2.3`, `2.0.0-rc.1`) is a tag, anything else a branch.
+ * full `refs/...` names are checked out by name (config validation refuses `HEAD` with Flux:
+ * source-controller cannot resolve it), a version-like name (`v1.2.3`, `2.0.0-rc.1`) is a tag, anything else a branch.
  * Write `refs/tags/<name>` or `refs/heads/<name>` to say which explicitly.
  */
 export function gitRepositoryRef(revision: string): Record<string, string> {

@@ -120,8 +120,9 @@ describe("bad Flux input", () => {
     const { code, stdout, stderr } = await cli(["render", "--stack", "bad"], dir);
     expect(code).toBe(2);
     expect(stdout).toBe("");
-    for (const key of ["repo.sshKnownHosts", "argocd", "flux.interval"]) expect(stderr).toContain(`✗ gitops-bootstrap:${key}:`);
-    expect(stderr).toMatch(/Invalid stack config \(3 problems\)/);
+    // No repo.revision: the default HEAD, which Flux's source-controller cannot follow.
+    for (const key of ["repo.revision", "repo.sshKnownHosts", "argocd", "flux.interval"]) expect(stderr).toContain(`✗ gitops-bootstrap:${key}:`);
+    expect(stderr).toMatch(/Invalid stack config \(4 problems\)/);
     expect(stderr).not.toContain("v1:AAAABBBBCCCC");
   });
 });

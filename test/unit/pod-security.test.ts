@@ -83,7 +83,7 @@ describe("podSecurity in the stack config", () => {
     ["argocd", ARGOCD.chartVersion, "argocd"],
     ["flux", FLUX.chartVersion, "flux-system"],
   ])("restricted: the %s namespace enforces, warns and audits at that level", async (reconciler, chartVersion, namespace) => {
-    const run = await runProgramUnderMocks(rawStackConfig({ environment: "dev", reconciler, repo, ageKey: identity, podSecurity: "restricted" }, ["ageKey"]), chartVersion);
+    const run = await runProgramUnderMocks(rawStackConfig({ environment: "dev", reconciler, repo: { ...repo, revision: "main" }, ageKey: identity, podSecurity: "restricted" }, ["ageKey"]), chartVersion);
     if (reconciler === "argocd") {
       // As the engine receives it: the lists must still be lists after Pulumi serialized the values.
       const release = run.registered.find((r) => r.type === "kubernetes:helm.sh/v3:Release")!;

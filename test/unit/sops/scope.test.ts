@@ -83,7 +83,7 @@ beforeAll(async () => {
     return stackFile.config["gitops-bootstrap:ageRecipient"];
   };
   const a = await init("a");
-  const b = await init("b", "--post-quantum", "--reconciler", "flux");
+  const b = await init("b", "--post-quantum", "--reconciler", "flux", "--revision", "main");
   expect(b.startsWith("age1pq1")).toBe(true);
   world = { ...w, keyFile, recipients: { a, b } };
   git(w.repo, "init", "--quiet", "--initial-branch=main");
@@ -109,7 +109,14 @@ beforeAll(async () => {
   });
   git(w.repo, "add", "-A");
   git(w.repo, "commit", "--quiet", "-m", "two environments");
+  git(w.repo, "tag", "two-environments");
 });
+
+/** Commits what a test wrote: b (Flux) checks its stack's revision, main, not the work tree. */
+function commitChanges(): void {
+  git(world.repo, "add", "-A");
+  git(world.repo, "commit", "--quiet", "--allow-empty", "-m", "test changes");
+}
 afterAll(() => fs.rmSync(world.root, { recursive: true, force: true }));
 
 async function check(...args: string[]): Promise<{ code: number; stdout: string; stderr: string; json: { files: { path: string; kind: string }[]; notJudged: string[]; warnings: string[] } | undefined }> {
@@ -195,7 +202,8 @@ describe("each stack judges what its own cluster decrypts", () => {
     expect(expectedSecrets(snapshot.candidates)).toHaveLength(5);
     // The KSOPS file is reached by the walk itself, not only because it is encrypted to a's key.
     const scope = walkScope(snapshot, { paths: ["clusters/a"], repoUrl: URL });
-    expect(scope.folders).toEqual(["apps/base", "apps/overlays/a", "clusters/a"]);
+    // clusters/a/secrets: the KSOPS wiring init wrote for a's own Secrets (its Application in clusters/a).
+    expect(scope.folders).toEqual(["apps/base", "apps/overlays/a", "clusters/a", "clusters/a/secrets"]);
     expect(scope.includes("secrets/a/web.sops.yaml")).toBe(true);
     expect(scope.includes("clusters/b/db.yaml")).toBe(false);
   });
@@ -204,13 +212,16 @@ describe("each stack judges what its own cluster decrypts", () => {
 describe("a file this environment uses, encrypted only to the other key, fails it", () => {
   const changes: string[] = [];
   afterEach(() => {
-    for (const f of changes.splice(0)) fs.rmSync(path.join(world.repo, f), { force: true });
-    git(world.repo, "checkout", "--quiet", "--", ".");
+    changes.splice(0);
+    // Back to the two environments as committed in beforeAll.
+    git(world.repo, "reset", "--quiet", "--hard", "two-environments");
+    git(world.repo, "clean", "--quiet", "-fd");
   });
 
   it("under a's root folder", async () => {
     changes.push("clusters/a/intruder.yaml");
     write({ "clusters/a/intruder.yaml": await secret("intruder", "a", [world.recipients.b]) });
+    commitChanges();
     const r = await check("--stack", "a", "--json");
     expect(r.json?.files.find((f) => f.path === "clusters/a/intruder.yaml")?.kind).toBe("wrong-key");
     expect(r.code).toBe(1);
@@ -225,6 +236,7 @@ describe("a file this environment uses, encrypted only to the other key, fails i
       "apps/overlays/a/secret-generator.yaml": ksopsGenerator("../../../secrets/a/web.sops.yaml", "../../../secrets/b-only/token.sops.yaml"),
     });
     changes.push("secrets/b-only/token.sops.yaml");
+    commitChanges();
     const r = await check("--stack", "a");
     expect(r.stdout).toMatch(/^✗ secrets\/b-only\/token\.sops\.yaml {2}wrong key/m);
     expect(r.code).toBe(1);
@@ -233,6 +245,7 @@ describe("a file this environment uses, encrypted only to the other key, fails i
   it("under the folder b's Flux Kustomization names", async () => {
     changes.push("infra/b/cache/a-only.yaml");
     write({ "infra/b/cache/a-only.yaml": await secret("a-only", "b", [world.recipients.a]) });
+    commitChanges();
     const r = await check("--stack", "b", "--json");
     expect(r.json?.files.find((f) => f.path === "infra/b/cache/a-only.yaml")?.kind).toBe("wrong-key");
     expect(r.code).toBe(1);
