@@ -27,6 +27,7 @@ beforeAll(async () => {
       "  gitops-bootstrap:ageKeyFile: age.txt",
       "  gitops-bootstrap:repo:",
       "    url: https://git.example.com:8443/org/state.git",
+      "    revision: main",
       "    path: apps",
       "    caFile: certs/git-ca.pem",
       ...repoLines,

@@ -24,7 +24,7 @@ beforeAll(async () => {
 });
 
 const raw = (reconciler: "argocd" | "flux", sealedSecrets: Record<string, unknown>) => ({
-  values: { environment: "dev", reconciler, repo: JSON.stringify({ url: "https://git.example.com/org/state.git", path: "apps" }), ageKey: identity, sealedSecrets: JSON.stringify(sealedSecrets) },
+  values: { environment: "dev", reconciler, repo: JSON.stringify({ url: "https://git.example.com/org/state.git", revision: "main", path: "apps" }), ageKey: identity, sealedSecrets: JSON.stringify(sealedSecrets) },
   secretKeys: new Set(["ageKey"]),
   baseDir: "/project",
   readFile: (f: string) => {
