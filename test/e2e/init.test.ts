@@ -290,6 +290,13 @@ test("two environments made by init in one repository, encrypted by the real sop
   write("clusters/b/db.yaml", secret("db-b"));
   sops("clusters/b/db.yaml");
 
+  // b (Flux) names its branch, so its check reads the commit: the repository is a Git repository.
+  const commit = (message: string): void => {
+    for (const args of [["init", "--quiet", "--initial-branch=main"], ["add", "-A"], ["-c", "user.name=e2e", "-c", "user.email=e2e@gitops-bootstrap.invalid", "commit", "--quiet", "-m", message]]) {
+      expect(run("git", args, repo).status).toBe(0);
+    }
+  };
+  commit("two environments");
   const checkA = run(process.execPath, [bin, "check", "--stack", "a", "--repo", repo]);
   expect(checkA.stdout).toContain("✔ clusters/a/db.yaml  ok");
   expect(checkA.stdout).toContain("✔ secrets/web.sops.yaml  ok");
@@ -303,6 +310,7 @@ test("two environments made by init in one repository, encrypted by the real sop
   // The KSOPS file re-encrypted only to b's key: a's cluster cannot decrypt it, and a's check says so.
   write("secrets/web.sops.yaml", secret("web"));
   sops("secrets/web.sops.yaml", "--age", recipients.b, "--encrypted-regex", "^(data|stringData)$");
+  commit("web re-encrypted to b only");
   const broken = run(process.execPath, [bin, "check", "--stack", "a", "--repo", repo]);
   expect(broken.stdout).toMatch(/✗ secrets\/web\.sops\.yaml {2}wrong key/);
   expect(broken.status).toBe(1);
