@@ -18,6 +18,7 @@ import { startFluxControllers } from "./flux-controllers";
 import { type GitServer, startGitServer } from "./git-server";
 import { PROJECT_DIR, type TestCluster, cliEnv, openCluster, requireToolchain, scratchProject, tempDir } from "./harness";
 import { toolchainEnv } from "./toolchain";
+import { steps } from "../unit/init-steps";
 
 jest.setTimeout(120_000);
 
@@ -235,19 +236,6 @@ describe.each([["flux", "edge"]] as ["argocd" | "flux", string][])("%s: init's p
 
 });
 
-/** The numbered steps of init's output: each step's text and its command lines. */
-function steps(stdout: string): { text: string; commands: string[] }[] {
-  const out: { text: string; commands: string[] }[] = [];
-  let current: { text: string; commands: string[] } | undefined;
-  for (const line of stdout.split("\n")) {
-    const step = /^ {2}\d+\. (.*)$/.exec(line);
-    if (step) out.push((current = { text: step[1], commands: [] }));
-    else if (line.startsWith("       ")) current?.commands.push(line.trim());
-    // A note after the steps ends the last one.
-    else if (/^ {2}\S/.test(line)) current = undefined;
-  }
-  return out;
-}
 
 test("two environments made by init in one repository, encrypted by the real sops: each stack's check judges its own files", () => {
   const project = scratchProject(root);

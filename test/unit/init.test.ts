@@ -15,6 +15,7 @@ import { parseCommandLine } from "../../bootstrap/cli";
 import { type Plan, apply, plan } from "../../bootstrap/init";
 import { writeSopsYaml } from "../../bootstrap/sops/writer";
 import { cli, docs } from "./cli-harness";
+import { steps } from "./init-steps";
 
 interface World {
   readonly root: string;
@@ -253,19 +254,6 @@ function tree(dir: string): string[] {
 
 const readYaml = (file: string) => YAML.parse(fs.readFileSync(path.join(world.repo, file), "utf8"));
 
-/** The numbered steps of init's output: each step's text and its command lines. */
-function steps(stdout: string): { text: string; commands: string[] }[] {
-  const out: { text: string; commands: string[] }[] = [];
-  let current: { text: string; commands: string[] } | undefined;
-  for (const line of stdout.split("\n")) {
-    const step = /^ {2}\d+\. (.*)$/.exec(line);
-    if (step) out.push((current = { text: step[1], commands: [] }));
-    else if (line.startsWith("       ")) current?.commands.push(line.trim());
-    // A note after the steps ends the last one.
-    else if (/^ {2}\S/.test(line)) current = undefined;
-  }
-  return out;
-}
 
 const stepAbout = (stdout: string, text: RegExp) => steps(stdout).find((s) => text.test(s.text))!;
 
