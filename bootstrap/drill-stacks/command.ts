@@ -5,7 +5,7 @@
  * workflow: `--json` gives the matrix, `--key-file` where a stack reads its age key. Offline: reads
  * the stack files only, never a secret.
  */
-import { resolveConfigPath } from "../config-fields";
+import { isObject, resolveConfigPath } from "../config-fields";
 import { CONFIG_NAMESPACE } from "../defaults";
 import { UsageError } from "../errors";
 import { listStacks, readStackFileConfig } from "../stack-file";
@@ -29,9 +29,6 @@ export function repoHost(url: string): string | undefined {
     return /^[^@/]+@([^:/]+):/.exec(url)?.[1];
   }
 }
-
-type Obj = Record<string, unknown>;
-const isObject = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** What would make this stack's drill fail before it starts; empty when it can run. */
 export function drillStackProblems(stack: string, config: Record<string, unknown>): string[] {
