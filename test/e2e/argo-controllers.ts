@@ -328,11 +328,18 @@ class LocalArgoControllers implements ArgoControllers {
     const cm = await get("configmap", TLS_CERTS_CONFIGMAP);
     fs.mkdirSync(this.tlsDataPath, { recursive: true });
     const data = cm?.data ?? {};
-    for (const f of fs.readdirSync(this.tlsDataPath)) if (!(f in data)) fs.rmSync(path.join(this.tlsDataPath, f), { force: true });
+    for (const f of fs.readdirSync(this.tlsDataPath)) if (!(f in data) && !f.startsWith(".")) fs.rmSync(path.join(this.tlsDataPath, f), { force: true });
     for (const [host, pem] of Object.entries(data)) {
       // Argo CD refuses a host that escapes the directory; so does the kubelet's projection.
       if (host.includes("/") || host.startsWith(".")) continue;
-      fs.writeFileSync(path.join(this.tlsDataPath, host), pem);
+      // Replaced whole, as the kubelet swaps a projected volume: rewritten in place every second,
+      // the file would be empty for a moment, and a repo-server reading it then fails with
+      // "x509: certificate signed by unknown authority".
+      const file = path.join(this.tlsDataPath, host);
+      if (fs.existsSync(file) && fs.readFileSync(file, "utf8") === pem) continue;
+      const tmp = path.join(this.tlsDataPath, `.${host}.tmp`);
+      fs.writeFileSync(tmp, pem);
+      fs.renameSync(tmp, file);
     }
   }
 
