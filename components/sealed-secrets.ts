@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { SealedSecretsConfig } from "../bootstrap/config";
 import { MANAGED_BY_LABELS, OWNED_ANNOTATIONS, type PodSecurityLevel, SEALED_SECRETS, componentToken, podSecurityLabels } from "../bootstrap/defaults";
 import { SEALING_KEY_LABEL, SEALING_KEY_NAME_HINT, isSealingKeyName } from "../bootstrap/sealed-secrets/keys";
+import { sealedSecretsValues } from "../bootstrap/helm-values";
 import { chartSource, secretIf } from "./argocd";
 
 export interface SealedSecretsArgs {
@@ -63,7 +64,7 @@ export class SealedSecrets extends pulumi.ComponentResource {
         name: SEALED_SECRETS.releaseName,
         namespace: cfg.namespace,
         ...chartSource(cfg, args.baseDir ?? process.cwd(), SEALED_SECRETS.chart),
-        values: secretIf(cfg.valuesSecret, { ...cfg.values, fullnameOverride: cfg.controllerName }),
+        values: secretIf(cfg.valuesSecret, sealedSecretsValues({ controllerName: cfg.controllerName, userValues: cfg.values })),
         createNamespace: false,
         timeout: args.timeoutSeconds ?? 300,
         maxHistory: 10,
