@@ -29,6 +29,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { AGE_SECRET, ARGOCD } from "../../bootstrap/defaults";
+import { markForRelease } from "./charts";
 import { freePort, httpStatus, killLeftovers, startedOrStopped, terminate } from "./processes";
 import { toolchainEnv, toolchainPath } from "./toolchain";
 
@@ -85,6 +86,7 @@ function kubectlAsync(kubeconfig: string, args: readonly string[]): Promise<stri
 export function installArgoCrds(kubeconfig: string, toolchain: ArgoToolchain = argoToolchain()): string[] {
   const out = kubectl(kubeconfig, ["apply", "--server-side", "--force-conflicts", "--field-manager=gitops-bootstrap-e2e", "-f", toolchain.crdDir, "-o", "name"]);
   const names = out.split("\n").filter(Boolean);
+  markForRelease((a) => kubectl(kubeconfig, a), names, "argo-cd");
   kubectl(kubeconfig, ["wait", "--for=condition=Established", "--timeout=60s", ...names]);
   return names;
 }

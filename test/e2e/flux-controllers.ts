@@ -11,6 +11,7 @@ import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { FLUX } from "../../bootstrap/defaults";
+import { markForRelease } from "./charts";
 import { freePort, httpStatus, killLeftovers, startedOrStopped, terminate, watchParent } from "./processes";
 import { toolchainEnv, toolchainPath } from "./toolchain";
 
@@ -60,6 +61,7 @@ export async function installFluxCrds(kubeconfig: string, toolchain: FluxToolcha
     const out = kubectl(kubeconfig, ["apply", "--server-side", "--force-conflicts", "--field-manager=gitops-bootstrap-e2e", "-f", dir, "-o", "name"]);
     names.push(...out.split("\n").filter(Boolean));
   }
+  markForRelease((a) => kubectl(kubeconfig, a), names, "flux");
   // `kubectl wait` gives up at once on a CRD with no status yet; ask again until the deadline.
   const deadline = Date.now() + 60_000;
   for (;;) {

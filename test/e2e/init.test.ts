@@ -212,7 +212,7 @@ describe.each([["argocd", "lab"], ["flux", "edge"]] as ["argocd" | "flux", strin
     const stackFile = path.join(work, "stacks", `Pulumi.${stack}.yaml`);
     const doc = YAML.parseDocument(fs.readFileSync(stackFile, "utf8"));
     doc.setIn(["config", "gitops-bootstrap:repo", "caFile"], git.caFile);
-    doc.setIn(["config", `gitops-bootstrap:${reconciler}`], { chartRepo: `test/e2e/charts/${reconciler === "argocd" ? "argo-cd" : "flux2"}` });
+    doc.setIn(["config", `gitops-bootstrap:${reconciler}`], { chartRepo: `test/e2e/charts/${reconciler === "argocd" ? "argo-cd" : "flux2"}.tgz` });
     fs.writeFileSync(stackFile, doc.toString());
     const reportDir = path.join(dir, "report");
     // Asynchronously: the Argo CD helpers' kubelet part (restarting the application-controller
@@ -252,7 +252,7 @@ describe.each([["argocd", "lab"], ["flux", "edge"]] as ["argocd" | "flux", strin
       const stackFile = path.join(work, "stacks", "Pulumi.empty.yaml");
       const doc = YAML.parseDocument(fs.readFileSync(stackFile, "utf8"));
       doc.setIn(["config", "gitops-bootstrap:repo", "caFile"], git.caFile);
-      doc.setIn(["config", "gitops-bootstrap:argocd"], { chartRepo: "test/e2e/charts/argo-cd" });
+      doc.setIn(["config", "gitops-bootstrap:argocd"], { chartRepo: "test/e2e/charts/argo-cd.tgz" });
       fs.writeFileSync(stackFile, doc.toString());
       const reportDir = path.join(dir, "report-empty");
       const restore = await runAsync(process.execPath, [bin, "restore", "--stack", "empty", "--kubeconfig", cluster.kubeconfig, "--report-dir", reportDir, "--timeout", "5m", "--failure-grace", "10s"], {

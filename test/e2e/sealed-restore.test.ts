@@ -36,7 +36,7 @@ let run = 0;
 function setSealedSecrets(keysFile: string | undefined): void {
   const file = path.join(work, "stacks", `Pulumi.${STACK}.yaml`);
   const doc = YAML.parse(fs.readFileSync(file, "utf8"));
-  doc.config["gitops-bootstrap:sealedSecrets"] = { chartRepo: "test/e2e/charts/sealed-secrets", ...(keysFile ? { keysFile } : {}) };
+  doc.config["gitops-bootstrap:sealedSecrets"] = { chartRepo: "test/e2e/charts/sealed-secrets.tgz", ...(keysFile ? { keysFile } : {}) };
   fs.writeFileSync(file, YAML.stringify(doc));
 }
 
