@@ -196,7 +196,7 @@ describe("Argo CD on the real repo-server and application-controller and a real 
     pointArgoExampleAt(git, REPO);
     // The scratch project's sandbox stack points at the test's Git server and trusts its CA.
     pointStackAt(work, "sandbox", { url: git.url(REPO), revision: git.branch, caFile: git.caFile });
-    argo = await startArgoControllers({ dir: path.join(dir, "argo"), kubeconfig: cluster.kubeconfig, restartOnExit: true });
+    argo = await startArgoControllers({ dir: path.join(dir, "argo"), kubeconfig: cluster.kubeconfig, asChartPods: true });
     secret = await expectedSecret(SOPS_FILE);
   });
 

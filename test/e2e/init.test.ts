@@ -115,7 +115,7 @@ describe.each([["argocd", "lab"], ["flux", "edge"]] as ["argocd" | "flux", strin
     execFileSync("git", ["config", "http.receivepack", "true"], { cwd: path.join(dir, "git", "repos", `${REPO}.git`) });
     controllers =
       reconciler === "argocd"
-        ? await startArgoControllers({ dir: path.join(dir, "argo"), kubeconfig: cluster.kubeconfig, restartOnExit: true })
+        ? await startArgoControllers({ dir: path.join(dir, "argo"), kubeconfig: cluster.kubeconfig, asChartPods: true })
         : await startFluxControllers({ dir: path.join(dir, "flux"), kubeconfig: cluster.kubeconfig });
     work = scratchProject(dir);
     // `npx gitops-bootstrap` installs the project into npx's cache, whose `prepare` builds it with this.
