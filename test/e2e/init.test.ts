@@ -116,7 +116,7 @@ describe.each([["argocd", "lab"], ["flux", "edge"]] as ["argocd" | "flux", strin
     controllers =
       reconciler === "argocd"
         ? await startArgoControllers({ dir: path.join(dir, "argo"), kubeconfig: cluster.kubeconfig, asChartPods: true })
-        : await startFluxControllers({ dir: path.join(dir, "flux"), kubeconfig: cluster.kubeconfig });
+        : await startFluxControllers({ dir: path.join(dir, "flux"), kubeconfig: cluster.kubeconfig, asChartPods: true });
     work = scratchProject(dir);
     // `npx gitops-bootstrap` installs the project into npx's cache, whose `prepare` builds it with this.
     fs.copyFileSync(path.join(PROJECT_DIR, "tsconfig.build.json"), path.join(work, "tsconfig.build.json"));

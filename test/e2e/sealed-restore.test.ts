@@ -79,7 +79,7 @@ beforeAll(async () => {
   work = scratchProject(dir);
   pointStackAt(work, STACK, { url: git.url(REPO), revision: git.branch, caFile: git.caFile });
   setSealedSecrets(undefined);
-  flux = await startFluxControllers({ dir: path.join(dir, "flux"), kubeconfig: cluster.kubeconfig });
+  flux = await startFluxControllers({ dir: path.join(dir, "flux"), kubeconfig: cluster.kubeconfig, asChartPods: true });
 });
 
 afterAll(async () => {
