@@ -152,8 +152,8 @@ export interface ArgoControllersOptions {
   readonly asChartPods?: boolean;
 }
 
-export type ArgoProcessName = "redis-secret-init" | "redis" | "repo-server" | "application-controller" | "server";
-const NAMES: readonly ArgoProcessName[] = ["redis-secret-init", "redis", "repo-server", "application-controller", "server"];
+export type ArgoProcessName = "redis-secret-init" | "redis" | "repo-server" | "application-controller" | "server" | "applicationset-controller";
+const NAMES: readonly ArgoProcessName[] = ["redis-secret-init", "redis", "repo-server", "application-controller", "server", "applicationset-controller"];
 
 export interface ArgoControllers {
   readonly namespace: string;
@@ -193,7 +193,7 @@ class LocalArgoControllers implements ArgoControllers {
   private bridges: net.Server[] = [];
   private mountTimer: NodeJS.Timeout | undefined;
   private mountSync: Promise<void> | undefined;
-  private ports = { redis: 0, repoServer: 0, repoMetrics: 0, controllerMetrics: 0, server: 0, serverMetrics: 0 };
+  private ports = { redis: 0, repoServer: 0, repoMetrics: 0, controllerMetrics: 0, server: 0, serverMetrics: 0, appsetMetrics: 0, appsetProbe: 0, appsetWebhook: 0 };
   private readonly netnsArgs: string[] | undefined;
   private pods: ChartPods | undefined;
 
@@ -349,7 +349,17 @@ class LocalArgoControllers implements ArgoControllers {
   async start(): Promise<void> {
     for (const sub of ["logs", "tmp", "home", "redis", "mounts", "ssh", "gpg", "plugins", "helm"]) fs.mkdirSync(path.join(this.dir, sub), { recursive: true });
     if (this.installCrds) installArgoCrds(this.kubeconfig, this.toolchain);
-    this.ports = { redis: await freePort(), repoServer: await freePort(), repoMetrics: await freePort(), controllerMetrics: await freePort(), server: await freePort(), serverMetrics: await freePort() };
+    this.ports = {
+      redis: await freePort(),
+      repoServer: await freePort(),
+      repoMetrics: await freePort(),
+      controllerMetrics: await freePort(),
+      server: await freePort(),
+      serverMetrics: await freePort(),
+      appsetMetrics: await freePort(),
+      appsetProbe: await freePort(),
+      appsetWebhook: await freePort(),
+    };
     const apiPort = Number(new URL(/server:\s*(\S+)/.exec(fs.readFileSync(this.kubeconfig, "utf8"))![1]).port);
     if (this.netnsArgs) await this.openBridges([apiPort, this.ports.repoServer, this.ports.redis]);
     await this.syncMounts();
@@ -516,6 +526,29 @@ class LocalArgoControllers implements ArgoControllers {
           start: (c) => this.spawnLogged("server", this.toolchain.argocd, withOurFlags(c.args, this.serverFlags(c.kubeconfig)), this.controllerEnv(c.kubeconfig, c.env, "argocd-server")),
         },
         {
+          // The chart deploys it: Applications that ApplicationSets in Git generate come from it.
+          name: "applicationset-controller",
+          workload: { kind: "Deployment", name: "argocd-applicationset-controller" },
+          start: (c) =>
+            this.spawnLogged(
+              "applicationset-controller",
+              this.toolchain.argocd,
+              withOurFlags(c.args, {
+                kubeconfig: c.kubeconfig,
+                namespace: this.namespace,
+                "metrics-addr": `127.0.0.1:${this.ports.appsetMetrics}`,
+                "probe-addr": `127.0.0.1:${this.ports.appsetProbe}`,
+                "webhook-addr": `127.0.0.1:${this.ports.appsetWebhook}`,
+                "argocd-repo-server": this.repoServerAddress,
+                "repo-server-plaintext": "true",
+                "enable-leader-election": "false",
+                loglevel: "info",
+                logformat: "text",
+              }),
+              this.controllerEnv(c.kubeconfig, c.env, "argocd-applicationset-controller"),
+            ),
+        },
+        {
           name: "application-controller",
           workload: { kind: "StatefulSet", name: "argocd-application-controller" },
           start: (c) => this.spawnController(withOurFlags(c.args, this.controllerFlags(c.kubeconfig)), this.controllerEnv(c.kubeconfig, c.env)),
@@ -528,7 +561,7 @@ class LocalArgoControllers implements ArgoControllers {
 
   private async waitHealthy(): Promise<void> {
     const deadline = Date.now() + this.readyTimeoutMs;
-    const checks: Record<Exclude<ArgoProcessName, "redis-secret-init" | "server">, () => Promise<boolean>> = {
+    const checks: Record<Exclude<ArgoProcessName, "redis-secret-init" | "server" | "applicationset-controller">, () => Promise<boolean>> = {
       redis: () => redisPong(this.ports.redis),
       "repo-server": async () => (await httpStatus(`http://127.0.0.1:${this.ports.repoMetrics}/healthz?full=true`)) === 200,
       "application-controller": async () =>

@@ -109,3 +109,22 @@ test("audit after the restore: nothing would be lost; then exactly what was made
   asTheChartWouldInstall(cluster, "flux", { name: FLUX.releaseName, namespace: FLUX.namespace });
   expectOnlyHandMade(work, STACK, cluster, cliEnv(dir), dir);
 });
+
+test("a permission the chart's RBAC does not grant fails the restore with the controller's own error: the controllers run as the chart's ServiceAccounts", async () => {
+  // The flux2 chart lets kustomize-controller apply anything through one ClusterRoleBinding to
+  // cluster-admin; without it, the controller (as its own ServiceAccount) may not create the
+  // namespace the demo Secret goes in. With admin credentials, this would change nothing.
+  const bindings = JSON.parse(cluster.kubectl(["get", "clusterrolebindings", "-o", "json"])).items as { metadata: { name: string }; roleRef: { name: string }; subjects?: { name: string; namespace?: string }[] }[];
+  const reconciler = bindings.find((b) => b.roleRef.name === "cluster-admin" && b.subjects?.some((s) => s.name === "kustomize-controller" && s.namespace === FLUX.namespace));
+  expect(reconciler).toBeDefined();
+  cluster.kubectl(["delete", "clusterrolebinding", reconciler!.metadata.name, "--wait=true"]);
+  cluster.kubectl(["delete", "namespace", secret.namespace, "--wait=true", "--timeout=120s"]);
+  cluster.kubectl(["annotate", "--overwrite", "kustomizations.kustomize.toolkit.fluxcd.io", "demo-secret", "-n", FLUX.namespace, `reconcile.fluxcd.io/requestedAt=${new Date().toISOString()}`]);
+  const { code, output, report } = await restore();
+  expect(code).toBe(1);
+  expect(report.outcome).toBe("failed");
+  const failure = report.failures.find((f) => f.includes("demo-secret"));
+  expect(failure).toMatch(/forbidden/);
+  expect(failure).toContain(`system:serviceaccount:${FLUX.namespace}:kustomize-controller`);
+  expect(output).toContain("forbidden");
+});
