@@ -542,6 +542,7 @@ class LocalArgoControllers implements ArgoControllers {
                 "argocd-repo-server": this.repoServerAddress,
                 "repo-server-plaintext": "true",
                 "enable-leader-election": "false",
+                "enable-scm-providers": "false",
                 loglevel: "info",
                 logformat: "text",
               }),
