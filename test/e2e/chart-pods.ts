@@ -35,11 +35,6 @@ async function getObject(kubeconfig: string, kind: string, name: string, namespa
   return out.trim() ? (JSON.parse(out) as Obj) : undefined;
 }
 
-/** Whether a workload exists (the kubelet stops a pod whose workload went, with its namespace). */
-export async function workloadExists(kubeconfig: string, workload: { kind: string; name: string; namespace: string }): Promise<boolean> {
-  return (await getObject(kubeconfig, workload.kind.toLowerCase(), workload.name, workload.namespace)) !== undefined;
-}
-
 /**
  * The container `container` (default: the first) of a chart's Deployment, StatefulSet or Job, with
  * its environment resolved as the kubelet does; undefined while the workload or its
@@ -49,12 +44,14 @@ export async function workloadExists(kubeconfig: string, workload: { kind: strin
 export async function chartContainer(
   kubeconfig: string,
   workload: { kind: "Deployment" | "StatefulSet" | "Job"; name: string; namespace: string; container?: string },
+  fetched?: { object: Obj; serviceAccounts: ReadonlySet<string> },
 ): Promise<ChartContainer | undefined> {
-  const object = await getObject(kubeconfig, workload.kind.toLowerCase(), workload.name, workload.namespace);
+  const object = fetched ? fetched.object : await getObject(kubeconfig, workload.kind.toLowerCase(), workload.name, workload.namespace);
   if (!object) return undefined;
   const pod = object.spec.template.spec as Obj;
   const serviceAccount: string = pod.serviceAccountName ?? "default";
-  if (!(await getObject(kubeconfig, "serviceaccount", serviceAccount, workload.namespace))) return undefined;
+  const hasAccount = fetched ? fetched.serviceAccounts.has(serviceAccount) : (await getObject(kubeconfig, "serviceaccount", serviceAccount, workload.namespace)) !== undefined;
+  if (!hasAccount) return undefined;
   const containers = pod.containers as Obj[];
   const c = workload.container ? containers.find((x) => x.name === workload.container) : containers[0];
   if (!c) throw new Error(`${workload.kind} ${workload.namespace}/${workload.name} has no container ${workload.container}`);
@@ -185,7 +182,8 @@ export class ChartPods {
   start(): void {
     this.timer ??= setInterval(() => {
       this.syncing ??= this.sync()
-        .catch((e: Error) => this.log(this.specs[0].name, `--- chart pods: ${e.message} ---`))
+        // The API server unreachable (restarting, or the cluster gone): the next pass tries again.
+        .catch((e: Error) => this.logAt(this.specs[0].name, `--- chart pods: cannot list ${this.namespace}: ${e.message.trim().split("\n").pop()} ---`))
         .finally(() => (this.syncing = undefined));
     }, POD_SYNC_MS);
   }
@@ -233,48 +231,66 @@ export class ChartPods {
     }
   }
 
+  private logAt(name: string, line: string): void {
+    this.log(name, `${new Date().toISOString()} ${line}`);
+  }
+
+  /**
+   * One pass of the loop: one listing of the namespace's workloads and ServiceAccounts (a pass
+   * must be quick: a hook Job lives only until its TTL), then each container on its own, so one
+   * that cannot start (a missing Secret) does not hold up the others.
+   */
   private async sync(): Promise<void> {
+    const list = JSON.parse(await kubectl(this.kubeconfig, ["get", "jobs,deployments,statefulsets,serviceaccounts", "-n", this.namespace, "-o", "json"])) as { items: Obj[] };
+    const objects = new Map(list.items.map((o) => [`${o.kind}/${o.metadata.name}`, o]));
+    const serviceAccounts = new Set(list.items.filter((o) => o.kind === "ServiceAccount").map((o) => o.metadata.name as string));
     for (const spec of this.specs) {
-      const s = this.state.get(spec.name)!;
-      const workload = { ...spec.workload, namespace: this.namespace };
-      const alive = s.child !== undefined && s.child.exitCode === null && s.child.signalCode === null;
-      if (alive) {
-        if (!(await workloadExists(this.kubeconfig, workload))) {
-          await this.kill(s);
-          this.log(spec.name, `--- stopped: ${workload.kind} ${workload.namespace}/${workload.name} is gone ---`);
-        }
-        continue;
+      try {
+        await this.syncOne(spec, objects.get(`${spec.workload.kind}/${spec.workload.name}`), serviceAccounts);
+      } catch (e) {
+        this.logAt(spec.name, `--- cannot start: ${(e as Error).message.trim()} ---`);
       }
-      if (Date.now() < s.notBefore) continue;
-      if (spec.workload.kind === "Job") {
-        const job = await getObject(this.kubeconfig, "job", workload.name, workload.namespace);
-        if (!job || s.completedJob === job.metadata.uid || s.child) continue;
-      }
-      const container = await chartContainer(this.kubeconfig, workload);
-      if (!container) continue;
-      const kubeconfig = await serviceAccountKubeconfig(this.kubeconfig, workload.namespace, container.serviceAccount, `${this.dir}/${spec.name}.kubeconfig`);
-      const child = spec.start({ ...container, kubeconfig });
-      if (s.startedAt) s.restarts += 1;
-      s.startedAt = Date.now();
-      s.child = child;
-      s.watchdog = watchParent([child.pid!]);
-      this.log(spec.name, `--- started as ${workload.kind} ${workload.namespace}/${workload.name}'s pod, ServiceAccount ${container.serviceAccount} ---`);
-      const jobUid = spec.workload.kind === "Job" ? (await getObject(this.kubeconfig, "job", workload.name, workload.namespace))?.metadata.uid : undefined;
-      child.once("exit", (code, signal) => {
-        s.watchdog?.kill("SIGKILL");
-        if (s.child !== child) return; // stopped on purpose
-        s.child = undefined;
-        if (jobUid && code === 0) {
-          s.completedJob = jobUid;
-          this.log(spec.name, "--- completed ---");
-          return;
-        }
-        // The kubelet's CrashLoopBackOff: doubling delays, reset after a run of 10 s.
-        s.crashes = Date.now() - s.startedAt >= 10_000 ? 1 : s.crashes + 1;
-        const delay = Math.min(BACKOFF_FIRST_MS * 2 ** (s.crashes - 1), BACKOFF_MAX_MS);
-        s.notBefore = Date.now() + delay;
-        this.log(spec.name, `--- exited (${code ?? signal}); started again in ${delay / 1000}s, as the kubelet would ---`);
-      });
     }
+  }
+
+  private async syncOne(spec: ChartPodSpec, object: Obj | undefined, serviceAccounts: ReadonlySet<string>): Promise<void> {
+    const s = this.state.get(spec.name)!;
+    const workload = { ...spec.workload, namespace: this.namespace };
+    const alive = s.child !== undefined && s.child.exitCode === null && s.child.signalCode === null;
+    if (alive) {
+      // Gone with its release or namespace: stopped, without holding up the loop.
+      if (!object) {
+        void this.kill(s);
+        this.logAt(spec.name, `--- stopped: ${workload.kind} ${workload.namespace}/${workload.name} is gone ---`);
+      }
+      return;
+    }
+    if (!object || Date.now() < s.notBefore) return;
+    if (spec.workload.kind === "Job" && s.completedJob === object.metadata.uid) return;
+    const container = await chartContainer(this.kubeconfig, workload, { object, serviceAccounts });
+    if (!container) return;
+    const kubeconfig = await serviceAccountKubeconfig(this.kubeconfig, workload.namespace, container.serviceAccount, `${this.dir}/${spec.name}.kubeconfig`);
+    const child = spec.start({ ...container, kubeconfig });
+    if (s.startedAt) s.restarts += 1;
+    s.startedAt = Date.now();
+    s.child = child;
+    s.watchdog = watchParent([child.pid!]);
+    this.logAt(spec.name, `--- started as ${workload.kind} ${workload.namespace}/${workload.name}'s pod, ServiceAccount ${container.serviceAccount} ---`);
+    const jobUid = spec.workload.kind === "Job" ? (object.metadata.uid as string) : undefined;
+    child.once("exit", (code, signal) => {
+      s.watchdog?.kill("SIGKILL");
+      if (s.child !== child) return; // stopped on purpose
+      s.child = undefined;
+      if (jobUid && code === 0) {
+        s.completedJob = jobUid;
+        this.logAt(spec.name, "--- completed ---");
+        return;
+      }
+      // The kubelet's CrashLoopBackOff: doubling delays, reset after a run of 10 s.
+      s.crashes = Date.now() - s.startedAt >= 10_000 ? 1 : s.crashes + 1;
+      const delay = Math.min(BACKOFF_FIRST_MS * 2 ** (s.crashes - 1), BACKOFF_MAX_MS);
+      s.notBefore = Date.now() + delay;
+      this.logAt(spec.name, `--- exited (${code ?? signal}); started again in ${delay / 1000}s, as the kubelet would ---`);
+    });
   }
 }
