@@ -149,13 +149,19 @@ export interface FluxValuesOptions {
   readonly userValues?: Obj;
 }
 
+/** Helm leaves a resource with this annotation in place when the release is uninstalled. */
+const HELM_KEEP = { "helm.sh/resource-policy": "keep" } as const;
+
 /**
  * Our values for the flux2 chart: the CRDs installed, since the root GitRepository and
- * Kustomization are created right after the release. Nothing else is needed for SOPS: the
- * kustomize-controller decrypts with the Secret the Kustomization's `decryption` names.
+ * Kustomization are created right after the release, and kept when the release is uninstalled
+ * (`destroy`, a drill's teardown): the chart renders them as templates, so Helm would delete
+ * them, and with them every Flux object in the cluster, the user's own too (Argo CD's are kept
+ * the same way, `crds.keep`). Nothing else is needed for SOPS: the kustomize-controller decrypts
+ * with the Secret the Kustomization's `decryption` names.
  */
 export function fluxValues(options: FluxValuesOptions = {}): Obj {
-  return deepMerge({ installCRDs: true }, options.userValues ?? {});
+  return deepMerge({ installCRDs: true, crds: { annotations: { ...HELM_KEEP } } }, options.userValues ?? {});
 }
 
 export interface SealedSecretsValuesOptions {

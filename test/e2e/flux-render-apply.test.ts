@@ -62,7 +62,7 @@ test("the namespace and the age key Secret are accepted as rendered; the key is 
 
 test("the Helm values install with helm and the four controllers become Available", () => {
   const release = read(fileOf("helmrelease"));
-  expect(release.values).toEqual({ installCRDs: true });
+  expect(release.values).toEqual({ installCRDs: true, crds: { annotations: { "helm.sh/resource-policy": "keep" } } });
   const valuesFile = path.join(dir, "values.yaml");
   fs.writeFileSync(valuesFile, YAML.stringify(release.values));
   execFileSync(

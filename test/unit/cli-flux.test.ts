@@ -18,7 +18,7 @@ describe("render --stack flux-demo", () => {
       chart: "flux2",
       repository: "https://fluxcd-community.github.io/helm-charts",
       version: FLUX.chartVersion,
-      values: { installCRDs: true },
+      values: { installCRDs: true, crds: { annotations: { "helm.sh/resource-policy": "keep" } } },
     });
     const ks = all.find((d) => d.kind === "Kustomization");
     expect(ks.spec).toMatchObject({ path: "./examples/gitops-repo-flux/apps", prune: true, wait: true, decryption: { provider: "sops", secretRef: { name: "sops-age" } } });

@@ -130,12 +130,13 @@ describe("the Git server's CA for Argo CD (repo.caFile)", () => {
 });
 
 describe("fluxValues", () => {
-  test("installs the CRDs the GitRepository and Kustomization need", () => {
-    expect(fluxValues()).toEqual({ installCRDs: true });
+  test("installs the CRDs the GitRepository and Kustomization need, kept when the release is uninstalled", () => {
+    expect(fluxValues()).toEqual({ installCRDs: true, crds: { annotations: { "helm.sh/resource-policy": "keep" } } });
   });
   test("user values are merged over ours", () => {
     expect(fluxValues({ userValues: { logLevel: "debug", imageAutomationController: { create: false } } })).toEqual({
       installCRDs: true,
+      crds: { annotations: { "helm.sh/resource-policy": "keep" } },
       logLevel: "debug",
       imageAutomationController: { create: false },
     });

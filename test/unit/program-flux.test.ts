@@ -71,7 +71,7 @@ test("the Helm release: pinned flux2 chart from fluxcd-community, CRDs installed
     name: "flux",
     createNamespace: false,
   });
-  expect(release.values).toEqual({ installCRDs: true, logLevel: "debug" });
+  expect(release.values).toEqual({ installCRDs: true, crds: { annotations: { "helm.sh/resource-policy": "keep" } }, logLevel: "debug" });
 });
 
 test("the age key Secret in flux-system: the identity under a key ending .agekey, as a Pulumi secret", () => {
