@@ -37,7 +37,9 @@ export function summaryRow(report: RunReport, source: string): DrillSummaryRow {
   const phases = report.phases.filter((p) => p.name !== "destroy" && p.name !== "guard");
   const slowestPhase = phases.reduce<RunReport["phases"][number] | undefined>((best, p) => (best === undefined || p.durationMs > best.durationMs ? p : best), undefined);
   const apps = report.apps.filter((a) => !a.deleted);
-  const stuck = apps.find((a) => !a.converged);
+  // The app with a problem of its own before one that only reflects its children's (an app of
+  // apps reporting their health): the row names the cause.
+  const stuck = apps.find((a) => !a.converged && a.failure) ?? apps.find((a) => !a.converged);
   const lastHealthy = apps.reduce<RunReport["apps"][number] | undefined>((best, a) => (a.healthyMs !== undefined && (best?.healthyMs === undefined || a.healthyMs > best.healthyMs) ? a : best), undefined);
   const app = stuck ?? lastHealthy;
   return {

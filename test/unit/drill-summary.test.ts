@@ -40,6 +40,19 @@ describe("drill-summary", () => {
   });
   afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
+  it("a failed drill's row names the app with the problem, not the app of apps that only reflects its health", async () => {
+    const failed = report("drill-staging", "failed");
+    const apps = [
+      { ...failed.apps[0], healthyMs: undefined, status: "Synced/Degraded", converged: false },
+      { ...failed.apps[1], failure: "health Degraded" },
+    ];
+    writeReport(path.join(root, "staging"), { ...failed, apps });
+    const r = await cli(["drill-summary", root]);
+    expect(r.stdout).toContain("| argocd/web (not converged) |");
+    writeReport(path.join(root, "staging"), { ...failed, apps: [apps[0], { ...apps[1], failure: undefined }] });
+    expect((await cli(["drill-summary", root])).stdout).toContain("| argocd/root (not converged) |");
+  });
+
   it("one table of every environment from a folder of report folders; exit 1 when one did not recover", async () => {
     writeReport(path.join(root, "dr-drill-report-prod"), report("drill-prod", "recovered"));
     writeReport(path.join(root, "dr-drill-report-staging"), report("drill-staging", "failed"));
