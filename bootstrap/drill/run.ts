@@ -12,6 +12,7 @@ import { type OutputFolderSpec, writeOutputFolder } from "../output-files";
 import { privateKeyObjects } from "../sealed-secrets/keys";
 import { type RepositoryCheckReport, type checkRepository, failsTheCheck, formatFileLine } from "../sops";
 import { formatSealedLine } from "../sops/report";
+import { safeLine } from "../sops/terminal-text";
 import { ReadInterrupted, RepositoryError, type RepositorySnapshot, type readRepository, redactUrl } from "../sops/repository";
 import { stackGitCredentials, stackScope } from "../stack-repository";
 import { objectKey, type ObjectRecord } from "./convergence";
@@ -406,10 +407,16 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
       ...(o.audit ? { audit: o.audit } : {}),
     };
     writeReport(o.reportDir, o.command, report);
+    // Why, on the terminal too (the reconciler's own words, made safe to print), not only in the report.
+    for (const f of failures.slice(0, MAX_FAILURES_SHOWN)) o.out(`  ✗ ${safeLine(f)}`);
+    if (failures.length > MAX_FAILURES_SHOWN) o.out(`  … and ${failures.length - MAX_FAILURES_SHOWN} more in the report`);
     o.out(`${outcome === "recovered" ? "✔" : "✗"} ${o.command} ${outcome}; report: ${path.join(o.reportDir, REPORT_FILES.markdown)} (and ${REPORT_FILES.json}, ${REPORT_FILES.junit})`);
     return report;
   }
 }
+
+/** Failures printed when the run ends; the report has them all. */
+const MAX_FAILURES_SHOWN = 10;
 
 /** The engine's own `error: ...` lines (deduplicated), else the first lines: not the CLI invocation. */
 export function firstLines(e: unknown): string {

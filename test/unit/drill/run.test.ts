@@ -136,6 +136,8 @@ describe("teardown and report on every exit after the guard", () => {
     expect(written()).toEqual(report);
     expect(fs.readFileSync(path.join(reportDir, "junit.xml"), "utf8")).toContain("not allowed to list secrets in demo-secret");
     expect(fs.readFileSync(path.join(reportDir, "report.md"), "utf8")).toContain("failed");
+    // Why, on the terminal too, before the line naming the report.
+    expect(output).toMatch(new RegExp(`  ✗ secrets present: not allowed to list secrets in demo-secret \\(HTTP 403\\)[^\\n]*\\n✗ drill failed; report:`));
     for (const text of [output, ...fs.readdirSync(reportDir).map((f) => fs.readFileSync(path.join(reportDir, f), "utf8"))]) expect(text).not.toContain(DEMO_KEY);
   });
 
