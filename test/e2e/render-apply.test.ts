@@ -64,7 +64,9 @@ test("the Helm values install with helm and the repo-server becomes Available wi
   const deploy = JSON.parse(cluster.kubectl(["get", "deployment", "argocd-repo-server", "-n", "argocd", "-o", "json"]));
   expect(deploy.status.availableReplicas).toBe(1);
   const pod = deploy.spec.template.spec;
-  expect(pod.initContainers[0]).toMatchObject({ name: "install-ksops", image: "viaductoss/ksops:v4.5.1", command: ["/usr/local/bin/ksops", "install", "/custom-tools"] });
+  // The chart's own init container (copyutil) first, then ours.
+  expect(pod.initContainers.map((c: { name: string }) => c.name)).toEqual(["copyutil", "install-ksops"]);
+  expect(pod.initContainers[1]).toMatchObject({ name: "install-ksops", image: "viaductoss/ksops:v4.5.1", command: ["/usr/local/bin/ksops", "install", "/custom-tools"] });
   expect(pod.containers[0].volumeMounts).toEqual(
     expect.arrayContaining([
       { name: "custom-tools", mountPath: "/usr/local/bin/ksops", subPath: "ksops" },
