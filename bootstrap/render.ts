@@ -90,10 +90,18 @@ export async function renderProgram(
   // Resources reach the mocks once their inputs resolve, in no fixed order; they are shown in
   // the order the program constructs them, which a stack transformation sees.
   const constructed: string[] = [];
+  let failure: { error: unknown } | undefined;
   const exported = await pulumi.runtime.runInPulumiStack(async () => {
     pulumi.runtime.registerStackTransformation((args) => void constructed.push(`${args.type}::${args.name}`));
-    return program();
+    try {
+      return await program();
+    } catch (error) {
+      // Thrown from here, not through the stack's outputs, which would reject a second time, unhandled.
+      failure = { error };
+      return {};
+    }
   });
+  if (failure) throw failure.error;
   const outputs = await new Promise<Obj>((resolve) => pulumi.output(exported).apply((o) => resolve(o as Obj)));
   // Registrations are asynchronous: wait until every outstanding one has reached the mocks.
   await pulumi.runtime.disconnect();
