@@ -18,7 +18,11 @@ export class ComponentArgsError extends pulumi.InputPropertiesError {
   readonly __pulumiRunError = true;
 
   constructor(what: string, problems: readonly ConfigProblem[]) {
-    super({ message: formatProblems(problems, what), errors: problems.map((p) => ({ propertyPath: p.key, reason: p.message })) });
+    const message = formatProblems(problems, what);
+    super({ message, errors: problems.map((p) => ({ propertyPath: p.key, reason: p.message })) });
+    // The SDK prefixes `error serializing property "<key>": ` to the message of the same error each
+    // time the rejected value passes through a resource's inputs; the field's name says more.
+    Object.defineProperty(this, "message", { get: () => message, set: () => undefined, enumerable: false, configurable: true });
   }
 }
 
