@@ -5,6 +5,8 @@
  * (a union, a callback, an anonymous object type) makes the inference throw, and this test fail.
  */
 import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import * as age from "age-encryption";
 import { ComponentProvider, getPulumiComponents } from "@pulumi/pulumi/provider/experimental";
 import * as library from "../../index";
 
@@ -12,8 +14,9 @@ const root = path.resolve(__dirname, "../..");
 const COMPONENTS = ["AgeKeySecret", "ArgoCd", "Flux", "GitOpsCluster", "RootApplication", "SealedSecrets"];
 
 let schema: any;
+let provider: ComponentProvider;
 beforeAll(async () => {
-  const provider = new ComponentProvider({ components: getPulumiComponents(library), dirname: root, name: "gitops-bootstrap" });
+  provider = new ComponentProvider({ components: getPulumiComponents(library), dirname: root, name: "gitops-bootstrap" });
   schema = JSON.parse(await provider.getSchema());
 }, 120_000);
 
@@ -56,3 +59,30 @@ test("the check refuses what a schema cannot express: a string-literal union in 
   const provider = new ComponentProvider({ components, dirname: fixture, name: "plugin-union" });
   await expect(provider.getSchema()).rejects.toThrow(/Union types are not supported for .*reconciler/);
 }, 120_000);
+
+test("what another language's program sends (the enum as its string, blocks as plain objects, a secret) builds the Flux path and returns the schema's outputs", async () => {
+  const identity = await age.generateX25519Identity();
+  const registered: { type: string; name: string; inputs: any }[] = [];
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => (registered.push(args), { id: `${args.name}-id`, state: { ...args.inputs, status: { status: "deployed", version: "2.18.3" } } }),
+      call: (args) => args.inputs,
+    },
+    "consumer",
+    "dev",
+    false,
+  );
+  const inputs = {
+    reconciler: "flux",
+    repo: { url: "https://git.example.com/org/state.git", revision: "main", path: "apps" },
+    ageKey: pulumi.secret(identity),
+    rootApp: { name: "platform" },
+  };
+  const result = await provider.construct("gitops", token("GitOpsCluster"), inputs, {});
+  const state = await pulumi.output(result.state).promise();
+  await pulumi.runtime.disconnect();
+  expect(Object.keys(state).sort()).toEqual(["chartVersion", "gitRepositoryName", "kustomizationName", "reconcilerNamespace", "releaseStatus", "rootApplicationName"]);
+  expect(state).toMatchObject({ reconcilerNamespace: "flux-system", kustomizationName: "platform", gitRepositoryName: "platform", releaseStatus: "deployed" });
+  expect(registered.map((r) => r.type)).toContain("kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization");
+  expect(registered.map((r) => r.type)).not.toContain("kubernetes:argoproj.io/v1alpha1:Application");
+});
