@@ -79,7 +79,7 @@ test("what another language's program sends (the enum as its string, blocks as p
     rootApp: { name: "platform" },
   };
   const result = await provider.construct("gitops", token("GitOpsCluster"), inputs, {});
-  const state = await pulumi.output(result.state).promise();
+  const state = await (pulumi.output(result.state) as any).promise();
   await pulumi.runtime.disconnect();
   expect(Object.keys(state).sort()).toEqual(["chartVersion", "gitRepositoryName", "kustomizationName", "reconcilerNamespace", "releaseStatus", "rootApplicationName"]);
   expect(state).toMatchObject({ reconcilerNamespace: "flux-system", kustomizationName: "platform", gitRepositoryName: "platform", releaseStatus: "deployed" });
