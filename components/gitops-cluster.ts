@@ -135,6 +135,7 @@ export class GitOpsCluster extends pulumi.ComponentResource {
           keys: sealed.keys.map((k) => ({ name: k.name, state: k.state, certificate: k.certificate, privateKey: k.privateKey })),
           createNamespace: shares ? false : (args.sealedSecrets.createNamespace ?? createsNamespaceByDefault(sealedNs)),
           podSecurity: args.podSecurity,
+          timeoutSeconds: args.timeoutSeconds,
           baseDir: args.baseDir,
         },
         { parent: this, dependsOn: shares ? [reconcilerComponent] : undefined },
