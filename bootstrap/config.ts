@@ -228,6 +228,14 @@ function checkRepoPath(problems: Problems, key: string, p: string | undefined): 
   return p.replace(/\/+$/, "") || ".";
 }
 
+/** A deploy key as the reconciler gets it: trimmed, one final newline. */
+export const sshPrivateKeyText = (key: string): string => `${key.trim()}\n`;
+
+/** `repo.credentials.password`: a message when it cannot be one. */
+export function checkPassword(password: string): string | undefined {
+  return password === "" ? "is required with username (a password or access token)" : undefined;
+}
+
 export function checkSshPrivateKey(key: string): string | undefined {
   const text = key.trim();
   if (/^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-|sk-)/.test(text)) {
@@ -426,18 +434,20 @@ function readCredentials(
     }
     const bad = undecrypted ? undefined : checkSshPrivateKey(raw.sshPrivateKey);
     if (bad) problems.add("repo.credentials.sshPrivateKey", bad);
-    return { kind: "ssh", sshPrivateKey: new SecretString(raw.sshPrivateKey.trim() + "\n") };
+    return { kind: "ssh", sshPrivateKey: new SecretString(sshPrivateKeyText(raw.sshPrivateKey)) };
   }
   if (transport === "ssh") {
     problems.add("repo.credentials", "repo.url is an SSH URL: give sshPrivateKey (username/password only work over https)");
   }
   const username = optString(problems, "repo.credentials.username", raw.username);
   if (!username) problems.add("repo.credentials.username", "is required with password (for tokens, GitHub accepts any non-empty user)");
-  if (typeof raw.password !== "string" || raw.password === "") {
-    problems.add("repo.credentials.password", "is required with username (a password or access token)");
+  const password = typeof raw.password === "string" ? raw.password : "";
+  const badPassword = checkPassword(password);
+  if (badPassword) {
+    problems.add("repo.credentials.password", badPassword);
     return undefined;
   }
-  return { kind: "basic", username: username ?? "", password: new SecretString(raw.password) };
+  return { kind: "basic", username: username ?? "", password: new SecretString(password) };
 }
 
 /** The age identities in `text` (from `source`, named in messages), reported under `key` when there are none. */

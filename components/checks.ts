@@ -12,12 +12,14 @@ import { readSealedSecretsSettings } from "../bootstrap/config-sealed-secrets";
 import {
   type RepoConfig,
   type RootAppConfig,
+  checkPassword,
   checkSshPrivateKey,
   parseCaCertificates,
   readAgeIdentities,
   readPodSecurity,
   readRepo,
   readRootApp,
+  sshPrivateKeyText,
 } from "../bootstrap/config";
 import type { PodSecurityLevel } from "../bootstrap/defaults";
 import { checkPair, isSealingKeyName, SEALING_KEY_NAME_HINT } from "../bootstrap/sealed-secrets/keys";
@@ -59,10 +61,10 @@ export function checkRepository(checker: ArgsChecker, repo: RepositoryArgs, flux
     if (flux && read) checkRepoForFlux(problems, read, raw.credentials);
     return { ...read, credentials: undefined };
   });
-  const password = creds?.password === undefined ? undefined : checker.secret("repo.credentials.password", creds.password, (v) => (v === "" ? "is required with username (a password or access token)" : undefined));
+  const password = creds?.password === undefined ? undefined : checker.secret("repo.credentials.password", creds.password, checkPassword);
   const sshKey = creds?.sshPrivateKey === undefined ? undefined : checker.secret("repo.credentials.sshPrivateKey", creds.sshPrivateKey, checkSshPrivateKey);
   const withCredentials = pulumi.all([settings, creds?.username, password, sshKey]).apply(([s, username, pw, key]): RepoConfig => {
-    if (key !== undefined) return { ...s, credentials: { kind: "ssh", sshPrivateKey: new SecretString(`${key.trim()}\n`) } };
+    if (key !== undefined) return { ...s, credentials: { kind: "ssh", sshPrivateKey: new SecretString(sshPrivateKeyText(key)) } };
     if (pw !== undefined) return { ...s, credentials: { kind: "basic", username: username ?? "", password: new SecretString(pw) } };
     return s;
   });
