@@ -129,6 +129,8 @@ function up(): { outputs: Record<string, unknown>; changes: Record<string, numbe
     "gitops-consumer:ageKey": { value: `${ageKey}\n`, secret: true },
     "gitops-consumer:fluxChart": { value: path.join(PROJECT_DIR, "test/e2e/charts/flux2"), secret: false },
   };
+  // The state folder exists, as after `pulumi login file://…`.
+  fs.mkdirSync(path.join(dir, "state"), { recursive: true });
   const started = Date.now();
   const r = spawnSync(process.execPath, ["driver.js"], {
     cwd: consumer,
