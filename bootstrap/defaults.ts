@@ -10,10 +10,13 @@ export const CONFIG_NAMESPACE = "gitops-bootstrap";
 export const componentToken = (name: string): string => `${CONFIG_NAMESPACE}:index:${name}`;
 
 export const ARGOCD = {
-  /** The argo-cd chart from argoproj/argo-helm. 10.9.x ships Argo CD 3.5. */
+  /**
+   * The argo-cd chart from argoproj/argo-helm. 10.1.1 ships Argo CD v3.4.4 (with redis-ha 4.38.0):
+   * the version the e2e installs (test/e2e/toolchain/versions.sh, kept equal by a unit test).
+   */
   chart: "argo-cd",
   chartRepo: "https://argoproj.github.io/argo-helm",
-  chartVersion: "10.9.1",
+  chartVersion: "10.1.1",
   namespace: "argocd",
   releaseName: "argocd",
   /** Argo CD's name for the cluster it runs in. */
@@ -27,8 +30,9 @@ export const ARGOCD = {
 
 export const FLUX = {
   /**
-   * The flux2 chart from fluxcd-community/helm-charts. 2.18.3 ships Flux 2.8 (source-controller
-   * v1.8.2). The e2e sandbox installs the CRDs of the Flux 2.9 controllers it runs (v1.9.6), whose
+   * The flux2 chart from fluxcd-community/helm-charts. 2.18.3 ships Flux 2.8.5 (source-controller
+   * v1.8.2, kustomize-controller v1.8.3): the chart the e2e installs, CRDs included. The e2e runs
+   * Flux 2.9's controllers (v1.9.6; Flux 2.8's are not served by the Go module proxy), whose
    * GitRepository v1 and Kustomization v1 APIs are the same.
    */
   chart: "flux2",
@@ -57,10 +61,10 @@ export const FLUX = {
 } as const;
 
 export const SEALED_SECRETS = {
-  /** The sealed-secrets chart from bitnami-labs/sealed-secrets. */
+  /** The sealed-secrets chart from bitnami-labs/sealed-secrets. 2.18.5 ships controller 0.36.6; the e2e installs it. */
   chart: "sealed-secrets",
   chartRepo: "https://bitnami-labs.github.io/sealed-secrets",
-  chartVersion: "2.17.7",
+  chartVersion: "2.18.5",
   namespace: "kube-system",
   releaseName: "sealed-secrets",
   /** kubeseal's default `--controller-name`; the chart's `fullnameOverride`. */

@@ -157,3 +157,24 @@ export interface FluxValuesOptions {
 export function fluxValues(options: FluxValuesOptions = {}): Obj {
   return deepMerge({ installCRDs: true }, options.userValues ?? {});
 }
+
+export interface SealedSecretsValuesOptions {
+  /** The controller's Deployment, Service and ServiceAccount name (`sealedSecrets.controllerName`). */
+  readonly controllerName: string;
+  /** The user's values, merged over ours. */
+  readonly userValues?: Obj;
+}
+
+/**
+ * Our values for the sealed-secrets chart: the controller's name (kubeseal finds it by that
+ * name), and the two settings its pod lacks for Pod Security `restricted` (chart 2.18.5 sets
+ * non-root, a read-only root and no capabilities, but not these; both are harmless elsewhere).
+ */
+export function sealedSecretsValues(options: SealedSecretsValuesOptions): Obj {
+  const ours: Obj = {
+    podSecurityContext: { seccompProfile: { type: "RuntimeDefault" } },
+    containerSecurityContext: { allowPrivilegeEscalation: false },
+  };
+  // The name is not the user's to change here: config validation gives it its own key.
+  return { ...deepMerge(ours, options.userValues ?? {}), fullnameOverride: options.controllerName };
+}

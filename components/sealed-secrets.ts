@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { MANAGED_BY_LABELS, OWNED_ANNOTATIONS, SEALED_SECRETS, componentToken, podSecurityLabels } from "../bootstrap/defaults";
+import { sealedSecretsValues } from "../bootstrap/helm-values";
 import { SEALING_KEY_LABEL } from "../bootstrap/sealed-secrets/keys";
 import type { PodSecurity, SealedSecretsOptions } from "./args";
 import { chartInputs } from "./chart-source";
@@ -82,7 +83,7 @@ export class SealedSecrets extends pulumi.ComponentResource {
         name: SEALED_SECRETS.releaseName,
         namespace,
         ...chartInputs(checked.settings, args.baseDir, SEALED_SECRETS.chart),
-        values: pulumi.all([checked.settings, checked.values]).apply(([s, values]) => ({ ...values, fullnameOverride: s.controllerName })),
+        values: pulumi.all([checked.settings, checked.values]).apply(([s, userValues]) => sealedSecretsValues({ controllerName: s.controllerName, userValues })),
         createNamespace: false,
         timeout: args.timeoutSeconds ?? 300,
         maxHistory: 10,

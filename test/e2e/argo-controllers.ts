@@ -19,16 +19,21 @@
  * redis through Unix sockets; where that is not possible it runs on the host network and says so.
  * Logs go to files, for failure messages.
  *
- * With `restartOnExit`, a process that exits is started again after a back-off, as the kubelet
- * restarts a crash-looping container: the application-controller exits at once while argocd-cm
- * is missing, so it can be started before whatever creates Argo CD's config (a drill's
- * `pulumi up`) and comes up once that exists, and it survives that config being deleted again.
+ * With `asChartPods`, the processes are the argo-cd chart's pods (chart-pods.ts): each starts once
+ * the chart `up` installs has made its workload, as that workload's ServiceAccount (a bound token:
+ * only what the chart's RBAC grants), with the workload's environment (argocd-cmd-params-cm,
+ * argocd-cm, the argocd-redis Secret resolved) and flags, ours only where a local process needs
+ * them (loopback addresses, plaintext between the processes, files in place of mounts). The
+ * chart's redis-secret-init Job runs as the real `argocd admin redis-initial-password`. A process
+ * that exits is started again after the kubelet's back-off; one whose workload goes is stopped.
  */
 import { ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { AGE_SECRET, ARGOCD } from "../../bootstrap/defaults";
+import { ChartPods, withOurFlags } from "./chart-pods";
+import { markForRelease } from "./charts";
 import { freePort, httpStatus, killLeftovers, startedOrStopped, terminate } from "./processes";
 import { toolchainEnv, toolchainPath } from "./toolchain";
 
@@ -85,6 +90,7 @@ function kubectlAsync(kubeconfig: string, args: readonly string[]): Promise<stri
 export function installArgoCrds(kubeconfig: string, toolchain: ArgoToolchain = argoToolchain()): string[] {
   const out = kubectl(kubeconfig, ["apply", "--server-side", "--force-conflicts", "--field-manager=gitops-bootstrap-e2e", "-f", toolchain.crdDir, "-o", "name"]);
   const names = out.split("\n").filter(Boolean);
+  markForRelease((a) => kubectl(kubeconfig, a), names, "argo-cd");
   kubectl(kubeconfig, ["wait", "--for=condition=Established", "--timeout=60s", ...names]);
   return names;
 }
@@ -136,15 +142,18 @@ export interface ArgoControllersOptions {
   /** How long to wait for all three to report healthy. @default 60_000 */
   readonly readyTimeoutMs?: number;
   /**
-   * Start a process again when it exits (back-off 1 s doubling to 8 s, back to 1 s after 10 s
-   * up), as the kubelet does; `start` then waits for redis and the repo-server only, since the
-   * application-controller cannot be healthy before argocd-cm exists. @default false
+   * Run as the argo-cd chart's pods (chart-pods.ts ChartPods): each process starts once `up` has
+   * installed the chart's workload and ServiceAccount, with that ServiceAccount's token (only the
+   * chart's RBAC), the workload's environment and flags; it is started again when it exits (the
+   * kubelet's back-off) and stopped when its workload goes. `start` then returns at once.
+   * Without it: the sandbox's admin kubeconfig, started at once, healthy before `start` returns.
+   * @default false
    */
-  readonly restartOnExit?: boolean;
+  readonly asChartPods?: boolean;
 }
 
-export type ArgoProcessName = "redis" | "repo-server" | "application-controller";
-const NAMES: readonly ArgoProcessName[] = ["redis", "repo-server", "application-controller"];
+export type ArgoProcessName = "redis-secret-init" | "redis" | "repo-server" | "application-controller" | "server" | "applicationset-controller";
+const NAMES: readonly ArgoProcessName[] = ["redis-secret-init", "redis", "repo-server", "application-controller", "server", "applicationset-controller"];
 
 export interface ArgoControllers {
   readonly namespace: string;
@@ -165,7 +174,7 @@ export interface ArgoControllers {
   logTail(lines?: number): string;
   /** Throws, with the log tails, if a process has exited and is not being restarted. */
   assertRunning(): void;
-  /** How many times each process was restarted after exiting (restartOnExit). */
+  /** How many times each process was started again after exiting (asChartPods). */
   restarts(): Record<ArgoProcessName, number>;
   /** Copies the mounted objects from the cluster now (as the kubelet does periodically). */
   syncMounts(): Promise<void>;
@@ -176,29 +185,17 @@ export interface ArgoControllers {
 
 interface Running {
   readonly name: ArgoProcessName;
-  child: ChildProcess;
-  /** How to start it again (restartOnExit). */
-  readonly launch: () => ChildProcess;
-  restarts: number;
-  /** Consecutive exits within a short run: the back-off's exponent. */
-  crashes: number;
-  startedAt: number;
-  restartTimer?: NodeJS.Timeout;
+  readonly child: ChildProcess;
 }
-
-const BACKOFF_FIRST_MS = 1000;
-const BACKOFF_MAX_MS = 8000;
-/** A process up this long has not crash-looped: its next exit restarts after the first back-off. */
-const BACKOFF_RESET_AFTER_MS = 10_000;
 
 class LocalArgoControllers implements ArgoControllers {
   private running: Running[] = [];
   private bridges: net.Server[] = [];
   private mountTimer: NodeJS.Timeout | undefined;
   private mountSync: Promise<void> | undefined;
-  private ports = { redis: 0, repoServer: 0, repoMetrics: 0, controllerMetrics: 0 };
+  private ports = { redis: 0, repoServer: 0, repoMetrics: 0, controllerMetrics: 0, server: 0, serverMetrics: 0, appsetMetrics: 0, appsetProbe: 0, appsetWebhook: 0 };
   private readonly netnsArgs: string[] | undefined;
-  private stopping = false;
+  private pods: ChartPods | undefined;
 
   constructor(
     private readonly dir: string,
@@ -208,7 +205,7 @@ class LocalArgoControllers implements ArgoControllers {
     private readonly installCrds: boolean,
     private readonly appResyncSeconds: number,
     private readonly readyTimeoutMs: number,
-    private readonly restartOnExit: boolean,
+    private readonly asChartPods: boolean,
   ) {
     this.netnsArgs = privateNetworkArgs();
   }
@@ -246,7 +243,8 @@ class LocalArgoControllers implements ArgoControllers {
   }
 
   assertRunning(): void {
-    if (this.restartOnExit && !this.stopping) return;
+    // A chart pod's process is started again after it exits, as a crashed container is.
+    if (this.asChartPods) return;
     const gone = this.running.filter((r) => r.child.exitCode !== null || r.child.signalCode !== null);
     if (gone.length) {
       const what = gone.map((r) => `${r.name} exited (${r.child.exitCode ?? r.child.signalCode})`).join(", ");
@@ -255,45 +253,27 @@ class LocalArgoControllers implements ArgoControllers {
   }
 
   restarts(): Record<ArgoProcessName, number> {
-    const counts = { redis: 0, "repo-server": 0, "application-controller": 0 };
-    for (const r of this.running) counts[r.name] = r.restarts;
-    return counts;
+    return Object.fromEntries(NAMES.map((n) => [n, this.pods?.restarts(n) ?? 0])) as Record<ArgoProcessName, number>;
   }
 
   /** `stdinPipe`: the bridge ends its program when this process goes (its stdin closes). */
-  private launch(name: ArgoProcessName, bin: string, args: string[], env: NodeJS.ProcessEnv, stdinPipe = false): void {
-    const spawnOne = (): ChildProcess => {
-      const logFd = fs.openSync(this.logFile(name), "a");
-      const child = spawn(bin, args, { env, stdio: [stdinPipe ? "pipe" : "ignore", logFd, logFd] });
-      fs.closeSync(logFd);
-      child.on("error", (e) => fs.appendFileSync(this.logFile(name), `spawn error: ${e.message}\n`));
-      child.on("exit", (code, signal) => this.exited(entry, child, code ?? signal));
-      return child;
-    };
-    const entry: Running = { name, child: undefined as unknown as ChildProcess, launch: spawnOne, restarts: 0, crashes: 0, startedAt: Date.now() };
-    entry.child = spawnOne();
-    this.running.push(entry);
+  private spawnLogged(name: ArgoProcessName, bin: string, args: string[], env: NodeJS.ProcessEnv, stdinPipe = false): ChildProcess {
+    fs.appendFileSync(this.logFile(name), `--- ${path.basename(bin)} ${args.join(" ")} ---\n`);
+    const logFd = fs.openSync(this.logFile(name), "a");
+    const child = spawn(bin, args, { env, stdio: [stdinPipe ? "pipe" : "ignore", logFd, logFd] });
+    fs.closeSync(logFd);
+    child.on("error", (e) => fs.appendFileSync(this.logFile(name), `spawn error: ${e.message}\n`));
+    if (this.pods) fs.writeFileSync(path.join(this.dir, "pids"), [...this.pods.pids(), child.pid].map((p) => `${p}\n`).join(""));
+    return child;
+  }
+
+  private launch(name: ArgoProcessName, child: ChildProcess): void {
+    this.running.push({ name, child });
     this.writePids();
   }
 
   private writePids(): void {
     fs.writeFileSync(path.join(this.dir, "pids"), this.running.map((r) => `${r.child.pid}\n`).join(""));
-  }
-
-  /** restartOnExit: the kubelet's part for a container that exited, with its back-off. */
-  private exited(entry: Running, child: ChildProcess, status: number | string | null): void {
-    if (!this.restartOnExit || this.stopping || entry.child !== child) return;
-    entry.crashes = Date.now() - entry.startedAt >= BACKOFF_RESET_AFTER_MS ? 0 : entry.crashes + 1;
-    const delay = Math.min(BACKOFF_FIRST_MS * 2 ** Math.max(entry.crashes - 1, 0), BACKOFF_MAX_MS);
-    fs.appendFileSync(this.logFile(entry.name), `--- exited (${status}); restarting in ${delay / 1000}s, as the kubelet would ---\n`);
-    entry.restartTimer = setTimeout(() => {
-      entry.restartTimer = undefined;
-      if (this.stopping) return;
-      entry.restarts += 1;
-      entry.startedAt = Date.now();
-      entry.child = entry.launch();
-      this.writePids();
-    }, delay);
   }
 
   /**
@@ -328,11 +308,18 @@ class LocalArgoControllers implements ArgoControllers {
     const cm = await get("configmap", TLS_CERTS_CONFIGMAP);
     fs.mkdirSync(this.tlsDataPath, { recursive: true });
     const data = cm?.data ?? {};
-    for (const f of fs.readdirSync(this.tlsDataPath)) if (!(f in data)) fs.rmSync(path.join(this.tlsDataPath, f), { force: true });
+    for (const f of fs.readdirSync(this.tlsDataPath)) if (!(f in data) && !f.startsWith(".")) fs.rmSync(path.join(this.tlsDataPath, f), { force: true });
     for (const [host, pem] of Object.entries(data)) {
       // Argo CD refuses a host that escapes the directory; so does the kubelet's projection.
       if (host.includes("/") || host.startsWith(".")) continue;
-      fs.writeFileSync(path.join(this.tlsDataPath, host), pem);
+      // Replaced whole, as the kubelet swaps a projected volume: rewritten in place every second,
+      // the file would be empty for a moment, and a repo-server reading it then fails with
+      // "x509: certificate signed by unknown authority".
+      const file = path.join(this.tlsDataPath, host);
+      if (fs.existsSync(file) && fs.readFileSync(file, "utf8") === pem) continue;
+      const tmp = path.join(this.tlsDataPath, `.${host}.tmp`);
+      fs.writeFileSync(tmp, pem);
+      fs.renameSync(tmp, file);
     }
   }
 
@@ -360,93 +347,222 @@ class LocalArgoControllers implements ArgoControllers {
   }
 
   async start(): Promise<void> {
-    for (const sub of ["logs", "tmp", "home", "redis", "mounts", "ssh", "gpg", "plugins"]) fs.mkdirSync(path.join(this.dir, sub), { recursive: true });
+    for (const sub of ["logs", "tmp", "home", "redis", "mounts", "ssh", "gpg", "plugins", "helm"]) fs.mkdirSync(path.join(this.dir, sub), { recursive: true });
     if (this.installCrds) installArgoCrds(this.kubeconfig, this.toolchain);
-    this.ports = { redis: await freePort(), repoServer: await freePort(), repoMetrics: await freePort(), controllerMetrics: await freePort() };
-    const base: NodeJS.ProcessEnv = { HOME: path.join(this.dir, "home"), TMPDIR: path.join(this.dir, "tmp"), LANG: "C.UTF-8" };
-
-    // Debian's redis, no persistence (the chart's redis has none either).
-    this.launch("redis", this.toolchain.redisServer, ["--bind", "127.0.0.1", "--port", String(this.ports.redis), "--save", "", "--appendonly", "no", "--dir", path.join(this.dir, "redis")], {
-      ...base,
-      PATH: process.env.PATH,
-    });
-
+    this.ports = {
+      redis: await freePort(),
+      repoServer: await freePort(),
+      repoMetrics: await freePort(),
+      controllerMetrics: await freePort(),
+      server: await freePort(),
+      serverMetrics: await freePort(),
+      appsetMetrics: await freePort(),
+      appsetProbe: await freePort(),
+      appsetWebhook: await freePort(),
+    };
+    const apiPort = Number(new URL(/server:\s*(\S+)/.exec(fs.readFileSync(this.kubeconfig, "utf8"))![1]).port);
+    if (this.netnsArgs) await this.openBridges([apiPort, this.ports.repoServer, this.ports.redis]);
     await this.syncMounts();
     this.mountTimer = setInterval(() => void this.syncMounts(), 1000);
+    if (this.asChartPods) return this.startAsChartPods();
 
-    // The repo-server, as the chart's pod runs it: plaintext gRPC (no TLS between the local
-    // processes; --client-ca-path= because the default mTLS path would be read otherwise),
-    // kustomize, helm, git, sops, the KSOPS stand-in and git-verify-wrapper.sh on PATH.
-    this.launch(
-      "repo-server",
-      this.toolchain.argocd,
-      [
-        "--address=127.0.0.1",
-        `--port=${this.ports.repoServer}`,
-        "--metrics-address=127.0.0.1",
-        `--metrics-port=${this.ports.repoMetrics}`,
-        "--disable-tls",
-        "--client-ca-path=",
-        `--redis=127.0.0.1:${this.ports.redis}`,
-        "--loglevel=info",
-        "--logformat=text",
-      ],
-      {
-        ...base,
-        PATH: [KSOPS_STAND_IN_DIR, this.toolchain.argocdBinDir, toolchainPath(), process.env.PATH].join(":"),
-        ARGOCD_BINARY_NAME: "argocd-repo-server",
-        SOPS_AGE_KEY_FILE: this.ageKeyFile,
-        ARGOCD_TLS_DATA_PATH: this.tlsDataPath,
-        ARGOCD_SSH_DATA_PATH: path.join(this.dir, "ssh"),
-        ARGOCD_GNUPGHOME: path.join(this.dir, "gpg"),
-        ARGOCD_GPG_ENABLED: "false", // no GnuPG keys configured (the chart's default keyring is empty)
-        ARGOCD_ASK_PASS_SOCK: path.join(this.dir, "askpass.sock"),
-        ARGOCD_PLUGINSOCKFILEPATH: path.join(this.dir, "plugins"),
-      },
-    );
-
-    // The application-controller. ARGOCD_FAKE_IN_CLUSTER: the in-cluster destination
-    // (https://kubernetes.default.svc) uses KUBECONFIG instead of a pod's service account.
-    const apiPort = Number(new URL(/server:\s*(\S+)/.exec(fs.readFileSync(this.kubeconfig, "utf8"))![1]).port);
-    const controllerArgs = [
-      `--kubeconfig=${this.kubeconfig}`,
-      `--namespace=${this.namespace}`,
-      `--repo-server=${this.repoServerAddress}`,
-      "--repo-server-plaintext",
-      `--redis=127.0.0.1:${this.ports.redis}`,
-      `--metrics-port=${this.ports.controllerMetrics}`,
-      `--app-resync=${this.appResyncSeconds}`,
-      "--status-processors=2",
-      "--operation-processors=2",
-      "--loglevel=info",
-      "--logformat=text",
-    ];
-    const controllerEnv: NodeJS.ProcessEnv = {
-      ...base,
-      PATH: [this.toolchain.argocdBinDir, toolchainPath(), process.env.PATH].join(":"),
-      ARGOCD_BINARY_NAME: "argocd-application-controller",
-      ARGOCD_FAKE_IN_CLUSTER: "true",
-      KUBECONFIG: this.kubeconfig,
-    };
-    if (this.netnsArgs) {
-      await this.openBridges([apiPort, this.ports.repoServer, this.ports.redis]);
-      this.launch(
-        "application-controller",
-        "unshare",
-        [...this.netnsArgs, process.execPath, path.join(__dirname, "argo-netns-bridge.js"), this.sockDir, [apiPort, this.ports.repoServer, this.ports.redis].join(","), String(this.ports.controllerMetrics), "--", this.toolchain.argocd, ...controllerArgs],
-        controllerEnv,
-        true,
-      );
-    } else {
-      fs.appendFileSync(this.logFile("application-controller"), `NOTE: unshare --net is not possible here: the metrics listener (port ${this.ports.controllerMetrics}) binds all interfaces\n`);
-      this.launch("application-controller", this.toolchain.argocd, controllerArgs, controllerEnv);
-    }
+    this.launch("redis", this.spawnLogged("redis", this.toolchain.redisServer, withOurFlags(["--save", "", "--appendonly", "no"], this.redisFlags(), "--name value"), this.env({ PATH: process.env.PATH })));
+    this.launch("repo-server", this.spawnLogged("repo-server", this.toolchain.argocd, withOurFlags([], this.repoServerFlags()), this.repoServerEnv({})));
+    this.launch("application-controller", this.spawnController(withOurFlags([], this.controllerFlags(this.kubeconfig)), this.controllerEnv(this.kubeconfig, {})));
     await this.waitHealthy();
+  }
+
+  private env(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+    return { HOME: path.join(this.dir, "home"), TMPDIR: path.join(this.dir, "tmp"), LANG: "C.UTF-8", ...extra };
+  }
+
+  /** Debian's redis on loopback, no persistence (the chart's redis has none either). */
+  private redisFlags(): Record<string, string> {
+    return { bind: "127.0.0.1", port: String(this.ports.redis), dir: path.join(this.dir, "redis") };
+  }
+
+  /**
+   * The repo-server's flags: plaintext gRPC on loopback (no TLS between the local processes;
+   * --client-ca-path= because the default mTLS path would be read otherwise), the local redis.
+   */
+  private repoServerFlags(): Record<string, string> {
+    return {
+      address: "127.0.0.1",
+      port: String(this.ports.repoServer),
+      "metrics-address": "127.0.0.1",
+      "metrics-port": String(this.ports.repoMetrics),
+      "disable-tls": "true",
+      "client-ca-path": "",
+      redis: `127.0.0.1:${this.ports.redis}`,
+      loglevel: "info",
+      logformat: "text",
+    };
+  }
+
+  /**
+   * The repo-server's environment over the chart's: the mounted files where this process finds
+   * them (the age key, the TLS certificates, …), and kustomize, helm, git, sops, the KSOPS
+   * stand-in and git-verify-wrapper.sh on PATH.
+   */
+  private repoServerEnv(chartEnv: Record<string, string>): NodeJS.ProcessEnv {
+    return this.env({
+      ...chartEnv,
+      PATH: [KSOPS_STAND_IN_DIR, this.toolchain.argocdBinDir, toolchainPath(), process.env.PATH].join(":"),
+      ARGOCD_BINARY_NAME: "argocd-repo-server",
+      SOPS_AGE_KEY_FILE: this.ageKeyFile,
+      ARGOCD_TLS_DATA_PATH: this.tlsDataPath,
+      ARGOCD_SSH_DATA_PATH: path.join(this.dir, "ssh"),
+      ARGOCD_GNUPGHOME: path.join(this.dir, "gpg"),
+      ARGOCD_GPG_ENABLED: "false", // no GnuPG keys configured (the chart's default keyring is empty)
+      ARGOCD_ASK_PASS_SOCK: path.join(this.dir, "askpass.sock"),
+      ARGOCD_PLUGINSOCKFILEPATH: path.join(this.dir, "plugins"),
+      HELM_CACHE_HOME: path.join(this.dir, "helm"),
+      HELM_CONFIG_HOME: path.join(this.dir, "helm"),
+      HELM_DATA_HOME: path.join(this.dir, "helm"),
+    });
+  }
+
+  private controllerFlags(kubeconfig: string): Record<string, string> {
+    return {
+      kubeconfig,
+      namespace: this.namespace,
+      "repo-server": this.repoServerAddress,
+      "repo-server-plaintext": "true",
+      redis: `127.0.0.1:${this.ports.redis}`,
+      "metrics-port": String(this.ports.controllerMetrics),
+      "app-resync": String(this.appResyncSeconds),
+      "status-processors": "2",
+      "operation-processors": "2",
+      loglevel: "info",
+      logformat: "text",
+    };
+  }
+
+  /** argocd-server: plain HTTP on loopback, the local repo-server and redis, no static assets. */
+  private serverFlags(kubeconfig: string): Record<string, string> {
+    return {
+      kubeconfig,
+      namespace: this.namespace,
+      insecure: "true",
+      address: "127.0.0.1",
+      port: String(this.ports.server),
+      "metrics-address": "127.0.0.1",
+      "metrics-port": String(this.ports.serverMetrics),
+      "repo-server": this.repoServerAddress,
+      "repo-server-plaintext": "true",
+      redis: `127.0.0.1:${this.ports.redis}`,
+      staticassets: path.join(this.dir, "home"),
+      loglevel: "info",
+      logformat: "text",
+    };
+  }
+
+  /**
+   * ARGOCD_FAKE_IN_CLUSTER: the in-cluster destination (https://kubernetes.default.svc) uses
+   * KUBECONFIG instead of a pod's mounted service account token.
+   */
+  private controllerEnv(kubeconfig: string, chartEnv: Record<string, string>, binaryName = "argocd-application-controller"): NodeJS.ProcessEnv {
+    return this.env({
+      ...chartEnv,
+      PATH: [this.toolchain.argocdBinDir, toolchainPath(), process.env.PATH].join(":"),
+      ARGOCD_BINARY_NAME: binaryName,
+      ARGOCD_FAKE_IN_CLUSTER: "true",
+      KUBECONFIG: kubeconfig,
+      KUBECACHEDIR: path.join(this.dir, "tmp", "kubecache"),
+    });
+  }
+
+  /** The application-controller, in its private network namespace when possible (see argo-netns-bridge.js). */
+  private spawnController(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+    const apiPort = Number(new URL(/server:\s*(\S+)/.exec(fs.readFileSync(this.kubeconfig, "utf8"))![1]).port);
+    if (!this.netnsArgs) {
+      fs.appendFileSync(this.logFile("application-controller"), `NOTE: unshare --net is not possible here: the metrics listener (port ${this.ports.controllerMetrics}) binds all interfaces\n`);
+      return this.spawnLogged("application-controller", this.toolchain.argocd, args, env);
+    }
+    const bridged = [apiPort, this.ports.repoServer, this.ports.redis].join(",");
+    return this.spawnLogged(
+      "application-controller",
+      "unshare",
+      [...this.netnsArgs, process.execPath, path.join(__dirname, "argo-netns-bridge.js"), this.sockDir, bridged, String(this.ports.controllerMetrics), "--", this.toolchain.argocd, ...args],
+      env,
+      true,
+    );
+  }
+
+  /**
+   * As the argo-cd chart's pods (ChartPods): each process starts once the chart has made its
+   * workload and ServiceAccount, with that ServiceAccount's token, the workload's environment
+   * (argocd-cmd-params-cm, argocd-cm, the argocd-redis Secret) and flags, ours in place of the
+   * ones a local process needs. The chart's redis-secret-init Job is run too (the real
+   * `argocd admin redis-initial-password`, under the Job's own Role): it makes the argocd-redis
+   * Secret whose password redis requires and the others use.
+   */
+  private startAsChartPods(): void {
+    this.pods = new ChartPods(
+      this.kubeconfig,
+      this.namespace,
+      this.dir,
+      [
+        {
+          name: "redis-secret-init",
+          workload: { kind: "Job", name: "argocd-redis-secret-init" },
+          start: (c) => this.spawnLogged("redis-secret-init", this.toolchain.argocd, ["admin", "redis-initial-password", `--kubeconfig=${c.kubeconfig}`, `--namespace=${this.namespace}`], this.env({ ...c.env, PATH: process.env.PATH })),
+        },
+        {
+          name: "redis",
+          workload: { kind: "Deployment", name: "argocd-redis" },
+          start: (c) => this.spawnLogged("redis", this.toolchain.redisServer, withOurFlags(c.args, this.redisFlags(), "--name value"), this.env({ PATH: process.env.PATH })),
+        },
+        {
+          name: "repo-server",
+          workload: { kind: "Deployment", name: "argocd-repo-server", container: "repo-server" },
+          start: (c) => this.spawnLogged("repo-server", this.toolchain.argocd, withOurFlags(c.args, this.repoServerFlags()), this.repoServerEnv(c.env)),
+        },
+        {
+          // argocd-server: on a cluster it creates the `default` AppProject when it starts (the
+          // chart does not render one), which every Application of the product names.
+          name: "server",
+          workload: { kind: "Deployment", name: "argocd-server" },
+          start: (c) => this.spawnLogged("server", this.toolchain.argocd, withOurFlags(c.args, this.serverFlags(c.kubeconfig)), this.controllerEnv(c.kubeconfig, c.env, "argocd-server")),
+        },
+        {
+          // The chart deploys it: Applications that ApplicationSets in Git generate come from it.
+          name: "applicationset-controller",
+          workload: { kind: "Deployment", name: "argocd-applicationset-controller" },
+          start: (c) =>
+            this.spawnLogged(
+              "applicationset-controller",
+              this.toolchain.argocd,
+              withOurFlags(c.args, {
+                kubeconfig: c.kubeconfig,
+                namespace: this.namespace,
+                "metrics-addr": `127.0.0.1:${this.ports.appsetMetrics}`,
+                "probe-addr": `127.0.0.1:${this.ports.appsetProbe}`,
+                "webhook-addr": `127.0.0.1:${this.ports.appsetWebhook}`,
+                "argocd-repo-server": this.repoServerAddress,
+                "repo-server-plaintext": "true",
+                "enable-leader-election": "false",
+                "enable-scm-providers": "false",
+                loglevel: "info",
+                logformat: "text",
+              }),
+              this.controllerEnv(c.kubeconfig, c.env, "argocd-applicationset-controller"),
+            ),
+        },
+        {
+          name: "application-controller",
+          workload: { kind: "StatefulSet", name: "argocd-application-controller" },
+          start: (c) => this.spawnController(withOurFlags(c.args, this.controllerFlags(c.kubeconfig)), this.controllerEnv(c.kubeconfig, c.env)),
+        },
+      ],
+      (name, line) => fs.appendFileSync(this.logFile(name as ArgoProcessName), `${line}\n`),
+    );
+    this.pods.start();
   }
 
   private async waitHealthy(): Promise<void> {
     const deadline = Date.now() + this.readyTimeoutMs;
-    const checks: Record<ArgoProcessName, () => Promise<boolean>> = {
+    const checks: Record<Exclude<ArgoProcessName, "redis-secret-init" | "server" | "applicationset-controller">, () => Promise<boolean>> = {
       redis: () => redisPong(this.ports.redis),
       "repo-server": async () => (await httpStatus(`http://127.0.0.1:${this.ports.repoMetrics}/healthz?full=true`)) === 200,
       "application-controller": async () =>
@@ -454,8 +570,7 @@ class LocalArgoControllers implements ArgoControllers {
           ? (await httpStatus("http://localhost/healthz", { socketPath: path.join(this.sockDir, `inside-${this.ports.controllerMetrics}.sock`) })) === 200
           : (await httpStatus(`http://127.0.0.1:${this.ports.controllerMetrics}/healthz`)) === 200,
     };
-    // Restarted on exit, the controller comes up once argocd-cm exists: not waited for here.
-    const pending = new Set<ArgoProcessName>(this.restartOnExit ? NAMES.filter((n) => n !== "application-controller") : NAMES);
+    const pending = new Set(["redis", "repo-server", "application-controller"] as const);
     while (pending.size > 0) {
       this.assertRunning();
       for (const name of [...pending]) if (await checks[name]()) pending.delete(name);
@@ -466,11 +581,11 @@ class LocalArgoControllers implements ArgoControllers {
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
     if (this.mountTimer) clearInterval(this.mountTimer);
     this.mountTimer = undefined;
     await this.mountSync;
-    for (const r of this.running) clearTimeout(r.restartTimer);
+    await this.pods?.stop();
+    this.pods = undefined;
     // The controller first (it calls the others), redis last.
     for (const { child } of [...this.running].reverse()) {
       await terminate(child);
@@ -483,7 +598,6 @@ class LocalArgoControllers implements ArgoControllers {
 
   async restart(kubeconfig?: string): Promise<void> {
     await this.stop();
-    this.stopping = false;
     if (kubeconfig) this.kubeconfig = kubeconfig;
     // A new cluster: nothing mounted from the old one survives (as a new pod).
     fs.rmSync(path.join(this.dir, "mounts"), { recursive: true, force: true });
@@ -510,7 +624,7 @@ export async function startArgoControllers(options: ArgoControllersOptions): Pro
     options.installCrds ?? true,
     options.appResyncSeconds ?? 30,
     options.readyTimeoutMs ?? 60_000,
-    options.restartOnExit ?? false,
+    options.asChartPods ?? false,
   );
   return startedOrStopped(controllers);
 }

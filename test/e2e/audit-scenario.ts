@@ -10,23 +10,21 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { AuditReport } from "../../bootstrap/audit/report";
 import type { TestCluster } from "./harness";
+import { markForRelease } from "./charts";
 import { crdFileArgs } from "./toolchain";
 
 /**
- * The sandbox installs both reconcilers' CRDs (toolchain.ts sandboxCrdFiles), where a real
- * cluster gets its reconciler's CRDs from the chart: this removes the other reconciler's and
- * marks the remaining ones with the ownership metadata Helm sets on what it installs (the chart
- * installs its CRDs as templates), so that the cluster is what the product would have built.
+ * The sandbox installs both reconcilers' CRDs (toolchain.ts sandboxCrdFiles, marked as the
+ * product's releases' by charts.ts markForRelease), where a real cluster gets only its
+ * reconciler's, from the chart: this removes the other reconciler's and marks the remaining ones
+ * as `release`'s, so that the cluster is what the product would have built.
  */
 export function asTheChartWouldInstall(cluster: TestCluster, reconciler: "argocd" | "flux", release: { name: string; namespace: string }): void {
-  const other = reconciler === "flux" ? "argo-cd" : "flux";
+  const [own, other] = reconciler === "flux" ? (["flux", "argo-cd"] as const) : (["argo-cd", "flux"] as const);
   cluster.kubectl(["delete", ...crdFileArgs(other), "--ignore-not-found", "--wait=true"]);
-  const group = reconciler === "flux" ? /\.toolkit\.fluxcd\.io$/ : /\.argoproj\.io$/;
-  const crds = (JSON.parse(cluster.kubectl(["get", "crd", "-o", "json"])) as { items: { metadata: { name: string } }[] }).items.map((c) => c.metadata.name).filter((n) => group.test(n));
-  for (const crd of crds) {
-    cluster.kubectl(["label", "crd", crd, "--overwrite", "app.kubernetes.io/managed-by=Helm"]);
-    cluster.kubectl(["annotate", "crd", crd, "--overwrite", `meta.helm.sh/release-name=${release.name}`, `meta.helm.sh/release-namespace=${release.namespace}`]);
-  }
+  // A release in another namespace than the product's default (argo-real.test.ts) owns them too.
+  const names = cluster.kubectl(["get", ...crdFileArgs(own), "-o", "name"]).split("\n").filter(Boolean);
+  markForRelease((a) => cluster.kubectl(a), names, own, release);
 }
 
 /** What an engineer makes by hand: a namespace, a Deployment, a Secret typed in, a PVC. */

@@ -1,7 +1,8 @@
 /**
  * `pulumi up` for real: the Pulumi engine and CLI, the Kubernetes provider plugin and a real
  * Kubernetes API server (test/e2e/sandbox.ts), all built from Go modules. The program installs
- * the local stand-in chart; everything else is the product as users run it.
+ * the real argo-cd chart (test/e2e/charts.ts, from the toolchain cache), with kwok playing the
+ * kubelet of its pods: the product as users run it.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -68,7 +69,9 @@ function expectBootstrapped(outputs: OutputMap): void {
   // The KSOPS wiring, as the API server stored the repo-server Deployment the chart rendered.
   const repoServer = getJson(["deployment", "argocd-repo-server", "-n", ns]);
   const pod = repoServer.spec.template.spec;
-  expect(pod.initContainers[0]).toMatchObject({ name: "install-ksops", command: ["/usr/local/bin/ksops", "install", "/custom-tools"] });
+  // The chart's own init container (copyutil) first, then ours.
+  expect(pod.initContainers.map((c: any) => c.name)).toEqual(["copyutil", "install-ksops"]);
+  expect(pod.initContainers[1]).toMatchObject({ name: "install-ksops", command: ["/usr/local/bin/ksops", "install", "/custom-tools"] });
   expect(pod.volumes).toContainEqual(expect.objectContaining({ name: "sops-age", secret: expect.objectContaining({ secretName: "sops-age" }) }));
   expect(pod.containers[0].env).toContainEqual({ name: "SOPS_AGE_KEY_FILE", value: "/sops-age/age.agekey" });
   expect(repoServer.status.availableReplicas).toBe(1);

@@ -120,7 +120,7 @@ beforeAll(async () => {
   work = scratchProject(dir);
   cli = path.join(work, "bootstrap", "gitops-bootstrap.js");
   pointStackAt(work, STACK, { url: git.url(REPO), revision: git.branch, caFile: git.caFile });
-  flux = await startFluxControllers({ dir: path.join(dir, "flux"), kubeconfig: a.kubeconfig });
+  flux = await startFluxControllers({ dir: path.join(dir, "flux"), kubeconfig: a.kubeconfig, asChartPods: true });
 });
 
 afterAll(async () => {

@@ -196,7 +196,7 @@ describe("Argo CD on the real repo-server and application-controller and a real 
     pointArgoExampleAt(git, REPO);
     // The scratch project's sandbox stack points at the test's Git server and trusts its CA.
     pointStackAt(work, "sandbox", { url: git.url(REPO), revision: git.branch, caFile: git.caFile });
-    argo = await startArgoControllers({ dir: path.join(dir, "argo"), kubeconfig: cluster.kubeconfig, restartOnExit: true });
+    argo = await startArgoControllers({ dir: path.join(dir, "argo"), kubeconfig: cluster.kubeconfig, asChartPods: true });
     secret = await expectedSecret(SOPS_FILE);
   });
 
@@ -376,7 +376,7 @@ describe("Flux on real controllers and a real Git server over HTTPS (flux-sandbo
     git = await startGitServer({ dir: path.join(dir, "git"), repos: { [REPO]: { dir: PROJECT_DIR, include: ["examples/gitops-repo-flux"] } } });
     // The scratch project's flux-sandbox stack points at the test's Git server and trusts its CA.
     pointStackAt(work, "flux-sandbox", { url: git.url(REPO), revision: git.branch, caFile: git.caFile });
-    flux = await startFluxControllers({ dir: path.join(dir, "flux"), kubeconfig: cluster.kubeconfig });
+    flux = await startFluxControllers({ dir: path.join(dir, "flux"), kubeconfig: cluster.kubeconfig, asChartPods: true });
     // What the Secret must hold: the test decrypts the SOPS file itself, with the stack's key.
     secret = await expectedSecret(SOPS_FILE);
   });

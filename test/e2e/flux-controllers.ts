@@ -11,6 +11,8 @@ import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { FLUX } from "../../bootstrap/defaults";
+import { ChartPods, withOurFlags } from "./chart-pods";
+import { markForRelease } from "./charts";
 import { freePort, httpStatus, killLeftovers, startedOrStopped, terminate, watchParent } from "./processes";
 import { toolchainEnv, toolchainPath } from "./toolchain";
 
@@ -60,6 +62,7 @@ export async function installFluxCrds(kubeconfig: string, toolchain: FluxToolcha
     const out = kubectl(kubeconfig, ["apply", "--server-side", "--force-conflicts", "--field-manager=gitops-bootstrap-e2e", "-f", dir, "-o", "name"]);
     names.push(...out.split("\n").filter(Boolean));
   }
+  markForRelease((a) => kubectl(kubeconfig, a), names, "flux");
   // `kubectl wait` gives up at once on a CRD with no status yet; ask again until the deadline.
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -85,6 +88,14 @@ export interface FluxControllersOptions {
   readonly installCrds?: boolean;
   /** How long to wait for both to report healthy. @default 60_000 */
   readonly readyTimeoutMs?: number;
+  /**
+   * Run as the flux2 chart's pods: each controller starts once the chart's Deployment and
+   * ServiceAccount exist (after `up`), with that ServiceAccount's token (so with only the chart's
+   * RBAC), the Deployment's flags and environment, and stops when the Deployment goes, as the
+   * kubelet runs a pod. start() then returns at once. Without it: the admin kubeconfig, at once.
+   * @default false
+   */
+  readonly asChartPods?: boolean;
 }
 
 export type FluxControllerName = "source-controller" | "kustomize-controller";
@@ -115,6 +126,8 @@ interface Running {
   readonly healthUrl: string;
 }
 
+
+
 class LocalFluxControllers implements FluxControllers {
   private running: Running[] = [];
   private watchdog: ChildProcess | undefined;
@@ -127,7 +140,10 @@ class LocalFluxControllers implements FluxControllers {
     private readonly toolchain: FluxToolchain,
     private readonly installCrds: boolean,
     private readonly readyTimeoutMs: number,
+    private readonly asChartPods: boolean,
   ) {}
+
+  private pods: ChartPods | undefined;
 
   get storageUrl(): string {
     return `http://127.0.0.1:${this.storagePort}`;
@@ -148,6 +164,8 @@ class LocalFluxControllers implements FluxControllers {
   }
 
   assertRunning(): void {
+    // A chart pod's process is started again by its supervisor, as a crashed container is.
+    if (this.asChartPods) return;
     const gone = this.running.filter((r) => r.child.exitCode !== null || r.child.signalCode !== null);
     if (gone.length) {
       const what = gone.map((r) => `${r.name} exited (${r.child.exitCode ?? r.child.signalCode})`).join(", ");
@@ -155,11 +173,18 @@ class LocalFluxControllers implements FluxControllers {
     }
   }
 
-  private launch(name: FluxControllerName, bin: string, args: string[], env: NodeJS.ProcessEnv, healthPort: number): void {
+  private spawnLogged(name: FluxControllerName, bin: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+    fs.appendFileSync(this.logFile(name), `--- ${bin} ${args.join(" ")} ---\n`);
     const logFd = fs.openSync(this.logFile(name), "a");
     const child = spawn(bin, args, { env, stdio: ["ignore", logFd, logFd] });
     fs.closeSync(logFd);
     child.on("error", (e) => fs.appendFileSync(this.logFile(name), `spawn error: ${e.message}\n`));
+    if (this.pods) fs.writeFileSync(path.join(this.dir, "pids"), [...this.pods.pids(), child.pid].map((p) => `${p}\n`).join(""));
+    return child;
+  }
+
+  private launch(name: FluxControllerName, bin: string, args: string[], env: NodeJS.ProcessEnv, healthPort: number): void {
+    const child = this.spawnLogged(name, bin, args, env);
     this.running.push({ name, child, healthUrl: `http://127.0.0.1:${healthPort}/readyz` });
     fs.writeFileSync(path.join(this.dir, "pids"), this.running.map((r) => `${r.child.pid}\n`).join(""));
   }
@@ -170,40 +195,57 @@ class LocalFluxControllers implements FluxControllers {
     const storage = path.join(this.dir, "storage");
     fs.rmSync(storage, { recursive: true, force: true });
     fs.mkdirSync(storage, { recursive: true });
+    this.storagePort = await freePort();
+    const ports = { sourceMetrics: await freePort(), sourceHealth: await freePort(), kustomizeMetrics: await freePort(), kustomizeHealth: await freePort() };
+    // Ours, in place of the chart's: loopback listeners, the local storage, no leader election,
+    // no notification-controller (events are only logged).
+    const ours = (metrics: number, health: number): Record<string, string> => ({
+      "metrics-addr": `127.0.0.1:${metrics}`,
+      "health-addr": `127.0.0.1:${health}`,
+      "events-addr": "",
+      "enable-leader-election": "false",
+    });
+    const sourceOurs = {
+      ...ours(ports.sourceMetrics, ports.sourceHealth),
+      "storage-path": storage,
+      "storage-addr": `127.0.0.1:${this.storagePort}`,
+      "storage-adv-addr": `127.0.0.1:${this.storagePort}`,
+    };
+    const kustomizeOurs = ours(ports.kustomizeMetrics, ports.kustomizeHealth);
     // KUBECONFIG, not --kubeconfig: the controllers parse pflags, where controller-runtime's
     // --kubeconfig (a Go flag) is not registered. TMPDIR: their clones and builds stay in dir.
-    const env: NodeJS.ProcessEnv = {
+    const env = (kubeconfig: string, chartEnv: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+      ...chartEnv,
       PATH: process.env.PATH,
       HOME: this.dir,
       TMPDIR: path.join(this.dir, "tmp"),
-      KUBECONFIG: this.kubeconfig,
+      KUBECONFIG: kubeconfig,
       RUNTIME_NAMESPACE: this.namespace,
-    };
-    const common = (metrics: number, health: number) => [
-      `--metrics-addr=127.0.0.1:${metrics}`,
-      `--health-addr=127.0.0.1:${health}`,
-      "--events-addr=", // no notification-controller: events are only logged
-      "--enable-leader-election=false",
-      "--log-level=info",
+    });
+    const flags = (o: Record<string, string>) => Object.entries(o).map(([k, v]) => `--${k}=${v}`);
+    const specs = [
+      { name: "source-controller" as const, bin: this.toolchain.sourceController, ours: sourceOurs, health: ports.sourceHealth },
+      { name: "kustomize-controller" as const, bin: this.toolchain.kustomizeController, ours: kustomizeOurs, health: ports.kustomizeHealth },
     ];
-    this.storagePort = await freePort();
-    const sourceHealth = await freePort();
-    this.launch(
-      "source-controller",
-      this.toolchain.sourceController,
-      [
-        ...common(await freePort(), sourceHealth),
-        `--storage-path=${storage}`,
-        `--storage-addr=127.0.0.1:${this.storagePort}`,
-        `--storage-adv-addr=127.0.0.1:${this.storagePort}`,
-      ],
-      env,
-      sourceHealth,
+    if (!this.asChartPods) {
+      for (const c of specs) this.launch(c.name, c.bin, [...flags(c.ours), "--log-level=info"], env(this.kubeconfig), c.health);
+      this.watchdog = watchParent(this.running.map((r) => r.child.pid!));
+      await this.waitHealthy();
+      return;
+    }
+    // As the chart's pods: started once the chart has made their Deployments and ServiceAccounts.
+    this.pods = new ChartPods(
+      this.kubeconfig,
+      this.namespace,
+      this.dir,
+      specs.map((c) => ({
+        name: c.name,
+        workload: { kind: "Deployment" as const, name: c.name },
+        start: (container) => this.spawnLogged(c.name, c.bin, withOurFlags(container.args, c.ours), env(container.kubeconfig, container.env)),
+      })),
+      (name, line) => fs.appendFileSync(this.logFile(name as FluxControllerName), `${line}\n`),
     );
-    const kustomizeHealth = await freePort();
-    this.launch("kustomize-controller", this.toolchain.kustomizeController, common(await freePort(), kustomizeHealth), env, kustomizeHealth);
-    this.watchdog = watchParent(this.running.map((r) => r.child.pid!));
-    await this.waitHealthy();
+    this.pods.start();
   }
 
   private async waitHealthy(): Promise<void> {
@@ -226,6 +268,8 @@ class LocalFluxControllers implements FluxControllers {
   }
 
   async stop(): Promise<void> {
+    await this.pods?.stop();
+    this.pods = undefined;
     this.watchdog?.kill("SIGKILL");
     this.watchdog = undefined;
     await Promise.all(this.running.map(({ child }) => terminate(child)));
@@ -257,6 +301,7 @@ export async function startFluxControllers(options: FluxControllersOptions): Pro
     toolchain,
     options.installCrds ?? true,
     options.readyTimeoutMs ?? 60_000,
+    options.asChartPods ?? false,
   );
   return startedOrStopped(controllers);
 }

@@ -2,8 +2,8 @@
  * What `render` shows for a Flux stack is what the cluster accepts: the rendered objects are
  * applied to the real API server, which validates the GitRepository and the Kustomization
  * against the real Flux CRDs (and rejects malformed ones), and the rendered Helm values are
- * installed with the real helm binary (test/e2e/charts/flux2, a stand-in for the flux2 chart)
- * until the controllers are Available. The Flux variant of render-apply.test.ts.
+ * installed with the real helm binary into the real flux2 chart (from the toolchain cache, as
+ * the stack points at it) until the controllers are Available. The Flux variant of render-apply.test.ts.
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -11,7 +11,7 @@ import * as path from "node:path";
 import * as YAML from "yaml";
 import { CliIo, main } from "../../bootstrap/cli";
 import { FLUX } from "../../bootstrap/defaults";
-import { PROJECT_DIR, TestCluster, openCluster, tempDir } from "./harness";
+import { PROJECT_DIR, TestCluster, openCluster, scratchProject, tempDir } from "./harness";
 import { toolchainEnv } from "./toolchain";
 
 jest.setTimeout(10 * 60 * 1000);
@@ -20,6 +20,7 @@ const NS = FLUX.namespace;
 let dir: string;
 let cluster: TestCluster;
 let out: string;
+let project: string;
 const files = (where = out) => fs.readdirSync(where).sort();
 const read = (f: string, where = out) => YAML.parse(fs.readFileSync(path.join(where, f), "utf8"));
 const fileOf = (kind: string, where = out) => files(where).find((f) => f.includes(`-${kind}-`))!;
@@ -37,7 +38,9 @@ beforeAll(async () => {
   dir = tempDir("flux-render-apply");
   cluster = await openCluster(dir);
   out = path.join(dir, "render");
-  await render("flux-sandbox", PROJECT_DIR, out);
+  // A scratch copy: its test/e2e/charts/ holds the real charts, where the stack points.
+  project = scratchProject(dir);
+  await render("flux-sandbox", project, out);
 });
 
 afterAll(async () => {
@@ -64,7 +67,7 @@ test("the Helm values install with helm and the four controllers become Availabl
   fs.writeFileSync(valuesFile, YAML.stringify(release.values));
   execFileSync(
     "helm",
-    ["install", release.helmRelease, release.chart, "--namespace", release.namespace, "--values", valuesFile, "--wait", "--timeout", "180s", "--kubeconfig", cluster.kubeconfig],
+    ["install", release.helmRelease, path.resolve(project, release.chart), "--namespace", release.namespace, "--values", valuesFile, "--wait", "--timeout", "180s", "--kubeconfig", cluster.kubeconfig],
     { env: toolchainEnv(), encoding: "utf8" },
   );
   for (const name of FLUX.controllers) {

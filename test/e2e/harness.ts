@@ -12,6 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { bootstrap, rawConfigFromPulumi } from "../../bootstrap/program";
 import { Sandbox, startSandbox } from "./sandbox";
+import { markForRelease, putChartsInto } from "./charts";
 import { crdFileArgs, toolchainEnv, toolchainPath } from "./toolchain";
 
 export const PROJECT_DIR = path.resolve(__dirname, "../..");
@@ -77,7 +78,8 @@ export async function openCluster(dir: string): Promise<TestCluster> {
     fs.copyFileSync(EXTERNAL_KUBECONFIG, kubeconfig);
     const cluster = new ExternalCluster(kubeconfig);
     for (const reconciler of ["argo-cd", "flux"] as const) {
-      cluster.kubectl(["apply", "--server-side", ...crdFileArgs(reconciler)]);
+      const names = cluster.kubectl(["apply", "--server-side", ...crdFileArgs(reconciler), "-o", "name"]).split("\n").filter(Boolean);
+      markForRelease((a) => cluster.kubectl(a), names, reconciler);
     }
     return cluster;
   }
@@ -94,10 +96,11 @@ export function scratchProject(dir: string): string {
   const work = path.join(dir, "project");
   fs.mkdirSync(work, { recursive: true });
   // dist/ (the compiled CLI, when built) with its times, so the bin shim runs it as a user's would.
-  for (const entry of ["Pulumi.yaml", "package.json", "tsconfig.json", "tsconfig.build.json", "bootstrap", "components", "dist", "examples", "stacks", "test/e2e/charts"]) {
+  for (const entry of ["Pulumi.yaml", "package.json", "tsconfig.json", "tsconfig.build.json", "bootstrap", "components", "dist", "examples", "stacks"]) {
     if (entry === "dist" && !fs.existsSync(path.join(PROJECT_DIR, entry))) continue;
     fs.cpSync(path.join(PROJECT_DIR, entry), path.join(work, entry), { recursive: true, preserveTimestamps: true });
   }
+  putChartsInto(work);
   fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(work, "node_modules"));
   return work;
 }

@@ -5,16 +5,17 @@
  * adds one `GitOpsCluster` (Flux). The program is compiled with a plain strict tsconfig against
  * the package's typings, then `pulumi up` runs it with the real engine and Kubernetes provider;
  * Flux's real source-controller and kustomize-controller sync the example repository from the
- * HTTPS Git server (credentials, private CA). The root Kustomization becomes Ready and the SOPS
- * Secret is decrypted. No Node.js language host is served by the module proxy here, so `up` runs
+ * HTTPS Git server (credentials, private CA), run as the real flux2 chart's pods. The root
+ * Kustomization becomes Ready and the SOPS Secret is decrypted. No Node.js language host is served by the module proxy here, so `up` runs
  * the compiled program through the Automation API's inline program, from the consumer's own
  * @pulumi/pulumi (the copy the package resolves to), in a child process.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { FLUX } from "../../bootstrap/defaults";
+import { chartFile } from "./charts";
 import { type ExpectedSecret, DEMO_KEY_FILE, clusterSecretDigests, expectedSecret } from "./demo-repo";
 import { type FluxControllers, startFluxControllers } from "./flux-controllers";
 import { type GitServer, startGitServer } from "./git-server";
@@ -116,9 +117,23 @@ function pack(): string {
 }
 let packedFiles: string[] = [];
 
+/** Runs a command with `input` on its stdin, without blocking this event loop (the controllers' kubelet part runs on it). */
+function runWithInput(bin: string, args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv; input: string }): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { cwd: options.cwd, env: options.env, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ status: code ?? (signal ? 128 : -1), stdout, stderr }));
+    child.stdin.end(options.input);
+  });
+}
+
 let upCount = 0;
 /** `pulumi up` of the consumer's program; its outputs and resource changes. */
-function up(): { outputs: Record<string, unknown>; changes: Record<string, number> } {
+async function up(): Promise<{ outputs: Record<string, unknown>; changes: Record<string, number> }> {
   const pulumiBin = toolchainPath().split(":").find((d) => fs.existsSync(path.join(d, "pulumi")));
   if (!pulumiBin) throw new Error("the pulumi CLI is not in the toolchain: bash test/e2e/toolchain/build.sh pulumi");
   const config = {
@@ -127,17 +142,15 @@ function up(): { outputs: Record<string, unknown>; changes: Record<string, numbe
     "gitops-consumer:repoCa": { value: git.caPem, secret: false },
     "gitops-consumer:repoPassword": { value: password, secret: true },
     "gitops-consumer:ageKey": { value: `${ageKey}\n`, secret: true },
-    "gitops-consumer:fluxChart": { value: path.join(PROJECT_DIR, "test/e2e/charts/flux2"), secret: false },
+    // The real flux2 chart, from the toolchain cache (build.sh charts): no chart repository is reachable here.
+    "gitops-consumer:fluxChart": { value: chartFile(FLUX.chart), secret: false },
   };
   // The state folder exists, as after `pulumi login file://…`.
   fs.mkdirSync(path.join(dir, "state"), { recursive: true });
   const started = Date.now();
-  const r = spawnSync(process.execPath, ["driver.js"], {
+  const r = await runWithInput(process.execPath, ["driver.js"], {
     cwd: consumer,
     input: JSON.stringify({ config }),
-    encoding: "utf8",
-    timeout: 10 * 60 * 1000,
-    maxBuffer: 64 * 1024 * 1024,
     env: toolchainEnv({
       PULUMI_CLI_ROOT: path.dirname(pulumiBin),
       PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
@@ -204,7 +217,8 @@ beforeAll(async () => {
     repos: { [REPO]: { dir: PROJECT_DIR, include: ["examples/gitops-repo-flux"] } },
     auth: { username: "flux", password },
   });
-  flux = await startFluxControllers({ dir: path.join(dir, "flux"), kubeconfig: cluster.kubeconfig });
+  // The controllers start as the chart's pods once \`up\` has installed it.
+  flux = await startFluxControllers({ dir: path.join(dir, "flux"), kubeconfig: cluster.kubeconfig, asChartPods: true });
   secret = await expectedSecret(SOPS_FILE);
 });
 
@@ -242,7 +256,7 @@ test("the program compiles against the package's typings with a plain strict tsc
 });
 
 test("pulumi up bootstraps the cluster on the Flux path: the root Kustomization Ready, the SOPS Secret decrypted", async () => {
-  const { outputs, changes } = up();
+  const { outputs, changes } = await up();
   expect(outputs).toEqual({ namespace: FLUX.namespace, kustomization: "root" });
   expect(changes.create).toBeGreaterThanOrEqual(7);
   const started = Date.now();
@@ -273,7 +287,7 @@ test("the state holds the age key, the Git password and the kubeconfig only encr
   expect(JSON.stringify(ageSecret.inputs)).toContain('"ciphertext"');
 });
 
-test("a second pulumi up changes nothing", () => {
-  const { changes } = up();
+test("a second pulumi up changes nothing", async () => {
+  const { changes } = await up();
   expect(Object.entries(changes).filter(([op]) => op !== "same")).toEqual([]);
 });

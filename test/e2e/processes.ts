@@ -87,3 +87,24 @@ export function watchParent(pids: readonly number[]): ChildProcess {
   (child.stdin as net.Socket | null)?.unref(); // does not keep this process alive either
   return child;
 }
+
+/**
+ * `spawnSync` without blocking the test's event loop: the helpers that play the kubelet (restarts
+ * after a crash, Secrets written to mounted files) run on timers, which a synchronous spawn stops
+ * for as long as the child runs.
+ */
+export function runAsync(
+  bin: string,
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ status: code ?? (signal ? 128 : -1), stdout, stderr }));
+  });
+}

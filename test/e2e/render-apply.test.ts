@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
 import { CliIo, main } from "../../bootstrap/cli";
-import { PROJECT_DIR, TestCluster, openCluster, tempDir } from "./harness";
+import { TestCluster, openCluster, scratchProject, tempDir } from "./harness";
 import { toolchainEnv } from "./toolchain";
 
 jest.setTimeout(10 * 60 * 1000);
@@ -18,6 +18,7 @@ jest.setTimeout(10 * 60 * 1000);
 let dir: string;
 let cluster: TestCluster;
 let out: string;
+let project: string;
 const files = () => fs.readdirSync(out).sort();
 const read = (f: string) => YAML.parse(fs.readFileSync(path.join(out, f), "utf8"));
 const fileOf = (kind: string) => files().find((f) => f.includes(`-${kind}-`))!;
@@ -27,7 +28,9 @@ beforeAll(async () => {
   cluster = await openCluster(dir);
   out = path.join(dir, "render");
   let stderr = "";
-  const io: CliIo = { stdout: () => undefined, stderr: (s) => void (stderr += s), env: process.env, projectDir: PROJECT_DIR };
+  // A scratch copy: its test/e2e/charts/ holds the real charts, where the stack points.
+  project = scratchProject(dir);
+  const io: CliIo = { stdout: () => undefined, stderr: (s) => void (stderr += s), env: process.env, projectDir: project };
   const code = await main(["render", "--stack", "sandbox", "--show-secrets", "--out", out], io);
   if (code !== 0) throw new Error(`render failed:\n${stderr}`);
 });
@@ -52,7 +55,7 @@ test("the Helm values install with helm and the repo-server becomes Available wi
   const release = read(fileOf("helmrelease"));
   const valuesFile = path.join(dir, "values.yaml");
   fs.writeFileSync(valuesFile, YAML.stringify(release.values));
-  const chart = path.resolve(PROJECT_DIR, release.chart);
+  const chart = path.resolve(project, release.chart);
   execFileSync(
     "helm",
     ["install", release.helmRelease, chart, "--namespace", release.namespace, "--values", valuesFile, "--wait", "--timeout", "180s", "--kubeconfig", cluster.kubeconfig],

@@ -1,14 +1,14 @@
 /**
  * `gitops-bootstrap restore` as a platform engineer runs it after a disaster, on real parts only:
  * the CLI (from a scratch copy of the project), the real Pulumi engine and Kubernetes provider,
- * Flux's real source-controller and kustomize-controller, and the HTTPS Git server with a CA made
+ * the real flux2 chart, Flux's real source-controller and kustomize-controller run as that chart's
+ * pods (its ServiceAccounts' tokens, its flags), and the HTTPS Git server with a CA made
  * for the run, which the flux-sandbox stack trusts through `repo.caFile`. restore reads the
  * repository from that server (check), runs `pulumi up --refresh`, waits for Flux to converge and
  * verifies the SOPS Secret; it never destroys. A second restore on the recovered cluster changes
  * nothing. The repository also holds another environment's SOPS file, encrypted to that
  * environment's own key: it is counted, not judged, and not expected in this cluster.
  */
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as age from "age-encryption";
@@ -20,6 +20,7 @@ import { type ExpectedSecret, clusterSecretDigests, expectedSecret, pointStackAt
 import { type FluxControllers, startFluxControllers } from "./flux-controllers";
 import { type GitServer, startGitServer } from "./git-server";
 import { PROJECT_DIR, type TestCluster, cliEnv, openCluster, requireToolchain, scratchProject, tempDir } from "./harness";
+import { runAsync } from "./processes";
 
 jest.setTimeout(10 * 60 * 1000);
 
@@ -47,7 +48,7 @@ beforeAll(async () => {
   git.commit(REPO, { [OTHER_ENV_FILE]: await writeSopsYaml([other], { recipients: [otherKey], encryptedRegex: "^(data|stringData)$" }) }, "another environment");
   work = scratchProject(dir);
   pointStackAt(work, STACK, { url: git.url(REPO), revision: git.branch, caFile: git.caFile });
-  flux = await startFluxControllers({ dir: path.join(dir, "flux"), kubeconfig: cluster.kubeconfig });
+  flux = await startFluxControllers({ dir: path.join(dir, "flux"), kubeconfig: cluster.kubeconfig, asChartPods: true });
   secret = await expectedSecret(SOPS_FILE);
 });
 
@@ -58,10 +59,13 @@ afterAll(async () => {
   if (dir && !process.env.GITOPS_BOOTSTRAP_E2E_KEEP) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs `restore` to the end; its output and report. */
-function restore(): { code: number; output: string; report: RunReport; reportDir: string } {
+/**
+ * Runs `restore` to the end; its output and report. Asynchronously: the controllers' kubelet
+ * part (starting them once the chart's Deployments exist) runs on this event loop.
+ */
+async function restore(): Promise<{ code: number; output: string; report: RunReport; reportDir: string }> {
   const reportDir = path.join(dir, `report-${++run}`);
-  const r = spawnSync(process.execPath, [path.join(work, "bootstrap", "gitops-bootstrap.js"), "restore", "--stack", STACK, "--kubeconfig", cluster.kubeconfig, "--report-dir", reportDir, "--timeout", "3m", "--failure-grace", "3s"], { env: cliEnv(dir), encoding: "utf8" });
+  const r = await runAsync(process.execPath, [path.join(work, "bootstrap", "gitops-bootstrap.js"), "restore", "--stack", STACK, "--kubeconfig", cluster.kubeconfig, "--report-dir", reportDir, "--timeout", "3m", "--failure-grace", "3s"], { env: cliEnv(dir) });
   const output = `${r.stdout}${r.stderr}`;
   if (!fs.existsSync(path.join(reportDir, "report.json"))) throw new Error(`restore wrote no report (exit ${r.status}):\n${output}`);
   return { code: r.status ?? -1, output, report: JSON.parse(fs.readFileSync(path.join(reportDir, "report.json"), "utf8")), reportDir };
@@ -79,7 +83,7 @@ function expectNoSecrets(output: string, reportDir: string): void {
 afterEach(() => flux.assertRunning());
 
 test("restore on an empty cluster: the repository checked over HTTPS, everything applied by Flux at the served commit, the Secret decrypted; nothing destroyed", async () => {
-  const { code, output, report, reportDir } = restore();
+  const { code, output, report, reportDir } = await restore();
   if (code !== 0) throw new Error(`restore exited ${code}:\n${output}`);
   expect(report).toMatchObject({ outcome: "recovered", reconciler: "flux" });
   expect(report.phases.map((p) => [p.name, p.status])).toEqual([
@@ -94,7 +98,7 @@ test("restore on an empty cluster: the repository checked over HTTPS, everything
 });
 
 test("a second restore on the recovered cluster changes nothing and still verifies everything", async () => {
-  const { code, output, report } = restore();
+  const { code, output, report } = await restore();
   if (code !== 0) throw new Error(`restore exited ${code}:\n${output}`);
   expect(report.outcome).toBe("recovered");
   expect(report.phases.find((p) => p.name === "up")!.detail).toBe("no changes");
@@ -104,4 +108,23 @@ test("a second restore on the recovered cluster changes nothing and still verifi
 test("audit after the restore: nothing would be lost; then exactly what was made by hand, the PVC as data, and an ignore rule hides only what it names (Flux inventories)", () => {
   asTheChartWouldInstall(cluster, "flux", { name: FLUX.releaseName, namespace: FLUX.namespace });
   expectOnlyHandMade(work, STACK, cluster, cliEnv(dir), dir);
+});
+
+test("a permission the chart's RBAC does not grant fails the restore with the controller's own error: the controllers run as the chart's ServiceAccounts", async () => {
+  // The flux2 chart lets kustomize-controller apply anything through one ClusterRoleBinding to
+  // cluster-admin; without it, the controller (as its own ServiceAccount) may not create the
+  // namespace the demo Secret goes in. With admin credentials, this would change nothing.
+  const bindings = JSON.parse(cluster.kubectl(["get", "clusterrolebindings", "-o", "json"])).items as { metadata: { name: string }; roleRef: { name: string }; subjects?: { name: string; namespace?: string }[] }[];
+  const reconciler = bindings.find((b) => b.roleRef.name === "cluster-admin" && b.subjects?.some((s) => s.name === "kustomize-controller" && s.namespace === FLUX.namespace));
+  expect(reconciler).toBeDefined();
+  cluster.kubectl(["delete", "clusterrolebinding", reconciler!.metadata.name, "--wait=true"]);
+  cluster.kubectl(["delete", "namespace", secret.namespace, "--wait=true", "--timeout=120s"]);
+  cluster.kubectl(["annotate", "--overwrite", "kustomizations.kustomize.toolkit.fluxcd.io", "demo-secret", "-n", FLUX.namespace, `reconcile.fluxcd.io/requestedAt=${new Date().toISOString()}`]);
+  const { code, output, report } = await restore();
+  expect(code).toBe(1);
+  expect(report.outcome).toBe("failed");
+  const failure = report.failures.find((f) => f.includes("demo-secret"));
+  expect(failure).toMatch(/forbidden/);
+  expect(failure).toContain(`system:serviceaccount:${FLUX.namespace}:kustomize-controller`);
+  expect(output).toContain("forbidden");
 });

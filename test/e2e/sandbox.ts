@@ -12,6 +12,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { makeTestCertificates } from "./git-server";
 import { freePort, httpStatus, killLeftovers, startedOrStopped, terminate } from "./processes";
+import { markForRelease } from "./charts";
 import { crdFileArgs, toolchainPath } from "./toolchain";
 
 /** Annotation kwok uses to pick the nodes it manages. */
@@ -303,7 +304,8 @@ class LocalSandbox implements Sandbox {
     }
     if (this.installCrds) {
       for (const reconciler of ["argo-cd", "flux"] as const) {
-        this.kubectl(["apply", "--server-side", ...crdFileArgs(reconciler)]);
+        const names = this.kubectl(["apply", "--server-side", ...crdFileArgs(reconciler), "-o", "name"]).split("\n").filter(Boolean);
+        markForRelease((a) => this.kubectl(a), names, reconciler);
       }
       await waitFor("CRDs established", async () => this.succeeds(["wait", "--for=condition=Established", "--timeout=5s", "crd", "--all"]), 60_000);
     }

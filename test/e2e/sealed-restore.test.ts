@@ -36,7 +36,7 @@ let run = 0;
 function setSealedSecrets(keysFile: string | undefined): void {
   const file = path.join(work, "stacks", `Pulumi.${STACK}.yaml`);
   const doc = YAML.parse(fs.readFileSync(file, "utf8"));
-  doc.config["gitops-bootstrap:sealedSecrets"] = { chartRepo: "test/e2e/charts/sealed-secrets", ...(keysFile ? { keysFile } : {}) };
+  doc.config["gitops-bootstrap:sealedSecrets"] = { chartRepo: "test/e2e/charts/sealed-secrets.tgz", ...(keysFile ? { keysFile } : {}) };
   fs.writeFileSync(file, YAML.stringify(doc));
 }
 
@@ -79,7 +79,7 @@ beforeAll(async () => {
   work = scratchProject(dir);
   pointStackAt(work, STACK, { url: git.url(REPO), revision: git.branch, caFile: git.caFile });
   setSealedSecrets(undefined);
-  flux = await startFluxControllers({ dir: path.join(dir, "flux"), kubeconfig: cluster.kubeconfig });
+  flux = await startFluxControllers({ dir: path.join(dir, "flux"), kubeconfig: cluster.kubeconfig, asChartPods: true });
 });
 
 afterAll(async () => {

@@ -2,16 +2,18 @@
  * The real Sealed Secrets controller (v0.40.0, built from its module by the toolchain) as a local
  * process against a sandbox cluster. It has no kubeconfig flag (in-cluster configuration only),
  * so it runs in a private mount namespace (`unshare --mount`, root as in CI) where
- * /run/secrets/kubernetes.io/serviceaccount holds a token of its ServiceAccount and the API
- * server's CA, with KUBERNETES_SERVICE_HOST/PORT pointing at the sandbox. Its ServiceAccount is
- * bound to cluster-admin here (the chart's RBAC is narrower). The pods of the stand-in chart
- * (test/e2e/charts/sealed-secrets) are kwok's; this process does the work.
+ * /run/secrets/kubernetes.io/serviceaccount holds a token of the ServiceAccount the chart made
+ * for it (TokenRequest) and the API server's CA, with KUBERNETES_SERVICE_HOST/PORT pointing at the
+ * sandbox: it can do what the sealed-secrets chart's RBAC grants, no more. Its flags are the
+ * chart's Deployment's, with loopback listeners and no key renewal. The chart's pod is kwok's;
+ * this process does the work.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tls from "node:tls";
 import * as YAML from "yaml";
+import { chartContainer, withOurFlags } from "./chart-pods";
 import { freePort, httpStatus, terminate, watchParent } from "./processes";
 import { toolchainPath } from "./toolchain";
 
@@ -64,10 +66,10 @@ export async function startSealedSecretsController(options: { dir: string; kubec
   const saDir = path.join(options.dir, "serviceaccount");
   fs.mkdirSync(saDir, { recursive: true });
   fs.mkdirSync(path.join(options.dir, "logs"), { recursive: true });
-  const apply = (doc: object) => execFileSync("kubectl", ["--kubeconfig", options.kubeconfig, "apply", "-f", "-"], { input: JSON.stringify(doc), env: { ...process.env, PATH: `${toolchainPath()}:${process.env.PATH}` } });
-  apply({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name, namespace } });
-  apply({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", metadata: { name: `${name}-e2e` }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" }, subjects: [{ kind: "ServiceAccount", name, namespace }] });
-  const token = options.kubectl(["create", "token", name, "-n", namespace, "--duration=2h"]).trim();
+  // The chart's pod: its ServiceAccount (so only the chart's RBAC), its flags.
+  const container = await chartContainer(options.kubeconfig, { kind: "Deployment", name, namespace });
+  if (!container) throw new Error(`the Sealed Secrets controller runs as the chart's pod: Deployment ${namespace}/${name} and its ServiceAccount must exist (deploy the chart first)`);
+  const token = options.kubectl(["create", "token", container.serviceAccount, "-n", namespace, "--duration=2h"]).trim();
   const server = (YAML.parse(fs.readFileSync(options.kubeconfig, "utf8")) as { clusters: { cluster: { server: string } }[] }).clusters[0].cluster.server;
   fs.writeFileSync(path.join(saDir, "token"), token, { mode: 0o600 });
   fs.writeFileSync(path.join(saDir, "ca.crt"), await serverChain(server));
@@ -79,8 +81,9 @@ export async function startSealedSecretsController(options: { dir: string; kubec
   const url = new URL(server);
   const script = 'mount -t tmpfs tmpfs /run && mkdir -p /run/secrets/kubernetes.io/serviceaccount && cp "$SA_DIR"/* /run/secrets/kubernetes.io/serviceaccount/ && exec "$@"';
   const logFd = fs.openSync(logFile, "a");
-  const child: ChildProcess = spawn("unshare", ["--mount", "--propagation", "private", "sh", "-c", script, "sh", tools.controller, `--listen-addr=127.0.0.1:${port}`, `--listen-metrics-addr=127.0.0.1:${metrics}`, "--key-renew-period=0"], {
-    env: { PATH: process.env.PATH, HOME: options.dir, SA_DIR: saDir, KUBERNETES_SERVICE_HOST: url.hostname, KUBERNETES_SERVICE_PORT: url.port },
+  const args = withOurFlags(container.args, { "listen-addr": `127.0.0.1:${port}`, "listen-metrics-addr": `127.0.0.1:${metrics}`, "key-renew-period": "0" });
+  const child: ChildProcess = spawn("unshare", ["--mount", "--propagation", "private", "sh", "-c", script, "sh", tools.controller, ...args], {
+    env: { ...container.env, PATH: process.env.PATH, HOME: options.dir, SA_DIR: saDir, KUBERNETES_SERVICE_HOST: url.hostname, KUBERNETES_SERVICE_PORT: url.port },
     stdio: ["ignore", logFd, logFd],
   });
   fs.closeSync(logFd);

@@ -37,7 +37,7 @@ const cli = (args: string[]) => spawnSync(process.execPath, [path.join(handle.wo
 function setSealedSecrets(keysFile: string | undefined): void {
   const file = path.join(handle.workDir, "stacks/Pulumi.sandbox.yaml");
   const doc = YAML.parse(fs.readFileSync(file, "utf8"));
-  doc.config["gitops-bootstrap:sealedSecrets"] = { chartRepo: "test/e2e/charts/sealed-secrets", ...(keysFile ? { keysFile } : {}) };
+  doc.config["gitops-bootstrap:sealedSecrets"] = { chartRepo: "test/e2e/charts/sealed-secrets.tgz", ...(keysFile ? { keysFile } : {}) };
   fs.writeFileSync(file, YAML.stringify(doc));
 }
 

@@ -21,6 +21,7 @@ import { DEMO_KEY_FILE, type ExpectedSecret, clusterSecretDigests, expectedSecre
 import { type FluxControllers, startFluxControllers } from "./flux-controllers";
 import { type GitServer, startGitServer } from "./git-server";
 import { PROJECT_DIR, type TestCluster, openCluster, requireToolchain, scratchProject, tempDir } from "./harness";
+import { runAsync } from "./processes";
 import { toolchainEnv, toolchainPath } from "./toolchain";
 
 jest.setTimeout(10 * 60 * 1000);
@@ -174,15 +175,17 @@ describe("on a cluster", () => {
 
   describe("with Flux's controllers", () => {
     beforeAll(async () => {
-      flux = await startFluxControllers({ dir: path.join(dir, "flux"), kubeconfig: cluster.kubeconfig });
+      flux = await startFluxControllers({ dir: path.join(dir, "flux"), kubeconfig: cluster.kubeconfig, asChartPods: true });
     });
 
-    test("restore works on the state that up wrote (the login's backend, printed first): 0 replaces, no second state", () => {
+    test("restore works on the state that up wrote (the login's backend, printed first): 0 replaces, no second state", async () => {
       const reportDir = path.join(dir, "report");
       const args = ["--kubeconfig", cluster.kubeconfig, "--report-dir", reportDir, "--timeout", "3m", "--failure-grace", "3s"];
-      const r = cli(["restore", "--stack", STACK, ...args], userEnv());
+      // Asynchronously: Flux's controllers start (as the chart's pods) on this event loop.
+      const r = await runAsync(process.execPath, [path.join(work, "bootstrap", "gitops-bootstrap.js"), "restore", "--stack", STACK, ...args], { cwd: work, env: userEnv() });
+      const code = r.status;
       const output = `${r.stdout}${r.stderr}`;
-      if (r.code !== 0) throw new Error(`restore exited ${r.code}:\n${output}`);
+      if (code !== 0) throw new Error(`restore exited ${code}:\n${output}`);
       expect(output.split("\n")[0]).toBe(`► state: file://${userState} (from pulumi login)`);
       const report = JSON.parse(fs.readFileSync(path.join(reportDir, "report.json"), "utf8")) as RunReport;
       expect(report.outcome).toBe("recovered");

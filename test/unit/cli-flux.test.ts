@@ -83,7 +83,7 @@ describe("every committed stack renders", () => {
   test("flux-sandbox installs the local stand-in chart", async () => {
     const { stdout } = await cli(["render", "--stack", "flux-sandbox"]);
     const release = docs(stdout).find((d) => d.helmRelease);
-    expect(release.chart).toBe(path.join(projectDir, "test/e2e/charts/flux2"));
+    expect(release.chart).toBe(path.join(projectDir, "test/e2e/charts/flux2.tgz"));
     expect(release.version).toBeUndefined();
   });
 });

@@ -1,13 +1,13 @@
 /**
  * Pod Security Standards: the container this program adds to the argo-cd chart (the KSOPS init
  * container) meets `restricted`, and `podSecurity` in the stack config labels the namespaces the
- * program creates so the API server enforces a level. (The e2e admission of the real chart's pods
- * is a later issue; these tests check what the program emits.)
+ * program creates so the API server enforces a level. These tests check what the program emits;
+ * the e2e (test/e2e/pod-security.test.ts) has the real API server admit the real charts' pods.
  */
 import * as age from "age-encryption";
 import { resolveConfig } from "../../bootstrap/config";
 import { ARGOCD, FLUX, KSOPS } from "../../bootstrap/defaults";
-import { argoCdValues } from "../../bootstrap/helm-values";
+import { argoCdValues, deepMerge, sealedSecretsValues } from "../../bootstrap/helm-values";
 import { configProblems, rawStackConfig } from "./config-harness";
 import { runProgramUnderMocks } from "./program-harness";
 
@@ -32,6 +32,34 @@ function restrictedViolations(container: Obj, pod: Obj = {}): string[] {
   if (sc.privileged === true) problems.push("privileged");
   return problems;
 }
+
+describe("the sealed-secrets controller", () => {
+  // The sealed-secrets chart 2.18.5's own securityContext values (its values.yaml), as the chart
+  // renders them: `enabled` dropped, the rest passed through.
+  const chartPod = { fsGroup: 65534 };
+  const chartContainer = { readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 1001, capabilities: { drop: ["ALL"] } };
+  const rendered = (values: Obj) => ({
+    pod: deepMerge(chartPod, values.podSecurityContext ?? {}),
+    container: { name: "controller", securityContext: deepMerge(chartContainer, values.containerSecurityContext ?? {}) },
+  });
+
+  test("the chart's defaults alone miss restricted; with the program's values the pod meets it", () => {
+    const bare = rendered({});
+    expect(restrictedViolations(bare.container, bare.pod)).toEqual(["allowPrivilegeEscalation != false", "seccompProfile.type not RuntimeDefault/Localhost"]);
+    const ours = rendered(sealedSecretsValues({ controllerName: "sealed-secrets-controller" }));
+    expect(restrictedViolations(ours.container, ours.pod)).toEqual([]);
+  });
+
+  test("the user's values merge over the program's; the controller's name is always controllerName", () => {
+    const values = sealedSecretsValues({ controllerName: "sealer", userValues: { containerSecurityContext: { runAsUser: 2000 }, resources: { limits: { memory: "64Mi" } } } });
+    expect(values).toEqual({
+      podSecurityContext: { seccompProfile: { type: "RuntimeDefault" } },
+      containerSecurityContext: { allowPrivilegeEscalation: false, runAsUser: 2000 },
+      resources: { limits: { memory: "64Mi" } },
+      fullnameOverride: "sealer",
+    });
+  });
+});
 
 describe("the KSOPS init container", () => {
   const init = (values: Obj): Obj => values.repoServer.initContainers.find((c: Obj) => c.name === KSOPS.initContainerName);

@@ -34,7 +34,7 @@ const raw = (reconciler: "argocd" | "flux", sealedSecrets: Record<string, unknow
 });
 
 test.each(["argocd", "flux"] as const)("%s: the keys are restored as Secrets before the controller's release, which waits for them", async (reconciler) => {
-  const run = await runProgramUnderMocks(raw(reconciler, { keysFile: "keys.sops.yaml", values: { resources: { requests: { cpu: "10m" } } } }), "2.17.7");
+  const run = await runProgramUnderMocks(raw(reconciler, { keysFile: "keys.sops.yaml", values: { resources: { requests: { cpu: "10m" } } } }), SEALED_SECRETS.chartVersion);
   const keySecrets = run.registered.filter((r) => r.type === "kubernetes:core/v1:Secret" && r.inputs.type === "kubernetes.io/tls");
   expect(keySecrets.map((s) => [s.inputs.metadata.name, s.inputs.metadata.namespace, s.inputs.metadata.labels["sealedsecrets.bitnami.com/sealed-secrets-key"]])).toEqual([
     ["sealed-secrets-keyaaaaa", "kube-system", "active"],
@@ -46,14 +46,19 @@ test.each(["argocd", "flux"] as const)("%s: the keys are restored as Secrets bef
   }
   const release = run.registered.find((r) => r.type === "kubernetes:helm.sh/v3:Release" && r.inputs.name === SEALED_SECRETS.releaseName)!;
   expect(release.inputs).toMatchObject({ chart: "sealed-secrets", version: SEALED_SECRETS.chartVersion, namespace: "kube-system", repositoryOpts: { repo: SEALED_SECRETS.chartRepo } });
-  expect(release.inputs.values).toEqual({ resources: { requests: { cpu: "10m" } }, fullnameOverride: "sealed-secrets-controller" });
+  expect(release.inputs.values).toEqual({
+    podSecurityContext: { seccompProfile: { type: "RuntimeDefault" } },
+    containerSecurityContext: { allowPrivilegeEscalation: false },
+    resources: { requests: { cpu: "10m" } },
+    fullnameOverride: "sealed-secrets-controller",
+  });
   expect(run.dependencies.get(release.name)).toEqual(expect.arrayContaining(keySecrets.map((s) => s.name)));
   // kube-system exists everywhere: no Namespace for it.
   expect(run.registered.filter((r) => r.type === "kubernetes:core/v1:Namespace" && r.inputs.metadata.name === "kube-system")).toEqual([]);
 });
 
 test("a namespace of its own is created first; without a backup the controller starts with new keys", async () => {
-  const run = await runProgramUnderMocks(raw("argocd", { namespace: "sealed-secrets" }), "2.17.7");
+  const run = await runProgramUnderMocks(raw("argocd", { namespace: "sealed-secrets" }), SEALED_SECRETS.chartVersion);
   const ns = run.registered.find((r) => r.type === "kubernetes:core/v1:Namespace" && r.inputs.metadata.name === "sealed-secrets")!;
   const release = run.registered.find((r) => r.type === "kubernetes:helm.sh/v3:Release" && r.inputs.name === SEALED_SECRETS.releaseName)!;
   expect(run.dependencies.get(release.name)).toEqual([ns.name]);

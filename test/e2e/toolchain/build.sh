@@ -9,11 +9,14 @@
 #   build.sh --print-path  print a PATH fragment: the bin dirs of all cached tools, ':'-joined
 #   build.sh --print-env   print export lines (PATH, PULUMI_* and tool locations)
 #   build.sh --print-crds  print "set dir" for every CRD set (the crds step), cached or not
+#   build.sh --print-charts print "chart file" for every Helm chart (the charts step)
 #
 # Tools: sops pulumi pulumi-kubernetes etcd kubernetes kwok helm flux-source-controller
 # flux-kustomize-controller argocd kustomize redis sealed-secrets actionlint (versions: versions.sh).
 # Step crds (last of a full run; `build.sh crds` alone): the CRD YAML of the modules at those
 # versions, copied from the Go module cache to <cache>/crds/<set>-<version>/ (CRD_SETS below).
+# Step charts (after crds; `build.sh charts` alone): the upstream Helm charts the e2e installs, to
+# <cache>/charts/<chart>-<version>.tgz, from GITOPS_BOOTSTRAP_CHART_MIRROR or `helm pull`.
 # Exit status: 0 all requested tools are there; 1 a build failed; 2 nothing failed to build but
 # a tool's module is refused by the Go module proxy (see the "⚠" line; refusals are remembered
 # for a day in <cache>/refused/). TOOLCHAIN_ALLOW_UNAVAILABLE=1 turns that 2 into 0.
@@ -556,6 +559,87 @@ build_crds() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Charts: the upstream Helm charts the e2e installs through the product (what a user's cluster
+# gets), as <cache>/charts/<chart>-<version>.tgz.
+
+# chart|repository|version variable
+CHART_SETS=(
+  "argo-cd|https://argoproj.github.io/argo-helm|ARGO_CD_CHART_VERSION"
+  "flux2|https://fluxcd-community.github.io/helm-charts|FLUX2_CHART_VERSION"
+  "sealed-secrets|https://bitnami-labs.github.io/sealed-secrets|SEALED_SECRETS_CHART_VERSION"
+)
+
+chart_file() { echo "${CACHE}/charts/$1-$2.tgz"; } # chart version
+
+# print_charts: "chart file" per chart.
+print_charts() {
+  local row chart var
+  for row in "${CHART_SETS[@]}"; do
+    IFS='|' read -r chart _ var <<<"$row"
+    echo "$chart $(chart_file "$chart" "${!var}")"
+  done
+}
+
+# The name and version a chart archive declares (its Chart.yaml), as "name version".
+chart_identity() {
+  local helm
+  helm="$(tool_dir helm "$HELM_VERSION")/bin/helm"
+  "$helm" show chart "$1" 2>/dev/null | awk '/^name:/{n=$2} /^version:/{v=$2} END{print n, v}'
+}
+
+# build_charts: each chart from the mirror folder (GITOPS_BOOTSTRAP_CHART_MIRROR, checked against
+# its SHA256SUMS when it has one) or `helm pull`, kept only if its Chart.yaml says the name and
+# version asked for. Needs the helm tool.
+build_charts() {
+  local row chart repo var v out tmp start src mirror="${GITOPS_BOOTSTRAP_CHART_MIRROR:-}"
+  if ! tool_cached helm "$HELM_VERSION"; then
+    echo "✗ charts: helm $HELM_VERSION is not built yet (build.sh helm charts)"
+    RC=1
+    return 0
+  fi
+  for row in "${CHART_SETS[@]}"; do
+    IFS='|' read -r chart repo var <<<"$row"
+    v="${!var}"
+    out="$(chart_file "$chart" "$v")"
+    if [[ -f "$out" ]]; then
+      echo "✔ chart $chart $v (cached)"
+      SUMMARY+=("chart:$chart|$v|cached|0")
+      continue
+    fi
+    start=$(date +%s)
+    mkdir -p "${CACHE}/charts"
+    tmp="$(mktemp -d "${CACHE}/charts/.tmp.${chart}-${v}.XXXXXX")"
+    if [[ -n "$mirror" ]]; then
+      src="mirror $mirror"
+      if [[ ! -f "$mirror/$chart-$v.tgz" ]]; then
+        echo "✗ chart $chart $v: no $chart-$v.tgz in GITOPS_BOOTSTRAP_CHART_MIRROR=$mirror"
+      elif [[ -f "$mirror/SHA256SUMS" ]] && ! (cd "$mirror" && grep " $chart-$v.tgz\$" SHA256SUMS | sha256sum --check --quiet -); then
+        echo "✗ chart $chart $v: $mirror/$chart-$v.tgz does not match its SHA256SUMS line (or has none)"
+      else
+        cp "$mirror/$chart-$v.tgz" "$tmp/"
+      fi
+    else
+      src="helm pull $chart --repo $repo"
+      "$(tool_dir helm "$HELM_VERSION")/bin/helm" pull "$chart" --repo "$repo" --version "$v" --destination "$tmp" >"$tmp/pull.log" 2>&1 ||
+        echo "✗ chart $chart $v: helm pull from $repo failed: $(tail -n1 "$tmp/pull.log")"
+    fi
+    if [[ -f "$tmp/$chart-$v.tgz" && "$(chart_identity "$tmp/$chart-$v.tgz")" == "$chart $v" ]]; then
+      chmod 644 "$tmp/$chart-$v.tgz"
+      mv "$tmp/$chart-$v.tgz" "$out"
+      rm -rf "$tmp"
+      echo "✔ chart $chart $v from $src"
+      SUMMARY+=("chart:$chart|$v|cold|$(($(date +%s) - start))")
+    else
+      [[ ! -f "$tmp/$chart-$v.tgz" ]] || echo "✗ chart $chart $v: the archive from $src says $(chart_identity "$tmp/$chart-$v.tgz")"
+      rm -rf "$tmp"
+      SUMMARY+=("chart:$chart|$v|FAILED|$(($(date +%s) - start))")
+      RC=1
+    fi
+  done
+  return 0
+}
+
+# ---------------------------------------------------------------------------------------------
 # driver
 
 UNAVAILABLE_REASON=""
@@ -674,28 +758,40 @@ case "${1:-}" in
       if compgen -G "$dir/*.yaml" >/dev/null; then s=cached; else s=missing; fi
       echo "crds:$name ${dir##*/${name}-} $s $dir"
     done < <(print_crds)
+    while read -r name file; do
+      if [[ -f "$file" ]]; then s=cached; else s=missing; fi
+      echo "chart:$name $(basename "$file" .tgz | sed "s/^${name}-//") $s $file"
+    done < <(print_charts)
     return 0
     ;;
   --print-crds)
     print_crds
     return 0
     ;;
+  --print-charts)
+    print_charts
+    return 0
+    ;;
   -h | --help)
-    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
     return 0
     ;;
 esac
 
 want=("$@")
-[[ ${#want[@]} -gt 0 ]] || want=("${TOOLCHAIN_TOOLS[@]}" crds)
+[[ ${#want[@]} -gt 0 ]] || want=("${TOOLCHAIN_TOOLS[@]}" crds charts)
 for t in "${want[@]}"; do
-  [[ "$t" == crds ]] || tool_version "$t" >/dev/null 2>&1 ||
-    { echo "unknown tool: $t (known: ${TOOLCHAIN_TOOLS[*]} crds)" >&2; return 64; }
+  [[ "$t" == crds || "$t" == charts ]] || tool_version "$t" >/dev/null 2>&1 ||
+    { echo "unknown tool: $t (known: ${TOOLCHAIN_TOOLS[*]} crds charts)" >&2; return 64; }
 done
 
 total_start=$(date +%s)
 for t in "${want[@]}"; do
-  if [[ "$t" == crds ]]; then build_crds; else build_one "$t"; fi
+  case "$t" in
+    crds) build_crds ;;
+    charts) build_charts ;;
+    *) build_one "$t" ;;
+  esac
 done
 total=$(($(date +%s) - total_start))
 

@@ -77,6 +77,14 @@ unset _v
 # Bitnami Sealed Secrets: the controller and kubeseal, for the key backup and restore scenarios.
 : "${SEALED_SECRETS_VERSION:=v0.40.0}"   # github.com/bitnami-labs/sealed-secrets
 
+# The upstream Helm charts the e2e installs through the product, at the product's default pins
+# (bootstrap/defaults.ts; test/unit/toolchain-versions.test.ts keeps the two equal). `build.sh
+# charts` copies them into <cache>/charts/ from GITOPS_BOOTSTRAP_CHART_MIRROR (a folder of
+# <chart>-<version>.tgz files) when set, else `helm pull`s them from the chart repository.
+: "${ARGO_CD_CHART_VERSION:=10.1.1}"        # https://argoproj.github.io/argo-helm argo-cd (Argo CD v3.4.4)
+: "${FLUX2_CHART_VERSION:=2.18.3}"          # https://fluxcd-community.github.io/helm-charts flux2 (Flux 2.8.5)
+: "${SEALED_SECRETS_CHART_VERSION:=2.18.5}" # https://bitnami-labs.github.io/sealed-secrets sealed-secrets (0.36.6)
+
 # The GitHub workflows' linter, run by .ci/run on .github/workflows/ (not by the e2e tests).
 : "${ACTIONLINT_VERSION:=v1.7.12}"       # github.com/rhysd/actionlint
 
