@@ -21,9 +21,10 @@ export class ConfigError extends UsageError {
   }
 }
 
-export function formatProblems(problems: readonly ConfigProblem[]): string {
+/** `what`: what the problems are in (the stack config, or a component's args). */
+export function formatProblems(problems: readonly ConfigProblem[], what = "stack config"): string {
   const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
-  return [`Invalid stack config (${count}):`, ...problems.map((p) => `  ✗ ${p.key}: ${p.message}`)].join("\n");
+  return [`Invalid ${what} (${count}):`, ...problems.map((p) => `  ✗ ${p.key}: ${p.message}`)].join("\n");
 }
 
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -31,11 +32,16 @@ export const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 export const EXACT_SEMVER = /^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
 export const DURATION = /^(\d+(\.\d+)?(h|m|s|ms))+$/;
 
-/** Collects problems while reading one section of the config. */
+/**
+ * Collects problems while reading one section of the config. `keyOf` turns the stack config's
+ * key (`argocd.chartVersion`) into the name reported: the full config key by default, a field
+ * path of a component's args when the components check their args with the same readers.
+ */
 export class Problems {
   readonly list: ConfigProblem[] = [];
+  constructor(private readonly keyOf: (key: string) => string = (key) => `${CONFIG_NAMESPACE}:${key}`) {}
   add(key: string, message: string): void {
-    this.list.push({ key: `${CONFIG_NAMESPACE}:${key}`, message });
+    this.list.push({ key: this.keyOf(key), message });
   }
 }
 

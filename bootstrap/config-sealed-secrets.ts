@@ -38,11 +38,26 @@ export async function readSealedSecrets(
   secret: boolean,
 ): Promise<SealedSecretsConfig | undefined> {
   if (raw === undefined || raw === null) return undefined;
+  const settings = readSealedSecretsSettings(problems, raw, secret, SEALED_SECRETS_KEYS);
+  if (!settings || !isObject(raw)) return undefined;
+  return { ...settings, ...(await readKeysFile(problems, raw, files, identities)) };
+}
+
+/**
+ * The block's chart, namespace, controller and values (what a component's args give as well),
+ * without the keys; undefined when it is not an object or `enabled: false`. `known`: its keys.
+ */
+export function readSealedSecretsSettings(
+  problems: Problems,
+  raw: unknown,
+  secret: boolean,
+  known: readonly string[],
+): Omit<SealedSecretsConfig, "keys" | "keysFile"> | undefined {
   if (!isObject(raw)) {
     problems.add("sealedSecrets", `expected an object {enabled, chartVersion, chartRepo, namespace, controllerName, values, keysFile}, got ${describe(raw)}`);
     return undefined;
   }
-  checkKnownKeys(problems, "sealedSecrets", raw, SEALED_SECRETS_KEYS);
+  checkKnownKeys(problems, "sealedSecrets", raw, known);
   if (!optBoolean(problems, "sealedSecrets.enabled", raw.enabled, true)) return undefined;
   const chartVersion = readChartVersion(problems, "sealedSecrets.chartVersion", raw.chartVersion, SEALED_SECRETS.chartVersion);
   const chartRepo = readChartRepo(problems, "sealedSecrets.chartRepo", raw.chartRepo, SEALED_SECRETS.chartRepo);
@@ -53,6 +68,15 @@ export async function readSealedSecrets(
   if (values.fullnameOverride !== undefined && values.fullnameOverride !== controllerName) {
     problems.add("sealedSecrets.values.fullnameOverride", "is set by controllerName; set controllerName instead");
   }
+  return { chartVersion, chartRepo, namespace, controllerName, values, valuesSecret: secret };
+}
+
+async function readKeysFile(
+  problems: Problems,
+  raw: Record<string, unknown>,
+  files: FileAccess,
+  identities: AgeIdentities | undefined,
+): Promise<Pick<SealedSecretsConfig, "keys" | "keysFile">> {
   const given = optString(problems, "sealedSecrets.keysFile", raw.keysFile);
   let keys: SealingKey[] = [];
   let keysFile: string | undefined;
@@ -73,5 +97,5 @@ export async function readSealedSecrets(
       }
     }
   }
-  return { chartVersion, chartRepo, namespace, controllerName, values, valuesSecret: secret, keysFile, keys };
+  return { keysFile, keys };
 }

@@ -228,7 +228,15 @@ function checkRepoPath(problems: Problems, key: string, p: string | undefined): 
   return p.replace(/\/+$/, "") || ".";
 }
 
-function checkSshPrivateKey(key: string): string | undefined {
+/** A deploy key as the reconciler gets it: trimmed, one final newline. */
+export const sshPrivateKeyText = (key: string): string => `${key.trim()}\n`;
+
+/** `repo.credentials.password`: a message when it cannot be one. */
+export function checkPassword(password: string): string | undefined {
+  return password === "" ? "is required with username (a password or access token)" : undefined;
+}
+
+export function checkSshPrivateKey(key: string): string | undefined {
   const text = key.trim();
   if (/^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-|sk-)/.test(text)) {
     return "holds an SSH public key; expected the private key (the OpenSSH or PEM private key block, not the .pub line)";
@@ -254,7 +262,18 @@ function checkSshPrivateKey(key: string): string | undefined {
   return undefined;
 }
 
-function readRepo(problems: Problems, raw: unknown, secret: boolean, undecrypted: boolean, files: FileAccess): RepoConfig | undefined {
+/**
+ * The `repo` block. `caPem`: the CA certificates as text, under the key a component's args name
+ * them by, instead of the `caFile` the stack config names (read through `files`).
+ */
+export function readRepo(
+  problems: Problems,
+  raw: unknown,
+  secret: boolean,
+  undecrypted: boolean,
+  files: FileAccess,
+  caPem?: { readonly key: string; readonly text: string },
+): RepoConfig | undefined {
   if (raw === undefined) {
     problems.add("repo", "is required: {url, revision, path} of the Git repository the cluster is rebuilt from");
     return undefined;
@@ -284,7 +303,9 @@ function readRepo(problems: Problems, raw: unknown, secret: boolean, undecrypted
     if (bad) problems.add("repo.sshKnownHosts", bad);
   }
   const credentials = readCredentials(problems, raw.credentials, transport, secret, undecrypted);
-  const caCertificates = readRepoCaFile(problems, raw.caFile, url !== undefined && transport === "ssh", files);
+  const sshUrl = url !== undefined && transport === "ssh";
+  if (caPem && sshUrl) caOverSsh(problems, caPem.key);
+  const caCertificates = caPem ? readRepoCa(problems, caPem.key, caPem.text) : readRepoCaFile(problems, raw.caFile, sshUrl, files);
   return { url: url ?? "", transport, revision, path: repoPath, credentials, sshKnownHosts, caCertificates };
 }
 
@@ -300,20 +321,27 @@ function readRepoCaFile(problems: Problems, raw: unknown, sshUrl: boolean, files
     problems.add("repo.caFile", `is empty; expected a path (relative to the project, or ~/...) to ${expected}`);
     return undefined;
   }
-  if (sshUrl) {
-    problems.add(
-      "repo.caFile",
-      "only applies to an https:// repo.url: it is the CA of the Git server's HTTPS certificate, and over SSH the server is checked with repo.sshKnownHosts instead; remove it or use the https:// URL",
-    );
-  }
+  if (sshUrl) caOverSsh(problems, "repo.caFile");
   const read = readConfigFile(problems, files, "repo.caFile", given, expected);
   if (!read) return undefined;
-  const parsed = parseCaCertificates(read.text);
+  return readRepoCa(problems, "repo.caFile", read.text, read.file);
+}
+
+function caOverSsh(problems: Problems, key: string): void {
+  problems.add(
+    key,
+    "only applies to an https:// repo.url: it is the CA of the Git server's HTTPS certificate, and over SSH the server is checked with repo.sshKnownHosts instead; remove it or use the https:// URL",
+  );
+}
+
+/** The CA certificate(s) under `key`; `file`, where they were read from, is named in messages. */
+function readRepoCa(problems: Problems, key: string, text: string, file?: string): RepoCaCertificates | undefined {
+  const parsed = parseCaCertificates(text);
   if ("error" in parsed) {
-    problems.add("repo.caFile", `${read.file} ${parsed.error}`);
+    problems.add(key, file ? `${file} ${parsed.error}` : parsed.error);
     return undefined;
   }
-  return { file: read.file, ...parsed };
+  return { file: file ?? key, ...parsed };
 }
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n[\s\S]*?-----END \1-----/g;
@@ -406,18 +434,37 @@ function readCredentials(
     }
     const bad = undecrypted ? undefined : checkSshPrivateKey(raw.sshPrivateKey);
     if (bad) problems.add("repo.credentials.sshPrivateKey", bad);
-    return { kind: "ssh", sshPrivateKey: new SecretString(raw.sshPrivateKey.trim() + "\n") };
+    return { kind: "ssh", sshPrivateKey: new SecretString(sshPrivateKeyText(raw.sshPrivateKey)) };
   }
   if (transport === "ssh") {
     problems.add("repo.credentials", "repo.url is an SSH URL: give sshPrivateKey (username/password only work over https)");
   }
   const username = optString(problems, "repo.credentials.username", raw.username);
   if (!username) problems.add("repo.credentials.username", "is required with password (for tokens, GitHub accepts any non-empty user)");
-  if (typeof raw.password !== "string" || raw.password === "") {
-    problems.add("repo.credentials.password", "is required with username (a password or access token)");
+  const password = typeof raw.password === "string" ? raw.password : "";
+  const badPassword = checkPassword(password);
+  if (badPassword) {
+    problems.add("repo.credentials.password", badPassword);
     return undefined;
   }
-  return { kind: "basic", username: username ?? "", password: new SecretString(raw.password) };
+  return { kind: "basic", username: username ?? "", password: new SecretString(password) };
+}
+
+/** The age identities in `text` (from `source`, named in messages), reported under `key` when there are none. */
+export async function readAgeIdentities(problems: Problems, key: string, text: string, source: string): Promise<AgeIdentities | undefined> {
+  let set: AgeIdentities;
+  try {
+    set = await AgeIdentities.parse(text, source);
+  } catch (e) {
+    if (!(e instanceof AgeIdentityError)) throw e;
+    problems.add(key, e.message);
+    return undefined;
+  }
+  if (set.size === 0) {
+    problems.add(key, "holds no age identity (expected a line AGE-SECRET-KEY-1... from age-keygen)");
+    return undefined;
+  }
+  return set;
 }
 
 async function readAgeKey(problems: Problems, raw: RawStackConfig): Promise<AgeKeyConfig | undefined> {
@@ -457,18 +504,8 @@ async function readAgeKey(problems: Problems, raw: RawStackConfig): Promise<AgeK
     source = read.file;
     text = read.text;
   }
-  let set: AgeIdentities;
-  try {
-    set = await AgeIdentities.parse(text, source === "ageKey" ? "the ageKey value" : source);
-  } catch (e) {
-    if (!(e instanceof AgeIdentityError)) throw e;
-    problems.add(key, e.message);
-    return undefined;
-  }
-  if (set.size === 0) {
-    problems.add(key, "holds no age identity (expected a line AGE-SECRET-KEY-1... from age-keygen)");
-    return undefined;
-  }
+  let set = await readAgeIdentities(problems, key, text, source === "ageKey" ? "the ageKey value" : source);
+  if (!set) return undefined;
   if (recipient !== undefined) {
     const chosen = set.select(recipient);
     if (!chosen) {
@@ -480,7 +517,7 @@ async function readAgeKey(problems: Problems, raw: RawStackConfig): Promise<AgeK
   return { identities: new SecretString(`${set.revealIdentities()}\n`), recipients: set.recipients, source, set };
 }
 
-function readRootApp(problems: Problems, raw: unknown, reconciler: "argocd" | "flux"): RootAppConfig {
+export function readRootApp(problems: Problems, raw: unknown, reconciler: "argocd" | "flux"): RootAppConfig {
   const block = raw ?? {};
   const fallback: RootAppConfig = { name: ROOT_APP.name, project: ROOT_APP.project, prune: true, selfHeal: true, retry: ROOT_APP.retry };
   if (!isObject(block)) {
@@ -550,6 +587,33 @@ function readRetry(problems: Problems, raw: unknown): RetryPolicy {
   return { limit, backoff: { duration, factor, maxDuration } };
 }
 
+/** `reconciler`: argocd (the default) or flux. */
+export function readReconciler(problems: Problems, raw: unknown): BootstrapConfig["reconciler"] {
+  const given = optString(problems, "reconciler", raw) ?? "argocd";
+  if (given !== "argocd" && given !== "flux") problems.add("reconciler", `expected argocd or flux, got ${describe(given)}`);
+  return given === "flux" ? "flux" : "argocd";
+}
+
+/** Only the chosen reconciler's block may be set; the other one would be silently ignored. */
+export function checkOtherReconcilerUnset(problems: Problems, reconciler: BootstrapConfig["reconciler"], argocd: boolean, flux: boolean): void {
+  if (reconciler === "flux" && argocd) {
+    problems.add("argocd", "holds Argo-only options under reconciler flux; put chart settings under gitops-bootstrap:flux, or set reconciler: argocd");
+  }
+  if (reconciler === "argocd" && flux) {
+    problems.add("flux", "holds Flux-only options under reconciler argocd; put chart settings under gitops-bootstrap:argocd, or set reconciler: flux");
+  }
+}
+
+/** `podSecurity`: a Pod Security Standards level, or none. */
+export function readPodSecurity(problems: Problems, raw: unknown): PodSecurityLevel | undefined {
+  const podSecurity = optString(problems, "podSecurity", raw);
+  if (podSecurity !== undefined && !(POD_SECURITY_LEVELS as readonly string[]).includes(podSecurity)) {
+    problems.add("podSecurity", `expected one of ${POD_SECURITY_LEVELS.join(", ")} (the Pod Security Standards level to enforce on the namespaces gitops-bootstrap creates), got ${describe(podSecurity)}`);
+    return undefined;
+  }
+  return podSecurity as PodSecurityLevel | undefined;
+}
+
 /**
  * Validates the whole stack config. Resolves to the typed config, or throws a ConfigError
  * listing every problem found.
@@ -570,9 +634,7 @@ export async function resolveConfig(raw: RawStackConfig): Promise<BootstrapConfi
   } else if (!DNS_LABEL.test(environment)) {
     problems.add("environment", `must be a DNS-1123 label (lower case letters, digits, '-'), got ${describe(environment)}`);
   }
-  const given = optString(problems, "reconciler", values.reconciler) ?? "argocd";
-  if (given !== "argocd" && given !== "flux") problems.add("reconciler", `expected argocd or flux, got ${describe(given)}`);
-  const reconciler: BootstrapConfig["reconciler"] = given === "flux" ? "flux" : "argocd";
+  const reconciler = readReconciler(problems, values.reconciler);
   const repo = readRepo(problems, values.repo, raw.secretKeys.has("repo"), raw.undecryptedKeys?.has("repo") ?? false, raw);
   if (reconciler === "flux" && repo) checkRepoForFlux(problems, repo, isObject(values.repo) ? values.repo.credentials : undefined);
   const ageKey = await readAgeKey(problems, raw);
@@ -581,23 +643,14 @@ export async function resolveConfig(raw: RawStackConfig): Promise<BootstrapConfi
     reconciler === "flux"
       ? { reconciler: "flux" as const, flux: readFlux(problems, values.flux, raw.secretKeys.has("flux")) }
       : { reconciler: "argocd" as const, argocd: readArgoCd(problems, values.argocd, raw.secretKeys.has("argocd")) };
-  if (reconciler === "flux" && values.argocd !== undefined) {
-    problems.add("argocd", "holds Argo-only options under reconciler flux; put chart settings under gitops-bootstrap:flux, or set reconciler: argocd");
-  }
+  checkOtherReconcilerUnset(problems, reconciler, values.argocd !== undefined, values.flux !== undefined);
   if (chosen.reconciler === "argocd" && repo?.caCertificates) checkArgoCdKeepsCa(problems, repo.url, repo.caCertificates.pem, chosen.argocd.values);
-  if (reconciler === "argocd" && values.flux !== undefined) {
-    problems.add("flux", "holds Flux-only options under reconciler argocd; put chart settings under gitops-bootstrap:argocd, or set reconciler: flux");
-  }
   const rootApp = readRootApp(problems, values.rootApp, reconciler);
   const identities = ageKey && ageKey.set.size > 0 ? ageKey.set : undefined;
   const sealedSecrets = await readSealedSecrets(problems, values.sealedSecrets, raw, identities, raw.secretKeys.has("sealedSecrets"));
   const verifyRepoSecrets = optBoolean(problems, "verifyRepoSecrets", values.verifyRepoSecrets, true);
-  const podSecurity = optString(problems, "podSecurity", values.podSecurity);
-  if (podSecurity !== undefined && !(POD_SECURITY_LEVELS as readonly string[]).includes(podSecurity)) {
-    problems.add("podSecurity", `expected one of ${POD_SECURITY_LEVELS.join(", ")} (the Pod Security Standards level to enforce on the namespaces gitops-bootstrap creates), got ${describe(podSecurity)}`);
-  }
+  const level = readPodSecurity(problems, values.podSecurity);
   if (problems.list.length > 0 || !repo || !ageKey) throw new ConfigError(problems.list);
-  const level = podSecurity as PodSecurityLevel | undefined;
   return { environment: environment ?? "", repo, ageKey, rootApp, verifyRepoSecrets, ...(level ? { podSecurity: level } : {}), ...(sealedSecrets ? { sealedSecrets } : {}), ...chosen };
 }
 

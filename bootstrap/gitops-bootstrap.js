@@ -14,6 +14,8 @@ const compiled = path.join(root, "dist", "bootstrap", "cli.js");
 function newestSource() {
   let newest = 0;
   for (const dir of ["bootstrap", "components"]) {
+    // An installed package ships dist/ without the sources.
+    if (!fs.existsSync(path.join(root, dir))) continue;
     for (const entry of fs.readdirSync(path.join(root, dir), { recursive: true, withFileTypes: true })) {
       if (entry.isFile() && entry.name.endsWith(".ts")) {
         newest = Math.max(newest, fs.statSync(path.join(entry.parentPath, entry.name)).mtimeMs);

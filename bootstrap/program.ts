@@ -10,7 +10,10 @@ import { notJudgedLine } from "./sops/report";
 import { RepositoryError, redactUrl } from "./sops/repository";
 import { stackGitCredentials, stackScope } from "./stack-repository";
 import { CONFIG_NAMESPACE } from "./defaults";
-import { GitOpsCluster } from "../components/gitops-cluster";
+import { type PodSecurity, Reconciler } from "../components/args";
+import { GitOpsCluster, type GitOpsClusterArgs } from "../components/gitops-cluster";
+import { undecryptedSecret } from "../components/validation";
+import type { SecretString } from "./secret";
 
 // Public in the SDK's JavaScript, not in its typings: which config keys hold secrets.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -139,7 +142,7 @@ export async function bootstrap(raw: RawStackConfig, options: BootstrapOptions =
     // every object) from being replaced when the stack is pointed at it.
     clusterIdentifier: `${CONFIG_NAMESPACE}-${config.environment}`,
   });
-  const cluster = new GitOpsCluster("gitops", { config, baseDir: raw.baseDir }, { providers: { kubernetes: provider } });
+  const cluster = new GitOpsCluster("gitops", gitOpsClusterArgs(config, raw), { providers: { kubernetes: provider } });
   return {
     environment: config.environment,
     reconciler: config.reconciler,
@@ -148,20 +151,70 @@ export async function bootstrap(raw: RawStackConfig, options: BootstrapOptions =
     revision: config.repo.revision,
     path: config.repo.path,
     reconcilerNamespace: cluster.reconcilerNamespace,
-    ...(cluster.argocd && cluster.rootApplication
+    ...(config.reconciler === "argocd"
       ? {
-          argocdNamespace: cluster.argocd.namespace,
-          argocdReleaseStatus: cluster.argocd.releaseStatus,
-          rootApplication: cluster.rootApplication.applicationName,
+          argocdNamespace: cluster.reconcilerNamespace,
+          argocdReleaseStatus: cluster.releaseStatus,
+          rootApplication: cluster.rootApplicationName as pulumi.Output<string>,
         }
-      : {}),
-    ...(cluster.flux
-      ? {
-          fluxNamespace: cluster.flux.namespace,
-          fluxReleaseStatus: cluster.flux.releaseStatus,
-          gitRepository: cluster.flux.gitRepositoryName,
-          rootKustomization: cluster.flux.kustomizationName,
-        }
-      : {}),
+      : {
+          fluxNamespace: cluster.reconcilerNamespace,
+          fluxReleaseStatus: cluster.releaseStatus,
+          gitRepository: cluster.gitRepositoryName as pulumi.Output<string>,
+          rootKustomization: cluster.kustomizationName as pulumi.Output<string>,
+        }),
   };
+}
+
+/**
+ * The validated stack config as the component's args: the one place a stack file becomes a
+ * `GitOpsCluster`. Values from a key the stack holds as a secret (`--secret`) stay Pulumi
+ * secrets; secrets `render` cannot decrypt here pass as such (their shape was checked).
+ */
+export function gitOpsClusterArgs(config: BootstrapConfig, raw: Pick<RawStackConfig, "baseDir" | "undecryptedKeys">): GitOpsClusterArgs {
+  const undecrypted = raw.undecryptedKeys ?? new Set<string>();
+  const secretOf = (key: string, value: SecretString): pulumi.Input<string> => (undecrypted.has(key) ? undecryptedSecret(value.reveal()) : value.reveal());
+  const values = (secret: boolean, v: Readonly<Record<string, unknown>>): pulumi.Input<Record<string, unknown>> => (secret ? pulumi.secret(v) : v);
+  const { repo, rootApp } = config;
+  const creds = repo.credentials;
+  const sealed = config.sealedSecrets;
+  return {
+    reconciler: config.reconciler === "flux" ? Reconciler.Flux : Reconciler.ArgoCd,
+    repo: {
+      url: repo.url,
+      revision: repo.revision,
+      path: repo.path,
+      sshKnownHosts: repo.sshKnownHosts,
+      caCertificates: repo.caCertificates?.pem,
+      credentials:
+        creds?.kind === "ssh"
+          ? { sshPrivateKey: secretOf("repo", creds.sshPrivateKey) }
+          : creds?.kind === "basic"
+            ? { username: creds.username, password: secretOf("repo", creds.password) }
+            : undefined,
+    },
+    ageKey: secretOf("ageKey", config.ageKey.identities),
+    ...(config.reconciler === "flux"
+      ? { flux: { ...pick(config.flux, "chartVersion", "chartRepo", "namespace", "interval"), values: values(config.flux.valuesSecret, config.flux.values) } }
+      : { argocd: { ...pick(config.argocd, "chartVersion", "chartRepo", "namespace", "ksopsImage"), values: values(config.argocd.valuesSecret, config.argocd.values) } }),
+    rootApp:
+      config.reconciler === "flux"
+        ? { name: rootApp.name, syncPolicy: { prune: rootApp.prune } }
+        : { name: rootApp.name, project: rootApp.project, syncPolicy: { prune: rootApp.prune, selfHeal: rootApp.selfHeal, retry: { limit: rootApp.retry.limit, backoff: { ...rootApp.retry.backoff } } } },
+    ...(sealed
+      ? {
+          sealedSecrets: {
+            ...pick(sealed, "chartVersion", "chartRepo", "namespace", "controllerName"),
+            values: values(sealed.valuesSecret, sealed.values),
+            keys: sealed.keys.map((k) => ({ name: k.name, certificate: k.certificate, privateKey: k.privateKey.reveal(), state: k.state })),
+          },
+        }
+      : {}),
+    podSecurity: config.podSecurity as PodSecurity | undefined,
+    baseDir: raw.baseDir,
+  };
+}
+
+function pick<T extends object, K extends keyof T>(from: T, ...keys: K[]): Pick<T, K> {
+  return Object.fromEntries(keys.map((k) => [k, from[k]])) as Pick<T, K>;
 }

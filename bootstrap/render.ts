@@ -74,7 +74,7 @@ export async function renderProgram(
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
-        if (!args.type.startsWith("pulumi:providers:") && !args.type.startsWith(`${CONFIG_NAMESPACE}:`)) {
+        if (!args.type.startsWith("pulumi:") && !args.type.startsWith(`${CONFIG_NAMESPACE}:`)) {
           resources.push({ type: args.type, name: args.name, inputs: redactedInputs(args.inputs, showSecrets) });
         }
         return { id: `${args.name}-id`, state: args.inputs };
@@ -87,11 +87,26 @@ export async function renderProgram(
     stack,
     false,
   );
-  const exported = await program();
+  // Resources reach the mocks once their inputs resolve, in no fixed order; they are shown in
+  // the order the program constructs them, which a stack transformation sees.
+  const constructed: string[] = [];
+  let failure: { error: unknown } | undefined;
+  const exported = await pulumi.runtime.runInPulumiStack(async () => {
+    pulumi.runtime.registerStackTransformation((args) => void constructed.push(`${args.type}::${args.name}`));
+    try {
+      return await program();
+    } catch (error) {
+      // Thrown from here, not through the stack's outputs, which would reject a second time, unhandled.
+      failure = { error };
+      return {};
+    }
+  });
+  if (failure) throw failure.error;
   const outputs = await new Promise<Obj>((resolve) => pulumi.output(exported).apply((o) => resolve(o as Obj)));
   // Registrations are asynchronous: wait until every outstanding one has reached the mocks.
   await pulumi.runtime.disconnect();
-  return { resources, outputs: unwrapSecrets(outputs, showSecrets) as Obj };
+  const position = (r: RenderedResource): number => constructed.indexOf(`${r.type}::${r.name}`);
+  return { resources: [...resources].sort((a, b) => position(a) - position(b)), outputs: unwrapSecrets(outputs, showSecrets) as Obj };
 }
 
 /** A resource as the YAML a person reads: a Kubernetes manifest, or a Helm release summary. */

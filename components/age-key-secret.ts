@@ -1,20 +1,23 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { readNamespace } from "../bootstrap/config-fields";
 import { AGE_SECRET, MANAGED_BY_LABELS, OWNED_ANNOTATIONS, componentToken } from "../bootstrap/defaults";
+import { checkAgeKey } from "./checks";
+import { ArgsChecker, argsPath } from "./validation";
 
 export interface AgeKeySecretArgs {
-  /** Namespace the reconciler reads the key from (Argo CD's namespace, or `flux-system`). */
+  /** Namespace the reconciler reads the key from (Argo CD's namespace, or Flux's `flux-system`). */
   readonly namespace: pulumi.Input<string>;
   /**
-   * The age identities, one per line, as `age-keygen` writes them. Wrapped in `pulumi.secret`
-   * here whatever the caller passes, so the key is encrypted in state.
+   * The age identities, one per line, as `age-keygen` writes them (`AGE-SECRET-KEY-1...`). Pass a
+   * secret (`config.requireSecret`); it is wrapped in `pulumi.secret` here whatever is passed.
    */
-  readonly identities: pulumi.Input<string>;
+  readonly ageKey: pulumi.Input<string>;
   /**
    * Secret name.
    * @default "sops-age" (the name the KSOPS wiring and Flux decryption refer to)
    */
-  readonly name?: string;
+  readonly name?: pulumi.Input<string>;
 }
 
 /**
@@ -23,16 +26,21 @@ export interface AgeKeySecretArgs {
  * key as the file SOPS_AGE_KEY_FILE names).
  */
 export class AgeKeySecret extends pulumi.ComponentResource {
-  readonly secretName: pulumi.Output<string>;
+  /** The Secret's name. */
+  public readonly secretName: pulumi.Output<string>;
 
   constructor(name: string, args: AgeKeySecretArgs, opts?: pulumi.ComponentResourceOptions) {
     super(componentToken("AgeKeySecret"), name, {}, opts);
+    const checker = new ArgsChecker("AgeKeySecret", name, argsPath());
+    const namespace = checker.check(args.namespace, (problems, value) => readNamespace(problems, "namespace", value, ""));
+    const identities = checkAgeKey(checker, args.ageKey);
+    checker.throwIfInvalid();
     const secret = new k8s.core.v1.Secret(
       `${name}-secret`,
       {
-        metadata: { name: args.name ?? AGE_SECRET.name, namespace: args.namespace, labels: { ...MANAGED_BY_LABELS }, annotations: { ...OWNED_ANNOTATIONS } },
+        metadata: { name: args.name ?? AGE_SECRET.name, namespace, labels: { ...MANAGED_BY_LABELS }, annotations: { ...OWNED_ANNOTATIONS } },
         type: "Opaque",
-        stringData: { [AGE_SECRET.key]: pulumi.secret(args.identities) },
+        stringData: { [AGE_SECRET.key]: identities },
       },
       { parent: this },
     );

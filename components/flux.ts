@@ -1,46 +1,49 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { FluxConfig, RepoConfig, RootAppConfig } from "../bootstrap/config";
-import { FLUX, MANAGED_BY_LABELS, OWNED_ANNOTATIONS, type PodSecurityLevel, REPO_SECRET_NAME, componentToken, podSecurityLabels } from "../bootstrap/defaults";
+import { FLUX, MANAGED_BY_LABELS, OWNED_ANNOTATIONS, REPO_SECRET_NAME, componentToken, podSecurityLabels } from "../bootstrap/defaults";
 import { fluxValues } from "../bootstrap/helm-values";
 import { fluxGitSecretData, fluxGitUrl, gitRepositorySpec, kustomizationSpec } from "../bootstrap/manifests";
 import { AgeKeySecret } from "./age-key-secret";
-import { chartSource, secretIf } from "./argocd";
+import type { FluxOptions, PodSecurity, RepositoryArgs, RootAppArgs } from "./args";
+import { chartInputs } from "./chart-source";
+import { checkAgeKey, checkFluxOptions, checkPodSecurity, checkRepository, checkRootApp } from "./checks";
+import { rememberRelease } from "./releases";
+import { ArgsChecker, argsPath } from "./validation";
 
-export interface FluxArgs {
-  /** Chart version, chart source, namespace, the user's values and the interval (see `bootstrap/config.ts`). */
-  readonly flux: FluxConfig;
+export interface FluxArgs extends FluxOptions {
   /**
-   * The Git repository the cluster syncs from. An scp-style URL is rewritten to the `ssh://`
-   * form Flux requires (the GitRepository is annotated with the URL as configured); SSH needs
-   * `credentials.sshPrivateKey` and `sshKnownHosts`, which config validation enforces. With
-   * `caCertificates` (`repo.caFile`) the Git Secret holds them as `ca.crt`, even for a public
-   * repository, and the GitRepository names it.
+   * The Git repository the cluster syncs from. Flux needs a named `revision` (not `HEAD`), and
+   * with an SSH URL `credentials.sshPrivateKey` and `sshKnownHosts`. An scp-style URL is rewritten
+   * to the `ssh://` form Flux requires (the GitRepository is annotated with the URL as given).
+   * With `caCertificates` the Git Secret holds them as `ca.crt`, even for a public repository.
    */
-  readonly repo: RepoConfig;
+  readonly repo: RepositoryArgs;
   /**
-   * Name of the GitRepository and of the root Kustomization (both in the Flux namespace), and
-   * whether the Kustomization prunes what was removed from Git.
+   * The age identities SOPS decrypts with (`age-keygen` output). Pass a secret
+   * (`config.requireSecret`); it is wrapped in `pulumi.secret` here whatever is passed.
    */
-  readonly rootApp: Pick<RootAppConfig, "name" | "prune">;
-  /** The age identities (plaintext in memory, a Pulumi secret once handed over). */
-  readonly ageIdentities: pulumi.Input<string>;
+  readonly ageKey: pulumi.Input<string>;
   /**
-   * Directory a local chart path in `flux.chartRepo` is relative to.
-   * @default process.cwd()
+   * Name of the GitRepository and of the root Kustomization, and whether it prunes
+   * (`syncPolicy.prune`); `project`, `selfHeal` and `retry` are Argo CD's only and refused here.
+   * @default name "root", prune true
    */
-  readonly baseDir?: string;
+  readonly rootApp?: RootAppArgs;
+  /**
+   * The Pod Security Standards level the namespace enforces; the chart's pods meet `restricted`.
+   * @default none: the cluster's default applies
+   */
+  readonly podSecurity?: pulumi.Input<PodSecurity>;
   /**
    * Seconds Helm waits for the controllers to become ready.
    * @default 600
    */
-  readonly timeoutSeconds?: number;
+  readonly timeoutSeconds?: pulumi.Input<number>;
   /**
-   * The Pod Security Standards level the namespace enforces (labels `pod-security.kubernetes.io/
-   * enforce`, `warn`, `audit`); the chart's pods and the ones this program adds meet `restricted`.
-   * @default none: the cluster's default applies
+   * Directory a local chart path in `chartRepo` is relative to.
+   * @default the working directory
    */
-  readonly podSecurity?: PodSecurityLevel;
+  readonly baseDir?: string;
 }
 
 /**
@@ -53,77 +56,101 @@ export interface FluxArgs {
  * `destroy` removes it first, while the controller that prunes what it deployed still runs.
  */
 export class Flux extends pulumi.ComponentResource {
-  readonly namespace: pulumi.Output<string>;
-  readonly release: k8s.helm.v3.Release;
-  readonly releaseStatus: pulumi.Output<string>;
-  readonly chartVersion: pulumi.Output<string>;
-  readonly gitRepositoryName: pulumi.Output<string>;
-  readonly kustomizationName: pulumi.Output<string>;
+  /** Flux's namespace: the `sops-age` Secret, the Git Secret and the root objects are there too. */
+  public readonly namespace: pulumi.Output<string>;
+  /** The Helm release's status (`deployed`). */
+  public readonly releaseStatus: pulumi.Output<string>;
+  /** The chart version Helm installed. */
+  public readonly chartVersion: pulumi.Output<string>;
+  /** The root GitRepository's name. */
+  public readonly gitRepositoryName: pulumi.Output<string>;
+  /** The root Kustomization's name. */
+  public readonly kustomizationName: pulumi.Output<string>;
 
   constructor(name: string, args: FluxArgs, opts?: pulumi.ComponentResourceOptions) {
     super(componentToken("Flux"), name, {}, opts);
-    const cfg = args.flux;
+    const checker = new ArgsChecker("Flux", name, argsPath("flux"));
+    const repo = checkRepository(checker, args.repo, true);
+    const chart = checkFluxOptions(checker, args);
+    const rootApp = checkRootApp(checker, args.rootApp, true);
+    const ageKey = checkAgeKey(checker, args.ageKey);
+    const podSecurity = checkPodSecurity(checker, args.podSecurity);
+    checker.throwIfInvalid();
+
     const ns = new k8s.core.v1.Namespace(
       `${name}-namespace`,
-      { metadata: { name: cfg.namespace, labels: { ...MANAGED_BY_LABELS, ...podSecurityLabels(args.podSecurity) }, annotations: { ...OWNED_ANNOTATIONS } } },
+      {
+        metadata: {
+          name: chart.settings.apply((s) => s.namespace),
+          labels: podSecurity.apply((level) => ({ ...MANAGED_BY_LABELS, ...podSecurityLabels(level) })),
+          annotations: { ...OWNED_ANNOTATIONS },
+        },
+      },
       { parent: this },
     );
-    const ageKey = new AgeKeySecret(`${name}-age-key`, { namespace: ns.metadata.name, identities: args.ageIdentities }, { parent: this });
-    const secretData = fluxGitSecretData(args.repo);
-    const gitSecret = secretData
+    const ageKeySecret = new AgeKeySecret(`${name}-age-key`, { namespace: ns.metadata.name, ageKey }, { parent: this });
+    const gitSecret = repo.needsSecret
       ? new k8s.core.v1.Secret(
           `${name}-git-credentials`,
           {
             metadata: { name: REPO_SECRET_NAME, namespace: ns.metadata.name, labels: { ...MANAGED_BY_LABELS }, annotations: { ...OWNED_ANNOTATIONS } },
             type: "Opaque",
-            stringData: pulumi.secret(secretData),
+            stringData: pulumi.secret(repo.withCredentials.apply((r) => fluxGitSecretData(r) ?? {})),
           },
           { parent: this },
         )
       : undefined;
-    this.release = new k8s.helm.v3.Release(
+    const release = new k8s.helm.v3.Release(
       `${name}-release`,
       {
         name: FLUX.releaseName,
         namespace: ns.metadata.name,
-        ...chartSource(cfg, args.baseDir ?? process.cwd(), FLUX.chart),
-        values: secretIf(cfg.valuesSecret, fluxValues({ userValues: cfg.values })),
+        ...chartInputs(chart.settings, args.baseDir, FLUX.chart),
+        values: chart.values.apply((userValues) => fluxValues({ userValues })),
         createNamespace: false,
         timeout: args.timeoutSeconds ?? 600,
         maxHistory: 10,
       },
       { parent: this },
     );
-    const { rewrittenFrom } = fluxGitUrl(args.repo.url);
+    rememberRelease(this, release);
+    const rootName = rootApp.apply((a) => a.name);
     const gitRepository = new k8s.apiextensions.CustomResource(
       `${name}-git-repository`,
       {
         apiVersion: FLUX.gitRepositoryApiVersion,
         kind: "GitRepository",
         metadata: {
-          name: args.rootApp.name,
+          name: rootName,
           namespace: ns.metadata.name,
           labels: { ...MANAGED_BY_LABELS },
           // Say what happened to an scp-style URL, on the object a person inspects.
-          annotations: { ...OWNED_ANNOTATIONS, ...(rewrittenFrom ? { [FLUX.originalUrlAnnotation]: rewrittenFrom } : {}) },
+          annotations: repo.settings.apply((r) => {
+            const { rewrittenFrom } = fluxGitUrl(r.url);
+            return { ...OWNED_ANNOTATIONS, ...(rewrittenFrom ? { [FLUX.originalUrlAnnotation]: rewrittenFrom } : {}) };
+          }),
         },
-        spec: gitRepositorySpec({ repo: args.repo, interval: cfg.interval, secretName: secretData ? REPO_SECRET_NAME : undefined }),
+        spec: pulumi
+          .all([repo.settings, chart.settings])
+          .apply(([r, s]) => gitRepositorySpec({ repo: r, interval: s.interval, secretName: repo.needsSecret ? REPO_SECRET_NAME : undefined })),
       },
-      { parent: this, dependsOn: [this.release, ...(gitSecret ? [gitSecret] : [])] },
+      { parent: this, dependsOn: [release, ...(gitSecret ? [gitSecret] : [])] },
     );
     const kustomization = new k8s.apiextensions.CustomResource(
       `${name}-kustomization`,
       {
         apiVersion: FLUX.kustomizationApiVersion,
         kind: "Kustomization",
-        metadata: { name: args.rootApp.name, namespace: ns.metadata.name, labels: { ...MANAGED_BY_LABELS }, annotations: { ...OWNED_ANNOTATIONS } },
-        spec: kustomizationSpec({ sourceName: args.rootApp.name, path: args.repo.path, interval: cfg.interval, prune: args.rootApp.prune }),
+        metadata: { name: rootName, namespace: ns.metadata.name, labels: { ...MANAGED_BY_LABELS }, annotations: { ...OWNED_ANNOTATIONS } },
+        spec: pulumi
+          .all([rootApp, repo.settings, chart.settings])
+          .apply(([a, r, s]) => kustomizationSpec({ sourceName: a.name, path: r.path, interval: s.interval, prune: a.prune })),
       },
-      { parent: this, dependsOn: [this.release, gitRepository, ageKey] },
+      { parent: this, dependsOn: [release, gitRepository, ageKeySecret] },
     );
     this.namespace = ns.metadata.name;
-    this.releaseStatus = this.release.status.status;
-    this.chartVersion = this.release.status.version;
+    this.releaseStatus = release.status.status;
+    this.chartVersion = release.status.version;
     this.gitRepositoryName = gitRepository.metadata.name;
     this.kustomizationName = kustomization.metadata.name;
     this.registerOutputs({

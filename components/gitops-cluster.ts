@@ -1,66 +1,153 @@
 import * as pulumi from "@pulumi/pulumi";
-import { type BootstrapConfig, reconcilerNamespace } from "../bootstrap/config";
-import { componentToken } from "../bootstrap/defaults";
+import { checkOtherReconcilerUnset, readReconciler } from "../bootstrap/config";
+import { ARGOCD, FLUX, SEALED_SECRETS, componentToken } from "../bootstrap/defaults";
+import type { ArgoCdOptions, FluxOptions, PodSecurity, RepositoryArgs, RootAppArgs, SealedSecretsOptions } from "./args";
+import { Reconciler } from "./args";
 import { ArgoCd } from "./argocd";
+import { checkAgeKey, checkArgoCdOptions, checkFluxOptions, checkPodSecurity, checkRepository, checkRootApp, checkSealedSecretsOptions } from "./checks";
 import { Flux } from "./flux";
+import { releaseOf } from "./releases";
 import { RootApplication } from "./root-application";
-import { SealedSecrets } from "./sealed-secrets";
+import { SealedSecrets, createsNamespaceByDefault } from "./sealed-secrets";
+import { ArgsChecker, argsPath } from "./validation";
 
+/** The args follow the stack config's keys (`gitops-bootstrap:<key>`), and their checks give its messages. */
 export interface GitOpsClusterArgs {
-  /** The validated stack config (`resolveConfig`); `config.reconciler` picks Argo CD or Flux. */
-  readonly config: BootstrapConfig;
   /**
-   * Directory relative paths in the config (a local chart) are resolved against.
-   * @default process.cwd()
+   * Argo CD or Flux. It decides which resources exist, so it is plain (not an Output).
+   * @default Reconciler.ArgoCd
+   */
+  readonly reconciler?: Reconciler;
+  /** The Git repository the cluster is rebuilt from. */
+  readonly repo: RepositoryArgs;
+  /**
+   * The age identities SOPS decrypts with (`age-keygen` output, `AGE-SECRET-KEY-1...`). Pass a
+   * secret (`config.requireSecret`); it is wrapped in `pulumi.secret` whatever is passed.
+   */
+  readonly ageKey: pulumi.Input<string>;
+  /** Argo CD's chart and settings (reconciler argocd only). @default the pinned chart in `argocd` */
+  readonly argocd?: ArgoCdOptions;
+  /** Flux's chart and settings (reconciler flux only). @default the pinned chart in `flux-system` */
+  readonly flux?: FluxOptions;
+  /** The root Application (argocd), or the root GitRepository and Kustomization (flux). @default name "root" */
+  readonly rootApp?: RootAppArgs;
+  /** The Sealed Secrets controller and the sealing keys it starts with. @default not installed */
+  readonly sealedSecrets?: SealedSecretsOptions;
+  /**
+   * The Pod Security Standards level enforced on the namespaces this component creates.
+   * @default none: the cluster's default applies
+   */
+  readonly podSecurity?: pulumi.Input<PodSecurity>;
+  /**
+   * Seconds Helm waits for each release's workloads to become ready.
+   * @default 600 (Sealed Secrets: 300)
+   */
+  readonly timeoutSeconds?: pulumi.Input<number>;
+  /**
+   * Directory local chart paths (`chartRepo`) are relative to.
+   * @default the working directory
    */
   readonly baseDir?: string;
 }
 
 /**
- * Everything `pulumi up` puts on a fresh cluster, composed from the validated config: Argo CD
- * and the root Application, or Flux with its GitRepository and root Kustomization.
+ * Everything a fresh cluster needs to rebuild itself from Git: Argo CD and the root Application,
+ * or Flux with its GitRepository and root Kustomization; the `sops-age` Secret and the
+ * repository's credentials beside the reconciler; optionally the Sealed Secrets controller with
+ * its restored keys. The Kubernetes provider comes through the resource options
+ * (`{ provider }` or `{ providers: { kubernetes } }`).
  */
 export class GitOpsCluster extends pulumi.ComponentResource {
-  /** Set when `config.reconciler` is `argocd`. */
-  readonly argocd?: ArgoCd;
-  /** Set when `config.reconciler` is `argocd`. */
-  readonly rootApplication?: RootApplication;
-  /** Set when `config.reconciler` is `flux`. */
-  readonly flux?: Flux;
-  /** Where the reconciler, the `sops-age` Secret and the root objects live, whichever reconciler. */
-  readonly reconcilerNamespace: pulumi.Output<string>;
-  /** Set when the stack configures `sealedSecrets`. */
-  readonly sealedSecrets?: SealedSecrets;
+  /** Where the reconciler, the `sops-age` Secret and the root objects live. */
+  public readonly reconcilerNamespace: pulumi.Output<string>;
+  /** The reconciler's Helm release status (`deployed`). */
+  public readonly releaseStatus: pulumi.Output<string>;
+  /** The reconciler's chart version as installed. */
+  public readonly chartVersion: pulumi.Output<string>;
+  /** The root Application's name (reconciler argocd). */
+  public readonly rootApplicationName: pulumi.Output<string | undefined>;
+  /** The root GitRepository's name (reconciler flux). */
+  public readonly gitRepositoryName: pulumi.Output<string | undefined>;
+  /** The root Kustomization's name (reconciler flux). */
+  public readonly kustomizationName: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: GitOpsClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super(componentToken("GitOpsCluster"), name, {}, opts);
-    const { config } = args;
-    const ageIdentities = pulumi.secret(config.ageKey.identities.reveal());
-    if (config.reconciler === "flux") {
-      this.flux = new Flux(
+    // Every field is checked here first, named as the stack config names it, before any child exists.
+    const checker = new ArgsChecker("GitOpsCluster", name, argsPath());
+    checker.check(args.reconciler, (problems, value) => checkOtherReconcilerUnset(problems, readReconciler(problems, value), args.argocd !== undefined, args.flux !== undefined));
+    const flux = args.reconciler === Reconciler.Flux;
+    checkRepository(checker, args.repo, flux);
+    checkRootApp(checker, args.rootApp, flux);
+    const ageKey = checkAgeKey(checker, args.ageKey);
+    checkPodSecurity(checker, args.podSecurity);
+    const argo = flux ? undefined : checkArgoCdOptions(checker, args.argocd ?? {}, args.repo);
+    const fluxChart = flux ? checkFluxOptions(checker, args.flux ?? {}) : undefined;
+    const sealed = args.sealedSecrets && checkSealedSecretsOptions(checker, args.sealedSecrets, "sealedSecrets.keys");
+    checker.throwIfInvalid();
+
+    // The children get the checked values: a bad one known only at deploy time fails here, under this component's field names.
+    const common = { repo: args.repo, ageKey, podSecurity: args.podSecurity, timeoutSeconds: args.timeoutSeconds, baseDir: args.baseDir };
+    let reconcilerComponent: ArgoCd | Flux;
+    if (fluxChart) {
+      const s = fluxChart.settings;
+      const fluxComponent = new Flux(
         `${name}-flux`,
-        { flux: config.flux, repo: config.repo, rootApp: config.rootApp, ageIdentities, baseDir: args.baseDir, podSecurity: config.podSecurity },
+        { ...common, rootApp: args.rootApp, chartVersion: s.apply((x) => x.chartVersion), chartRepo: s.apply((x) => x.chartRepo), namespace: s.apply((x) => x.namespace), interval: s.apply((x) => x.interval), values: fluxChart.values },
         { parent: this },
       );
-      this.reconcilerNamespace = this.flux.namespace;
+      reconcilerComponent = fluxComponent;
+      this.gitRepositoryName = fluxComponent.gitRepositoryName;
+      this.kustomizationName = fluxComponent.kustomizationName;
+      this.rootApplicationName = pulumi.output(undefined);
     } else {
-      this.argocd = new ArgoCd(`${name}-argocd`, { argocd: config.argocd, repo: config.repo, ageIdentities, baseDir: args.baseDir, podSecurity: config.podSecurity }, { parent: this });
-      this.rootApplication = new RootApplication(
-        `${name}-root`,
-        { namespace: this.argocd.namespace, repo: config.repo, app: config.rootApp, crdProvider: this.argocd.release },
+      const s = argo!.settings;
+      const argocd = new ArgoCd(
+        `${name}-argocd`,
+        { ...common, chartVersion: s.apply((x) => x.chartVersion), chartRepo: s.apply((x) => x.chartRepo), namespace: s.apply((x) => x.namespace), ksopsImage: s.apply((x) => x.ksopsImage), values: argo!.values },
         { parent: this },
       );
-      this.reconcilerNamespace = this.argocd.namespace;
+      const root = new RootApplication(`${name}-root`, { namespace: argocd.namespace, repo: args.repo, rootApp: args.rootApp }, { parent: this, dependsOn: [releaseOf(argocd)] });
+      reconcilerComponent = argocd;
+      this.rootApplicationName = root.applicationName;
+      this.gitRepositoryName = pulumi.output(undefined);
+      this.kustomizationName = pulumi.output(undefined);
     }
-    if (config.sealedSecrets) {
-      // Independent of the reconciler: its keys and release go in beside it, in their own namespace.
-      const sharesNamespace = config.sealedSecrets.namespace === reconcilerNamespace(config);
-      this.sealedSecrets = new SealedSecrets(
+    this.reconcilerNamespace = reconcilerComponent.namespace;
+    this.releaseStatus = reconcilerComponent.releaseStatus;
+    this.chartVersion = reconcilerComponent.chartVersion;
+
+    if (sealed && args.sealedSecrets) {
+      // Independent of the reconciler: its keys and release go in beside it, in their own namespace,
+      // or in the reconciler's, which the reconciler's component creates.
+      const reconcilerNs = (flux ? args.flux?.namespace : args.argocd?.namespace) ?? (flux ? FLUX.namespace : ARGOCD.namespace);
+      const sealedNs = args.sealedSecrets.namespace ?? SEALED_SECRETS.namespace;
+      const shares = typeof sealedNs === "string" && sealedNs === reconcilerNs;
+      const s = sealed.settings;
+      new SealedSecrets(
         `${name}-sealed-secrets`,
-        { config: config.sealedSecrets, baseDir: args.baseDir, namespaceResource: sharesNamespace ? (this.argocd ?? this.flux) : undefined, podSecurity: config.podSecurity },
-        { parent: this },
+        {
+          chartVersion: s.apply((x) => x.chartVersion),
+          chartRepo: s.apply((x) => x.chartRepo),
+          namespace: args.sealedSecrets.namespace === undefined ? undefined : s.apply((x) => x.namespace),
+          controllerName: s.apply((x) => x.controllerName),
+          values: sealed.values,
+          keys: sealed.keys.map((k) => ({ name: k.name, state: k.state, certificate: k.certificate, privateKey: k.privateKey })),
+          createNamespace: shares ? false : (args.sealedSecrets.createNamespace ?? createsNamespaceByDefault(sealedNs)),
+          podSecurity: args.podSecurity,
+          timeoutSeconds: args.timeoutSeconds,
+          baseDir: args.baseDir,
+        },
+        { parent: this, dependsOn: shares ? [reconcilerComponent] : undefined },
       );
     }
-    this.registerOutputs({ reconcilerNamespace: this.reconcilerNamespace });
+    this.registerOutputs({
+      reconcilerNamespace: this.reconcilerNamespace,
+      releaseStatus: this.releaseStatus,
+      chartVersion: this.chartVersion,
+      rootApplicationName: this.rootApplicationName,
+      gitRepositoryName: this.gitRepositoryName,
+      kustomizationName: this.kustomizationName,
+    });
   }
 }

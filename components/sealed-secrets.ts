@@ -1,25 +1,39 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { SealedSecretsConfig } from "../bootstrap/config";
-import { MANAGED_BY_LABELS, OWNED_ANNOTATIONS, type PodSecurityLevel, SEALED_SECRETS, componentToken, podSecurityLabels } from "../bootstrap/defaults";
-import { SEALING_KEY_LABEL, SEALING_KEY_NAME_HINT, isSealingKeyName } from "../bootstrap/sealed-secrets/keys";
+import { MANAGED_BY_LABELS, OWNED_ANNOTATIONS, SEALED_SECRETS, componentToken, podSecurityLabels } from "../bootstrap/defaults";
 import { sealedSecretsValues } from "../bootstrap/helm-values";
-import { chartSource, secretIf } from "./argocd";
+import { SEALING_KEY_LABEL } from "../bootstrap/sealed-secrets/keys";
+import type { PodSecurity, SealedSecretsOptions } from "./args";
+import { chartInputs } from "./chart-source";
+import { checkPodSecurity, checkSealedSecretsOptions } from "./checks";
+import { ArgsChecker, argsPath } from "./validation";
 
-export interface SealedSecretsArgs {
-  readonly config: SealedSecretsConfig;
-  /** Directory a local chart path is resolved against. @default process.cwd() */
+export interface SealedSecretsArgs extends SealedSecretsOptions {
+  /**
+   * The Pod Security level a namespace this component creates enforces.
+   * @default none: the cluster's default applies
+   */
+  readonly podSecurity?: pulumi.Input<PodSecurity>;
+  /**
+   * Seconds Helm waits for the controller to become ready.
+   * @default 300
+   */
+  readonly timeoutSeconds?: pulumi.Input<number>;
+  /**
+   * Directory a local chart path in `chartRepo` is relative to.
+   * @default the working directory
+   */
   readonly baseDir?: string;
-  /** The namespace resource, when the controller's namespace is one the stack creates anyway (the reconciler's). */
-  readonly namespaceResource?: pulumi.Resource;
-  /** Seconds Helm waits for the controller to become ready. @default 300 */
-  readonly timeoutSeconds?: number;
-  /** The Pod Security level a namespace this component creates enforces. @default none */
-  readonly podSecurity?: PodSecurityLevel;
 }
 
 /** Namespaces every cluster has: nothing to create. */
 const EXISTING_NAMESPACES = ["kube-system", "default"];
+
+/** Whether the component creates `namespace` when `createNamespace` is not given. */
+export function createsNamespaceByDefault(namespace: pulumi.Input<string> | undefined): boolean {
+  const given = namespace ?? SEALED_SECRETS.namespace;
+  return !(typeof given === "string" && EXISTING_NAMESPACES.includes(given));
+}
 
 /**
  * The Bitnami Sealed Secrets controller, with the sealing keys restored from the backup first:
@@ -29,48 +43,61 @@ const EXISTING_NAMESPACES = ["kube-system", "default"];
  * one, and unseals every SealedSecret in Git on its first pass.
  */
 export class SealedSecrets extends pulumi.ComponentResource {
-  readonly release: k8s.helm.v3.Release;
-  readonly keyNames: readonly string[];
+  /** The Helm release's status (`deployed`). */
+  public readonly releaseStatus: pulumi.Output<string>;
+  /** The names of the restored key Secrets. */
+  public readonly keyNames: pulumi.Output<string[]>;
 
   constructor(name: string, args: SealedSecretsArgs, opts?: pulumi.ComponentResourceOptions) {
     super(componentToken("SealedSecrets"), name, {}, opts);
-    const cfg = args.config;
-    // The config's validation refuses these already; a component built from other code must not
-    // let a key take over another kubernetes.io/tls Secret of the namespace either.
-    const foreign = cfg.keys.filter((k) => !isSealingKeyName(k.name)).map((k) => k.name);
-    if (foreign.length > 0) {
-      throw new pulumi.InputPropertyError({ propertyPath: "config.keys", reason: `${foreign.join(", ")}: not a sealing key's name (${SEALING_KEY_NAME_HINT})` });
-    }
-    let namespaceDeps: pulumi.Resource[] = args.namespaceResource ? [args.namespaceResource] : [];
-    if (!args.namespaceResource && !EXISTING_NAMESPACES.includes(cfg.namespace)) {
-      namespaceDeps = [new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: cfg.namespace, labels: { ...MANAGED_BY_LABELS, ...podSecurityLabels(args.podSecurity) }, annotations: { ...OWNED_ANNOTATIONS } } }, { parent: this })];
-    }
-    const keys = cfg.keys.map(
+    const checker = new ArgsChecker("SealedSecrets", name, argsPath("sealedSecrets"));
+    const checked = checkSealedSecretsOptions(checker, args, "keys");
+    const podSecurity = checkPodSecurity(checker, args.podSecurity);
+    checker.throwIfInvalid();
+    const namespace = checked.settings.apply((s) => s.namespace);
+    const create = args.createNamespace ?? createsNamespaceByDefault(args.namespace);
+    const namespaceDeps: pulumi.Input<pulumi.Resource>[] = create
+      ? [
+          new k8s.core.v1.Namespace(
+            `${name}-namespace`,
+            { metadata: { name: namespace, labels: podSecurity.apply((level) => ({ ...MANAGED_BY_LABELS, ...podSecurityLabels(level) })), annotations: { ...OWNED_ANNOTATIONS } } },
+            { parent: this },
+          ),
+        ]
+      : dependsOnList(opts?.dependsOn);
+    const keys = checked.keys.map(
       (key) =>
         new k8s.core.v1.Secret(
           `${name}-key-${key.name}`,
           {
-            metadata: { name: key.name, namespace: cfg.namespace, labels: { ...MANAGED_BY_LABELS, [SEALING_KEY_LABEL]: key.state ?? "active" }, annotations: { ...OWNED_ANNOTATIONS } },
+            metadata: { name: key.name, namespace, labels: key.state.apply((state) => ({ ...MANAGED_BY_LABELS, [SEALING_KEY_LABEL]: state })), annotations: { ...OWNED_ANNOTATIONS } },
             type: "kubernetes.io/tls",
-            stringData: pulumi.secret({ "tls.crt": key.certificate, "tls.key": key.privateKey.reveal() }),
+            stringData: pulumi.secret({ "tls.crt": key.certificate, "tls.key": key.privateKey }),
           },
           { parent: this, dependsOn: namespaceDeps },
         ),
     );
-    this.keyNames = cfg.keys.map((k) => k.name);
-    this.release = new k8s.helm.v3.Release(
+    const release = new k8s.helm.v3.Release(
       `${name}-release`,
       {
         name: SEALED_SECRETS.releaseName,
-        namespace: cfg.namespace,
-        ...chartSource(cfg, args.baseDir ?? process.cwd(), SEALED_SECRETS.chart),
-        values: secretIf(cfg.valuesSecret, sealedSecretsValues({ controllerName: cfg.controllerName, userValues: cfg.values })),
+        namespace,
+        ...chartInputs(checked.settings, args.baseDir, SEALED_SECRETS.chart),
+        values: pulumi.all([checked.settings, checked.values]).apply(([s, userValues]) => sealedSecretsValues({ controllerName: s.controllerName, userValues })),
         createNamespace: false,
         timeout: args.timeoutSeconds ?? 300,
         maxHistory: 10,
       },
       { parent: this, dependsOn: [...namespaceDeps, ...keys] },
     );
-    this.registerOutputs({ keyNames: this.keyNames });
+    this.releaseStatus = release.status.status;
+    this.keyNames = pulumi.output(checked.keys.map((k) => k.name));
+    this.registerOutputs({ releaseStatus: this.releaseStatus, keyNames: this.keyNames });
   }
+}
+
+/** The resources of a `dependsOn` option given as one or as a list. */
+function dependsOnList(dependsOn: pulumi.ResourceOptions["dependsOn"]): pulumi.Input<pulumi.Resource>[] {
+  if (dependsOn === undefined) return [];
+  return Array.isArray(dependsOn) ? dependsOn : [dependsOn as pulumi.Input<pulumi.Resource>];
 }

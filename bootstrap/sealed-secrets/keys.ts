@@ -53,7 +53,7 @@ export function backupDocument(keys: readonly SealingKey[], namespace: string): 
 }
 
 /** Checks a PEM pair: an RSA private key whose public half is the certificate's. */
-function checkPair(certificate: string, privateKey: string): string | undefined {
+export function checkPair(certificate: string, privateKey: string): string | undefined {
   let key: crypto.KeyObject;
   try {
     key = crypto.createPrivateKey(privateKey);

@@ -10,7 +10,6 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as age from "age-encryption";
 import { resolveConfig } from "../../bootstrap/config";
-import { SEALED_SECRETS } from "../../bootstrap/defaults";
 import { type SealingKey, backupDocument, isSealingKeyName, mergeSealingKeys, parseBackup } from "../../bootstrap/sealed-secrets/keys";
 import { SealedSecrets } from "../../components/sealed-secrets";
 import { cli } from "./cli-harness";
@@ -95,15 +94,15 @@ describe("only the controller's key names", () => {
   test("the component refuses such a key too, before creating any Secret", async () => {
     const created: string[] = [];
     await pulumi.runtime.setMocks({ newResource: (r) => (created.push(r.type), { id: `${r.name}-id`, state: r.inputs }), call: (r) => r.inputs }, "project", "stack", false);
-    const config = { ...SEALED_SECRETS, values: {}, valuesSecret: false, keys: [a, { ...b, name: "argocd-server-tls" }] };
+    const keys = [a, { ...b, name: "argocd-server-tls" }].map((k) => ({ name: k.name, certificate: k.certificate, privateKey: k.privateKey.reveal() }));
     let error: unknown;
     try {
-      new SealedSecrets("sealed", { config });
+      new SealedSecrets("sealed", { keys });
     } catch (e) {
       error = e;
     }
-    expect(error).toBeInstanceOf(pulumi.InputPropertyError);
-    expect(error).toMatchObject({ propertyPath: "config.keys", reason: expect.stringMatching(/^argocd-server-tls: not a sealing key's name/) });
+    expect(error).toBeInstanceOf(pulumi.InputPropertiesError);
+    expect(error).toMatchObject({ errors: [{ propertyPath: "keys", reason: expect.stringMatching(/^argocd-server-tls: not a sealing key's name/) }] });
     await pulumi.runtime.disconnect();
     expect(created.filter((t) => t === "kubernetes:core/v1:Secret")).toEqual([]);
   });
