@@ -20,14 +20,19 @@ import type { DeployEngine } from "./engine";
 import { type GuardFacts, type StackBinding, guardProblems, recognisedWorkloads } from "./guard";
 import { type AppRecord, type PhaseName, type PhaseRecord, type PhaseStatus, REPORT_FILES, type RunOutcome, type RunReport, type SecretRecord, formatJUnit, formatJson, formatMarkdown, seconds } from "./report";
 import { type ExpectedSecret, expectedSealedSecrets, expectedSecrets, judgedOnly } from "./secrets";
-import { applicationStatusReader, helmReleaseStatusReader, kustomizationStatusReader } from "./status";
+import { applicationSetStatusReader, applicationStatusReader, helmReleaseStatusReader, kustomizationStatusReader } from "./status";
 import { type ClusterIdentity, describeIdentity, identityChange, readClusterIdentity } from "./target";
 import { type WaitOptions, type WaitResult, type WatchedKind, progressLine, waitForConvergence } from "./wait";
 
 /** What to watch for a stack's reconciler, and its root object. */
 export function watchSpecFor(config: BootstrapConfig): Pick<WaitOptions, "kinds" | "rootKey" | "reconcilerNamespace" | "noun"> {
   if (config.reconciler === "argocd") {
-    const kinds: WatchedKind[] = [{ ref: { apiVersion: "argoproj.io/v1alpha1", kind: "Application", plural: "applications" }, reader: applicationStatusReader }];
+    // Applications, including those ApplicationSets generate, and the ApplicationSets themselves
+    // (a generator that fails shows there, not on any Application).
+    const kinds: WatchedKind[] = [
+      { ref: { apiVersion: "argoproj.io/v1alpha1", kind: "Application", plural: "applications" }, reader: applicationStatusReader },
+      { ref: { apiVersion: "argoproj.io/v1alpha1", kind: "ApplicationSet", plural: "applicationsets", optional: true }, reader: applicationSetStatusReader },
+    ];
     return { kinds, rootKey: objectKey("Application", config.argocd.namespace, config.rootApp.name), reconcilerNamespace: config.argocd.namespace, noun: "apps" };
   }
   // Flux: every Kustomization and HelmRelease in the cluster; the root Kustomization is named like the root app.

@@ -17,7 +17,8 @@
  * metrics listener to 0.0.0.0 with no flag to change it, so it runs in a private network
  * namespace (`unshare --net`, argo-netns-bridge.js) reaching the API server, the repo-server and
  * redis through Unix sockets; where that is not possible it runs on the host network and says so.
- * Logs go to files, for failure messages.
+ * Logs go to files, for failure messages. With `applicationSetController`, the
+ * applicationset-controller runs too (same binary, every listener on 127.0.0.1).
  *
  * With `restartOnExit`, a process that exits is started again after a back-off, as the kubelet
  * restarts a crash-looping container: the application-controller exits at once while argocd-cm
@@ -141,10 +142,15 @@ export interface ArgoControllersOptions {
    * application-controller cannot be healthy before argocd-cm exists. @default false
    */
   readonly restartOnExit?: boolean;
+  /**
+   * Also run the applicationset-controller (the same binary), which generates the Applications
+   * of ApplicationSets in Argo CD's namespace through the repo-server. @default false
+   */
+  readonly applicationSetController?: boolean;
 }
 
-export type ArgoProcessName = "redis" | "repo-server" | "application-controller";
-const NAMES: readonly ArgoProcessName[] = ["redis", "repo-server", "application-controller"];
+export type ArgoProcessName = "redis" | "repo-server" | "application-controller" | "applicationset-controller";
+const NAMES: readonly ArgoProcessName[] = ["redis", "repo-server", "application-controller", "applicationset-controller"];
 
 export interface ArgoControllers {
   readonly namespace: string;
@@ -196,7 +202,7 @@ class LocalArgoControllers implements ArgoControllers {
   private bridges: net.Server[] = [];
   private mountTimer: NodeJS.Timeout | undefined;
   private mountSync: Promise<void> | undefined;
-  private ports = { redis: 0, repoServer: 0, repoMetrics: 0, controllerMetrics: 0 };
+  private ports = { redis: 0, repoServer: 0, repoMetrics: 0, controllerMetrics: 0, appSetMetrics: 0, appSetProbe: 0, appSetWebhook: 0 };
   private readonly netnsArgs: string[] | undefined;
   private stopping = false;
 
@@ -209,6 +215,7 @@ class LocalArgoControllers implements ArgoControllers {
     private readonly appResyncSeconds: number,
     private readonly readyTimeoutMs: number,
     private readonly restartOnExit: boolean,
+    private readonly applicationSetController: boolean,
   ) {
     this.netnsArgs = privateNetworkArgs();
   }
@@ -238,7 +245,7 @@ class LocalArgoControllers implements ArgoControllers {
   }
 
   logTail(lines = 40): string {
-    return NAMES.map((name) => {
+    return NAMES.filter((name) => name !== "applicationset-controller" || this.applicationSetController).map((name) => {
       const file = this.logFile(name);
       const text = fs.existsSync(file) ? fs.readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n") : "(no log)";
       return `--- last lines of ${file} ---\n${text}`;
@@ -255,7 +262,7 @@ class LocalArgoControllers implements ArgoControllers {
   }
 
   restarts(): Record<ArgoProcessName, number> {
-    const counts = { redis: 0, "repo-server": 0, "application-controller": 0 };
+    const counts = { redis: 0, "repo-server": 0, "application-controller": 0, "applicationset-controller": 0 };
     for (const r of this.running) counts[r.name] = r.restarts;
     return counts;
   }
@@ -369,7 +376,15 @@ class LocalArgoControllers implements ArgoControllers {
   async start(): Promise<void> {
     for (const sub of ["logs", "tmp", "home", "redis", "mounts", "ssh", "gpg", "plugins"]) fs.mkdirSync(path.join(this.dir, sub), { recursive: true });
     if (this.installCrds) installArgoCrds(this.kubeconfig, this.toolchain);
-    this.ports = { redis: await freePort(), repoServer: await freePort(), repoMetrics: await freePort(), controllerMetrics: await freePort() };
+    this.ports = {
+      redis: await freePort(),
+      repoServer: await freePort(),
+      repoMetrics: await freePort(),
+      controllerMetrics: await freePort(),
+      appSetMetrics: await freePort(),
+      appSetProbe: await freePort(),
+      appSetWebhook: await freePort(),
+    };
     const base: NodeJS.ProcessEnv = { HOME: path.join(this.dir, "home"), TMPDIR: path.join(this.dir, "tmp"), LANG: "C.UTF-8" };
 
     // Debian's redis, no persistence (the chart's redis has none either).
@@ -448,7 +463,39 @@ class LocalArgoControllers implements ArgoControllers {
       fs.appendFileSync(this.logFile("application-controller"), `NOTE: unshare --net is not possible here: the metrics listener (port ${this.ports.controllerMetrics}) binds all interfaces\n`);
       this.launch("application-controller", this.toolchain.argocd, controllerArgs, controllerEnv);
     }
+    if (this.applicationSetController) this.launchApplicationSetController(base);
     await this.waitHealthy();
+  }
+
+  /**
+   * The applicationset-controller (flags of Argo CD v3.6.1's cmd/argocd-applicationset-controller):
+   * its own namespace only, the repo-server in plaintext, and every listener (metrics, health
+   * probes, webhook: all default to all interfaces) on 127.0.0.1. Its controller-runtime manager
+   * reads the cluster from KUBECONFIG, not from --kubeconfig.
+   */
+  private launchApplicationSetController(base: NodeJS.ProcessEnv): void {
+    this.launch(
+      "applicationset-controller",
+      this.toolchain.argocd,
+      [
+        `--kubeconfig=${this.kubeconfig}`,
+        `--namespace=${this.namespace}`,
+        `--argocd-repo-server=${this.repoServerAddress}`,
+        "--repo-server-plaintext",
+        `--metrics-addr=127.0.0.1:${this.ports.appSetMetrics}`,
+        `--probe-addr=127.0.0.1:${this.ports.appSetProbe}`,
+        `--webhook-addr=127.0.0.1:${this.ports.appSetWebhook}`,
+        "--enable-scm-providers=false",
+        "--loglevel=info",
+        "--logformat=text",
+      ],
+      {
+        ...base,
+        PATH: [this.toolchain.argocdBinDir, toolchainPath(), process.env.PATH].join(":"),
+        ARGOCD_BINARY_NAME: "argocd-applicationset-controller",
+        KUBECONFIG: this.kubeconfig,
+      },
+    );
   }
 
   private async waitHealthy(): Promise<void> {
@@ -460,9 +507,12 @@ class LocalArgoControllers implements ArgoControllers {
         this.netnsArgs
           ? (await httpStatus("http://localhost/healthz", { socketPath: path.join(this.sockDir, `inside-${this.ports.controllerMetrics}.sock`) })) === 200
           : (await httpStatus(`http://127.0.0.1:${this.ports.controllerMetrics}/healthz`)) === 200,
+      // No health checks registered (its /healthz is a 404): the metrics listener answers once the manager runs.
+      "applicationset-controller": async () => (await httpStatus(`http://127.0.0.1:${this.ports.appSetMetrics}/metrics`)) === 200,
     };
     // Restarted on exit, the controller comes up once argocd-cm exists: not waited for here.
-    const pending = new Set<ArgoProcessName>(this.restartOnExit ? NAMES.filter((n) => n !== "application-controller") : NAMES);
+    const started = NAMES.filter((n) => n !== "applicationset-controller" || this.applicationSetController);
+    const pending = new Set<ArgoProcessName>(this.restartOnExit ? started.filter((n) => !n.endsWith("-controller")) : started);
     while (pending.size > 0) {
       this.assertRunning();
       for (const name of [...pending]) if (await checks[name]()) pending.delete(name);
@@ -518,6 +568,7 @@ export async function startArgoControllers(options: ArgoControllersOptions): Pro
     options.appResyncSeconds ?? 30,
     options.readyTimeoutMs ?? 60_000,
     options.restartOnExit ?? false,
+    options.applicationSetController ?? false,
   );
   return startedOrStopped(controllers);
 }
