@@ -14,7 +14,7 @@
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { RunReport } from "../../bootstrap/drill/report";
+import { type RunReport, seconds } from "../../bootstrap/drill/report";
 import { type ArgoControllers, startArgoControllers } from "./argo-controllers";
 import { type ExpectedSecret, clusterSecretDigests, expectedSecret, pointArgoExampleAt, pointStackAt } from "./demo-repo";
 import { type FluxControllers, startFluxControllers } from "./flux-controllers";
@@ -160,6 +160,7 @@ describe("Argo CD on the real repo-server and application-controller and a real 
   let git: GitServer;
   let argo: ArgoControllers;
   let secret: ExpectedSecret;
+  const figures: string[] = [];
 
   const startArgoDrill = (extra: readonly string[] = []) => startDrill(extra, "sandbox", null, () => argo.logTail(30));
 
@@ -201,6 +202,7 @@ describe("Argo CD on the real repo-server and application-controller and a real 
   });
 
   afterAll(async () => {
+    if (figures.length) process.stderr.write(`argo cd drill figures:\n  ${figures.join("\n  ")}\n`);
     if (argo) process.stderr.write(`argo cd process restarts: ${JSON.stringify(argo.restarts())}\n`);
     await argo?.stop();
     await git?.stop();
@@ -272,9 +274,51 @@ describe("Argo CD on the real repo-server and application-controller and a real 
     expect(hello).toBe("Application argocd/hello: health Degraded — health: Caused by apps/Deployment:hello/hello");
     expect(report.phases.find((p) => p.name === "all healthy")).toMatchObject({ status: "failed" });
     expect(report.apps.find((a) => a.name === "hello")).toMatchObject({ converged: false, status: "Synced/Degraded" });
+    // The ApplicationSet's apps deploy the same hello: they fail the same way, as any other app.
+    for (const generated of ["hello-staging", "hello-production"]) {
+      expect(report.failures).toContain(`Application argocd/${generated}: health Degraded — health: Caused by apps/Deployment:hello-${generated.split("-")[1]}/hello`);
+    }
     expect(fs.readFileSync(path.join(d.reportDir, "junit.xml"), "utf8")).toMatch(/<testcase classname="drill\.sandbox\.apps" name="Application\/argocd\/hello"[^>]*>\s*<failure message="health Degraded"/);
     expectTornDown(d);
     summaryInputs.failed = d.reportDir;
+  });
+
+  // A generator that fails: the ApplicationSet's Git directory generator names a revision the
+  // repository does not have. (A directory path that matches nothing is not an error for Argo CD:
+  // the generator yields no Applications and the ApplicationSet is ResourcesUpToDate.) The
+  // applicationset-controller sets ErrorOccurred=True with the repo-server's message; the drill
+  // fails on it within the failure grace, not at the timeout.
+  test("an ApplicationSet whose generator fails fails the drill with the controller's message, within the failure grace, and the drill tears down", async () => {
+    const APPSET = "examples/gitops-repo/apps/hello-environments.yaml";
+    const edit = (from: string, to: string) => (tree: string) => {
+      const file = path.join(tree, APPSET);
+      const text = fs.readFileSync(file, "utf8");
+      expect(text).toContain(from);
+      fs.writeFileSync(file, text.replace(from, to));
+    };
+    git.commit(REPO, edit("        revision: HEAD\n", "        revision: no-such-branch\n"), "hello-environments: a revision that does not exist");
+    const d = startArgoDrill(["--timeout", "4m"]);
+    try {
+      await d.exited(1);
+    } finally {
+      git.commit(REPO, edit("        revision: no-such-branch\n", "        revision: HEAD\n"), "hello-environments: back to HEAD");
+    }
+    const report = readReport(d);
+    expect(report.outcome).toBe("failed");
+    const failure = report.failures.find((f) => f.startsWith("ApplicationSet argocd/hello-environments: "));
+    expect(failure).toMatch(/^ApplicationSet argocd\/hello-environments: ErrorOccurred \(ApplicationGenerationFromParamsError\) — ErrorOccurred: error generating params from git: .*no-such-branch/);
+    const appset = report.apps.find((a) => a.kind === "ApplicationSet")!;
+    expect(appset).toMatchObject({ name: "hello-environments", converged: false, status: "ErrorOccurred" });
+    // Failed within the grace (3 s) of the error appearing, far from the 4-minute timeout.
+    const allHealthy = report.phases.find((p) => p.name === "all healthy")!;
+    expect(allHealthy.status).toBe("failed");
+    expect(allHealthy.durationMs).toBeLessThan(120_000);
+    figures.push(`broken generator: ApplicationSet appeared at +${seconds(appset.appearedMs)}, drill failed after a wait of ${seconds(allHealthy.durationMs)}`);
+    expect(report.apps.some((a) => a.name.startsWith("hello-") && a.kind === "Application")).toBe(false);
+    const junit = fs.readFileSync(path.join(d.reportDir, "junit.xml"), "utf8");
+    expect(junit).toMatch(/<testcase classname="drill\.sandbox\.apps" name="ApplicationSet\/argocd\/hello-environments"[^>]*>\s*<failure message="ErrorOccurred \(ApplicationGenerationFromParamsError\)">[^<]*no-such-branch/);
+    expect(fs.readFileSync(path.join(d.reportDir, "report.md"), "utf8")).toMatch(/\| ApplicationSet argocd\/hello-environments \|.*\| ErrorOccurred \|.*no-such-branch/);
+    expectTornDown(d);
   });
 
   test("drill-summary of those drills' reports (one recovered, one failed): one table, the failure's reason, exit 1", async () => {
