@@ -270,6 +270,14 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
       if (result.outcome === "interrupted") throw new Interrupted();
       if (result.outcome === "converged") return "next";
       for (const r of result.summary.failed) failures.push(`${r.kind} ${r.namespace}/${r.name}: ${r.failure}${r.status.details.length ? ` — ${r.status.details.join("; ")}` : ""}`);
+      if (result.outcome === "failed") {
+        // Problems still within their grace when another failed first: often the cause (an
+        // ApplicationSet's generator error, while the root that holds it fails on its health).
+        for (const r of result.objects) {
+          if (r.failedAt !== undefined || r.problemSince === undefined || r.deletedAt !== undefined || r.convergedAt !== undefined) continue;
+          failures.push(`${r.kind} ${r.namespace}/${r.name}: ${r.status.problem} (${WITHIN_GRACE})${r.status.details.length ? ` — ${r.status.details.join("; ")}` : ""}`);
+        }
+      }
       if (result.outcome === "timeout") {
         for (const r of result.objects) if (r.convergedAt === undefined && r.deletedAt === undefined) failures.push(`${r.kind} ${r.namespace}/${r.name} did not converge in time: ${r.status.summary}${r.status.details.length ? ` — ${r.status.details.join("; ")}` : ""}`);
         for (const k of result.summary.missing) failures.push(`${k.replace(/\//, " ")} never appeared`);
@@ -424,6 +432,9 @@ export function firstLines(e: unknown): string {
   return (engineErrors.length > 0 ? engineErrors : lines).slice(0, 4).join(" / ");
 }
 
+/** How a problem that had not yet lasted the failure grace when the wait ended is marked. */
+const WITHIN_GRACE = "still within the failure grace when the wait ended";
+
 function appRecord(r: ObjectRecord, t0: number): AppRecord {
   const rel = (at: number | undefined): number | undefined => (at === undefined ? undefined : Math.max(0, at - t0));
   return {
@@ -435,7 +446,7 @@ function appRecord(r: ObjectRecord, t0: number): AppRecord {
     healthyMs: rel(r.healthyAt),
     status: r.status.summary,
     converged: r.convergedAt !== undefined,
-    failure: r.failure,
+    failure: r.failure ?? (r.problemSince !== undefined && r.convergedAt === undefined && r.deletedAt === undefined ? `${r.status.problem} (${WITHIN_GRACE})` : undefined),
     details: r.status.details,
     ...(r.deletedAt !== undefined ? { deleted: true } : {}),
   };
