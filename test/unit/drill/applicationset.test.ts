@@ -14,7 +14,7 @@ import { type ListAndWatch, type ListWatchHandlers, isUnknownType } from "../../
  * recorded for a Git directory generator whose revision does not exist.
  */
 const GENERATOR_ERROR =
-  "error generating params from git: error getting directories from git: error retrieving Git Directories: rpc error: code = Internal desc = unable to resolve git revision : unable to resolve 'no-such-branch' to a commit SHA";
+  "error generating params from git: error getting directories from git: error retrieving Git Directories: rpc error: code = Internal desc = unable to resolve git revision : unable to resolve 'no-such-branch' to a commit SHA: revision not found";
 
 const condition = (type: string, status: string, reason: string, message: string) => ({ type, status, reason, message, lastTransitionTime: "2026-12-05T02:50:00Z" });
 
