@@ -274,8 +274,9 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
         // Problems still within their grace when another failed first: often the cause (an
         // ApplicationSet's generator error, while the root that holds it fails on its health).
         for (const r of result.objects) {
-          if (r.failedAt !== undefined || r.problemSince === undefined || r.deletedAt !== undefined || r.convergedAt !== undefined) continue;
-          failures.push(`${r.kind} ${r.namespace}/${r.name}: ${r.status.problem} (${WITHIN_GRACE})${r.status.details.length ? ` — ${r.status.details.join("; ")}` : ""}`);
+          if (r.failedAt !== undefined || !troubledAtTheEnd(r)) continue;
+          const details = r.status.details.length ? ` — ${r.status.details.join("; ")}` : "";
+          failures.push(`${r.kind} ${r.namespace}/${r.name}: ${r.status.problem} (${WITHIN_GRACE})${details}`);
         }
       }
       if (result.outcome === "timeout") {
@@ -435,6 +436,11 @@ export function firstLines(e: unknown): string {
 /** How a problem that had not yet lasted the failure grace when the wait ended is marked. */
 const WITHIN_GRACE = "still within the failure grace when the wait ended";
 
+/** A problem not (yet) a failure on an object that is neither converged nor deleted. */
+function troubledAtTheEnd(r: ObjectRecord): boolean {
+  return r.problemSince !== undefined && r.convergedAt === undefined && r.deletedAt === undefined;
+}
+
 function appRecord(r: ObjectRecord, t0: number): AppRecord {
   const rel = (at: number | undefined): number | undefined => (at === undefined ? undefined : Math.max(0, at - t0));
   return {
@@ -446,7 +452,7 @@ function appRecord(r: ObjectRecord, t0: number): AppRecord {
     healthyMs: rel(r.healthyAt),
     status: r.status.summary,
     converged: r.convergedAt !== undefined,
-    failure: r.failure ?? (r.problemSince !== undefined && r.convergedAt === undefined && r.deletedAt === undefined ? `${r.status.problem} (${WITHIN_GRACE})` : undefined),
+    failure: r.failure ?? (troubledAtTheEnd(r) ? `${r.status.problem} (${WITHIN_GRACE})` : undefined),
     details: r.status.details,
     ...(r.deletedAt !== undefined ? { deleted: true } : {}),
   };
