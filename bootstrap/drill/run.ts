@@ -21,14 +21,19 @@ import type { DeployEngine } from "./engine";
 import { type GuardFacts, type StackBinding, guardProblems, recognisedWorkloads } from "./guard";
 import { type AppRecord, type PhaseName, type PhaseRecord, type PhaseStatus, REPORT_FILES, type RunOutcome, type RunReport, type SecretRecord, formatJUnit, formatJson, formatMarkdown, seconds } from "./report";
 import { type ExpectedSecret, expectedSealedSecrets, expectedSecrets, judgedOnly } from "./secrets";
-import { applicationStatusReader, helmReleaseStatusReader, kustomizationStatusReader } from "./status";
+import { applicationSetStatusReader, applicationStatusReader, helmReleaseStatusReader, kustomizationStatusReader } from "./status";
 import { type ClusterIdentity, describeIdentity, identityChange, readClusterIdentity } from "./target";
 import { type WaitOptions, type WaitResult, type WatchedKind, progressLine, waitForConvergence } from "./wait";
 
 /** What to watch for a stack's reconciler, and its root object. */
 export function watchSpecFor(config: BootstrapConfig): Pick<WaitOptions, "kinds" | "rootKey" | "reconcilerNamespace" | "noun"> {
   if (config.reconciler === "argocd") {
-    const kinds: WatchedKind[] = [{ ref: { apiVersion: "argoproj.io/v1alpha1", kind: "Application", plural: "applications" }, reader: applicationStatusReader }];
+    // Applications, including those ApplicationSets generate, and the ApplicationSets themselves
+    // (a generator that fails shows there, not on any Application).
+    const kinds: WatchedKind[] = [
+      { ref: { apiVersion: "argoproj.io/v1alpha1", kind: "Application", plural: "applications" }, reader: applicationStatusReader },
+      { ref: { apiVersion: "argoproj.io/v1alpha1", kind: "ApplicationSet", plural: "applicationsets", optional: true }, reader: applicationSetStatusReader },
+    ];
     return { kinds, rootKey: objectKey("Application", config.argocd.namespace, config.rootApp.name), reconcilerNamespace: config.argocd.namespace, noun: "apps" };
   }
   // Flux: every Kustomization and HelmRelease in the cluster; the root Kustomization is named like the root app.
@@ -266,6 +271,15 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
       if (result.outcome === "interrupted") throw new Interrupted();
       if (result.outcome === "converged") return "next";
       for (const r of result.summary.failed) failures.push(`${r.kind} ${r.namespace}/${r.name}: ${r.failure}${r.status.details.length ? ` — ${r.status.details.join("; ")}` : ""}`);
+      if (result.outcome === "failed") {
+        // Problems still within their grace when another failed first: often the cause (an
+        // ApplicationSet's generator error, while the root that holds it fails on its health).
+        for (const r of result.objects) {
+          if (r.failedAt !== undefined || !troubledAtTheEnd(r)) continue;
+          const details = r.status.details.length ? ` — ${r.status.details.join("; ")}` : "";
+          failures.push(`${r.kind} ${r.namespace}/${r.name}: ${r.status.problem} (${WITHIN_GRACE})${details}`);
+        }
+      }
       if (result.outcome === "timeout") {
         for (const r of result.objects) if (r.convergedAt === undefined && r.deletedAt === undefined) failures.push(`${r.kind} ${r.namespace}/${r.name} did not converge in time: ${r.status.summary}${r.status.details.length ? ` — ${r.status.details.join("; ")}` : ""}`);
         for (const k of result.summary.missing) failures.push(`${k.replace(/\//, " ")} never appeared`);
@@ -426,6 +440,14 @@ export function firstLines(e: unknown): string {
   return (engineErrors.length > 0 ? engineErrors : lines).slice(0, 4).join(" / ");
 }
 
+/** How a problem that had not yet lasted the failure grace when the wait ended is marked. */
+const WITHIN_GRACE = "still within the failure grace when the wait ended";
+
+/** A problem not (yet) a failure on an object that is neither converged nor deleted. */
+function troubledAtTheEnd(r: ObjectRecord): boolean {
+  return r.problemSince !== undefined && r.convergedAt === undefined && r.deletedAt === undefined;
+}
+
 function appRecord(r: ObjectRecord, t0: number): AppRecord {
   const rel = (at: number | undefined): number | undefined => (at === undefined ? undefined : Math.max(0, at - t0));
   return {
@@ -437,7 +459,7 @@ function appRecord(r: ObjectRecord, t0: number): AppRecord {
     healthyMs: rel(r.healthyAt),
     status: r.status.summary,
     converged: r.convergedAt !== undefined,
-    failure: r.failure,
+    failure: r.failure ?? (troubledAtTheEnd(r) ? `${r.status.problem} (${WITHIN_GRACE})` : undefined),
     details: r.status.details,
     ...(r.deletedAt !== undefined ? { deleted: true } : {}),
   };

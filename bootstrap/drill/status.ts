@@ -63,6 +63,48 @@ export const applicationStatusReader: StatusReader = {
   },
 };
 
+interface ApplicationSetCondition {
+  readonly type?: string;
+  readonly status?: string;
+  readonly reason?: string;
+  readonly message?: string;
+}
+
+/**
+ * Argo CD ApplicationSet (conditions as the applicationset-controller of Argo CD 3.6 writes them,
+ * pkg/apis/application/v1alpha1/applicationset_types.go): its Applications are generated and
+ * written when `ResourcesUpToDate=True`; `ErrorOccurred=True` (a generator or template that fails,
+ * an invalid generated Application; `ResourcesUpToDate` is then False with the same message) and
+ * `InvalidRolloutConfig=True` are problems. Without conditions the controller has not seen it yet.
+ * The Applications it generates are watched as every other Application.
+ */
+export const applicationSetStatusReader: StatusReader = {
+  kind: "ApplicationSet",
+  read(object: KubeObject): ObjectStatus {
+    const conditions = ((object.status ?? {}) as { readonly conditions?: readonly ApplicationSetCondition[] }).conditions ?? [];
+    const isTrue = (type: string): ApplicationSetCondition | undefined => conditions.find((c) => c.type === type && c.status === "True");
+    const error = isTrue("ErrorOccurred");
+    const invalidRollout = isTrue("InvalidRolloutConfig");
+    const upToDate = isTrue("ResourcesUpToDate") !== undefined && !error;
+    const progressing = isTrue("RolloutProgressing") !== undefined;
+    const problems: string[] = [];
+    const details: string[] = [];
+    for (const [type, c] of [["ErrorOccurred", error], ["InvalidRolloutConfig", invalidRollout]] as const) {
+      if (!c) continue;
+      problems.push(`${type}${c.reason && c.reason !== type ? ` (${c.reason})` : ""}`);
+      details.push(`${type}: ${oneLine(c.message ?? "")}`);
+    }
+    const state = conditions.length === 0 ? "not reconciled yet" : error ? "ErrorOccurred" : upToDate ? "ResourcesUpToDate" : "generating";
+    return {
+      synced: upToDate,
+      healthy: upToDate && !progressing && !invalidRollout,
+      summary: `${state}${progressing ? " (rollout progressing)" : ""}`,
+      problem: problems.length > 0 ? problems.join(", ") : undefined,
+      details,
+    };
+  },
+};
+
 /** Readiness of the reconciler's own workloads (Deployments, StatefulSets) in its namespace. */
 export function workloadReady(kind: string, object: KubeObject): boolean {
   const spec = (object as { spec?: { replicas?: number } }).spec;

@@ -17,6 +17,11 @@ export interface ResourceRef {
   readonly plural: string;
   /** Watch one namespace; all namespaces when absent. */
   readonly namespace?: string;
+  /**
+   * The resource type may not exist in the cluster (an optional CRD, e.g. Argo CD's
+   * ApplicationSet): while listing it answers 404, it counts as an empty list, re-listed quietly.
+   */
+  readonly optional?: boolean;
 }
 
 export interface ListWatchHandlers {
@@ -48,6 +53,11 @@ export function statusCodeOf(err: unknown): number | undefined {
   return undefined;
 }
 
+/** The API server does not serve the type: its group (404) or its kind (client-node's discovery) is unknown. */
+export function isUnknownType(err: unknown): boolean {
+  return statusCodeOf(err) === 404 || /Unrecognized API version and kind/.test((err as { message?: unknown } | null)?.message?.toString() ?? "");
+}
+
 /** A short description of a connection error, without anything a URL's credentials could leak through. */
 export function describeError(err: unknown): string {
   const code = statusCodeOf(err);
@@ -74,7 +84,7 @@ export type ListAndWatch = (kc: KubeConfig, ref: ResourceRef, handlers: ListWatc
 
 /** Lists and watches one resource type until `signal` aborts. Resolves then; never rejects for connection errors. */
 export async function listAndWatch(kc: KubeConfig, ref: ResourceRef, handlers: ListWatchHandlers, options: ListWatchOptions): Promise<void> {
-  const api = KubernetesObjectApi.makeApiClient(kc);
+  let api = KubernetesObjectApi.makeApiClient(kc);
   const watch = new Watch(kc);
   const [firstBackoff, maxBackoff] = options.backoffMs ?? [250, 5000];
   const path = resourcePath(ref);
@@ -102,6 +112,13 @@ export async function listAndWatch(kc: KubeConfig, ref: ResourceRef, handlers: L
         handlers.onList(list.items as unknown as KubeObject[], Date.now());
         recovered();
       } catch (err) {
+        if (ref.optional && isUnknownType(err)) {
+          handlers.onList([], Date.now());
+          // A new client: the old one caches the API discovery that lacked the type.
+          api = KubernetesObjectApi.makeApiClient(kc);
+          await delay(maxBackoff, signal);
+          continue;
+        }
         trouble(`cannot list ${ref.plural} (${describeError(err)}); retrying`);
         await delay(backoff, signal);
         backoff = Math.min(backoff * 2, maxBackoff);

@@ -11,7 +11,12 @@
  * - in those manifests, Argo CD `Application`s whose `spec.source(s)` has this repository's
  *   `repoURL` and a `path`, and Flux `Kustomization`s whose `sourceRef` is a `GitRepository` of
  *   this repository (the stack's own, or one found in the repository with the same URL), and
- *   their folders in turn.
+ *   their folders in turn;
+ * - Argo CD `ApplicationSet`s whose generators are all Git directory generators of this
+ *   repository and whose template's source is this repository at the generated path
+ *   (`{{.path.path}}`, `{{path}}`): every folder their `directories` globs match (Go's
+ *   path.Match, as the applicationset-controller matches them; `exclude` entries removed),
+ *   hidden folders included. Any other ApplicationSet is a note: its Applications are not followed.
  *
  * A file is in scope when it is under a folder reached this way or named by a kustomization.
  * The walk is bounded (depth, folders, manifests read); when a bound is hit it gives up and
@@ -43,6 +48,8 @@ export interface ScopeLimits {
   /** How many manifest files it parses, and how many bytes of them in all. */
   readonly maxManifests: number;
   readonly maxManifestBytes: number;
+  /** How many folder-against-glob matches ApplicationSet directory generators may cost. @default 1_000_000 */
+  readonly maxGlobMatches?: number;
 }
 
 export const DEFAULT_SCOPE_LIMITS: ScopeLimits = {
@@ -123,6 +130,7 @@ class Walk {
 
   private parsedCount = 0;
   private parsedBytes = 0;
+  private globMatches = 0;
 
   constructor(
     snapshot: Pick<RepositorySnapshot, "paths" | "manifests">,
@@ -293,9 +301,16 @@ class Walk {
           else this.enqueue(folder, recurse, depth + 1, `Application ${name} in ${file}`);
         }
       } else if (apiVersion.startsWith("argoproj.io/") && o.kind === "ApplicationSet") {
-        this.notes.push(
-          `scope: ApplicationSet ${name} (${file}): the Applications it generates are not followed; their SOPS files are judged only when encrypted to this key`,
-        );
+        const globs = this.followableDirectories(spec);
+        if (globs === undefined) {
+          this.notes.push(
+            `scope: ApplicationSet ${name} (${file}): the Applications it generates are not followed (only Git directory generators of this repository, with the generated path as the template's path, are); their SOPS files are judged only when encrypted to this key`,
+          );
+          continue;
+        }
+        const source = (spec.template as { spec: { source: Obj } }).spec.source;
+        const recurse = isObj(source.directory) && source.directory.recurse === true;
+        for (const folder of this.matchingFolders(globs)) this.enqueue(folder, recurse, depth + 1, `ApplicationSet ${name} in ${file}`);
       } else if (apiVersion.startsWith("kustomize.toolkit.fluxcd.io/") && o.kind === "Kustomization") {
         const ref = isObj(spec.sourceRef) ? spec.sourceRef : {};
         const named = typeof ref.name === "string" ? ref.name : undefined;
@@ -308,6 +323,131 @@ class Walk {
       }
     }
   }
+
+  /**
+   * The `directories` of an ApplicationSet whose Applications can be followed statically (see the
+   * module comment), or undefined.
+   */
+  private followableDirectories(spec: Obj): { include: string[][]; exclude: string[][] } | undefined {
+    const generators = Array.isArray(spec.generators) ? spec.generators : [];
+    const template = isObj(spec.template) && isObj(spec.template.spec) ? spec.template.spec : {};
+    const source = isObj(template.source) ? template.source : undefined;
+    if (generators.length === 0 || !source || template.sources !== undefined || spec.templatePatch !== undefined) return undefined;
+    if (typeof source.repoURL !== "string" || source.repoURL.includes("{{") || !this.sameRepository(source.repoURL)) return undefined;
+    const include: string[][] = [];
+    const exclude: string[][] = [];
+    for (const g of generators) {
+      const git = isObj(g) && isObj(g.git) ? g.git : undefined;
+      if (!git || Object.keys(g as Obj).length !== 1 || git.template !== undefined || !Array.isArray(git.directories)) return undefined;
+      if (typeof git.repoURL !== "string" || !this.sameRepository(git.repoURL)) return undefined;
+      const prefix = typeof git.pathParamPrefix === "string" && git.pathParamPrefix !== "" ? `${git.pathParamPrefix}.` : "";
+      const pathParam = spec.goTemplate === true ? `\\.${prefix.replace(/\./g, "\\.")}path\\.path` : `${prefix.replace(/\./g, "\\.")}path`;
+      if (typeof source.path !== "string" || !new RegExp(`^\\{\\{-?\\s*${pathParam}\\s*-?\\}\\}$`).test(source.path)) return undefined;
+      for (const d of git.directories) {
+        const segments = isObj(d) && typeof d.path === "string" ? globSegments(d.path) : undefined;
+        if (!segments) return undefined;
+        (isObj(d) && d.exclude === true ? exclude : include).push(segments);
+      }
+    }
+    return { include, exclude };
+  }
+
+  /** The repository's folders that a directory generator with these globs yields, within the match budget. */
+  private matchingFolders(globs: { include: string[][]; exclude: string[][] }): string[] {
+    const budget = this.limits.maxGlobMatches ?? 1_000_000;
+    const matches = (folder: string[], glob: string[]): boolean => {
+      if (++this.globMatches > budget) throw new LimitReached(`more than ${budget} ApplicationSet directory matches`);
+      return glob.length === folder.length && glob.every((g, i) => segmentMatches(g, folder[i]));
+    };
+    const out: string[] = [];
+    for (const folder of [...this.folderPaths].sort()) {
+      const parts = folder.split("/");
+      if (globs.include.some((g) => matches(parts, g)) && !globs.exclude.some((g) => matches(parts, g))) out.push(folder);
+    }
+    return out;
+  }
+}
+
+/** Longer globs are not followed (a bound on the matching cost). */
+const MAX_GLOB_LENGTH = 1024;
+
+/**
+ * A directory generator's glob, split at `/` (path.Match's `*`, `?` and classes never match a
+ * `/`); undefined when it is malformed (the controller then matches nothing with it) or has a `/`
+ * inside a class, which this reading cannot tell apart; or longer than any real one.
+ */
+export function globSegments(glob: string): string[] | undefined {
+  if (glob.length > MAX_GLOB_LENGTH) return undefined;
+  const segments = glob.replace(/^\/+/, "").split("/");
+  return segments.every((s) => segmentMatches(s, "") !== undefined) ? segments : undefined;
+}
+
+/**
+ * One path segment against one glob segment with Go's path.Match rules: `*` (any run), `?` (one
+ * character), `[...]` / `[^...]` classes of characters and ranges, `\\` escaping. Backtracks only
+ * to the last `*`, so the cost is at most the product of the lengths. Undefined for a malformed
+ * glob (path.Match's ErrBadPattern), whatever the name.
+ */
+export function segmentMatches(glob: string, name: string): boolean | undefined {
+  /** One non-star element at `gi` against `c` (undefined: past the name): [matched, next index], or undefined if malformed. */
+  const element = (gi: number, c: string | undefined): [boolean, number] | undefined => {
+    if (glob[gi] === "?") return [c !== undefined, gi + 1];
+    if (glob[gi] === "\\") return gi + 1 < glob.length ? [c === glob[gi + 1], gi + 2] : undefined;
+    if (glob[gi] !== "[") return [c === glob[gi], gi + 1];
+    let i = gi + 1;
+    const negated = glob[i] === "^";
+    if (negated) i++;
+    // A class character: `-` and `]` only escaped (path.Match's getEsc).
+    const classChar = (): string | undefined => {
+      if (glob[i] === undefined || glob[i] === "-" || glob[i] === "]") return undefined;
+      if (glob[i] === "\\") i++;
+      const ch = glob[i];
+      if (ch !== undefined) i++;
+      return ch;
+    };
+    let hit = false;
+    for (let ranges = 0; ; ranges++) {
+      if (glob[i] === "]" && ranges > 0) return [c !== undefined && hit !== negated, i + 1];
+      const lo = classChar();
+      if (lo === undefined) return undefined;
+      let hi = lo;
+      if (glob[i] === "-") {
+        i++;
+        const h = classChar();
+        if (h === undefined) return undefined;
+        hi = h;
+      }
+      if (c !== undefined && lo <= c && c <= hi) hit = true;
+    }
+  };
+  for (let gi = 0; gi < glob.length; ) {
+    const e = glob[gi] === "*" ? [true, gi + 1] : element(gi, undefined);
+    if (!e) return undefined;
+    gi = e[1] as number;
+  }
+  let gi = 0;
+  let ni = 0;
+  let star = -1;
+  let starNi = 0;
+  while (ni < name.length) {
+    if (glob[gi] === "*") {
+      star = ++gi;
+      starNi = ni;
+      continue;
+    }
+    const e = gi < glob.length ? element(gi, name[ni]) : undefined;
+    if (e?.[0]) {
+      gi = e[1];
+      ni++;
+    } else if (star >= 0) {
+      gi = star;
+      ni = ++starNi;
+    } else {
+      return false;
+    }
+  }
+  while (glob[gi] === "*") gi++;
+  return gi === glob.length;
 }
 
 /** Walks from the stack's root folders; see the module comment for the rules and bounds. */

@@ -150,6 +150,11 @@ export interface ArgoControllersOptions {
    * @default false
    */
   readonly asChartPods?: boolean;
+  /**
+   * Without asChartPods: also run the applicationset-controller (as chart pods it always runs,
+   * the chart deploys it). @default false
+   */
+  readonly applicationSetController?: boolean;
 }
 
 export type ArgoProcessName = "redis-secret-init" | "redis" | "repo-server" | "application-controller" | "server" | "applicationset-controller";
@@ -206,6 +211,7 @@ class LocalArgoControllers implements ArgoControllers {
     private readonly appResyncSeconds: number,
     private readonly readyTimeoutMs: number,
     private readonly asChartPods: boolean,
+    private readonly applicationSetController: boolean,
   ) {
     this.netnsArgs = privateNetworkArgs();
   }
@@ -287,15 +293,17 @@ class LocalArgoControllers implements ArgoControllers {
   }
 
   private async copyMounts(): Promise<void> {
-    const get = async (kind: string, name: string): Promise<{ data?: Record<string, string> } | undefined> => {
+    // "unreadable": the API server is restarting, and what was mounted stays (undefined: absent).
+    const get = async (kind: string, name: string): Promise<{ data?: Record<string, string> } | undefined | "unreadable"> => {
       try {
         const out = await kubectlAsync(this.kubeconfig, ["get", kind, name, "-n", this.namespace, "--ignore-not-found", "-o", "json"]);
         return out.trim() ? JSON.parse(out) : undefined;
       } catch {
-        return undefined; // API server restarting: keep what was mounted
+        return "unreadable";
       }
     };
     const secret = await get("secret", AGE_SECRET.name);
+    if (secret === "unreadable") return;
     const key = secret?.data?.[AGE_SECRET.key];
     fs.mkdirSync(path.dirname(this.ageKeyFile), { recursive: true });
     if (key) {
@@ -306,6 +314,7 @@ class LocalArgoControllers implements ArgoControllers {
       fs.rmSync(this.ageKeyFile, { force: true });
     }
     const cm = await get("configmap", TLS_CERTS_CONFIGMAP);
+    if (cm === "unreadable") return;
     fs.mkdirSync(this.tlsDataPath, { recursive: true });
     const data = cm?.data ?? {};
     for (const f of fs.readdirSync(this.tlsDataPath)) if (!(f in data) && !f.startsWith(".")) fs.rmSync(path.join(this.tlsDataPath, f), { force: true });
@@ -369,6 +378,10 @@ class LocalArgoControllers implements ArgoControllers {
     this.launch("redis", this.spawnLogged("redis", this.toolchain.redisServer, withOurFlags(["--save", "", "--appendonly", "no"], this.redisFlags(), "--name value"), this.env({ PATH: process.env.PATH })));
     this.launch("repo-server", this.spawnLogged("repo-server", this.toolchain.argocd, withOurFlags([], this.repoServerFlags()), this.repoServerEnv({})));
     this.launch("application-controller", this.spawnController(withOurFlags([], this.controllerFlags(this.kubeconfig)), this.controllerEnv(this.kubeconfig, {})));
+    if (this.applicationSetController) {
+      const env = this.controllerEnv(this.kubeconfig, {}, "argocd-applicationset-controller");
+      this.launch("applicationset-controller", this.spawnLogged("applicationset-controller", this.toolchain.argocd, withOurFlags([], this.appsetFlags(this.kubeconfig)), env));
+    }
     await this.waitHealthy();
   }
 
@@ -433,6 +446,28 @@ class LocalArgoControllers implements ArgoControllers {
       "app-resync": String(this.appResyncSeconds),
       "status-processors": "2",
       "operation-processors": "2",
+      loglevel: "info",
+      logformat: "text",
+    };
+  }
+
+  /**
+   * The applicationset-controller (flags of v3.6.1's cmd/argocd-applicationset-controller): its
+   * namespace only, the repo-server in plaintext, every listener (all default to all interfaces)
+   * on 127.0.0.1, no SCM providers (no network here). Its controller-runtime manager reads the
+   * cluster from KUBECONFIG (controllerEnv), not from --kubeconfig.
+   */
+  private appsetFlags(kubeconfig: string): Record<string, string> {
+    return {
+      kubeconfig,
+      namespace: this.namespace,
+      "metrics-addr": `127.0.0.1:${this.ports.appsetMetrics}`,
+      "probe-addr": `127.0.0.1:${this.ports.appsetProbe}`,
+      "webhook-addr": `127.0.0.1:${this.ports.appsetWebhook}`,
+      "argocd-repo-server": this.repoServerAddress,
+      "repo-server-plaintext": "true",
+      "enable-leader-election": "false",
+      "enable-scm-providers": "false",
       loglevel: "info",
       logformat: "text",
     };
@@ -529,25 +564,7 @@ class LocalArgoControllers implements ArgoControllers {
           // The chart deploys it: Applications that ApplicationSets in Git generate come from it.
           name: "applicationset-controller",
           workload: { kind: "Deployment", name: "argocd-applicationset-controller" },
-          start: (c) =>
-            this.spawnLogged(
-              "applicationset-controller",
-              this.toolchain.argocd,
-              withOurFlags(c.args, {
-                kubeconfig: c.kubeconfig,
-                namespace: this.namespace,
-                "metrics-addr": `127.0.0.1:${this.ports.appsetMetrics}`,
-                "probe-addr": `127.0.0.1:${this.ports.appsetProbe}`,
-                "webhook-addr": `127.0.0.1:${this.ports.appsetWebhook}`,
-                "argocd-repo-server": this.repoServerAddress,
-                "repo-server-plaintext": "true",
-                "enable-leader-election": "false",
-                "enable-scm-providers": "false",
-                loglevel: "info",
-                logformat: "text",
-              }),
-              this.controllerEnv(c.kubeconfig, c.env, "argocd-applicationset-controller"),
-            ),
+          start: (c) => this.spawnLogged("applicationset-controller", this.toolchain.argocd, withOurFlags(c.args, this.appsetFlags(c.kubeconfig)), this.controllerEnv(c.kubeconfig, c.env, "argocd-applicationset-controller")),
         },
         {
           name: "application-controller",
@@ -562,7 +579,9 @@ class LocalArgoControllers implements ArgoControllers {
 
   private async waitHealthy(): Promise<void> {
     const deadline = Date.now() + this.readyTimeoutMs;
-    const checks: Record<Exclude<ArgoProcessName, "redis-secret-init" | "server" | "applicationset-controller">, () => Promise<boolean>> = {
+    const checks: Record<Exclude<ArgoProcessName, "redis-secret-init" | "server">, () => Promise<boolean>> = {
+      // It registers no health checks (/healthz answers 404): its metrics listener is up when it is.
+      "applicationset-controller": async () => (await httpStatus(`http://127.0.0.1:${this.ports.appsetMetrics}/metrics`)) === 200,
       redis: () => redisPong(this.ports.redis),
       "repo-server": async () => (await httpStatus(`http://127.0.0.1:${this.ports.repoMetrics}/healthz?full=true`)) === 200,
       "application-controller": async () =>
@@ -570,7 +589,7 @@ class LocalArgoControllers implements ArgoControllers {
           ? (await httpStatus("http://localhost/healthz", { socketPath: path.join(this.sockDir, `inside-${this.ports.controllerMetrics}.sock`) })) === 200
           : (await httpStatus(`http://127.0.0.1:${this.ports.controllerMetrics}/healthz`)) === 200,
     };
-    const pending = new Set(["redis", "repo-server", "application-controller"] as const);
+    const pending = new Set<keyof typeof checks>(["redis", "repo-server", "application-controller", ...(this.applicationSetController ? (["applicationset-controller"] as const) : [])]);
     while (pending.size > 0) {
       this.assertRunning();
       for (const name of [...pending]) if (await checks[name]()) pending.delete(name);
@@ -625,6 +644,7 @@ export async function startArgoControllers(options: ArgoControllersOptions): Pro
     options.appResyncSeconds ?? 30,
     options.readyTimeoutMs ?? 60_000,
     options.asChartPods ?? false,
+    options.applicationSetController ?? false,
   );
   return startedOrStopped(controllers);
 }

@@ -202,7 +202,8 @@ async function bootstrapAndTimeDecryption(): Promise<{ releaseMs: number; rootTo
   const start = Date.now();
   installArgoCrds(cluster.kubeconfig);
   apply(releaseObjects(config));
-  const controllers = { dir: path.join(dir, "argo"), kubeconfig: cluster.kubeconfig, namespace: ns, installCrds: false };
+  // The applicationset-controller too: the root's health includes its ApplicationSet's.
+  const controllers = { dir: path.join(dir, "argo"), kubeconfig: cluster.kubeconfig, namespace: ns, installCrds: false, applicationSetController: true };
   if (argo) await argo.restart(cluster.kubeconfig);
   else argo = await startArgoControllers(controllers);
   const releaseMs = Date.now() - start;

@@ -9,6 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { type BootstrapConfig, resolveConfig } from "../../../bootstrap/config";
 import { ClusterError } from "../../../bootstrap/drill/cluster";
+import type { ObjectRecord } from "../../../bootstrap/drill/convergence";
 import type { DeployEngine } from "../../../bootstrap/drill/engine";
 import type { GuardFacts } from "../../../bootstrap/drill/guard";
 import type { RunReport } from "../../../bootstrap/drill/report";
@@ -122,6 +123,31 @@ describe("teardown and report on every exit after the guard", () => {
     expect(c.identityReads()).toBe(3);
     expect(report).toMatchObject({ context: "kind-drill", kubeSystemUid: "uid-of-the-throwaway" });
     expect(report.secrets).toEqual([{ file: "workloads/demo-secret/demo-credentials.sops.yaml", name: "demo-credentials", namespace: "demo-secret", found: true }]);
+  });
+
+  it("a failed wait also reports the problems still within their grace (an ApplicationSet's generator error while the root holding it failed first)", async () => {
+    const t = Date.now();
+    const message = "error generating params from git: unable to resolve 'no-such-branch' to a commit SHA";
+    const root: ObjectRecord = {
+      key: "Application/argocd/root", kind: "Application", namespace: "argocd", name: "root", appearedAt: t, syncedAt: t, problemSince: t, failedAt: t + 1000, failure: "health Degraded",
+      status: { synced: true, healthy: false, summary: "Synced/Degraded", problem: "health Degraded", details: ["health: Caused by argoproj.io/ApplicationSet:argocd/hello-environments"] },
+    };
+    const appSet: ObjectRecord = {
+      key: "ApplicationSet/argocd/hello-environments", kind: "ApplicationSet", namespace: "argocd", name: "hello-environments", appearedAt: t, problemSince: t + 30,
+      status: { synced: false, healthy: false, summary: "ErrorOccurred", problem: "ErrorOccurred (ApplicationGenerationFromParamsError)", details: [`ErrorOccurred: ${message}`] },
+    };
+    const failed: WaitResult = {
+      ...converged(), outcome: "failed", allHealthyAt: undefined, objects: [root, appSet],
+      summary: { total: 2, converged: 0, synced: 1, healthy: 0, troubled: 1, failed: [root], missing: [], outcome: "failed" },
+    };
+    const { report } = await drill(cluster([THROWAWAY], { waitForConvergence: async () => failed }), new RecordingEngine());
+    expect(report.outcome).toBe("failed");
+    expect(report.failures).toEqual([
+      "Application argocd/root: health Degraded — health: Caused by argoproj.io/ApplicationSet:argocd/hello-environments",
+      `ApplicationSet argocd/hello-environments: ErrorOccurred (ApplicationGenerationFromParamsError) (still within the failure grace when the wait ended) — ErrorOccurred: ${message}`,
+    ]);
+    expect(report.apps.find((a) => a.kind === "ApplicationSet")).toMatchObject({ converged: false, failure: "ErrorOccurred (ApplicationGenerationFromParamsError) (still within the failure grace when the wait ended)" });
+    expect(fs.readFileSync(path.join(reportDir, "junit.xml"), "utf8")).toMatch(/name="ApplicationSet\/argocd\/hello-environments"[^>]*>\s*<failure message="ErrorOccurred \(ApplicationGenerationFromParamsError\) \(still within[^"]*">[^<]*no-such-branch/);
   });
 
   it("a 403 while listing Secrets after up still destroys, and the report (all three files) says failed with the message", async () => {

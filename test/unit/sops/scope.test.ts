@@ -14,7 +14,7 @@ import * as YAML from "yaml";
 import { expectedSealedSecrets, expectedSecrets, judgedOnly } from "../../../bootstrap/drill/secrets";
 import { checkRepository } from "../../../bootstrap/sops/check";
 import { readRepository } from "../../../bootstrap/sops/repository";
-import { repositoryKey, walkScope } from "../../../bootstrap/sops/scope";
+import { repositoryKey, segmentMatches, walkScope } from "../../../bootstrap/sops/scope";
 import { writeSopsYaml } from "../../../bootstrap/sops/writer";
 import { cli } from "../cli-harness";
 
@@ -326,6 +326,77 @@ describe("the walk's rules and bounds", () => {
     expect(scope.notes.join("\n")).toMatch(/no\/such\/folder \(named by Application missing in root\/missing\.yaml\) does not exist/);
     expect(scope.notes.join("\n")).toMatch(/ApplicationSet envs \(root\/set\.yaml\)/);
     expect(scope.notes.join("\n")).toMatch(/Application out \(root\/out\.yaml\) has a path outside the repository/);
+  });
+
+  /** An ApplicationSet with one Git directory generator of `repoURL` and a template whose path is `templatePath`. */
+  const applicationSet = (name: string, directories: readonly object[], opts: { goTemplate?: boolean; templatePath?: string; repoURL?: string; generator?: object } = {}): string =>
+    YAML.stringify({
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "ApplicationSet",
+      metadata: { name, namespace: "argocd" },
+      spec: {
+        ...(opts.goTemplate === false ? {} : { goTemplate: true }),
+        generators: [opts.generator ?? { git: { repoURL: opts.repoURL ?? URL, revision: "HEAD", directories } }],
+        template: {
+          metadata: { name: "app-{{.path.basename}}" },
+          spec: { project: "default", source: { repoURL: URL, targetRevision: "HEAD", path: opts.templatePath ?? "{{.path.path}}" }, destination: { server: "https://kubernetes.default.svc", namespace: "x" } },
+        },
+      },
+    });
+
+  it("follows an ApplicationSet's Git directory generator: the folders its globs match, less the excluded ones", () => {
+    const files = {
+      "root/set.yaml": applicationSet("envs", [{ path: "envs/*" }, { path: "envs/skip", exclude: true }, { path: "teams/[a-b]?" }]),
+      "envs/staging/db.sops.yaml": "kind: Secret\n",
+      "envs/production/kustomization.yaml": "resources:\n  - ../../base\n",
+      "base/db.sops.yaml": "kind: Secret\n",
+      "envs/skip/db.sops.yaml": "kind: Secret\n",
+      "teams/a1/db.sops.yaml": "kind: Secret\n",
+      "teams/c1/db.sops.yaml": "kind: Secret\n",
+      "teams/a12/db.sops.yaml": "kind: Secret\n",
+    };
+    const scope = walkScope(snapshot(files), { paths: ["root"], repoUrl: URL });
+    expect(scope.complete).toBe(true);
+    expect(scope.notes).toEqual([]);
+    expect(scope.folders).toEqual(["base", "envs/production", "envs/staging", "root", "teams/a1"]);
+    for (const f of ["envs/staging/db.sops.yaml", "base/db.sops.yaml", "teams/a1/db.sops.yaml"]) expect(scope.includes(f)).toBe(true);
+    for (const f of ["envs/skip/db.sops.yaml", "teams/c1/db.sops.yaml", "teams/a12/db.sops.yaml"]) expect(scope.includes(f)).toBe(false);
+    // The same with the older template syntax (no goTemplate: `{{path}}`).
+    const plain = walkScope(snapshot({ ...files, "root/set.yaml": applicationSet("envs", [{ path: "envs/*" }], { goTemplate: false, templatePath: "{{ path }}" }) }), { paths: ["root"], repoUrl: URL });
+    expect(plain.folders).toEqual(["base", "envs/production", "envs/skip", "envs/staging", "root"]);
+  });
+
+  it("an ApplicationSet it cannot follow exactly stays a note, its folders unjudged by it", () => {
+    const cases = [
+      applicationSet("sub", [{ path: "envs/*" }], { templatePath: "{{.path.path}}/overlays" }),
+      applicationSet("other-repo", [{ path: "envs/*" }], { repoURL: "https://git.example.com/platform/other.git" }),
+      applicationSet("list", [], { generator: { list: { elements: [{ path: "envs/staging" }] } } }),
+      applicationSet("bad-glob", [{ path: "envs/[a-" }]),
+    ];
+    for (const set of cases) {
+      const scope = walkScope(snapshot({ "root/set.yaml": set, "envs/staging/db.sops.yaml": "kind: Secret\n" }), { paths: ["root"], repoUrl: URL });
+      expect(scope.notes).toEqual([expect.stringMatching(/^scope: ApplicationSet [a-z-]+ \(root\/set\.yaml\): the Applications it generates are not followed/)]);
+      expect(scope.includes("envs/staging/db.sops.yaml")).toBe(false);
+    }
+  });
+
+  it("gives up on ApplicationSet globs past the match budget and then judges every file", () => {
+    const files: Record<string, string> = { "root/set.yaml": applicationSet("many", [{ path: "f*/x" }, { path: "g*" }]) };
+    for (let i = 0; i < 50; i++) files[`f${i}/x/cm.yaml`] = "kind: ConfigMap\n";
+    const limited = walkScope(snapshot(files), { paths: ["root"], repoUrl: URL }, { maxDepth: 32, maxFolders: 1000, maxManifests: 1000, maxManifestBytes: 2 ** 20, maxGlobMatches: 40 });
+    expect(limited.complete).toBe(false);
+    expect(limited.notes.join("\n")).toMatch(/stopped at more than 40 ApplicationSet directory matches/);
+    expect(walkScope(snapshot(files), { paths: ["root"], repoUrl: URL }).folders).toHaveLength(51);
+  });
+
+  it("matches glob segments as Go's path.Match does", () => {
+    const cases: [string, string, boolean | undefined][] = [
+      ["*", "staging", true], ["*", "", true], ["st*g", "staging", true], ["*a*g", "staging", true], ["a*", "b", false],
+      ["?", "a", true], ["?", "", false], ["[a-c]1", "b1", true], ["[a-c]1", "d1", false], ["[^a-c]1", "d1", true], ["[^a-c]1", "a1", false],
+      ["\\*", "*", true], ["\\*", "a", false], ["[\\]]", "]", true],
+      ["[", "a", undefined], ["[]a]", "]", undefined], ["[a-", "a", undefined], ["x\\", "x", undefined], ["[-a]", "-", undefined],
+    ];
+    for (const [glob, name, expected] of cases) expect([glob, name, segmentMatches(glob, name)]).toEqual([glob, name, expected]);
   });
 
   it("a root folder the repository lacks judges every file (a check that judged nothing must not pass)", () => {
