@@ -3,7 +3,7 @@
  * table (environment, outcome, recovery time, slowest phase, slowest app, when), as Markdown,
  * JSON and JUnit. Pure: reading the files is ./command's job.
  */
-import { type RunOutcome, type RunReport, seconds, xmlEscape } from "../drill/report";
+import { type RunOutcome, type RunReport, WITHIN_GRACE, seconds, xmlEscape } from "../drill/report";
 import { safeJson, safeLine } from "../sops/terminal-text";
 
 export interface DrillSummaryRow {
@@ -37,9 +37,11 @@ export function summaryRow(report: RunReport, source: string): DrillSummaryRow {
   const phases = report.phases.filter((p) => p.name !== "destroy" && p.name !== "guard");
   const slowestPhase = phases.reduce<RunReport["phases"][number] | undefined>((best, p) => (best === undefined || p.durationMs > best.durationMs ? p : best), undefined);
   const apps = report.apps.filter((a) => !a.deleted);
-  // The app with a problem of its own before one that only reflects its children's (an app of
-  // apps reporting their health): the row names the cause.
-  const stuck = apps.find((a) => !a.converged && a.failure) ?? apps.find((a) => !a.converged);
+  // The app whose failure ended the wait, before one with a problem still within its grace then
+  // (an app of apps reflecting its children's health), before one merely not converged: the row
+  // names the cause.
+  const stuck =
+    apps.find((a) => !a.converged && a.failure && !a.failure.includes(WITHIN_GRACE)) ?? apps.find((a) => !a.converged && a.failure) ?? apps.find((a) => !a.converged);
   const lastHealthy = apps.reduce<RunReport["apps"][number] | undefined>((best, a) => (a.healthyMs !== undefined && (best?.healthyMs === undefined || a.healthyMs > best.healthyMs) ? a : best), undefined);
   const app = stuck ?? lastHealthy;
   return {

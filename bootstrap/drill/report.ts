@@ -6,6 +6,9 @@
  */
 import { safeJson, safeLine, safeXmlText } from "../sops/terminal-text";
 
+/** How a problem that had not yet lasted the failure grace when the wait ended is marked. */
+export const WITHIN_GRACE = "still within the failure grace when the wait ended";
+
 export type PhaseName = "guard" | "check" | "up" | "reconciler ready" | "root synced" | "all healthy" | "secrets present" | "destroy";
 export type PhaseStatus = "ok" | "failed" | "skipped" | "interrupted";
 

@@ -19,7 +19,7 @@ import { objectKey, type ObjectRecord } from "./convergence";
 import { findSealedSecrets, findSecrets, listNamespaces, listPersistentVolumeClaims, listWorkloads, serverOf } from "./cluster";
 import type { DeployEngine } from "./engine";
 import { type GuardFacts, type StackBinding, guardProblems, recognisedWorkloads } from "./guard";
-import { type AppRecord, type PhaseName, type PhaseRecord, type PhaseStatus, REPORT_FILES, type RunOutcome, type RunReport, type SecretRecord, formatJUnit, formatJson, formatMarkdown, seconds } from "./report";
+import { WITHIN_GRACE, type AppRecord, type PhaseName, type PhaseRecord, type PhaseStatus, REPORT_FILES, type RunOutcome, type RunReport, type SecretRecord, formatJUnit, formatJson, formatMarkdown, seconds } from "./report";
 import { type ExpectedSecret, expectedSealedSecrets, expectedSecrets, judgedOnly } from "./secrets";
 import { applicationSetStatusReader, applicationStatusReader, helmReleaseStatusReader, kustomizationStatusReader } from "./status";
 import { type ClusterIdentity, describeIdentity, identityChange, readClusterIdentity } from "./target";
@@ -440,8 +440,6 @@ export function firstLines(e: unknown): string {
   return (engineErrors.length > 0 ? engineErrors : lines).slice(0, 4).join(" / ");
 }
 
-/** How a problem that had not yet lasted the failure grace when the wait ended is marked. */
-const WITHIN_GRACE = "still within the failure grace when the wait ended";
 
 /** A problem not (yet) a failure on an object that is neither converged nor deleted. */
 function troubledAtTheEnd(r: ObjectRecord): boolean {

@@ -49,6 +49,9 @@ describe("drill-summary", () => {
     writeReport(path.join(root, "staging"), { ...failed, apps });
     const r = await cli(["drill-summary", root]);
     expect(r.stdout).toContain("| argocd/web (not converged) |");
+    // The root's own problem had not yet lasted the grace when web's failure ended the wait.
+    writeReport(path.join(root, "staging"), { ...failed, apps: [{ ...apps[0], failure: "health Degraded (still within the failure grace when the wait ended)" }, apps[1]] });
+    expect((await cli(["drill-summary", root])).stdout).toContain("| argocd/web (not converged) |");
     writeReport(path.join(root, "staging"), { ...failed, apps: [apps[0], { ...apps[1], failure: undefined }] });
     expect((await cli(["drill-summary", root])).stdout).toContain("| argocd/root (not converged) |");
   });
