@@ -27,12 +27,12 @@
  * chart's redis-secret-init Job runs as the real `argocd admin redis-initial-password`. A process
  * that exits is started again after the kubelet's back-off; one whose workload goes is stopped.
  */
-import { ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { AGE_SECRET, ARGOCD } from "../../bootstrap/defaults";
-import { ChartPods, withOurFlags } from "./chart-pods";
+import { ChartPods, kubectlAsync, withOurFlags } from "./chart-pods";
 import { markForRelease } from "./charts";
 import { freePort, httpStatus, killLeftovers, startedOrStopped, terminate } from "./processes";
 import { toolchainEnv, toolchainPath } from "./toolchain";
@@ -77,11 +77,6 @@ function kubectl(kubeconfig: string, args: readonly string[]): string {
   return execFileSync("kubectl", ["--kubeconfig", kubeconfig, ...args], { env: toolchainEnv(), encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 });
 }
 
-function kubectlAsync(kubeconfig: string, args: readonly string[]): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile("kubectl", ["--kubeconfig", kubeconfig, ...args], { env: toolchainEnv(), encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }, (err, out) => (err ? reject(err) : resolve(out))),
-  );
-}
 
 /**
  * Installs the CRDs of the built Argo CD (server-side apply, forced, over what the

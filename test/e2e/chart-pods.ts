@@ -12,7 +12,7 @@ import { type ChildProcess, execFile } from "node:child_process";
 import * as fs from "node:fs";
 import { promisify } from "node:util";
 import * as YAML from "yaml";
-import { watchParent } from "./processes";
+import { terminate, watchParent } from "./processes";
 import { toolchainEnv } from "./toolchain";
 
 type Obj = Record<string, any>;
@@ -24,14 +24,14 @@ export interface ChartContainer {
 }
 
 /** Asynchronous: these run on timers beside the test, which must not stall. */
-async function kubectl(kubeconfig: string, args: readonly string[]): Promise<string> {
+export async function kubectlAsync(kubeconfig: string, args: readonly string[]): Promise<string> {
   const { stdout } = await promisify(execFile)("kubectl", ["--kubeconfig", kubeconfig, ...args], { env: toolchainEnv(), encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
   return stdout;
 }
 
 /** An object as JSON, or undefined when it does not exist (yet). */
 async function getObject(kubeconfig: string, kind: string, name: string, namespace: string): Promise<Obj | undefined> {
-  const out = await kubectl(kubeconfig, ["get", kind, name, "-n", namespace, "--ignore-not-found", "-o", "json"]);
+  const out = await kubectlAsync(kubeconfig, ["get", kind, name, "-n", namespace, "--ignore-not-found", "-o", "json"]);
   return out.trim() ? (JSON.parse(out) as Obj) : undefined;
 }
 
@@ -89,7 +89,7 @@ export async function chartContainer(
  * CA) with a bound token from the TokenRequest API, written 0600 to `file`. Returns the file.
  */
 export async function serviceAccountKubeconfig(adminKubeconfig: string, namespace: string, serviceAccount: string, file: string): Promise<string> {
-  const token = (await kubectl(adminKubeconfig, ["create", "token", serviceAccount, "-n", namespace, "--duration=12h"])).trim();
+  const token = (await kubectlAsync(adminKubeconfig, ["create", "token", serviceAccount, "-n", namespace, "--duration=12h"])).trim();
   const admin = YAML.parse(fs.readFileSync(adminKubeconfig, "utf8")) as Obj;
   const context = (admin.contexts as Obj[]).find((c) => c.name === admin["current-context"]) ?? admin.contexts[0];
   const cluster = (admin.clusters as Obj[]).find((c) => c.name === context.context.cluster) ?? admin.clusters[0];
@@ -216,19 +216,7 @@ export class ChartPods {
     const child = s.child;
     s.child = undefined;
     s.watchdog?.kill("SIGKILL");
-    if (child && child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(() => {
-          child.kill("SIGKILL");
-          resolve();
-        }, 5000);
-        child.once("exit", () => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
+    if (child) await terminate(child);
   }
 
   private logAt(name: string, line: string): void {
@@ -241,7 +229,7 @@ export class ChartPods {
    * that cannot start (a missing Secret) does not hold up the others.
    */
   private async sync(): Promise<void> {
-    const list = JSON.parse(await kubectl(this.kubeconfig, ["get", "jobs,deployments,statefulsets,serviceaccounts", "-n", this.namespace, "-o", "json"])) as { items: Obj[] };
+    const list = JSON.parse(await kubectlAsync(this.kubeconfig, ["get", "jobs,deployments,statefulsets,serviceaccounts", "-n", this.namespace, "-o", "json"])) as { items: Obj[] };
     const objects = new Map(list.items.map((o) => [`${o.kind}/${o.metadata.name}`, o]));
     const serviceAccounts = new Set(list.items.filter((o) => o.kind === "ServiceAccount").map((o) => o.metadata.name as string));
     for (const spec of this.specs) {
