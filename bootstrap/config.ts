@@ -21,8 +21,9 @@ import {
   readConfigFile,
 } from "./config-fields";
 import { type FluxConfig, checkRepoForFlux, readFlux } from "./config-flux";
+import { type ExternalSecretsConfig, readExternalSecrets } from "./config-external-secrets";
 import { type SealedSecretsConfig, readSealedSecrets } from "./config-sealed-secrets";
-import { POD_SECURITY_LEVELS, type PodSecurityLevel, ROOT_APP } from "./defaults";
+import { EXTERNAL_SECRETS, POD_SECURITY_LEVELS, type PodSecurityLevel, ROOT_APP } from "./defaults";
 import { SecretString } from "./secret";
 import { AgeIdentities, AgeIdentityError } from "./sops/age";
 
@@ -49,6 +50,7 @@ export type RepoCredentials =
 export { type ArgoCdConfig } from "./config-argocd";
 export { type ConfigProblem, ConfigError, formatProblems, parseDuration } from "./config-fields";
 export { type FluxConfig } from "./config-flux";
+export { type ExternalSecretsConfig } from "./config-external-secrets";
 export { type SealedSecretsConfig } from "./config-sealed-secrets";
 
 
@@ -122,6 +124,8 @@ interface CommonConfig {
   readonly podSecurity?: PodSecurityLevel;
   /** The Sealed Secrets controller and its restored keys, when configured. */
   readonly sealedSecrets?: SealedSecretsConfig;
+  /** The External Secrets Operator and its store credentials, when configured. */
+  readonly externalSecrets?: ExternalSecretsConfig;
 }
 
 export interface ArgoCdBootstrapConfig extends CommonConfig {
@@ -155,6 +159,7 @@ const TOP_LEVEL_KEYS = [
   "flux",
   "rootApp",
   "sealedSecrets",
+  "externalSecrets",
   "verifyRepoSecrets",
   "podSecurity",
 ] as const;
@@ -648,9 +653,23 @@ export async function resolveConfig(raw: RawStackConfig): Promise<BootstrapConfi
   const rootApp = readRootApp(problems, values.rootApp, reconciler);
   const identities = ageKey && ageKey.set.size > 0 ? ageKey.set : undefined;
   const sealedSecrets = await readSealedSecrets(problems, values.sealedSecrets, raw, identities, raw.secretKeys.has("sealedSecrets"));
+  const externalSecrets = await readExternalSecrets(problems, values.externalSecrets, raw, identities, raw.secretKeys.has("externalSecrets"));
+  if (externalSecrets) checkExternalSecretsNamespace(problems, externalSecrets.namespace, chosen.reconciler === "flux" ? chosen.flux.namespace : chosen.argocd.namespace, sealedSecrets?.namespace);
   const verifyRepoSecrets = optBoolean(problems, "verifyRepoSecrets", values.verifyRepoSecrets, true);
   const level = readPodSecurity(problems, values.podSecurity);
   if (problems.list.length > 0 || !repo || !ageKey) throw new ConfigError(problems.list);
-  return { environment: environment ?? "", repo, ageKey, rootApp, verifyRepoSecrets, ...(level ? { podSecurity: level } : {}), ...(sealedSecrets ? { sealedSecrets } : {}), ...chosen };
+  return { environment: environment ?? "", repo, ageKey, rootApp, verifyRepoSecrets, ...(level ? { podSecurity: level } : {}), ...(sealedSecrets ? { sealedSecrets } : {}), ...(externalSecrets ? { externalSecrets } : {}), ...chosen };
+}
+
+/** Namespaces the operator and its store credentials must not share: the cluster's own, and the bootstrap's keys'. */
+const SYSTEM_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease"];
+
+/**
+ * The operator gets a namespace of its own: its credentials must not sit beside the reconciler's
+ * `sops-age` key and repository Secret, the sealing keys, or the cluster's system objects.
+ */
+export function checkExternalSecretsNamespace(problems: Problems, namespace: string, reconcilerNs: string | undefined, sealedNs: string | undefined): void {
+  const shared = SYSTEM_NAMESPACES.includes(namespace) ? "a system namespace" : namespace === reconcilerNs ? "the reconciler's namespace" : namespace === sealedNs ? "the Sealed Secrets namespace" : undefined;
+  if (shared) problems.add("externalSecrets.namespace", `${namespace} is ${shared}; give the operator and its store credentials a namespace of their own (default ${EXTERNAL_SECRETS.namespace})`);
 }
 

@@ -71,6 +71,18 @@ export const SEALED_SECRETS = {
   controllerName: "sealed-secrets-controller",
 } as const;
 
+export const EXTERNAL_SECRETS = {
+  /**
+   * The external-secrets chart (External Secrets Operator). 0.16.2 ships ESO v0.16.2, the newest
+   * whose Go module builds from the module proxy, so the one the e2e runs; its API is `external-secrets.io/v1`.
+   */
+  chart: "external-secrets",
+  chartRepo: "https://charts.external-secrets.io",
+  chartVersion: "0.16.2",
+  namespace: "external-secrets",
+  releaseName: "external-secrets",
+} as const;
+
 export const KSOPS = {
   /** Distroless image: its `ksops install <dir>` copies the binary, no shell needed. */
   image: "viaductoss/ksops:v4.5.1",

@@ -184,3 +184,18 @@ export function sealedSecretsValues(options: SealedSecretsValuesOptions): Obj {
   // The name is not the user's to change here: config validation gives it its own key.
   return { ...deepMerge(ours, options.userValues ?? {}), fullnameOverride: options.controllerName };
 }
+
+export interface ExternalSecretsValuesOptions {
+  /** The user's values, merged over ours. */
+  readonly userValues?: Obj;
+}
+
+/**
+ * Our values for the external-secrets chart: its CRDs (rendered as templates) kept when the release
+ * is uninstalled, as Flux's are, so that `destroy` or a drill's teardown does not delete every
+ * ExternalSecret and SecretStore in the cluster. The chart's own defaults already pass Pod
+ * Security `restricted`; cloud workload identity goes in `serviceAccount.annotations`.
+ */
+export function externalSecretsValues(options: ExternalSecretsValuesOptions = {}): Obj {
+  return deepMerge({ installCRDs: true, crds: { annotations: { ...HELM_KEEP } } }, options.userValues ?? {});
+}

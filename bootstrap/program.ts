@@ -178,6 +178,7 @@ export function gitOpsClusterArgs(config: BootstrapConfig, raw: Pick<RawStackCon
   const { repo, rootApp } = config;
   const creds = repo.credentials;
   const sealed = config.sealedSecrets;
+  const eso = config.externalSecrets;
   return {
     reconciler: config.reconciler === "flux" ? Reconciler.Flux : Reconciler.ArgoCd,
     repo: {
@@ -207,6 +208,19 @@ export function gitOpsClusterArgs(config: BootstrapConfig, raw: Pick<RawStackCon
             ...pick(sealed, "chartVersion", "chartRepo", "namespace", "controllerName"),
             values: values(sealed.valuesSecret, sealed.values),
             keys: sealed.keys.map((k) => ({ name: k.name, certificate: k.certificate, privateKey: k.privateKey.reveal(), state: k.state })),
+          },
+        }
+      : {}),
+    ...(eso
+      ? {
+          externalSecrets: {
+            ...pick(eso, "chartVersion", "chartRepo", "namespace"),
+            values: values(eso.valuesSecret, eso.values),
+            credentials: eso.credentials.map((c) => ({
+              name: c.name,
+              type: c.type,
+              stringData: pulumi.secret(Object.fromEntries(Object.entries(c.stringData).map(([k, v]) => [k, v.reveal()]))),
+            })),
           },
         }
       : {}),
