@@ -132,6 +132,11 @@ async function fromStack(opts: CheckOptions, io: CheckIo): Promise<Resolved> {
   const { raw } = await readStackConfigWithSecrets({ projectDir: io.projectDir, stack: opts.stack, env: io.env, needs });
   const config = await resolveConfig(raw);
   io.stderr(`► checking ${opts.stack}: ${config.ageKey.recipients.join(", ")}\n`);
+  const eso = config.externalSecrets;
+  if (eso?.credentialsFile) {
+    // resolveConfig refused a file the stack's key does not open; this says what it holds, by name only.
+    io.stderr(`✔ externalSecrets.credentialsFile ${eso.credentialsFile} opens with the stack's key: ${eso.credentials.length} store credential(s) (${eso.credentials.map((c) => `${eso.namespace}/${c.name}`).join(", ")})\n`);
+  }
   const merged: CheckOptions = {
     ...opts,
     repo: opts.repo ?? config.repo.url,

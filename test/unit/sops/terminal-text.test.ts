@@ -25,7 +25,7 @@ describe("terminal-safe text", () => {
     const file = { kind: "malformed", path: HOSTILE, detail: "bad \u001b]0;title\u0007", reason: "" } as const;
     const report = {
       source: ".", revision: undefined, commit: undefined, recipients: [], files: [file], warnings: [`${HOSTILE}: warning`],
-      scannedFiles: 1, skippedFiles: 0, counts: { malformed: 1 }, sealedSecrets: [], outcome: "fails", ok: false,
+      scannedFiles: 1, skippedFiles: 0, counts: { malformed: 1 }, sealedSecrets: [], externalSecrets: { stores: [], externalSecrets: [] }, outcome: "fails", ok: false,
     } as unknown as RepositoryCheckReport;
     const text = formatTextReport(report);
     expect(text).not.toMatch(RAW_CONTROL);
