@@ -46,8 +46,10 @@ export interface SecretRecord {
   readonly foundIn?: readonly string[];
   /** Unsealed from a SealedSecret (rather than decrypted from a SOPS file). */
   readonly sealed?: boolean;
-  /** Why it is missing, when known (the Sealed Secrets controller's message). */
+  /** Why it is missing, when known (the Sealed Secrets controller's or ESO's message). */
   readonly problem?: string;
+  /** An External Secrets Operator object from Git rather than a Secret: the store validated, the ExternalSecret synced. */
+  readonly via?: "ExternalSecret" | "SecretStore" | "ClusterSecretStore";
 }
 
 export type RunOutcome = "recovered" | "failed" | "timeout" | "interrupted" | "refused";
@@ -123,11 +125,13 @@ export function formatMarkdown(r: RunReport): string {
     lines.push(`| ${name} | ${at(a.appearedMs)} | ${at(a.syncedMs)} | ${at(a.healthyMs)} | ${mdCell(a.status)} | ${mdCell(problem)} |`);
   }
   if (r.secrets.length > 0) {
-    const sealed = r.secrets.some((s) => s.sealed);
-    lines.push("", `## Secrets from ${sealed ? "SOPS files and SealedSecrets" : "SOPS files"} (${r.secrets.filter((s) => s.found).length}/${r.secrets.length} present)`, "", "| secret | file | present |", "| --- | --- | --- |");
+    const sources = ["SOPS files", ...(r.secrets.some((s) => s.sealed) ? ["SealedSecrets"] : []), ...(r.secrets.some((s) => s.via) ? ["External Secrets"] : [])];
+    const title = sources.length === 1 ? sources[0] : `${sources.slice(0, -1).join(", ")} and ${sources[sources.length - 1]}`;
+    lines.push("", `## Secrets from ${title} (${r.secrets.filter((s) => s.found).length}/${r.secrets.length} present)`, "", "| secret | file | present |", "| --- | --- | --- |");
     for (const s of r.secrets) {
-      const name = `${s.namespace ?? (s.foundIn?.join(", ") || "(any namespace)")}/${s.name}${s.sealed ? " (SealedSecret)" : ""}`;
-      lines.push(`| ${mdCell(name)} | ${mdCell(s.file)} | ${s.found ? "✔" : `✗ ${s.sealed ? "not unsealed" : "missing"}${s.problem ? `: ${mdCell(s.problem)}` : ""}`} |`);
+      const name = s.via === "ClusterSecretStore" ? `${s.via} ${s.name}` : `${s.namespace ?? (s.foundIn?.join(", ") || "(any namespace)")}/${s.name}${s.sealed ? " (SealedSecret)" : s.via ? ` (${s.via})` : ""}`;
+      const missing = s.via === "ExternalSecret" ? "not synced" : s.via ? "not valid" : s.sealed ? "not unsealed" : "missing";
+      lines.push(`| ${mdCell(name)} | ${mdCell(s.file)} | ${s.found ? "✔" : `✗ ${missing}${s.problem ? `: ${mdCell(s.problem)}` : ""}`} |`);
     }
   }
   if (r.audit) {
@@ -164,7 +168,7 @@ export function formatJUnit(r: RunReport): string {
         timeMs: a.healthyMs !== undefined && a.appearedMs !== undefined ? Math.max(0, a.healthyMs - a.appearedMs) : 0,
         failure: a.converged ? undefined : [a.failure ?? `not converged: ${a.status}`, ...a.details].join("\n"),
       })),
-    ...r.secrets.map((s) => ({ classname: `${r.command}.${r.stack}.secrets`, name: `${s.namespace ?? "*"}/${s.name}`, timeMs: 0, failure: s.found ? undefined : s.sealed ? `SealedSecret not unsealed (from ${s.file}): ${s.problem ?? "no Secret"}` : `Secret not found in the cluster (defined by ${s.file})` })),
+    ...r.secrets.map((s) => ({ classname: `${r.command}.${r.stack}.secrets`, name: `${s.namespace ?? "*"}/${s.name}`, timeMs: 0, failure: s.found ? undefined : secretFailure(s) })),
   ];
   const failures = cases.filter((c) => c.failure !== undefined).length;
   const skipped = cases.filter((c) => c.skipped).length;
@@ -189,3 +193,9 @@ export function formatJUnit(r: RunReport): string {
 
 /** The file names written into the report directory. */
 export const REPORT_FILES = { json: "report.json", markdown: "report.md", junit: "junit.xml" } as const;
+
+/** A JUnit failure for a Secret (or an External Secrets object) that is not back. */
+function secretFailure(s: SecretRecord): string {
+  if (s.via) return `${s.via} not ${s.via === "ExternalSecret" ? "synced" : "valid"} (from ${s.file}): ${s.problem ?? "no Ready condition"}`;
+  return s.sealed ? `SealedSecret not unsealed (from ${s.file}): ${s.problem ?? "no Secret"}` : `Secret not found in the cluster (defined by ${s.file})`;
+}

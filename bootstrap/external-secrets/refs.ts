@@ -155,3 +155,10 @@ export function externalSecretVerdict(ref: ExternalSecretRef, object: Obj | unde
   if (ref.target && !targetExists) return { state: "failed", problem: `synced, but its Secret ${ref.target} is not in the cluster` };
   return { state: "ok", detail: ready.reason ?? "Ready" };
 }
+
+/** Only what lies under `under/` of the repository (everything without it). */
+export function externalSecretsUnder(found: ExternalSecretsInRepo, under: string | undefined): ExternalSecretsInRepo {
+  const prefix = under ? `${under.replace(/^\.?\/+|\/+$/g, "")}/` : "";
+  if (prefix === "") return found;
+  return { stores: found.stores.filter((s) => s.path.startsWith(prefix)), externalSecrets: found.externalSecrets.filter((e) => e.path.startsWith(prefix)) };
+}
