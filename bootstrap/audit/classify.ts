@@ -12,7 +12,9 @@
  * - made by a controller from such an object (an ownerReference chain; an Endpoints object
  *   belongs to its Service).
  * Everything else would be lost. PersistentVolumeClaims and PersistentVolumes are reported as
- * data on their own: whatever made them, Git does not hold what is in them.
+ * data on their own: whatever made them, Git does not hold what is in them; so are the Secrets an
+ * ExternalSecret wrote that a rebuild would not write again the same (`refreshPolicy: CreatedOnce`,
+ * values from a generator: a new password on every rebuild).
  */
 import { MANAGED_BY_LABELS } from "../defaults";
 import { builtinContext, builtinRule } from "./builtins";
@@ -54,8 +56,10 @@ export interface AuditFacts {
   readonly argocd?: ArgoTracking;
   readonly kustomizations: readonly KustomizationInventory[];
   readonly helmReleases: readonly HelmReleaseRef[];
-  /** The stack's own Helm release (its reconciler's chart). */
-  readonly stackRelease: { readonly name: string; readonly namespace: string };
+  /** The stack's own Helm releases (its reconciler's chart, and the Sealed Secrets and External Secrets charts it installs). */
+  readonly stackReleases: readonly { readonly name: string; readonly namespace: string }[];
+  /** The ExternalSecrets in the cluster whose Secret a rebuild would not give back the same, and why. */
+  readonly unreproducedExternalSecrets?: readonly { readonly namespace: string; readonly name: string; readonly why: string }[];
 }
 
 export type Origin =
@@ -70,8 +74,10 @@ export type Origin =
 export interface Classified {
   readonly object: ObjectMeta;
   readonly origin: Origin;
-  /** A PersistentVolumeClaim or PersistentVolume: data Git does not hold. */
+  /** A PersistentVolumeClaim or PersistentVolume, or a Secret a rebuild would not write the same: data Git does not hold. */
   readonly data: boolean;
+  /** Why it is data, when it is not a volume. */
+  readonly dataReason?: string;
 }
 
 export const TRACKING_ANNOTATION = "argocd.argoproj.io/tracking-id";
@@ -137,10 +143,8 @@ export function classify(objects: readonly ObjectMeta[], facts: AuditFacts): Cla
     const release = o.annotations[HELM_RELEASE];
     const releaseNs = o.annotations[HELM_NAMESPACE];
     const storage = o.group === "" && o.kind === "Secret" && o.labels.owner === "helm" ? o.labels.name : undefined;
-    const stack = facts.stackRelease;
-    if ((release === stack.name && releaseNs === stack.namespace) || (storage === stack.name && o.namespace === stack.namespace)) {
-      return { kind: "stack", how: `the stack's Helm release ${stack.namespace}/${stack.name}` };
-    }
+    const stack = facts.stackReleases.find((r) => (release === r.name && releaseNs === r.namespace) || (storage === r.name && o.namespace === r.namespace));
+    if (stack) return { kind: "stack", how: `the stack's Helm release ${stack.namespace}/${stack.name}` };
     if (facts.argocd) {
       const app = trackedApp(o, facts.argocd);
       if (app !== undefined) {
@@ -193,5 +197,16 @@ export function classify(objects: readonly ObjectMeta[], facts: AuditFacts): Cla
     return origin;
   }
 
-  return objects.map((o) => ({ object: o, origin: originOf(o), data: isData(o) }));
+  const unreproduced = new Map((facts.unreproducedExternalSecrets ?? []).map((e) => [`${e.namespace}/${e.name}`, e.why]));
+  /** A Secret an ExternalSecret owns, when a rebuild would not write it again the same. */
+  const notReproduced = (o: ObjectMeta): string | undefined => {
+    if (o.group !== "" || o.kind !== "Secret") return undefined;
+    const owner = o.owners.map((ref) => byUid.get(ref.uid)).find((x) => x?.group === "external-secrets.io" && x.kind === "ExternalSecret");
+    const why = owner && unreproduced.get(`${owner.namespace}/${owner.name}`);
+    return why ? `written by ExternalSecret ${owner.namespace}/${owner.name}: ${why}` : undefined;
+  };
+  return objects.map((o) => {
+    const reason = notReproduced(o);
+    return reason ? { object: o, origin: originOf(o), data: true, dataReason: reason } : { object: o, origin: originOf(o), data: isData(o) };
+  });
 }

@@ -7,7 +7,8 @@
 import * as path from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { type BootstrapConfig, resolveConfig } from "../config";
-import { ARGOCD, FLUX } from "../defaults";
+import { ARGOCD, EXTERNAL_SECRETS, FLUX, SEALED_SECRETS } from "../defaults";
+import { notReproducedWhy } from "../external-secrets/refs";
 import { kubeConfigFor } from "../kubeconfig";
 import { type OutputFolderSpec, inspectOutputFolder, writeOutputFolder } from "../output-files";
 import { elapsed, statusLineFor } from "../progress";
@@ -76,8 +77,22 @@ async function readFacts(api: ApiClient, types: readonly ResourceType[], config:
       helmReleases.push({ namespace: h.metadata.namespace, name: h.metadata.name, releaseName, releaseNamespace: target ?? h.metadata.namespace, storageNamespace });
     }
   }
-  const stackRelease = config.reconciler === "flux" ? { name: FLUX.releaseName, namespace: config.flux.namespace } : { name: ARGOCD.releaseName, namespace: config.argocd.namespace };
-  return { argocd, kustomizations, helmReleases, stackRelease };
+  const stackReleases = [
+    config.reconciler === "flux" ? { name: FLUX.releaseName, namespace: config.flux.namespace } : { name: ARGOCD.releaseName, namespace: config.argocd.namespace },
+    ...(config.sealedSecrets ? [{ name: SEALED_SECRETS.releaseName, namespace: config.sealedSecrets.namespace }] : []),
+    ...(config.externalSecrets ? [{ name: EXTERNAL_SECRETS.releaseName, namespace: config.externalSecrets.namespace }] : []),
+  ];
+  const unreproducedExternalSecrets: { namespace: string; name: string; why: string }[] = [];
+  const es = find(types, "external-secrets.io", "ExternalSecret");
+  if (es) {
+    // Only the spec's refresh policy and sources are looked at: an ExternalSecret holds no value.
+    const list = await api.get<{ items: { metadata: { namespace: string; name: string }; spec?: Obj }[] }>(apiPath(es));
+    for (const e of list?.items ?? []) {
+      const why = notReproducedWhy(e.spec ?? {});
+      if (why) unreproducedExternalSecrets.push({ namespace: e.metadata.namespace, name: e.metadata.name, why });
+    }
+  }
+  return { argocd, kustomizations, helmReleases, stackReleases, unreproducedExternalSecrets };
 }
 
 export interface AuditRun {

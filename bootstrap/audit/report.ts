@@ -95,7 +95,7 @@ export function buildReport(classified: readonly Classified[], ignore: readonly 
       counts.ignored++;
       ignored.push({ ...item(c), rule: rule.index });
     } else if (c.data) {
-      data.push({ ...item(c), from: describeOrigin(o) });
+      data.push({ ...item(c), from: c.dataReason ?? describeOrigin(o) });
     } else {
       const n = dependents.get(c.object.uid);
       lost.push(n ? { ...item(c), dependents: n } : item(c));
@@ -143,7 +143,8 @@ export function formatText(r: AuditReport): string {
     }
   }
   if (r.data.length > 0) {
-    lines.push(`■ data Git does not hold (back it up separately): ${plural(r.data.length, "volume")}`);
+    const volumes = r.data.every((d) => d.kind !== "Secret");
+    lines.push(`■ data Git does not hold (back it up separately): ${plural(r.data.length, volumes ? "volume" : "object")}`);
     for (const d of r.data) lines.push(`    ${describeObject(d)} (${d.from})`);
   }
   return `${lines.join("\n")}\n`;
@@ -183,7 +184,7 @@ export function formatMarkdown(r: AuditReport): string {
     }
   }
   if (r.data.length > 0) {
-    out.push("## Data Git does not hold", "", "Back these volumes up separately.", "");
+    out.push("## Data Git does not hold", "", "Back these up separately.", "");
     for (const d of r.data) out.push(`- \`${describeObject(d)}\`: ${d.from}`);
     out.push("");
   }

@@ -82,14 +82,18 @@ function externalSecretSpec(name: string, spec: Obj): Pick<ExternalSecretRef, "s
   const store = storeName ? { kind: (ref?.kind === "ClusterSecretStore" ? "ClusterSecretStore" : "SecretStore") as StoreKind, name: storeName } : undefined;
   const target = isObject(spec.target) ? spec.target : {};
   const targetName = target.creationPolicy === "None" ? undefined : (str(target.name) ?? name);
+  return { store, target: targetName, notReproduced: notReproducedWhy(spec) };
+}
+
+/**
+ * Why the Secret an ExternalSecret (its spec) writes would not come back the same from a rebuild:
+ * `refreshPolicy: CreatedOnce`, or values from a generator; undefined when it would.
+ */
+export function notReproducedWhy(spec: Record<string, unknown>): string | undefined {
   const generated = (Array.isArray(spec.dataFrom) ? spec.dataFrom : []).some((d) => isObject(d) && isObject(d.sourceRef) && isObject(d.sourceRef.generatorRef));
-  const notReproduced =
-    spec.refreshPolicy === "CreatedOnce"
-      ? "refreshPolicy CreatedOnce: the value was fetched once; a rebuild fetches the store's value of the day"
-      : generated
-        ? "its values come from a generator: a rebuild generates new ones"
-        : undefined;
-  return { store, target: targetName, notReproduced };
+  if (generated) return "its values come from a generator: a rebuild generates new ones";
+  if (spec.refreshPolicy === "CreatedOnce") return "refreshPolicy CreatedOnce: fetched once; a rebuild fetches what the store holds that day";
+  return undefined;
 }
 
 /** `Kind namespace/name`, or `Kind name` without a namespace. */
