@@ -14,18 +14,18 @@
  */
 import * as fs from "node:fs/promises";
 import type { KeyObject } from "node:crypto";
-import { resolveConfig } from "./config";
-import { privateKeyObjects } from "./sealed-secrets/keys";
+import { resolveConfig } from "./config/stack-config";
+import { privateKeyObjects } from "../components/settings/sealing-keys";
 import { elapsed, statusLineFor } from "./progress";
-import { UsageError } from "./errors";
-import { AgeIdentities, AgeIdentityError } from "./sops/age";
+import { UsageError } from "../components/errors";
+import { AgeIdentities, AgeIdentityError } from "../components/settings/age-identities";
 import { type RepositoryCheckReport, checkRepository } from "./sops/check";
 import { formatJsonReport, formatTextReport } from "./sops/report";
 import { type GitCredentials, ReadInterrupted, RepositoryError, isGitUrl, redactUrl, splitUrlCredentials } from "./sops/repository";
 import type { ScopeRoots } from "./sops/scope";
 import { safeLine } from "./sops/terminal-text";
 import { stackGitCredentials, stackScope } from "./stack-repository";
-import { CONFIG_NAMESPACE } from "./defaults";
+import { CONFIG_NAMESPACE } from "../components/defaults";
 import { readStackConfigWithSecrets } from "./stack-secrets";
 
 export { type CheckRepositoryOptions, type RepositoryCheckReport, checkRepository } from "./sops/check";

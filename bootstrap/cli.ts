@@ -12,9 +12,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { UsageError } from "./errors";
+import { UsageError } from "../components/errors";
 
-export { UsageError } from "./errors";
+export { UsageError } from "../components/errors";
 
 export interface CliIo {
   readonly stdout: (s: string) => void;

@@ -3,7 +3,7 @@
  * restore and drill check phase): which files its cluster decrypts, and with which credentials.
  * Light on purpose (types only from the config): `check` loads it without Pulumi.
  */
-import type { BootstrapConfig } from "./config";
+import type { BootstrapConfig } from "../components/settings/bootstrap-config";
 import type { GitCredentials } from "./sops/repository";
 import type { ScopeRoots } from "./sops/scope";
 

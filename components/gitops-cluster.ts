@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { checkOtherReconcilerUnset, readReconciler } from "../bootstrap/config";
-import { ARGOCD, FLUX, SEALED_SECRETS, componentToken } from "../bootstrap/defaults";
+import { checkOtherReconcilerUnset, readReconciler } from "./settings/bootstrap-config";
+import { ARGOCD, FLUX, SEALED_SECRETS, componentToken } from "./defaults";
 import type { ArgoCdOptions, FluxOptions, PodSecurity, RepositoryArgs, RootAppArgs, SealedSecretsOptions } from "./args";
 import { Reconciler } from "./args";
 import { ArgoCd } from "./argocd";

@@ -14,7 +14,7 @@
  * Everything else would be lost. PersistentVolumeClaims and PersistentVolumes are reported as
  * data on their own: whatever made them, Git does not hold what is in them.
  */
-import { MANAGED_BY_LABELS } from "../defaults";
+import { MANAGED_BY_LABELS } from "../../components/defaults";
 import { builtinContext, builtinRule } from "./builtins";
 import type { ObjectMeta } from "./list";
 

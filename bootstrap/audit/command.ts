@@ -6,8 +6,9 @@
  */
 import * as path from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { type BootstrapConfig, resolveConfig } from "../config";
-import { ARGOCD, FLUX } from "../defaults";
+import { resolveConfig } from "../config/stack-config";
+import { type BootstrapConfig } from "../../components/settings/bootstrap-config";
+import { ARGOCD, FLUX } from "../../components/defaults";
 import { kubeConfigFor } from "../kubeconfig";
 import { type OutputFolderSpec, inspectOutputFolder, writeOutputFolder } from "../output-files";
 import { elapsed, statusLineFor } from "../progress";

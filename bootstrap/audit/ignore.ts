@@ -11,7 +11,7 @@
  */
 import * as fs from "node:fs";
 import * as YAML from "yaml";
-import { UsageError } from "../errors";
+import { UsageError } from "../../components/errors";
 import type { ObjectMeta } from "./list";
 
 type Requirement = (labels: Readonly<Record<string, string>>) => boolean;

@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { UsageError } from "../errors";
+import { UsageError } from "../../components/errors";
 import { REPORT_FILES, type RunOutcome, type RunReport } from "../drill/report";
 import { safeLine } from "../sops/terminal-text";
 import { type DrillSummaryRow, formatSummaryJUnit, formatSummaryJson, formatSummaryMarkdown, summarize, summaryRow } from "./summary";

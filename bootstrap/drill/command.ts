@@ -5,8 +5,8 @@
  * The work itself is `runRecovery` in ./run.
  */
 import * as path from "node:path";
-import { type RawStackConfig, resolveConfig } from "../config";
-import { UsageError } from "../errors";
+import { type RawStackConfig, resolveConfig } from "../config/stack-config";
+import { UsageError } from "../../components/errors";
 import { inspectOutputFolder } from "../output-files";
 import { terminalStatusLine } from "../progress";
 import { checkRepository } from "../sops";

@@ -7,9 +7,9 @@
  */
 import * as path from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { BootstrapConfig } from "../config";
+import type { BootstrapConfig } from "../../components/settings/bootstrap-config";
 import { type OutputFolderSpec, writeOutputFolder } from "../output-files";
-import { privateKeyObjects } from "../sealed-secrets/keys";
+import { privateKeyObjects } from "../../components/settings/sealing-keys";
 import { type RepositoryCheckReport, type checkRepository, failsTheCheck, formatFileLine } from "../sops";
 import { formatSealedLine } from "../sops/report";
 import { safeLine } from "../sops/terminal-text";

@@ -16,19 +16,19 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import * as YAML from "yaml";
 import { ApiClient } from "../audit/list";
 import { ClusterError } from "../drill/cluster";
-import { resolveConfig } from "../config";
-import { resolveConfigPath } from "../config-fields";
-import { CONFIG_NAMESPACE, SEALED_SECRETS } from "../defaults";
-import { UsageError } from "../errors";
-import { SecretString } from "../secret";
+import { resolveConfig } from "../config/stack-config";
+import { resolveConfigPath } from "../../components/settings/fields";
+import { CONFIG_NAMESPACE, SEALED_SECRETS } from "../../components/defaults";
+import { UsageError } from "../../components/errors";
+import { SecretString } from "../../components/settings/secret";
 import { kubeConfigFor } from "../kubeconfig";
 import { KUBERNETES_NEEDS, readStackConfigWithSecrets } from "../stack-secrets";
 import { decryptSopsContentInternal } from "../sops/internal/decrypt";
-import type { AgeIdentities } from "../sops/age";
+import type { AgeIdentities } from "../../components/settings/age-identities";
 import { type Plain, writeSopsYaml } from "../sops/writer";
 import { replaceFile } from "../output-files";
 import { RESULT_LABELS } from "../sops/types";
-import { SEALING_KEY_LABEL, SEALING_KEY_NAME_HINT, type SealingKey, backupDocument, isSealingKeyName, mergeSealingKeys, parseBackup } from "./keys";
+import { SEALING_KEY_LABEL, SEALING_KEY_NAME_HINT, type SealingKey, backupDocument, isSealingKeyName, mergeSealingKeys, parseBackup } from "../../components/settings/sealing-keys";
 
 export interface BackupOptions {
   readonly stack: string;

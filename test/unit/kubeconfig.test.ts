@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as YAML from "yaml";
 import { MissingKubeconfigError, absoluteKubeconfigPath, kubeConfigOf, resolveKubeconfig, singleContextKubeconfig } from "../../bootstrap/kubeconfig";
-import { UsageError } from "../../bootstrap/errors";
+import { UsageError } from "../../components/errors";
 import { cli } from "./cli-harness";
 
 /** Two clusters, two users, two contexts; `current` picks one. Tokens are made up. */

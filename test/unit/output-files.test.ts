@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { runAudit } from "../../bootstrap/audit/command";
 import { runRecoveryCommand } from "../../bootstrap/drill/command";
 import { reportFolder } from "../../bootstrap/drill/run";
-import { UsageError } from "../../bootstrap/errors";
+import { UsageError } from "../../components/errors";
 import { replaceFile, writeOutputFolder } from "../../bootstrap/output-files";
 import { projectDir } from "./cli-harness";
 

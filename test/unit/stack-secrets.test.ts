@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as age from "age-encryption";
-import { resolveConfig } from "../../bootstrap/config";
+import { resolveConfig } from "../../bootstrap/config/stack-config";
 import { type PulumiConfigRunner, KUBERNETES_NEEDS, StackSecretsError, holdsSecure, readStackConfigWithSecrets } from "../../bootstrap/stack-secrets";
 import { cli } from "./cli-harness";
 

@@ -1,5 +1,5 @@
 import { KubeConfig } from "@kubernetes/client-node";
-import type { BootstrapConfig } from "../../../bootstrap/config";
+import type { BootstrapConfig } from "../../../components/settings/bootstrap-config";
 import { type KubeObject, objectKey } from "../../../bootstrap/drill/convergence";
 import { watchSpecFor } from "../../../bootstrap/drill/run";
 import { applicationSetStatusReader, applicationStatusReader } from "../../../bootstrap/drill/status";

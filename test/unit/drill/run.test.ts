@@ -7,7 +7,8 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { type BootstrapConfig, resolveConfig } from "../../../bootstrap/config";
+import { resolveConfig } from "../../../bootstrap/config/stack-config";
+import { type BootstrapConfig } from "../../../components/settings/bootstrap-config";
 import { ClusterError } from "../../../bootstrap/drill/cluster";
 import type { ObjectRecord } from "../../../bootstrap/drill/convergence";
 import type { DeployEngine } from "../../../bootstrap/drill/engine";

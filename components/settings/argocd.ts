@@ -1,7 +1,7 @@
 /** The `argocd` block of the stack config (reconciler argocd): chart, namespace, KSOPS image, values. */
-import { ARGOCD, KSOPS } from "./defaults";
-import { Problems, type Obj, checkKnownKeys, describe, isObject, optString, readChartRepo, readChartVersion, readNamespace, readValues } from "./config-fields";
-import { argoCdTlsCertificateKey } from "./helm-values";
+import { ARGOCD, KSOPS } from "../defaults";
+import { Problems, type Obj, checkKnownKeys, describe, isObject, optString, readChartRepo, readChartVersion, readNamespace, readValues } from "./fields";
+import { argoCdTlsCertificateKey } from "../builders/helm-values";
 
 const ARGOCD_KEYS = ["chartVersion", "chartRepo", "namespace", "values", "ksopsImage"];
 

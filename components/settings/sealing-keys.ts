@@ -6,7 +6,7 @@
  * file and the item, never key material.
  */
 import * as crypto from "node:crypto";
-import { SecretString } from "../secret";
+import { SecretString } from "./secret";
 
 export const SEALING_KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key";
 

@@ -2,7 +2,7 @@
  * Helm values for the argo-cd and flux2 charts, and the merge of the user's values over ours. Pure: tested
  * directly, and `render` shows exactly what these functions return.
  */
-import { AGE_SECRET, ARGOCD, KSOPS } from "./defaults";
+import { AGE_SECRET, ARGOCD, KSOPS } from "../defaults";
 
 type Obj = Record<string, unknown>;
 const isObject = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);

@@ -1,7 +1,7 @@
 /** The `flux` block of the stack config (reconciler flux), and what Flux needs of the repository. */
-import type { RepoConfig } from "./config";
-import { Problems, checkKnownKeys, describe, isObject, optString, parseDuration, readChartRepo, readChartVersion, readNamespace, readValues } from "./config-fields";
-import { FLUX } from "./defaults";
+import type { RepoConfig } from "./repository";
+import { Problems, checkKnownKeys, describe, isObject, optString, parseDuration, readChartRepo, readChartVersion, readNamespace, readValues } from "./fields";
+import { FLUX } from "../defaults";
 
 const FLUX_KEYS = ["chartVersion", "chartRepo", "namespace", "values", "interval"];
 

@@ -2,8 +2,9 @@
  * Pure builders for the Kubernetes objects the components create, so their shape is tested
  * without Pulumi and `render` shows the same thing `pulumi up` applies.
  */
-import { AGE_SECRET, ARGOCD, FLUX } from "./defaults";
-import type { RepoConfig, RootAppConfig } from "./config";
+import { AGE_SECRET, ARGOCD, FLUX } from "../defaults";
+import type { RootAppConfig } from "../settings/bootstrap-config";
+import type { RepoConfig } from "../settings/repository";
 
 /**
  * `stringData` of an Argo CD repository Secret (label `argocd.argoproj.io/secret-type:
@@ -126,7 +127,7 @@ export function kustomizationSpec(input: KustomizationSpecInput): Record<string,
     interval: input.interval,
     timeout: FLUX.kustomizationTimeout,
     sourceRef: { kind: "GitRepository", name: input.sourceName },
-    path: input.path === "." ? "./" : `./${input.path}`,
+    path: input.path === "." ? "../../bootstrap" : `./${input.path}`,
     prune: input.prune,
     wait: true,
     decryption: { provider: "sops", secretRef: { name: AGE_SECRET.name } },

@@ -6,8 +6,8 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { CONFIG_NAMESPACE } from "./defaults";
-import { UsageError } from "./errors";
+import { CONFIG_NAMESPACE } from "../defaults";
+import { UsageError } from "../errors";
 
 export interface ConfigProblem {
   /** Full config key, e.g. `gitops-bootstrap:repo.url`. */
