@@ -9,7 +9,7 @@ import { BootstrapConfig, ConfigError } from "../components/settings/bootstrap-c
 import { checkRepository, failsTheCheck, formatFileLine } from "./sops";
 import { notJudgedLine } from "./sops/report";
 import { RepositoryError, redactUrl } from "./sops/repository";
-import { stackGitCredentials, stackScope } from "./stack-repository";
+import { stackGitCredentials, stackScope } from "./config/stack-repository";
 import { CONFIG_NAMESPACE } from "../components/defaults";
 import { type PodSecurity, Reconciler } from "../components/args";
 import { GitOpsCluster, type GitOpsClusterArgs } from "../components/gitops-cluster";

@@ -8,7 +8,7 @@
 import { isObject, resolveConfigPath } from "../../components/settings/fields";
 import { CONFIG_NAMESPACE } from "../../components/defaults";
 import { UsageError } from "../../components/errors";
-import { listStacks, readStackFileConfig } from "../stack-file";
+import { listStacks, readStackFileConfig } from "../config/stack-file";
 
 export class DrillStacksError extends UsageError {}
 

@@ -9,7 +9,7 @@ import { type EngineEvent, LocalWorkspace, type Stack, StackNotFoundError } from
 import { CONFIG_NAMESPACE } from "../../components/defaults";
 import { UsageError } from "../../components/errors";
 import { type TargetCluster, bootstrap, rawConfigFromPulumi } from "../program";
-import { type StateBackend, hasPassphrase, printableBackend, stackNeedsPassphrase } from "../pulumi-backend";
+import { type StateBackend, hasPassphrase, printableBackend, stackNeedsPassphrase } from "../config/pulumi-backend";
 
 export class EngineSetupError extends UsageError {}
 

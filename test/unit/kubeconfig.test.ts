@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as YAML from "yaml";
-import { MissingKubeconfigError, absoluteKubeconfigPath, kubeConfigOf, resolveKubeconfig, singleContextKubeconfig } from "../../bootstrap/kubeconfig";
+import { MissingKubeconfigError, absoluteKubeconfigPath, kubeConfigOf, resolveKubeconfig, singleContextKubeconfig } from "../../bootstrap/cluster/kubeconfig";
 import { UsageError } from "../../components/errors";
 import { cli } from "./cli-harness";
 

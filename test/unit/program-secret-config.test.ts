@@ -11,7 +11,7 @@ import * as age from "age-encryption";
 import * as pulumi from "@pulumi/pulumi";
 import { ARGOCD, FLUX } from "../../components/defaults";
 import { rawConfigFromPulumi } from "../../bootstrap/program";
-import { runRender } from "../../bootstrap/render";
+import { runRender } from "../../bootstrap/render/command";
 import { isSecretEnvelope, runProgramUnderMocks, unwrap } from "./program-harness";
 
 const ADMIN_PASSWORD = "$2a$10$admin-password-hash-must-stay-secret";

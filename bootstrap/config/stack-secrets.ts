@@ -8,9 +8,9 @@
  */
 import { execFile } from "node:child_process";
 import * as path from "node:path";
-import type { RawStackConfig } from "./config/stack-config";
-import { CONFIG_NAMESPACE } from "../components/defaults";
-import { UsageError } from "../components/errors";
+import type { RawStackConfig } from "./stack-config";
+import { CONFIG_NAMESPACE } from "../../components/defaults";
+import { UsageError } from "../../components/errors";
 import { cliStateBackend, hasPassphrase, printableBackend, stackNeedsPassphrase } from "./pulumi-backend";
 import { readStackConfig, readStackFileConfig, stackFilePath } from "./stack-file";
 

@@ -6,8 +6,18 @@
  * No polling: between reconnects, every change arrives as a watch event.
  */
 import { KubeConfig, KubernetesObjectApi, Watch } from "@kubernetes/client-node";
-import { absoluteKubeconfigPath, isInlineKubeconfig } from "../kubeconfig";
-import type { KubeObject, WatchEventType } from "./convergence";
+import { absoluteKubeconfigPath, isInlineKubeconfig } from "./kubeconfig";
+
+/** An object as a list or watch returns it: the fields the waits read. */
+export interface KubeObject {
+  readonly apiVersion?: string;
+  readonly kind?: string;
+  readonly metadata?: { readonly name?: string; readonly namespace?: string; readonly resourceVersion?: string; readonly creationTimestamp?: string | Date; readonly deletionTimestamp?: string | Date };
+  readonly status?: unknown;
+  readonly [key: string]: unknown;
+}
+
+export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED";
 
 export interface ResourceRef {
   readonly apiVersion: string;

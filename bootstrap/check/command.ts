@@ -14,21 +14,21 @@
  */
 import * as fs from "node:fs/promises";
 import type { KeyObject } from "node:crypto";
-import { resolveConfig } from "./config/stack-config";
-import { privateKeyObjects } from "../components/settings/sealing-keys";
-import { elapsed, statusLineFor } from "./progress";
-import { UsageError } from "../components/errors";
-import { AgeIdentities, AgeIdentityError } from "../components/settings/age-identities";
-import { type RepositoryCheckReport, checkRepository } from "./sops/check";
-import { formatJsonReport, formatTextReport } from "./sops/report";
-import { type GitCredentials, ReadInterrupted, RepositoryError, isGitUrl, redactUrl, splitUrlCredentials } from "./sops/repository";
-import type { ScopeRoots } from "./sops/scope";
-import { safeLine } from "./sops/terminal-text";
-import { stackGitCredentials, stackScope } from "./stack-repository";
-import { CONFIG_NAMESPACE } from "../components/defaults";
-import { readStackConfigWithSecrets } from "./stack-secrets";
+import { resolveConfig } from "../config/stack-config";
+import { privateKeyObjects } from "../../components/settings/sealing-keys";
+import { elapsed, statusLineFor } from "../shared/progress";
+import { UsageError } from "../../components/errors";
+import { AgeIdentities, AgeIdentityError } from "../../components/settings/age-identities";
+import { type RepositoryCheckReport, checkRepository } from "../sops/check";
+import { formatJsonReport, formatTextReport } from "../sops/report";
+import { type GitCredentials, ReadInterrupted, RepositoryError, isGitUrl, redactUrl, splitUrlCredentials } from "../sops/repository";
+import type { ScopeRoots } from "../sops/scope";
+import { safeLine } from "../shared/terminal-text";
+import { stackGitCredentials, stackScope } from "../config/stack-repository";
+import { CONFIG_NAMESPACE } from "../../components/defaults";
+import { readStackConfigWithSecrets } from "../config/stack-secrets";
 
-export { type CheckRepositoryOptions, type RepositoryCheckReport, checkRepository } from "./sops/check";
+export { type CheckRepositoryOptions, type RepositoryCheckReport, checkRepository } from "../sops/check";
 
 export interface CheckIo {
   readonly stdout: (s: string) => void;

@@ -3,9 +3,9 @@
  * restore and drill check phase): which files its cluster decrypts, and with which credentials.
  * Light on purpose (types only from the config): `check` loads it without Pulumi.
  */
-import type { BootstrapConfig } from "../components/settings/bootstrap-config";
-import type { GitCredentials } from "./sops/repository";
-import type { ScopeRoots } from "./sops/scope";
+import type { BootstrapConfig } from "../../components/settings/bootstrap-config";
+import type { GitCredentials } from "../sops/repository";
+import type { ScopeRoots } from "../sops/scope";
 
 /**
  * What a stack's cluster decrypts, for the check (`check --stack`, `verifyRepoSecrets`, the

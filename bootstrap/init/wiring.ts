@@ -13,7 +13,7 @@
  */
 import * as path from "node:path";
 import * as YAML from "yaml";
-import { ARGOCD } from "../components/defaults";
+import { ARGOCD } from "../../components/defaults";
 
 /** The KSOPS wiring's file names, relative to the environment's folder. */
 export const ARGO_SECRETS = {

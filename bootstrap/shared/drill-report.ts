@@ -4,7 +4,7 @@
  * controller messages only: never a Secret's value, a key, or repository credentials (the
  * repository URL is passed through `redactUrl` by the caller).
  */
-import { safeJson, safeLine, safeXmlText } from "../sops/terminal-text";
+import { safeJson, safeLine, safeXmlText } from "./terminal-text";
 
 /** How a problem that had not yet lasted the failure grace when the wait ended is marked. */
 export const WITHIN_GRACE = "still within the failure grace when the wait ended";

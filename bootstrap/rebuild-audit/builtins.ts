@@ -3,7 +3,7 @@
  * these back without Git. One list, each rule with why; `audit` counts what they match as
  * "made by Kubernetes" and never reports it. Events are not even listed (list.ts).
  */
-import type { ObjectMeta } from "./list";
+import type { ObjectMeta } from "../cluster/list";
 
 /** What some rules need to know about the rest of the cluster. */
 export interface BuiltinContext {

@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import * as YAML from "yaml";
-import { UsageError } from "../components/errors";
+import { UsageError } from "../../components/errors";
 
 /** No kubeconfig anywhere: exit 2 with the ways to give one, never a request to a default address. */
 export class MissingKubeconfigError extends UsageError {}

@@ -15,7 +15,7 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { UsageError } from "../components/errors";
+import { UsageError } from "../../components/errors";
 
 export interface OutputFolderSpec {
   /** The command, as the manifest and the messages name it: `render`, `audit`, `drill`. */

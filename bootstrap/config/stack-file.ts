@@ -7,9 +7,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
-import type { RawStackConfig } from "./config/stack-config";
-import { CONFIG_NAMESPACE } from "../components/defaults";
-import { UsageError } from "../components/errors";
+import type { RawStackConfig } from "./stack-config";
+import { CONFIG_NAMESPACE } from "../../components/defaults";
+import { UsageError } from "../../components/errors";
 
 /** Placeholder for a value encrypted in the stack file. */
 export const UNDECRYPTED = "<encrypted in stack file>";

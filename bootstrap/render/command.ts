@@ -5,11 +5,11 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { CONFIG_NAMESPACE, PUBLIC_SECRET_KEYS } from "../components/defaults";
-import { UsageError } from "../components/errors";
-import { type OutputFolderSpec, inspectOutputFolder, manifestName, writeOutputFolder } from "./output-files";
-import { bootstrap } from "./program";
-import { readStackConfig } from "./stack-file";
+import { CONFIG_NAMESPACE, PUBLIC_SECRET_KEYS } from "../../components/defaults";
+import { UsageError } from "../../components/errors";
+import { type OutputFolderSpec, inspectOutputFolder, manifestName, writeOutputFolder } from "../shared/output-files";
+import { bootstrap } from "../program";
+import { readStackConfig } from "../config/stack-file";
 
 export const REDACTED = "<redacted>";
 

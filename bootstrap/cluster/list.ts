@@ -7,7 +7,7 @@
  */
 import * as https from "node:https";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { ClusterError, METADATA_ONLY, getJson, serverOf } from "../drill/cluster";
+import { ClusterError, METADATA_ONLY, getJson, serverOf } from "./api";
 
 /** What the audit keeps of one object. */
 export interface ObjectMeta {

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as YAML from "yaml";
-import { UsageError } from "../components/errors";
+import { UsageError } from "../../components/errors";
 import { stackFilePath } from "./stack-file";
 
 export class BackendError extends UsageError {}

@@ -20,16 +20,16 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as age from "age-encryption";
 import * as YAML from "yaml";
-import { resolveConfig } from "./config/stack-config";
-import { ConfigError } from "../components/settings/bootstrap-config";
-import { checkRepoUrl } from "../components/settings/repository";
-import { DNS_LABEL } from "../components/settings/fields";
-import { CONFIG_NAMESPACE } from "../components/defaults";
-import { UsageError } from "../components/errors";
-import { ARGO_SECRETS, type RepoFile, argoSecretsFolder, argoSecretsWiring, nextSteps } from "./init-wiring";
-import { replaceFile } from "./output-files";
-import { parseSopsConfig, ruleFor } from "./sops/sops-config";
-import { listStacks, stackFilePath } from "./stack-file";
+import { resolveConfig } from "../config/stack-config";
+import { ConfigError } from "../../components/settings/bootstrap-config";
+import { checkRepoUrl } from "../../components/settings/repository";
+import { DNS_LABEL } from "../../components/settings/fields";
+import { CONFIG_NAMESPACE } from "../../components/defaults";
+import { UsageError } from "../../components/errors";
+import { ARGO_SECRETS, type RepoFile, argoSecretsFolder, argoSecretsWiring, nextSteps } from "./wiring";
+import { replaceFile } from "../shared/output-files";
+import { parseSopsConfig, ruleFor } from "../sops/sops-config";
+import { listStacks, stackFilePath } from "../config/stack-file";
 
 export interface InitOptions {
   readonly stack: string;

@@ -16,7 +16,7 @@
  */
 import { MANAGED_BY_LABELS } from "../../components/defaults";
 import { builtinContext, builtinRule } from "./builtins";
-import type { ObjectMeta } from "./list";
+import type { ObjectMeta } from "../cluster/list";
 
 export type TrackingMethod = "annotation" | "label" | "annotation+label";
 

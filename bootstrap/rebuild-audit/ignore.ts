@@ -12,7 +12,7 @@
 import * as fs from "node:fs";
 import * as YAML from "yaml";
 import { UsageError } from "../../components/errors";
-import type { ObjectMeta } from "./list";
+import type { ObjectMeta } from "../cluster/list";
 
 type Requirement = (labels: Readonly<Record<string, string>>) => boolean;
 
