@@ -42,7 +42,7 @@ export interface ResourceType {
  */
 const NOT_LISTED = new Set(["events", "events.events.k8s.io", "componentstatuses"]);
 
-/** GETs JSON from the API server (drill/cluster.ts `getJson`) over one keep-alive agent. */
+/** GETs JSON from the API server (api.ts `getJson`) over one keep-alive agent. */
 export class ApiClient {
   readonly #kc: KubeConfig;
   readonly #agent = new https.Agent({ keepAlive: true, maxSockets: 8 });

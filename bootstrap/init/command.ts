@@ -6,7 +6,7 @@
  * 2. writes or updates `.sops.yaml` in the GitOps repository with a creation rule for the
  *    environment's folder and the new recipient, keeping every other rule and comment;
  * 3. with `reconciler: argocd`, writes the KSOPS wiring Argo CD needs to decrypt the environment's
- *    Secrets (init-wiring.ts), never over an existing file;
+ *    Secrets (wiring.ts), never over an existing file;
  * 4. writes `stacks/Pulumi.<stack>.yaml` (never over an existing one) with the non-secret keys,
  *    and `ageKeyFile` + `ageRecipient`, so only this identity goes into the cluster;
  * 5. prints what to do next, each command as it can be pasted.

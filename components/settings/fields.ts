@@ -1,6 +1,6 @@
 /**
  * Reading stack config values: the list of problems (each naming its key), and the readers and
- * checks the shared keys and the reconcilers' blocks (config-argocd.ts, config-flux.ts) all use.
+ * checks the shared keys and the reconcilers' blocks (argocd.ts, flux.ts) all use.
  * Messages never echo a value that looks like key material.
  */
 import * as fs from "node:fs";
