@@ -4,16 +4,17 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { BootstrapConfig, ConfigError, RawStackConfig, resolveConfig } from "./config";
+import { RawStackConfig, resolveConfig } from "./config/stack-config";
+import { BootstrapConfig, ConfigError } from "../components/settings/bootstrap-config";
 import { checkRepository, failsTheCheck, formatFileLine } from "./sops";
 import { notJudgedLine } from "./sops/report";
 import { RepositoryError, redactUrl } from "./sops/repository";
-import { stackGitCredentials, stackScope } from "./stack-repository";
-import { CONFIG_NAMESPACE } from "./defaults";
+import { stackGitCredentials, stackScope } from "./config/stack-repository";
+import { CONFIG_NAMESPACE } from "../components/defaults";
 import { type PodSecurity, Reconciler } from "../components/args";
 import { GitOpsCluster, type GitOpsClusterArgs } from "../components/gitops-cluster";
 import { undecryptedSecret } from "../components/validation";
-import type { SecretString } from "./secret";
+import type { SecretString } from "../components/settings/secret";
 
 // Public in the SDK's JavaScript, not in its typings: which config keys hold secrets.
 // eslint-disable-next-line @typescript-eslint/no-require-imports

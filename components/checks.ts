@@ -4,27 +4,17 @@
  * settings, so values given as a secret keep only themselves secret, not the namespace.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { ArgoCdConfig } from "../bootstrap/config-argocd";
-import { checkArgoCdKeepsCa, readArgoCd } from "../bootstrap/config-argocd";
-import { type Obj, Problems } from "../bootstrap/config-fields";
-import { type FluxConfig, checkRepoForFlux, readFlux } from "../bootstrap/config-flux";
-import { type CredentialSecret, parseCredential, readExternalSecretsSettings } from "../bootstrap/config-external-secrets";
-import { readSealedSecretsSettings } from "../bootstrap/config-sealed-secrets";
-import {
-  type RepoConfig,
-  type RootAppConfig,
-  checkPassword,
-  checkSshPrivateKey,
-  parseCaCertificates,
-  readAgeIdentities,
-  readPodSecurity,
-  readRepo,
-  readRootApp,
-  sshPrivateKeyText,
-} from "../bootstrap/config";
-import type { PodSecurityLevel } from "../bootstrap/defaults";
-import { checkPair, isSealingKeyName, SEALING_KEY_NAME_HINT } from "../bootstrap/sealed-secrets/keys";
-import { SecretString } from "../bootstrap/secret";
+import type { ArgoCdConfig } from "./settings/argocd";
+import { checkArgoCdKeepsCa, readArgoCd } from "./settings/argocd";
+import { type Obj, Problems } from "./settings/fields";
+import { type FluxConfig, checkRepoForFlux, readFlux } from "./settings/flux";
+import { type CredentialSecret, parseCredential, readExternalSecretsSettings } from "./settings/external-secrets";
+import { readSealedSecretsSettings } from "./settings/sealed-secrets";
+import { type RootAppConfig, readAgeIdentities, readPodSecurity, readRootApp } from "./settings/bootstrap-config";
+import { type RepoConfig, checkPassword, checkSshPrivateKey, parseCaCertificates, readRepo, sshPrivateKeyText } from "./settings/repository";
+import type { PodSecurityLevel } from "./defaults";
+import { checkPair, isSealingKeyName, SEALING_KEY_NAME_HINT } from "./settings/sealing-keys";
+import { SecretString } from "./settings/secret";
 import type { ArgoCdOptions, ExternalSecretsOptions, FluxOptions, PodSecurity, RepositoryArgs, RootAppArgs, SealedSecretsOptions, SealingKeyArgs } from "./args";
 import type { ArgsChecker } from "./validation";
 

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { EXTERNAL_SECRETS, MANAGED_BY_LABELS, OWNED_ANNOTATIONS, componentToken, podSecurityLabels } from "../bootstrap/defaults";
-import { externalSecretsValues } from "../bootstrap/helm-values";
+import { EXTERNAL_SECRETS, MANAGED_BY_LABELS, OWNED_ANNOTATIONS, componentToken, podSecurityLabels } from "./defaults";
+import { externalSecretsValues } from "./builders/helm-values";
 import type { ExternalSecretsOptions, PodSecurity } from "./args";
 import { chartInputs } from "./chart-source";
 import { checkExternalSecretsOptions, checkPodSecurity } from "./checks";

@@ -1,8 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { FLUX, MANAGED_BY_LABELS, OWNED_ANNOTATIONS, REPO_SECRET_NAME, componentToken, podSecurityLabels } from "../bootstrap/defaults";
-import { fluxValues } from "../bootstrap/helm-values";
-import { fluxGitSecretData, fluxGitUrl, gitRepositorySpec, kustomizationSpec } from "../bootstrap/manifests";
+import { FLUX, MANAGED_BY_LABELS, OWNED_ANNOTATIONS, REPO_SECRET_NAME, componentToken, podSecurityLabels } from "./defaults";
+import { fluxValues } from "./builders/helm-values";
+import { fluxGitSecretData, fluxGitUrl, gitRepositorySpec, kustomizationSpec } from "./builders/manifests";
 import { AgeKeySecret } from "./age-key-secret";
 import type { FluxOptions, PodSecurity, RepositoryArgs, RootAppArgs } from "./args";
 import { chartInputs } from "./chart-source";

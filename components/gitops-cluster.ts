@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { checkExternalSecretsNamespace, checkOtherReconcilerUnset, readReconciler } from "../bootstrap/config";
-import { ARGOCD, EXTERNAL_SECRETS, FLUX, SEALED_SECRETS, componentToken } from "../bootstrap/defaults";
+import { checkOtherReconcilerUnset, readReconciler } from "./settings/bootstrap-config";
+import { checkExternalSecretsNamespace } from "./settings/external-secrets";
+import { ARGOCD, EXTERNAL_SECRETS, FLUX, SEALED_SECRETS, componentToken } from "./defaults";
 import type { ArgoCdOptions, ExternalSecretsOptions, FluxOptions, PodSecurity, RepositoryArgs, RootAppArgs, SealedSecretsOptions } from "./args";
 import { Reconciler } from "./args";
 import { ArgoCd } from "./argocd";

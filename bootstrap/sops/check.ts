@@ -7,7 +7,7 @@
 import type { KeyObject } from "node:crypto";
 import { type ExternalSecretsInRepo, externalSecretsIn, missingStores } from "../external-secrets/refs";
 import { type SealedSecretResult, checkSealedFiles, sealedSecretRefs } from "../sealed-secrets/check";
-import { AgeIdentities } from "./age";
+import { AgeIdentities } from "../../components/settings/age-identities";
 import { DEFAULT_MAX_FILE_BYTES, type GitCredentials, ReadInterrupted, type RepositorySnapshot, readRepository } from "./repository";
 import { type Scope, type ScopeRoots, walkScope } from "./scope";
 import { type SopsConfig, configFor, coveringRule, parseSopsConfig, ruleFor } from "./sops-config";

@@ -1,7 +1,7 @@
 /** The repository check runs before anything is registered: a failing key leaves nothing half-applied. */
 import * as age from "age-encryption";
 import * as pulumi from "@pulumi/pulumi";
-import { resolveConfig } from "../../bootstrap/config";
+import { resolveConfig } from "../../bootstrap/config/stack-config";
 import { bootstrap, verifyRepoSecretsBeforeUp } from "../../bootstrap/program";
 import type { RepoSecretsCheck } from "../../bootstrap/program";
 

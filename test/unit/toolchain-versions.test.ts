@@ -4,7 +4,7 @@
  */
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
-import { ARGOCD, FLUX, SEALED_SECRETS } from "../../bootstrap/defaults";
+import { ARGOCD, FLUX, SEALED_SECRETS } from "../../components/defaults";
 
 const BUILD_SH = path.join(__dirname, "..", "e2e", "toolchain", "build.sh");
 

@@ -3,8 +3,8 @@
  * stack's, Argo CD tracking by annotation and by label, Flux inventories, HelmReleases' Helm
  * releases, owner chains, Endpoints), and what is left: would be lost, or data.
  */
-import { type AuditFacts, type Classified, classify } from "../../../bootstrap/audit/classify";
-import type { ObjectMeta } from "../../../bootstrap/audit/list";
+import { type AuditFacts, type Classified, classify } from "../../../bootstrap/rebuild-audit/classify";
+import type { ObjectMeta } from "../../../bootstrap/cluster/list";
 
 let uid = 0;
 function obj(kind: string, name: string, extra: Partial<ObjectMeta> & { ns?: string } = {}): ObjectMeta {
