@@ -65,8 +65,9 @@ test("the sniffer finds a marker split across chunks, however small, and a NUL o
   expect(sniff("plain text so", "ps: x").mentionsSops).toBe(true);
   expect(sniff("E", "N", "C", "[AES256_G", "CM,data:").mentionsSops).toBe(true);
   expect(sniff("kind: Sealed", "Secret").mentionsSealedSecret).toBe(true);
+  expect(sniff("apiVersion: external-secrets", ".io/v1").mentionsExternalSecrets).toBe(true);
   expect(sniff("kind: Git", "Repo", "sitory").mentionsGitOpsKind).toBe(true);
-  expect(sniff("so", "x", "ps")).toEqual({ binary: false, mentionsSops: false, mentionsSealedSecret: false, mentionsGitOpsKind: false });
+  expect(sniff("so", "x", "ps")).toEqual({ binary: false, mentionsSops: false, mentionsSealedSecret: false, mentionsExternalSecrets: false, mentionsGitOpsKind: false });
   expect(sniff("a\0b").binary).toBe(true);
   expect(sniff("x".repeat(8000), "\0").binary).toBe(false);
 });
