@@ -18,7 +18,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as YAML from "yaml";
 import { main as cli } from "../../bootstrap/cli";
-import { PROJECT_DIR, openStack, releaseDeletedApplications, requireToolchain } from "../e2e/harness";
+import { openStack, releaseDeletedApplications, requireToolchain } from "../e2e/harness";
 import { type Sandbox, startSandbox } from "../e2e/sandbox";
 import { toolchainEnv } from "../e2e/toolchain";
 
@@ -32,11 +32,12 @@ interface Rendered {
 }
 
 /** What `render` shows for the stack, one file per resource, in the program's creation order. */
-async function renderStack(outDir: string): Promise<Rendered[]> {
+async function renderStack(outDir: string, projectDir: string): Promise<Rendered[]> {
   let err = "";
-  const code = await cli(["render", "--stack", STACK, "--show-secrets", "--out", outDir], { stdout: () => undefined, stderr: (s) => void (err += s), env: process.env, projectDir: PROJECT_DIR });
+  const code = await cli(["render", "--stack", STACK, "--show-secrets", "--out", outDir], { stdout: () => undefined, stderr: (s) => void (err += s), env: process.env, projectDir });
   if (code !== 0) throw new Error(`render failed: ${err}`);
-  const docs = fs.readdirSync(outDir).sort().map((f) => {
+  // The folder's own marker file (output-files.ts) starts with a dot and is no resource.
+  const docs = fs.readdirSync(outDir).filter((f) => !f.startsWith(".")).sort().map((f) => {
     const doc = YAML.parse(fs.readFileSync(path.join(outDir, f), "utf8"));
     return { file: path.join(outDir, f), kind: doc.kind ?? (doc.chart ? "HelmRelease" : ""), doc };
   });
@@ -45,7 +46,7 @@ async function renderStack(outDir: string): Promise<Rendered[]> {
 }
 
 /** The floor: the rendered objects applied with kubectl and helm, one after the other. */
-function applyByHand(sandbox: Sandbox, rendered: readonly Rendered[], workDir: string): number {
+function applyByHand(sandbox: Sandbox, rendered: readonly Rendered[], workDir: string, projectDir: string): number {
   const env = toolchainEnv({ KUBECONFIG: sandbox.kubeconfig });
   const run = (bin: string, args: string[]) => execFileSync(bin, args, { env, stdio: ["ignore", "pipe", "pipe"] });
   const started = performance.now();
@@ -53,7 +54,7 @@ function applyByHand(sandbox: Sandbox, rendered: readonly Rendered[], workDir: s
     if (r.kind === "HelmRelease") {
       const values = path.join(workDir, "values.yaml");
       fs.writeFileSync(values, YAML.stringify(r.doc.values));
-      run("helm", ["upgrade", "--install", r.doc.helmRelease, path.resolve(PROJECT_DIR, r.doc.chart), "--namespace", r.doc.namespace, "--values", values, "--wait", "--timeout", "600s"]);
+      run("helm", ["upgrade", "--install", r.doc.helmRelease, path.resolve(projectDir, r.doc.chart), "--namespace", r.doc.namespace, "--values", values, "--wait", "--timeout", "600s"]);
     } else {
       run("kubectl", ["apply", "--server-side", "-f", r.file]);
     }
@@ -89,13 +90,14 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-bootstrap-bench-up-"));
   const sandbox = await startSandbox({ dir: path.join(dir, "cluster") });
   try {
+    // The scratch project holds the cached charts where the stack file points (charts.ts).
+    const { stack, workDir } = await openStack(dir, STACK, sandbox.kubeconfig);
     fs.mkdirSync(path.join(dir, "render"));
-    const rendered = await renderStack(path.join(dir, "render"));
-    const { stack } = await openStack(dir, STACK, sandbox.kubeconfig);
+    const rendered = await renderStack(path.join(dir, "render"), workDir);
     const floor: number[] = [];
     const up: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      const f = applyByHand(sandbox, rendered, dir);
+      const f = applyByHand(sandbox, rendered, dir, workDir);
       floor.push(f);
       removeByHand(sandbox, rendered);
 
