@@ -23,6 +23,8 @@ import { WITHIN_GRACE, type AppRecord, type PhaseName, type PhaseRecord, type Ph
 import { type ExpectedSecret, expectedSealedSecrets, expectedSecrets, judgedOnly } from "./secrets";
 import { applicationSetStatusReader, applicationStatusReader, helmReleaseStatusReader, kustomizationStatusReader } from "./status";
 import { type ClusterIdentity, describeIdentity, identityChange, readClusterIdentity } from "./target";
+import { type RecoveryTimeSplit, formatSplit, splitRecoveryTime } from "./time-split";
+import type { UpTiming } from "./up-timing";
 import { type WaitOptions, type WaitResult, type WatchedKind, progressLine, waitForConvergence } from "./wait";
 
 /** What to watch for a stack's reconciler, and its root object. */
@@ -122,8 +124,10 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
   let apps: AppRecord[] = [];
   let secrets: SecretRecord[] = [];
   let changes: Record<string, number> = {};
+  let upTiming: UpTiming | undefined;
   let outcome: RunOutcome = "failed";
   let recoveryTimeMs: number | undefined;
+  let timeSplit: RecoveryTimeSplit | undefined;
   let deployStarted = false;
   let snapshot: RepositorySnapshot | undefined;
   // Other environments' files in the same repository: neither judged nor expected in this cluster.
@@ -235,7 +239,9 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
       }
       deployStarted = true;
       try {
-        changes = { ...(await o.engine.up(o.out, o.signal)).changes };
+        const result = await o.engine.up(o.out, o.signal);
+        changes = { ...result.changes };
+        upTiming = result.timing;
       } catch (e) {
         checkInterrupt();
         const message = firstLines(e);
@@ -314,6 +320,8 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
       outcome = "recovered";
       recoveryTimeMs = Date.now() - t0;
       o.out(`✔ recovered in ${seconds(recoveryTimeMs)}: ${apps.filter((a) => !a.deleted).length} app(s) synced and healthy`);
+      timeSplit = splitRecoveryTime(recoveryTimeMs, phases, upTiming);
+      if (timeSplit) o.out(`  ${formatSplit(timeSplit)}`);
       return "next";
     },
   };
@@ -412,6 +420,7 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
       finishedAt: new Date().toISOString(),
       outcome,
       recoveryTimeMs,
+      ...(timeSplit ? { timeSplit } : {}),
       phases,
       apps,
       secrets,
