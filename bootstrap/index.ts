@@ -1,5 +1,10 @@
-// The Pulumi program (Pulumi.yaml `main: bootstrap/`). Thin: all logic lives in program.ts.
+// The Pulumi program (Pulumi.yaml `main: bootstrap/pulumi-program.js` loads it, compiled or not).
+// Thin: all logic lives in program.ts.
 import * as path from "node:path";
 import { bootstrap, rawConfigFromPulumi } from "./program";
 
-export = async () => bootstrap(rawConfigFromPulumi(path.resolve(__dirname, "..")));
+// The project folder (Pulumi.yaml, stacks/): above bootstrap/, or above dist/bootstrap/ once compiled.
+const above = path.resolve(__dirname, "..");
+const projectDir = path.basename(above) === "dist" ? path.dirname(above) : above;
+
+export = async () => bootstrap(rawConfigFromPulumi(projectDir));

@@ -26,6 +26,8 @@ import { findExternalSecrets } from "./external-secrets";
 import { type ExternalSecretsInRepo, externalSecretsUnder } from "../external-secrets/refs";
 import { applicationSetStatusReader, applicationStatusReader, helmReleaseStatusReader, kustomizationStatusReader } from "./status";
 import { type ClusterIdentity, describeIdentity, identityChange, readClusterIdentity } from "./target";
+import { type RecoveryTimeSplit, formatSplit, splitRecoveryTime } from "../shared/time-split";
+import type { UpTiming } from "../shared/up-timing";
 import { type WaitOptions, type WaitResult, type WatchedKind, progressLine, waitForConvergence } from "./wait";
 
 /** What to watch for a stack's reconciler, and its root object. */
@@ -128,8 +130,10 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
   let apps: AppRecord[] = [];
   let secrets: SecretRecord[] = [];
   let changes: Record<string, number> = {};
+  let upTiming: UpTiming | undefined;
   let outcome: RunOutcome = "failed";
   let recoveryTimeMs: number | undefined;
+  let timeSplit: RecoveryTimeSplit | undefined;
   let deployStarted = false;
   let snapshot: RepositorySnapshot | undefined;
   // Other environments' files in the same repository: neither judged nor expected in this cluster.
@@ -244,7 +248,9 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
       }
       deployStarted = true;
       try {
-        changes = { ...(await o.engine.up(o.out, o.signal)).changes };
+        const result = await o.engine.up(o.out, o.signal);
+        changes = { ...result.changes };
+        upTiming = result.timing;
       } catch (e) {
         checkInterrupt();
         const message = firstLines(e);
@@ -332,6 +338,8 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
       outcome = "recovered";
       recoveryTimeMs = Date.now() - t0;
       o.out(`✔ recovered in ${seconds(recoveryTimeMs)}: ${apps.filter((a) => !a.deleted).length} app(s) synced and healthy`);
+      timeSplit = splitRecoveryTime(recoveryTimeMs, phases, upTiming);
+      if (timeSplit) o.out(`  ${formatSplit(timeSplit)}`);
       return "next";
     },
   };
@@ -430,6 +438,7 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
       finishedAt: new Date().toISOString(),
       outcome,
       recoveryTimeMs,
+      ...(timeSplit ? { timeSplit } : {}),
       phases,
       apps,
       secrets,

@@ -5,6 +5,7 @@
  * repository URL is passed through `redactUrl` by the caller).
  */
 import { safeJson, safeLine, safeXmlText } from "./terminal-text";
+import type { RecoveryTimeSplit } from "./time-split";
 
 /** How a problem that had not yet lasted the failure grace when the wait ended is marked. */
 export const WITHIN_GRACE = "still within the failure grace when the wait ended";
@@ -70,6 +71,8 @@ export interface RunReport {
   readonly outcome: RunOutcome;
   /** From the start of the run to the moment everything was back (verified); only when recovered. */
   readonly recoveryTimeMs?: number;
+  /** The recovery time split into this tool's own time and Helm's and the reconciler's; only when recovered. */
+  readonly timeSplit?: RecoveryTimeSplit;
   readonly phases: readonly PhaseRecord[];
   readonly apps: readonly AppRecord[];
   readonly secrets: readonly SecretRecord[];
@@ -114,6 +117,13 @@ export function formatMarkdown(r: RunReport): string {
     "| --- | --- | --- | --- | --- |",
     ...r.phases.map((p) => `| ${p.name} | ${icon[p.status]} ${p.status} | +${seconds(p.startMs)} | ${seconds(p.durationMs)} | ${mdCell(p.detail ?? "")} |`),
   ];
+  if (r.timeSplit) {
+    const t = r.timeSplit;
+    const share = (ms: number): string => `${t.recoveryMs > 0 ? Math.round((ms / t.recoveryMs) * 100) : 0}%`;
+    lines.push("", "## Where the recovery time went", "", "| part | time | share |", "| --- | --- | --- |");
+    lines.push(`| **this tool's own time** | ${seconds(t.ownMs)} | ${share(t.ownMs)} |`, ...t.ownParts.map((p) => `| – ${mdCell(p.name)} | ${seconds(p.ms)} | ${share(p.ms)} |`));
+    lines.push(`| Helm (install and wait) | ${seconds(t.helmMs)} | ${share(t.helmMs)} |`, `| the reconciler (until all synced and healthy) | ${seconds(t.reconcilerMs)} | ${share(t.reconcilerMs)} |`);
+  }
   if (r.failures.length > 0) lines.push("", "## Failures", "", ...r.failures.map((f) => `- ${mdCell(f)}`));
   const changes = Object.entries(r.changes).filter(([, n]) => n > 0);
   if (changes.length > 0) lines.push("", `Resource changes: ${changes.map(([op, n]) => `${op} ${n}`).join(", ")}.`);

@@ -127,6 +127,28 @@ describe("teardown and report on every exit after the guard", () => {
     expect(report.secrets).toEqual([{ file: "workloads/demo-secret/demo-credentials.sops.yaml", name: "demo-credentials", namespace: "demo-secret", found: true }]);
   });
 
+  it("a recovery with the engine's timing reports where its time went: own time, Helm, the reconciler; in the report and on the terminal", async () => {
+    const engine = new RecordingEngine();
+    engine.up = async () => {
+      await new Promise((r) => setTimeout(r, 30));
+      return { changes: { create: 5 }, timing: { engineStartMs: 5, helmMs: 10, totalMs: 20 } };
+    };
+    const { report, output } = await drill(cluster([THROWAWAY]), engine);
+    const split = report.timeSplit!;
+    expect(split.helmMs).toBe(10);
+    expect(split.recoveryMs).toBe(report.recoveryTimeMs);
+    expect(split.ownMs).toBe(split.recoveryMs - split.helmMs - split.reconcilerMs);
+    expect(split.ownParts.reduce((n, p) => n + p.ms, 0)).toBe(split.ownMs);
+    expect(output).toMatch(/this tool's own time \d+\.\d s \(\d+%: .*engine start 0\.0 s.*\); Helm 0\.0 s; the reconciler/);
+    expect(written().timeSplit).toEqual(split);
+    expect(fs.readFileSync(path.join(reportDir, "report.md"), "utf8")).toContain("## Where the recovery time went");
+  });
+
+  it("without the engine's timing, no split (rather than one that would call Helm's time the tool's)", async () => {
+    const { report } = await drill(cluster([THROWAWAY]), new RecordingEngine());
+    expect(report.timeSplit).toBeUndefined();
+  });
+
   it("a failed wait also reports the problems still within their grace (an ApplicationSet's generator error while the root holding it failed first)", async () => {
     const t = Date.now();
     const message = "error generating params from git: unable to resolve 'no-such-branch' to a commit SHA";
