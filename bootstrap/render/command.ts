@@ -22,6 +22,8 @@ export interface RenderedResource {
   readonly type: string;
   readonly name: string;
   readonly inputs: Record<string, unknown>;
+  /** The resources it waits for (`dependsOn`): what `up` creates before it. */
+  readonly after?: readonly string[];
 }
 
 export interface RenderResult {
@@ -90,9 +92,15 @@ export async function renderProgram(
   // Resources reach the mocks once their inputs resolve, in no fixed order; they are shown in
   // the order the program constructs them, which a stack transformation sees.
   const constructed: string[] = [];
+  const waitsFor = new Map<string, string[]>();
   let failure: { error: unknown } | undefined;
   const exported = await pulumi.runtime.runInPulumiStack(async () => {
-    pulumi.runtime.registerStackTransformation((args) => void constructed.push(`${args.type}::${args.name}`));
+    pulumi.runtime.registerStackTransformation((args) => {
+      constructed.push(`${args.type}::${args.name}`);
+      const deps = ([] as unknown[]).concat(args.opts.dependsOn ?? []).filter((d): d is pulumi.Resource => pulumi.Resource.isInstance(d));
+      if (deps.length > 0) waitsFor.set(`${args.type}::${args.name}`, deps.map((d) => (d as unknown as { __name: string }).__name));
+      return undefined;
+    });
     try {
       return await program();
     } catch (error) {
@@ -106,7 +114,11 @@ export async function renderProgram(
   // Registrations are asynchronous: wait until every outstanding one has reached the mocks.
   await pulumi.runtime.disconnect();
   const position = (r: RenderedResource): number => constructed.indexOf(`${r.type}::${r.name}`);
-  return { resources: [...resources].sort((a, b) => position(a) - position(b)), outputs: unwrapSecrets(outputs, showSecrets) as Obj };
+  const withOrder = resources.map((r) => {
+    const after = waitsFor.get(`${r.type}::${r.name}`);
+    return after ? { ...r, after } : r;
+  });
+  return { resources: withOrder.sort((a, b) => position(a) - position(b)), outputs: unwrapSecrets(outputs, showSecrets) as Obj };
 }
 
 /** A resource as the YAML a person reads: a Kubernetes manifest, or a Helm release summary. */
@@ -154,7 +166,7 @@ export interface WriteOptions {
 
 /** Writes one file per resource into outDir, or a multi-document YAML stream to stdout. */
 export function writeRender(result: RenderResult, stack: string, opts: WriteOptions): void {
-  const docs = result.resources.map((r, i) => ({ file: fileName(i, r), header: `# ${r.type} ${r.name}`, doc: toDocument(r) }));
+  const docs = result.resources.map((r, i) => ({ file: fileName(i, r), header: `# ${r.type} ${r.name}${r.after ? `\n# after: ${r.after.join(", ")}` : ""}`, doc: toDocument(r) }));
   if (opts.outDir) {
     const files = docs.map((d) => ({ name: d.file, text: `${d.header}\n${YAML.stringify(d.doc, { lineWidth: 0 })}` }));
     const written = writeOutputFolder(opts.outDir, renderFolder(opts.showSecrets), files);

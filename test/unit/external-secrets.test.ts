@@ -122,7 +122,7 @@ describe.each(["argocd", "flux"] as const)("%s: the program's order", (reconcile
   });
 });
 
-test("render shows the operator's release and the credentials with their values redacted", async () => {
+test("render shows the operator's release, the credentials with their values redacted, and the order up follows", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "render-eso-"));
   try {
     fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: gitops-bootstrap\nruntime: nodejs\nstackConfigDir: stacks\n");
@@ -139,6 +139,9 @@ test("render shows the operator's release and the credentials with their values 
     const credential = docs(stdout).find((d) => d.kind === "Secret" && d.metadata?.name === "vault-token");
     expect(credential).toMatchObject({ metadata: { namespace: "external-secrets" }, stringData: { token: "<redacted>" } });
     expect(docs(stdout).find((d) => d.helmRelease === "external-secrets")).toMatchObject({ chart: "external-secrets", namespace: "external-secrets" });
+    // The order up follows: the credentials before the operator, the operator before the root.
+    expect(stdout).toContain("# kubernetes:helm.sh/v3:Release gitops-external-secrets-release\n# after: gitops-external-secrets-namespace, gitops-external-secrets-credential-vault-token\n");
+    expect(stdout).toMatch(/# kubernetes:argoproj.io\/v1alpha1:Application gitops-root-application\n# after: gitops-argocd-release, gitops-external-secrets-release\n/);
   } finally {
     fs.rmSync(dir, { recursive: true });
   }
