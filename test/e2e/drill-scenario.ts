@@ -13,7 +13,7 @@ import { type ArgoControllers, startArgoControllers } from "./argo-controllers";
 import { pointArgoExampleAt, pointStackAt } from "./demo-repo";
 import { type FluxControllers, startFluxControllers } from "./flux-controllers";
 import { type GitServer, startGitServer } from "./git-server";
-import { PROJECT_DIR } from "./harness";
+import { PROJECT_DIR, type TestCluster } from "./harness";
 
 /** The name the example repository is served under. */
 export const DEMO_REPO = "gitops-bootstrap";
@@ -74,6 +74,21 @@ export function startDrillProcess(options: DrillProcessOptions): Drill {
 }
 
 export const readDrillReport = (reportDir: string): RunReport => JSON.parse(fs.readFileSync(path.join(reportDir, "report.json"), "utf8"));
+
+/**
+ * Back to a fresh cluster for the next drill: only the default namespaces. The drill's teardown
+ * leaves what the reconciler created outside its own objects (Argo CD's CreateNamespace
+ * namespaces), and what a failed drill left behind.
+ */
+export async function emptyCluster(cluster: TestCluster): Promise<void> {
+  // Applications left by a failed scenario would hold their namespace in Terminating; their
+  // ApplicationSets first, or the applicationset-controller creates them again, finalizers and all.
+  cluster.kubectl(["delete", "applicationsets.argoproj.io", "--all", "-A", "--wait=true"]);
+  const left = JSON.parse(cluster.kubectl(["get", "applications.argoproj.io", "-A", "-o", "json"])).items as { metadata: { name: string; namespace: string } }[];
+  for (const a of left) cluster.kubectl(["patch", "applications.argoproj.io", a.metadata.name, "-n", a.metadata.namespace, "--type=merge", "-p", '{"metadata":{"finalizers":null}}']);
+  const namespaces = JSON.parse(cluster.kubectl(["get", "namespaces", "-o", "json"])).items.map((n: { metadata: { name: string } }) => n.metadata.name) as string[];
+  for (const n of namespaces) if (!["default", "kube-system", "kube-public", "kube-node-lease"].includes(n)) cluster.kubectl(["delete", "namespace", n, "--wait=true", "--timeout=120s"]);
+}
 
 export interface GitOpsSide<Controllers> {
   readonly git: GitServer;

@@ -17,7 +17,7 @@ import * as path from "node:path";
 import { type RunReport, seconds } from "../../bootstrap/shared/drill-report";
 import type { ArgoControllers } from "./argo-controllers";
 import { type ExpectedSecret, clusterSecretDigests, expectedSecret } from "./demo-repo";
-import { DEMO_REPO, type Drill, type GitOpsSide, readDrillReport, startArgoSide, startDrillProcess, startFluxSide } from "./drill-scenario";
+import { DEMO_REPO, type Drill, type GitOpsSide, emptyCluster, readDrillReport, startArgoSide, startDrillProcess, startFluxSide } from "./drill-scenario";
 import type { FluxControllers } from "./flux-controllers";
 import type { GitServer } from "./git-server";
 import { PROJECT_DIR, type TestCluster, cliEnv, openCluster, requireToolchain, scratchProject, tempDir } from "./harness";
@@ -65,16 +65,6 @@ function startDrill(extra: readonly string[] = [], stack = "sandbox", repo: stri
 const readReport = (d: Drill): RunReport => readDrillReport(d.reportDir);
 const namespaces = (): string[] => JSON.parse(cluster.kubectl(["get", "namespaces", "-o", "json"])).items.map((n: { metadata: { name: string } }) => n.metadata.name);
 
-/** Back to a fresh cluster for the next scenario: only the default namespaces. */
-async function emptyCluster(): Promise<void> {
-  // Applications left by a failed scenario would hold their namespace in Terminating; their
-  // ApplicationSets first, or the applicationset-controller creates them again, finalizers and all.
-  cluster.kubectl(["delete", "applicationsets.argoproj.io", "--all", "-A", "--wait=true"]);
-  const left = JSON.parse(cluster.kubectl(["get", "applications.argoproj.io", "-A", "-o", "json"])).items as { metadata: { name: string; namespace: string } }[];
-  for (const a of left) cluster.kubectl(["patch", "applications.argoproj.io", a.metadata.name, "-n", a.metadata.namespace, "--type=merge", "-p", '{"metadata":{"finalizers":null}}']);
-  for (const n of namespaces()) if (!["default", "kube-system", "kube-public", "kube-node-lease"].includes(n)) cluster.kubectl(["delete", "namespace", n, "--wait=true", "--timeout=120s"]);
-}
-
 /** Everything the drill deployed is gone again: the reconciler's namespace and its objects. */
 function expectTornDown(d: Drill, namespace = "argocd", resource = "applications.argoproj.io"): void {
   expect(readReport(d).phases.find((p) => p.name === "destroy")).toMatchObject({ status: "ok" });
@@ -94,7 +84,7 @@ const secretValuesToHide = (secret: ExpectedSecret) => secret.values.filter((v) 
 const clusterDigests = (secret: ExpectedSecret) => clusterSecretDigests((a) => cluster.kubectl(a), secret.name, secret.namespace);
 
 afterEach(async () => {
-  await emptyCluster();
+  await emptyCluster(cluster);
 });
 
 test("the guard refuses a cluster that is not empty, says why, and deploys nothing", async () => {
