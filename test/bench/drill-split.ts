@@ -69,7 +69,8 @@ async function runRounds(scenario: Scenario, dir: string, cluster: TestCluster, 
       const report = readDrillReport(reportDir);
       if (!report.timeSplit) throw new Error(`the drill's report.json has no timeSplit (outcome ${report.outcome}); its output:\n${drill.stderr()}`);
       const share = ownShare(report.timeSplit);
-      const parts = report.timeSplit.ownParts.map((p) => `${p.name} ${s(p.ms)}`).join(", ");
+      // Parts under 0.05 s would print as 0.0 s.
+      const parts = report.timeSplit.ownParts.filter((p) => p.ms >= 50).map((p) => `${p.name} ${s(p.ms)}`).join(", ");
       console.log(`  ${scenario.label} round ${round}: ${splitLine(report.timeSplit, share, scenario.label)} ${verdict(share)}; own: ${parts}`);
       splits.push(report.timeSplit);
       await emptyCluster(cluster);
