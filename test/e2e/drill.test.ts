@@ -11,14 +11,15 @@
  * chart's pods would be is those processes; the chart itself is the local stand-in
  * test/e2e/charts/argo-cd (charts cannot be downloaded here), installed by the real Helm.
  */
-import { ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { type RunReport, seconds } from "../../bootstrap/shared/drill-report";
-import { type ArgoControllers, startArgoControllers } from "./argo-controllers";
-import { type ExpectedSecret, clusterSecretDigests, expectedSecret, pointArgoExampleAt, pointStackAt } from "./demo-repo";
-import { type FluxControllers, startFluxControllers } from "./flux-controllers";
-import { type GitServer, startGitServer } from "./git-server";
+import type { ArgoControllers } from "./argo-controllers";
+import { type ExpectedSecret, clusterSecretDigests, expectedSecret } from "./demo-repo";
+import { DEMO_REPO, type Drill, type GitOpsSide, emptyCluster, readDrillReport, startArgoSide, startDrillProcess, startFluxSide } from "./drill-scenario";
+import type { FluxControllers } from "./flux-controllers";
+import type { GitServer } from "./git-server";
 import { PROJECT_DIR, type TestCluster, cliEnv, openCluster, requireToolchain, scratchProject, tempDir } from "./harness";
 
 jest.setTimeout(10 * 60 * 1000);
@@ -49,17 +50,6 @@ afterAll(async () => {
   else if (dir) process.stderr.write(`kept ${dir}\n`);
 });
 
-interface Drill {
-  readonly child: ChildProcess;
-  readonly reportDir: string;
-  stderr(): string;
-  /** Resolves when stderr shows `text`. */
-  waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
-  exit: Promise<number>;
-  /** The exit code, after checking it is `expected` (else fails with the drill's output). */
-  exited(expected: number): Promise<number>;
-}
-
 /**
  * `drill` on the Argo CD sandbox stack (or another stack), with `extra` flags. The repository is
  * read from `repo`, a checkout of the example; with `repo` null, from the stack's repo.url.
@@ -68,49 +58,12 @@ interface Drill {
 function startDrill(extra: readonly string[] = [], stack = "sandbox", repo: string | null = "examples/gitops-repo", logs: () => string = () => ""): Drill {
   const reportDir = path.join(dir, `report-${++run}`);
   const checkout = repo === null ? [] : ["--repo-checkout", path.join(PROJECT_DIR, repo)];
-  const args = ["drill", "--stack", stack, "--kubeconfig", cluster.kubeconfig, ...checkout, "--report-dir", reportDir, "--timeout", "3m", "--failure-grace", "3s", ...extra];
-  const child = spawn(process.execPath, [cli, ...args], { env: cliEnv(dir), stdio: ["ignore", "pipe", "pipe"] });
-  let err = "";
-  const waiters: { text: string | RegExp; resolve: () => void }[] = [];
-  const matches = (t: string | RegExp) => (typeof t === "string" ? err.includes(t) : t.test(err));
-  child.stderr!.on("data", (d: Buffer) => {
-    err += d.toString();
-    for (const w of waiters.splice(0)) (matches(w.text) ? w.resolve() : waiters.push(w));
-  });
-  child.stdout!.resume();
-  const exit = new Promise<number>((resolve) => child.on("exit", (code, signal) => resolve(code ?? (signal ? 128 : -1))));
-  return {
-    child,
-    reportDir,
-    stderr: () => err,
-    exit,
-    exited: async (expected) => {
-      const code = await exit;
-      if (code !== expected) throw new Error(`drill exited ${code}, expected ${expected}; its output:\n${err}\n${logs()}`);
-      return code;
-    },
-    waitFor: (text, timeoutMs = 120_000) =>
-      new Promise<void>((resolve, reject) => {
-        if (matches(text)) return resolve();
-        const timer = setTimeout(() => reject(new Error(`drill output never showed ${text}:\n${err}`)), timeoutMs);
-        waiters.push({ text, resolve: () => (clearTimeout(timer), resolve()) });
-        void exit.then(() => setTimeout(() => (matches(text) ? resolve() : reject(new Error(`drill exited before showing ${text}:\n${err}`))), 50));
-      }),
-  };
+  const args = ["--stack", stack, "--kubeconfig", cluster.kubeconfig, ...checkout, "--report-dir", reportDir, "--timeout", "3m", "--failure-grace", "3s", ...extra];
+  return startDrillProcess({ cli, env: cliEnv(dir), args, reportDir, logs });
 }
 
-const readReport = (d: Drill): RunReport => JSON.parse(fs.readFileSync(path.join(d.reportDir, "report.json"), "utf8"));
+const readReport = (d: Drill): RunReport => readDrillReport(d.reportDir);
 const namespaces = (): string[] => JSON.parse(cluster.kubectl(["get", "namespaces", "-o", "json"])).items.map((n: { metadata: { name: string } }) => n.metadata.name);
-
-/** Back to a fresh cluster for the next scenario: only the default namespaces. */
-async function emptyCluster(): Promise<void> {
-  // Applications left by a failed scenario would hold their namespace in Terminating; their
-  // ApplicationSets first, or the applicationset-controller creates them again, finalizers and all.
-  cluster.kubectl(["delete", "applicationsets.argoproj.io", "--all", "-A", "--wait=true"]);
-  const left = JSON.parse(cluster.kubectl(["get", "applications.argoproj.io", "-A", "-o", "json"])).items as { metadata: { name: string; namespace: string } }[];
-  for (const a of left) cluster.kubectl(["patch", "applications.argoproj.io", a.metadata.name, "-n", a.metadata.namespace, "--type=merge", "-p", '{"metadata":{"finalizers":null}}']);
-  for (const n of namespaces()) if (!["default", "kube-system", "kube-public", "kube-node-lease"].includes(n)) cluster.kubectl(["delete", "namespace", n, "--wait=true", "--timeout=120s"]);
-}
 
 /** Everything the drill deployed is gone again: the reconciler's namespace and its objects. */
 function expectTornDown(d: Drill, namespace = "argocd", resource = "applications.argoproj.io"): void {
@@ -131,7 +84,7 @@ const secretValuesToHide = (secret: ExpectedSecret) => secret.values.filter((v) 
 const clusterDigests = (secret: ExpectedSecret) => clusterSecretDigests((a) => cluster.kubectl(a), secret.name, secret.namespace);
 
 afterEach(async () => {
-  await emptyCluster();
+  await emptyCluster(cluster);
 });
 
 test("the guard refuses a cluster that is not empty, says why, and deploys nothing", async () => {
@@ -156,9 +109,10 @@ test("the guard refuses a cluster that is not empty, says why, and deploys nothi
  * from the Git server too (no --repo-checkout). Every status the drill reports is Argo CD's own.
  */
 describe("Argo CD on the real repo-server and application-controller and a real Git server over HTTPS (sandbox stack)", () => {
-  const REPO = "gitops-bootstrap";
+  const REPO = DEMO_REPO;
   const SOPS_FILE = "examples/gitops-repo/workloads/demo-secret/demo-credentials.sops.yaml";
   const HELLO_DEPLOYMENT = "examples/gitops-repo/workloads/hello/deployment.yaml";
+  let side: GitOpsSide<ArgoControllers>;
   let git: GitServer;
   let argo: ArgoControllers;
   let secret: ExpectedSecret;
@@ -195,19 +149,16 @@ describe("Argo CD on the real repo-server and application-controller and a real 
     );
 
   beforeAll(async () => {
-    git = await startGitServer({ dir: path.join(dir, "argo-git"), repos: { [REPO]: { dir: PROJECT_DIR, include: ["examples/gitops-repo"] } } });
-    pointArgoExampleAt(git, REPO);
     // The scratch project's sandbox stack points at the test's Git server and trusts its CA.
-    pointStackAt(work, "sandbox", { url: git.url(REPO), revision: git.branch, caFile: git.caFile });
-    argo = await startArgoControllers({ dir: path.join(dir, "argo"), kubeconfig: cluster.kubeconfig, asChartPods: true });
+    side = await startArgoSide({ dir, kubeconfig: cluster.kubeconfig, work });
+    ({ git, controllers: argo } = side);
     secret = await expectedSecret(SOPS_FILE);
   });
 
   afterAll(async () => {
     if (figures.length) process.stderr.write(`argo cd drill figures:\n  ${figures.join("\n  ")}\n`);
     if (argo) process.stderr.write(`argo cd process restarts: ${JSON.stringify(argo.restarts())}\n`);
-    await argo?.stop();
-    await git?.stop();
+    await side?.stop();
   });
 
   const expectRecovered = (d: Drill, kept: boolean): RunReport => {
@@ -397,10 +348,11 @@ describe("Argo CD on the real repo-server and application-controller and a real 
  * `repo.caFile`. The drill reads the repository from that server too (no --repo-checkout).
  */
 describe("Flux on real controllers and a real Git server over HTTPS (flux-sandbox stack)", () => {
-  const REPO = "gitops-bootstrap";
+  const REPO = DEMO_REPO;
   const KUSTOMIZATIONS = "kustomizations.kustomize.toolkit.fluxcd.io";
   const SOPS_FILE = "examples/gitops-repo-flux/workloads/demo-secret/demo-credentials.sops.yaml";
   const ROOT_KUSTOMIZATION = "examples/gitops-repo-flux/apps/kustomization.yaml";
+  let side: GitOpsSide<FluxControllers>;
   let git: GitServer;
   let flux: FluxControllers;
   let secret: ExpectedSecret;
@@ -423,17 +375,15 @@ describe("Flux on real controllers and a real Git server over HTTPS (flux-sandbo
   };
 
   beforeAll(async () => {
-    git = await startGitServer({ dir: path.join(dir, "git"), repos: { [REPO]: { dir: PROJECT_DIR, include: ["examples/gitops-repo-flux"] } } });
     // The scratch project's flux-sandbox stack points at the test's Git server and trusts its CA.
-    pointStackAt(work, "flux-sandbox", { url: git.url(REPO), revision: git.branch, caFile: git.caFile });
-    flux = await startFluxControllers({ dir: path.join(dir, "flux"), kubeconfig: cluster.kubeconfig, asChartPods: true });
+    side = await startFluxSide({ dir, kubeconfig: cluster.kubeconfig, work });
+    ({ git, controllers: flux } = side);
     // What the Secret must hold: the test decrypts the SOPS file itself, with the stack's key.
     secret = await expectedSecret(SOPS_FILE);
   });
 
   afterAll(async () => {
-    await flux?.stop();
-    await git?.stop();
+    await side?.stop();
   });
 
   afterEach(() => {
