@@ -8,6 +8,7 @@ export { ArgoCd, type ArgoCdArgs } from "./components/argocd";
 export {
   type ArgoCdOptions,
   type BackoffArgs,
+  type ExternalSecretsOptions,
   type FluxOptions,
   PodSecurity,
   Reconciler,
@@ -17,8 +18,10 @@ export {
   type RootAppArgs,
   type SealedSecretsOptions,
   type SealingKeyArgs,
+  type StoreCredentialArgs,
   type SyncPolicyArgs,
 } from "./components/args";
+export { ExternalSecrets, type ExternalSecretsArgs } from "./components/external-secrets";
 export { Flux, type FluxArgs } from "./components/flux";
 export { GitOpsCluster, type GitOpsClusterArgs } from "./components/gitops-cluster";
 export { RootApplication, type RootApplicationArgs } from "./components/root-application";

@@ -12,9 +12,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { UsageError } from "./errors";
+import { UsageError } from "../components/errors";
 
-export { UsageError } from "./errors";
+export { UsageError } from "../components/errors";
 
 export interface CliIo {
   readonly stdout: (s: string) => void;
@@ -126,7 +126,7 @@ function buildProgram(io: CliIo, result: { code: number }, parseOnly = false): C
     .option("--post-quantum", "make a post-quantum (ML-KEM-768 + X25519) identity instead of X25519")
     .addHelpText("after", examples("gitops-bootstrap init --stack dev --repo-url https://git.example.com/platform/cluster-state.git --gitops-repo ../cluster-state"))
     .action(async (opts) => {
-      const { runInit } = load<typeof import("./init")>("./init");
+      const { runInit } = load<typeof import("./init/command")>("./init/command");
       result.code = await runInit(opts, io);
     });
 
@@ -136,7 +136,7 @@ function buildProgram(io: CliIo, result: { code: number }, parseOnly = false): C
     .option("--show-secrets", "show secret values instead of <redacted> (with --out: files 0600 in a 0700 folder)")
     .addHelpText("after", examples("gitops-bootstrap render --stack demo", "gitops-bootstrap render --stack prod --out render/prod"))
     .action(async (opts) => {
-      const { runRender } = load<typeof import("./render")>("./render");
+      const { runRender } = load<typeof import("./render/command")>("./render/command");
       result.code = await runRender(opts, io);
     });
 
@@ -163,7 +163,7 @@ function buildProgram(io: CliIo, result: { code: number }, parseOnly = false): C
       )}`,
     )
     .action(async (opts) => {
-      const { runCheck } = load<typeof import("./check")>("./check");
+      const { runCheck } = load<typeof import("./check/command")>("./check/command");
       result.code = await runCheck(opts, io);
     });
 
@@ -175,7 +175,7 @@ function buildProgram(io: CliIo, result: { code: number }, parseOnly = false): C
     .option("--prune", "drop the backup's keys the cluster does not hold (default: the backup keeps every key it has and adds the new ones)")
     .addHelpText("after", `\nExit status: 0 written (or unchanged), 1 no controller or no key in the cluster, a key under a name the controller\ndoes not give, or a key that differs from the backup's under the same name, 2 usage or config error.\n${examples("gitops-bootstrap backup-keys --stack prod --out sealed-secrets-keys.sops.yaml")}`)
     .action(async (opts) => {
-      const { runBackupKeys } = load<typeof import("./sealed-secrets/backup")>("./sealed-secrets/backup");
+      const { runBackupKeys } = load<typeof import("./backup-keys/command")>("./backup-keys/command");
       result.code = await runBackupKeys(opts, io);
     });
 

@@ -4,16 +4,17 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { BootstrapConfig, ConfigError, RawStackConfig, resolveConfig } from "./config";
+import { RawStackConfig, resolveConfig } from "./config/stack-config";
+import { BootstrapConfig, ConfigError } from "../components/settings/bootstrap-config";
 import { checkRepository, failsTheCheck, formatFileLine } from "./sops";
 import { notJudgedLine } from "./sops/report";
 import { RepositoryError, redactUrl } from "./sops/repository";
-import { stackGitCredentials, stackScope } from "./stack-repository";
-import { CONFIG_NAMESPACE } from "./defaults";
+import { stackGitCredentials, stackScope } from "./config/stack-repository";
+import { CONFIG_NAMESPACE } from "../components/defaults";
 import { type PodSecurity, Reconciler } from "../components/args";
 import { GitOpsCluster, type GitOpsClusterArgs } from "../components/gitops-cluster";
 import { undecryptedSecret } from "../components/validation";
-import type { SecretString } from "./secret";
+import type { SecretString } from "../components/settings/secret";
 
 // Public in the SDK's JavaScript, not in its typings: which config keys hold secrets.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -178,6 +179,7 @@ export function gitOpsClusterArgs(config: BootstrapConfig, raw: Pick<RawStackCon
   const { repo, rootApp } = config;
   const creds = repo.credentials;
   const sealed = config.sealedSecrets;
+  const eso = config.externalSecrets;
   return {
     reconciler: config.reconciler === "flux" ? Reconciler.Flux : Reconciler.ArgoCd,
     repo: {
@@ -207,6 +209,19 @@ export function gitOpsClusterArgs(config: BootstrapConfig, raw: Pick<RawStackCon
             ...pick(sealed, "chartVersion", "chartRepo", "namespace", "controllerName"),
             values: values(sealed.valuesSecret, sealed.values),
             keys: sealed.keys.map((k) => ({ name: k.name, certificate: k.certificate, privateKey: k.privateKey.reveal(), state: k.state })),
+          },
+        }
+      : {}),
+    ...(eso
+      ? {
+          externalSecrets: {
+            ...pick(eso, "chartVersion", "chartRepo", "namespace"),
+            values: values(eso.valuesSecret, eso.values),
+            credentials: eso.credentials.map((c) => ({
+              name: c.name,
+              type: c.type,
+              stringData: pulumi.secret(Object.fromEntries(Object.entries(c.stringData).map(([k, v]) => [k, v.reveal()]))),
+            })),
           },
         }
       : {}),

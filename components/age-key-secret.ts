@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { readNamespace } from "../bootstrap/config-fields";
-import { AGE_SECRET, MANAGED_BY_LABELS, OWNED_ANNOTATIONS, componentToken } from "../bootstrap/defaults";
+import { readNamespace } from "./settings/fields";
+import { AGE_SECRET, MANAGED_BY_LABELS, OWNED_ANNOTATIONS, componentToken } from "./defaults";
 import { checkAgeKey } from "./checks";
 import { ArgsChecker, argsPath } from "./validation";
 

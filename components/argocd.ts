@@ -1,8 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ARGOCD, MANAGED_BY_LABELS, OWNED_ANNOTATIONS, REPO_SECRET_NAME, componentToken, podSecurityLabels } from "../bootstrap/defaults";
-import { argoCdValues } from "../bootstrap/helm-values";
-import { repositorySecretData } from "../bootstrap/manifests";
+import { ARGOCD, MANAGED_BY_LABELS, OWNED_ANNOTATIONS, REPO_SECRET_NAME, componentToken, podSecurityLabels } from "./defaults";
+import { argoCdValues } from "./builders/helm-values";
+import { repositorySecretData } from "./builders/manifests";
 import { AgeKeySecret } from "./age-key-secret";
 import type { ArgoCdOptions, PodSecurity, RepositoryArgs } from "./args";
 import { chartInputs } from "./chart-source";

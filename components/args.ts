@@ -172,3 +172,38 @@ export interface SealedSecretsOptions {
    */
   readonly createNamespace?: boolean;
 }
+
+/**
+ * A credential the External Secrets Operator reaches its secret store with (a Vault token, cloud
+ * access keys, another cluster's ServiceAccount token): a Secret in the operator's namespace,
+ * created before the operator. A ClusterSecretStore references it with that namespace.
+ */
+export interface StoreCredentialArgs {
+  /** The Secret's name (it names a resource, so it is plain). */
+  readonly name: string;
+  /**
+   * The Secret's type: `Opaque`, `kubernetes.io/basic-auth`, `kubernetes.io/ssh-auth` or `kubernetes.io/tls`.
+   * @default "Opaque"
+   */
+  readonly type?: pulumi.Input<string>;
+  /** Its keys and text values; wrapped in `pulumi.secret`. */
+  readonly stringData: pulumi.Input<{ [key: string]: pulumi.Input<string> }>;
+}
+
+/** The External Secrets Operator's chart, its settings, and the store credentials created before it. */
+export interface ExternalSecretsOptions {
+  /** An exact external-secrets chart version. @default "0.16.2" */
+  readonly chartVersion?: pulumi.Input<string>;
+  /** @default "https://charts.external-secrets.io" */
+  readonly chartRepo?: pulumi.Input<string>;
+  /** The operator's namespace, where its credentials go too; not the reconciler's. @default "external-secrets" */
+  readonly namespace?: pulumi.Input<string>;
+  /**
+   * Helm values deep-merged over ours (CRDs installed and kept on uninstall). Cloud workload
+   * identity: `serviceAccount.annotations` (`eks.amazonaws.com/role-arn`, `iam.gke.io/gcp-service-account`).
+   * @default {}
+   */
+  readonly values?: pulumi.Input<{ [key: string]: any }>;
+  /** The store credentials ("secret zero"). @default none: the operator uses workload identity */
+  readonly credentials?: StoreCredentialArgs[];
+}

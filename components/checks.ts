@@ -4,27 +4,18 @@
  * settings, so values given as a secret keep only themselves secret, not the namespace.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { ArgoCdConfig } from "../bootstrap/config-argocd";
-import { checkArgoCdKeepsCa, readArgoCd } from "../bootstrap/config-argocd";
-import { type Obj, Problems } from "../bootstrap/config-fields";
-import { type FluxConfig, checkRepoForFlux, readFlux } from "../bootstrap/config-flux";
-import { readSealedSecretsSettings } from "../bootstrap/config-sealed-secrets";
-import {
-  type RepoConfig,
-  type RootAppConfig,
-  checkPassword,
-  checkSshPrivateKey,
-  parseCaCertificates,
-  readAgeIdentities,
-  readPodSecurity,
-  readRepo,
-  readRootApp,
-  sshPrivateKeyText,
-} from "../bootstrap/config";
-import type { PodSecurityLevel } from "../bootstrap/defaults";
-import { checkPair, isSealingKeyName, SEALING_KEY_NAME_HINT } from "../bootstrap/sealed-secrets/keys";
-import { SecretString } from "../bootstrap/secret";
-import type { ArgoCdOptions, FluxOptions, PodSecurity, RepositoryArgs, RootAppArgs, SealedSecretsOptions, SealingKeyArgs } from "./args";
+import type { ArgoCdConfig } from "./settings/argocd";
+import { checkArgoCdKeepsCa, readArgoCd } from "./settings/argocd";
+import { type Obj, Problems } from "./settings/fields";
+import { type FluxConfig, checkRepoForFlux, readFlux } from "./settings/flux";
+import { type CredentialSecret, parseCredential, readExternalSecretsSettings } from "./settings/external-secrets";
+import { readSealedSecretsSettings } from "./settings/sealed-secrets";
+import { type RootAppConfig, readAgeIdentities, readPodSecurity, readRootApp } from "./settings/bootstrap-config";
+import { type RepoConfig, checkPassword, checkSshPrivateKey, parseCaCertificates, readRepo, sshPrivateKeyText } from "./settings/repository";
+import type { PodSecurityLevel } from "./defaults";
+import { checkPair, isSealingKeyName, SEALING_KEY_NAME_HINT } from "./settings/sealing-keys";
+import { SecretString } from "./settings/secret";
+import type { ArgoCdOptions, ExternalSecretsOptions, FluxOptions, PodSecurity, RepositoryArgs, RootAppArgs, SealedSecretsOptions, SealingKeyArgs } from "./args";
 import type { ArgsChecker } from "./validation";
 
 /** Stands for a secret credential in the repository block: its value is checked on its own. */
@@ -169,5 +160,47 @@ function checkSealingKey(checker: ArgsChecker, key: SealingKeyArgs, path: string
     state: pulumi.output(key.state ?? "active"),
     certificate: pulumi.unsecret(pair.apply((p) => p.certificate)),
     privateKey: pulumi.secret(pair.apply((p) => p.privateKey)),
+  };
+}
+
+const EXTERNAL_SECRETS_ARGS = ["chartVersion", "chartRepo", "namespace", "values"];
+
+export interface CheckedExternalSecrets {
+  readonly settings: pulumi.Output<{ chartVersion: string; chartRepo: string; namespace: string }>;
+  readonly values: pulumi.Output<Obj>;
+  /** Each credential's name (plain: it names a resource) and its type and values (secret). */
+  readonly credentials: readonly { name: string; type: pulumi.Output<string>; stringData: pulumi.Output<Record<string, string>> }[];
+}
+
+/** The `externalSecrets` block and its credentials, with the stack config's rules for a credentials file's Secrets. */
+export function checkExternalSecretsOptions(checker: ArgsChecker, options: ExternalSecretsOptions, credentialsPath: string): CheckedExternalSecrets {
+  const { chartVersion, chartRepo, namespace, values, credentials = [] } = options;
+  const read = (problems: Problems, raw: unknown) => readExternalSecretsSettings(problems, raw, false, EXTERNAL_SECRETS_ARGS) ?? { chartVersion: "", chartRepo: "", namespace: "", values: {} };
+  const settings = checker.check({ chartVersion, chartRepo, namespace }, (problems, value) => {
+    const { chartVersion, chartRepo, namespace } = read(problems, value);
+    return { chartVersion, chartRepo, namespace };
+  });
+  const checkedValues = checker.check(values, (problems, value) => read(problems, { values: value }).values as Obj);
+  checker.check(
+    credentials.map((c) => c.name),
+    (problems, names) => {
+      const twice = names.filter((n, i) => names.indexOf(n) !== i);
+      if (twice.length > 0) problems.add(credentialsPath, `${twice.join(", ")}: a second credential with the same name`);
+    },
+  );
+  return {
+    settings,
+    values: checkedValues,
+    credentials: credentials.map((c, i) => {
+      const checked = checker.check({ type: c.type, stringData: c.stringData }, (problems, value): CredentialSecret | undefined =>
+        parseCredential(problems, `${credentialsPath}[${i}]`, { apiVersion: "v1", kind: "Secret", metadata: { name: c.name }, type: value.type, stringData: value.stringData }, ""),
+      );
+      return {
+        name: c.name,
+        // The type is not secret, though it is checked with the values.
+        type: pulumi.unsecret(checked.apply((x) => x?.type ?? "Opaque")),
+        stringData: pulumi.secret(checked.apply((x) => Object.fromEntries(Object.entries(x?.stringData ?? {}).map(([k, v]) => [k, v.reveal()])))),
+      };
+    }),
   };
 }

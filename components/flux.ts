@@ -1,13 +1,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { FLUX, MANAGED_BY_LABELS, OWNED_ANNOTATIONS, REPO_SECRET_NAME, componentToken, podSecurityLabels } from "../bootstrap/defaults";
-import { fluxValues } from "../bootstrap/helm-values";
-import { fluxGitSecretData, fluxGitUrl, gitRepositorySpec, kustomizationSpec } from "../bootstrap/manifests";
+import { FLUX, MANAGED_BY_LABELS, OWNED_ANNOTATIONS, REPO_SECRET_NAME, componentToken, podSecurityLabels } from "./defaults";
+import { fluxValues } from "./builders/helm-values";
+import { fluxGitSecretData, fluxGitUrl, gitRepositorySpec, kustomizationSpec } from "./builders/manifests";
 import { AgeKeySecret } from "./age-key-secret";
 import type { FluxOptions, PodSecurity, RepositoryArgs, RootAppArgs } from "./args";
 import { chartInputs } from "./chart-source";
 import { checkAgeKey, checkFluxOptions, checkPodSecurity, checkRepository, checkRootApp } from "./checks";
-import { rememberRelease } from "./releases";
+import { rememberRelease, rootDependenciesOf } from "./releases";
 import { ArgsChecker, argsPath } from "./validation";
 
 export interface FluxArgs extends FluxOptions {
@@ -146,7 +146,7 @@ export class Flux extends pulumi.ComponentResource {
           .all([rootApp, repo.settings, chart.settings])
           .apply(([a, r, s]) => kustomizationSpec({ sourceName: a.name, path: r.path, interval: s.interval, prune: a.prune })),
       },
-      { parent: this, dependsOn: [release, gitRepository, ageKeySecret] },
+      { parent: this, dependsOn: [release, gitRepository, ageKeySecret, ...rootDependenciesOf(args)] },
     );
     this.namespace = ns.metadata.name;
     this.releaseStatus = release.status.status;

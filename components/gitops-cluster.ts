@@ -1,12 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
-import { checkOtherReconcilerUnset, readReconciler } from "../bootstrap/config";
-import { ARGOCD, FLUX, SEALED_SECRETS, componentToken } from "../bootstrap/defaults";
-import type { ArgoCdOptions, FluxOptions, PodSecurity, RepositoryArgs, RootAppArgs, SealedSecretsOptions } from "./args";
+import { checkOtherReconcilerUnset, readReconciler } from "./settings/bootstrap-config";
+import { checkExternalSecretsNamespace } from "./settings/external-secrets";
+import { ARGOCD, EXTERNAL_SECRETS, FLUX, SEALED_SECRETS, componentToken } from "./defaults";
+import type { ArgoCdOptions, ExternalSecretsOptions, FluxOptions, PodSecurity, RepositoryArgs, RootAppArgs, SealedSecretsOptions } from "./args";
 import { Reconciler } from "./args";
 import { ArgoCd } from "./argocd";
-import { checkAgeKey, checkArgoCdOptions, checkFluxOptions, checkPodSecurity, checkRepository, checkRootApp, checkSealedSecretsOptions } from "./checks";
+import { checkAgeKey, checkArgoCdOptions, checkExternalSecretsOptions, checkFluxOptions, checkPodSecurity, checkRepository, checkRootApp, checkSealedSecretsOptions } from "./checks";
+import { ExternalSecrets } from "./external-secrets";
 import { Flux } from "./flux";
-import { releaseOf } from "./releases";
+import { releaseOf, rootWaitsFor } from "./releases";
 import { RootApplication } from "./root-application";
 import { SealedSecrets, createsNamespaceByDefault } from "./sealed-secrets";
 import { ArgsChecker, argsPath } from "./validation";
@@ -33,6 +35,12 @@ export interface GitOpsClusterArgs {
   readonly rootApp?: RootAppArgs;
   /** The Sealed Secrets controller and the sealing keys it starts with. @default not installed */
   readonly sealedSecrets?: SealedSecretsOptions;
+  /**
+   * The External Secrets Operator and its store credentials, installed and ready before the
+   * reconciler's root, so the ExternalSecrets in Git sync on the first pass.
+   * @default not installed
+   */
+  readonly externalSecrets?: ExternalSecretsOptions;
   /**
    * The Pod Security Standards level enforced on the namespaces this component creates.
    * @default none: the cluster's default applies
@@ -84,18 +92,36 @@ export class GitOpsCluster extends pulumi.ComponentResource {
     const argo = flux ? undefined : checkArgoCdOptions(checker, args.argocd ?? {}, args.repo);
     const fluxChart = flux ? checkFluxOptions(checker, args.flux ?? {}) : undefined;
     const sealed = args.sealedSecrets && checkSealedSecretsOptions(checker, args.sealedSecrets, "sealedSecrets.keys");
+    const eso = args.externalSecrets && checkExternalSecretsOptions(checker, args.externalSecrets, "externalSecrets.credentials");
+    if (args.externalSecrets) checkExternalSecretsNamespaceArgs(checker, args, flux);
     checker.throwIfInvalid();
 
     // The children get the checked values: a bad one known only at deploy time fails here, under this component's field names.
     const common = { repo: args.repo, ageKey, podSecurity: args.podSecurity, timeoutSeconds: args.timeoutSeconds, baseDir: args.baseDir };
+    // The operator and its credentials first (beside the reconciler's install); the root waits for both.
+    const externalSecrets =
+      eso &&
+      new ExternalSecrets(
+        `${name}-external-secrets`,
+        {
+          chartVersion: eso.settings.apply((x) => x.chartVersion),
+          chartRepo: eso.settings.apply((x) => x.chartRepo),
+          namespace: eso.settings.apply((x) => x.namespace),
+          values: eso.values,
+          credentials: eso.credentials.map((c) => ({ name: c.name, type: c.type, stringData: c.stringData })),
+          podSecurity: args.podSecurity,
+          timeoutSeconds: args.timeoutSeconds,
+          baseDir: args.baseDir,
+        },
+        { parent: this },
+      );
+    const rootWaits = externalSecrets ? [releaseOf(externalSecrets)] : [];
     let reconcilerComponent: ArgoCd | Flux;
     if (fluxChart) {
       const s = fluxChart.settings;
-      const fluxComponent = new Flux(
-        `${name}-flux`,
-        { ...common, rootApp: args.rootApp, chartVersion: s.apply((x) => x.chartVersion), chartRepo: s.apply((x) => x.chartRepo), namespace: s.apply((x) => x.namespace), interval: s.apply((x) => x.interval), values: fluxChart.values },
-        { parent: this },
-      );
+      const fluxArgs = { ...common, rootApp: args.rootApp, chartVersion: s.apply((x) => x.chartVersion), chartRepo: s.apply((x) => x.chartRepo), namespace: s.apply((x) => x.namespace), interval: s.apply((x) => x.interval), values: fluxChart.values };
+      rootWaitsFor(fluxArgs, rootWaits);
+      const fluxComponent = new Flux(`${name}-flux`, fluxArgs, { parent: this });
       reconcilerComponent = fluxComponent;
       this.gitRepositoryName = fluxComponent.gitRepositoryName;
       this.kustomizationName = fluxComponent.kustomizationName;
@@ -107,7 +133,7 @@ export class GitOpsCluster extends pulumi.ComponentResource {
         { ...common, chartVersion: s.apply((x) => x.chartVersion), chartRepo: s.apply((x) => x.chartRepo), namespace: s.apply((x) => x.namespace), ksopsImage: s.apply((x) => x.ksopsImage), values: argo!.values },
         { parent: this },
       );
-      const root = new RootApplication(`${name}-root`, { namespace: argocd.namespace, repo: args.repo, rootApp: args.rootApp }, { parent: this, dependsOn: [releaseOf(argocd)] });
+      const root = new RootApplication(`${name}-root`, { namespace: argocd.namespace, repo: args.repo, rootApp: args.rootApp }, { parent: this, dependsOn: [releaseOf(argocd), ...rootWaits] });
       reconcilerComponent = argocd;
       this.rootApplicationName = root.applicationName;
       this.gitRepositoryName = pulumi.output(undefined);
@@ -150,4 +176,11 @@ export class GitOpsCluster extends pulumi.ComponentResource {
       kustomizationName: this.kustomizationName,
     });
   }
+}
+
+/** The operator's namespace is its own (the stack config's rule), when the namespaces are known now. */
+function checkExternalSecretsNamespaceArgs(checker: ArgsChecker, args: GitOpsClusterArgs, flux: boolean): void {
+  const reconcilerNs = (flux ? args.flux?.namespace : args.argocd?.namespace) ?? (flux ? FLUX.namespace : ARGOCD.namespace);
+  const sealedNs = args.sealedSecrets ? (args.sealedSecrets.namespace ?? SEALED_SECRETS.namespace) : undefined;
+  checker.check({ ns: args.externalSecrets?.namespace ?? EXTERNAL_SECRETS.namespace, reconcilerNs, sealedNs }, (problems, v) => checkExternalSecretsNamespace(problems, v.ns, v.reconcilerNs, v.sealedNs));
 }

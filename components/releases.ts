@@ -17,3 +17,18 @@ export function releaseOf(component: pulumi.ComponentResource): k8s.helm.v3.Rele
   if (!release) throw new Error(`${component.constructor.name}: no Helm release recorded`);
   return release;
 }
+
+/**
+ * What a reconciler's root must wait for besides the reconciler (the External Secrets Operator's
+ * release): given by the component that composes them, keyed by the args object it passes, so it
+ * stays out of the args' schema.
+ */
+const rootDependencies = new WeakMap<object, pulumi.Input<pulumi.Resource>[]>();
+
+export function rootWaitsFor(args: object, resources: pulumi.Input<pulumi.Resource>[]): void {
+  rootDependencies.set(args, resources);
+}
+
+export function rootDependenciesOf(args: object): pulumi.Input<pulumi.Resource>[] {
+  return rootDependencies.get(args) ?? [];
+}

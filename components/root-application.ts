@@ -1,8 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { readNamespace } from "../bootstrap/config-fields";
-import { ARGOCD, MANAGED_BY_LABELS, OWNED_ANNOTATIONS, componentToken } from "../bootstrap/defaults";
-import { rootApplicationSpec } from "../bootstrap/manifests";
+import { readNamespace } from "./settings/fields";
+import { ARGOCD, MANAGED_BY_LABELS, OWNED_ANNOTATIONS, componentToken } from "./defaults";
+import { rootApplicationSpec } from "./builders/manifests";
 import type { RepositoryArgs, RootAppArgs } from "./args";
 import { checkRepository, checkRootApp } from "./checks";
 import { ArgsChecker, argsPath } from "./validation";

@@ -1,8 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { MANAGED_BY_LABELS, OWNED_ANNOTATIONS, SEALED_SECRETS, componentToken, podSecurityLabels } from "../bootstrap/defaults";
-import { sealedSecretsValues } from "../bootstrap/helm-values";
-import { SEALING_KEY_LABEL } from "../bootstrap/sealed-secrets/keys";
+import { MANAGED_BY_LABELS, OWNED_ANNOTATIONS, SEALED_SECRETS, componentToken, podSecurityLabels } from "./defaults";
+import { sealedSecretsValues } from "./builders/helm-values";
+import { SEALING_KEY_LABEL } from "./settings/sealing-keys";
 import type { PodSecurity, SealedSecretsOptions } from "./args";
 import { chartInputs } from "./chart-source";
 import { checkPodSecurity, checkSealedSecretsOptions } from "./checks";

@@ -6,7 +6,7 @@
  * resolves, and a bad one fails the update naming the field.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { type ConfigProblem, Problems, formatProblems, isObject } from "../bootstrap/config-fields";
+import { type ConfigProblem, Problems, formatProblems, isObject } from "./settings/fields";
 
 /**
  * Invalid component args. In a plugin (another language's program) the engine prints each

@@ -1,22 +1,18 @@
 /**
  * `gitops-bootstrap audit`: against a live cluster, "if this cluster vanished now and we rebuilt
- * it from Git, what would be missing?" Lists everything (metadata only), classifies it
- * (classify.ts), applies the team's ignore rules, and reports. Exit 0 when nothing would be lost,
- * 1 when something would (data in volumes included), 2 usage errors.
+ * it from Git, what would be missing?" Runs the rebuild audit (../rebuild-audit/) and reports it.
+ * Exit 0 when nothing would be lost, 1 when something would (data in volumes included), 2 usage errors.
  */
 import * as path from "node:path";
-import type { KubeConfig } from "@kubernetes/client-node";
-import { type BootstrapConfig, resolveConfig } from "../config";
-import { ARGOCD, FLUX } from "../defaults";
-import { kubeConfigFor } from "../kubeconfig";
-import { type OutputFolderSpec, inspectOutputFolder, writeOutputFolder } from "../output-files";
-import { elapsed, statusLineFor } from "../progress";
-import { KUBERNETES_NEEDS, readStackConfigWithSecrets } from "../stack-secrets";
-import { type AuditFacts, type HelmReleaseRef, type KustomizationInventory, type TrackingMethod, classify } from "./classify";
-import { type IgnoreRule, readIgnoreFile } from "./ignore";
-import { ClusterError } from "../drill/cluster";
-import { ApiClient, type ResourceType, apiPath, discover, listCluster } from "./list";
-import { type AuditReport, buildReport, formatMarkdown, formatText } from "./report";
+import { ClusterError } from "../cluster/api";
+import { kubeConfigFor } from "../cluster/kubeconfig";
+import { resolveConfig } from "../config/stack-config";
+import { KUBERNETES_NEEDS, readStackConfigWithSecrets } from "../config/stack-secrets";
+import { auditCluster } from "../rebuild-audit/audit";
+import { readIgnoreFile } from "../rebuild-audit/ignore";
+import { type AuditReport, formatMarkdown, formatText } from "../rebuild-audit/report";
+import { type OutputFolderSpec, inspectOutputFolder, writeOutputFolder } from "../shared/output-files";
+import { statusLineFor } from "../shared/progress";
 
 export interface AuditOptions {
   readonly stack: string;
@@ -32,72 +28,6 @@ export interface AuditIo {
   readonly env: NodeJS.ProcessEnv;
   readonly projectDir: string;
   readonly interactive?: boolean;
-}
-
-type Obj = Record<string, unknown>;
-
-const find = (types: readonly ResourceType[], group: string, kind: string): ResourceType | undefined => types.find((t) => t.group === group && t.kind === kind);
-
-/** What classify needs beyond metadata: Argo CD's tracking settings, Flux inventories, HelmReleases. */
-async function readFacts(api: ApiClient, types: readonly ResourceType[], config: BootstrapConfig): Promise<AuditFacts> {
-  let argocd: AuditFacts["argocd"];
-  const applicationType = find(types, "argoproj.io", "Application");
-  if (applicationType) {
-    const namespace = config.argocd?.namespace ?? ARGOCD.namespace;
-    const cm = await api.get<{ data?: Record<string, string> }>(`/api/v1/namespaces/${namespace}/configmaps/argocd-cm`);
-    const method = cm?.data?.["application.resourceTrackingMethod"];
-    const apps = await api.get<{ items: { metadata: { namespace: string; name: string }; spec?: { destination?: { namespace?: string }; syncPolicy?: { syncOptions?: string[] } } }[] }>(apiPath(applicationType));
-    const createdNamespaces = (apps?.items ?? [])
-      .filter((a) => a.spec?.destination?.namespace && a.spec.syncPolicy?.syncOptions?.includes("CreateNamespace=true"))
-      .map((a) => ({ namespace: a.spec!.destination!.namespace!, app: { namespace: a.metadata.namespace, name: a.metadata.name } }));
-    // Argo CD 3 tracks by annotation unless argocd-cm says otherwise.
-    argocd = {
-      namespace,
-      method: method === "label" || method === "annotation+label" ? (method as TrackingMethod) : "annotation",
-      instanceLabelKey: cm?.data?.["application.instanceLabelKey"] || "app.kubernetes.io/instance",
-      createdNamespaces,
-    };
-  }
-  const kustomizations: KustomizationInventory[] = [];
-  const ks = find(types, "kustomize.toolkit.fluxcd.io", "Kustomization");
-  if (ks) {
-    const list = await api.get<{ items: { metadata: { namespace: string; name: string }; status?: { inventory?: { entries?: { id: string }[] } } }[] }>(apiPath(ks));
-    for (const k of list?.items ?? []) kustomizations.push({ namespace: k.metadata.namespace, name: k.metadata.name, entries: (k.status?.inventory?.entries ?? []).map((e) => e.id) });
-  }
-  const helmReleases: HelmReleaseRef[] = [];
-  const hr = find(types, "helm.toolkit.fluxcd.io", "HelmRelease");
-  if (hr) {
-    const list = await api.get<{ items: { metadata: { namespace: string; name: string }; spec?: Obj }[] }>(apiPath(hr));
-    for (const h of list?.items ?? []) {
-      const spec = h.spec ?? {};
-      const target = typeof spec.targetNamespace === "string" && spec.targetNamespace ? spec.targetNamespace : undefined;
-      const releaseName = typeof spec.releaseName === "string" && spec.releaseName ? spec.releaseName : target ? `${target}-${h.metadata.name}` : h.metadata.name;
-      const storageNamespace = typeof spec.storageNamespace === "string" && spec.storageNamespace ? spec.storageNamespace : h.metadata.namespace;
-      helmReleases.push({ namespace: h.metadata.namespace, name: h.metadata.name, releaseName, releaseNamespace: target ?? h.metadata.namespace, storageNamespace });
-    }
-  }
-  const stackRelease = config.reconciler === "flux" ? { name: FLUX.releaseName, namespace: config.flux.namespace } : { name: ARGOCD.releaseName, namespace: config.argocd.namespace };
-  return { argocd, kustomizations, helmReleases, stackRelease };
-}
-
-export interface AuditRun {
-  readonly report: AuditReport;
-}
-
-/** Audits the cluster `kc` points at for the stack's config; `status` shows the listing's progress. */
-export async function auditCluster(kc: KubeConfig, stack: string, config: BootstrapConfig, ignore: readonly IgnoreRule[], status?: (line: string) => void): Promise<AuditReport> {
-  const startedAt = Date.now();
-  const api = new ApiClient(kc);
-  try {
-    const types = await discover(api);
-    const objects = await listCluster(api, types, {
-      onProgress: (n, done) => status?.(`► listing ${n.toLocaleString("en-US")} objects, ${done}/${types.length} types (${elapsed(Date.now() - startedAt)})`),
-    });
-    const facts = await readFacts(api, types, config);
-    return buildReport(classify(objects, facts), ignore, { cluster: api.server, stack, reconciler: config.reconciler, startedAt });
-  } finally {
-    api.close();
-  }
 }
 
 /** `--report-dir`: new, empty, or audit's own earlier report (output-files.ts). */

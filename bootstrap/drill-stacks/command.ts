@@ -5,10 +5,10 @@
  * workflow: `--json` gives the matrix, `--key-file` where a stack reads its age key. Offline: reads
  * the stack files only, never a secret.
  */
-import { isObject, resolveConfigPath } from "../config-fields";
-import { CONFIG_NAMESPACE } from "../defaults";
-import { UsageError } from "../errors";
-import { listStacks, readStackFileConfig } from "../stack-file";
+import { isObject, resolveConfigPath } from "../../components/settings/fields";
+import { CONFIG_NAMESPACE } from "../../components/defaults";
+import { UsageError } from "../../components/errors";
+import { listStacks, readStackFileConfig } from "../config/stack-file";
 
 export class DrillStacksError extends UsageError {}
 

@@ -5,9 +5,9 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { UsageError } from "../errors";
-import { REPORT_FILES, type RunOutcome, type RunReport } from "../drill/report";
-import { safeLine } from "../sops/terminal-text";
+import { UsageError } from "../../components/errors";
+import { REPORT_FILES, type RunOutcome, type RunReport } from "../shared/drill-report";
+import { safeLine } from "../shared/terminal-text";
 import { type DrillSummaryRow, formatSummaryJUnit, formatSummaryJson, formatSummaryMarkdown, summarize, summaryRow } from "./summary";
 
 export class DrillSummaryError extends UsageError {}

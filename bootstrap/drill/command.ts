@@ -5,22 +5,22 @@
  * The work itself is `runRecovery` in ./run.
  */
 import * as path from "node:path";
-import { type RawStackConfig, resolveConfig } from "../config";
-import { UsageError } from "../errors";
-import { inspectOutputFolder } from "../output-files";
-import { terminalStatusLine } from "../progress";
+import { type RawStackConfig, resolveConfig } from "../config/stack-config";
+import { UsageError } from "../../components/errors";
+import { inspectOutputFolder } from "../shared/output-files";
+import { terminalStatusLine } from "../shared/progress";
 import { checkRepository } from "../sops";
 import { readRepository } from "../sops/repository";
-import { safeLine } from "../sops/terminal-text";
+import { safeLine } from "../shared/terminal-text";
 import { rawConfigFromEntries } from "../program";
 import { type DeployEngine, type EngineCluster, PulumiEngine } from "./engine";
 import { otherStackBindings } from "./guard";
 import { type RunOptions, clusterReader, reportFolder, runRecovery } from "./run";
 import { writePrivateKubeconfig } from "./target";
-import { auditCluster } from "../audit/command";
-import { kubeConfigOf, resolveKubeconfig } from "../kubeconfig";
-import { loadKubeConfig } from "./watch";
-import { type StateBackend, drillStateBackend, printableBackend, restoreStateBackend } from "../pulumi-backend";
+import { auditCluster } from "../rebuild-audit/audit";
+import { kubeConfigOf, resolveKubeconfig } from "../cluster/kubeconfig";
+import { loadKubeConfig } from "../cluster/watch";
+import { type StateBackend, drillStateBackend, printableBackend, restoreStateBackend } from "../config/pulumi-backend";
 
 export class DrillUsageError extends UsageError {}
 

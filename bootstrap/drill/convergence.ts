@@ -2,8 +2,9 @@
  * Convergence bookkeeping for the drill: which reconciler objects (Argo CD Applications, Flux
  * Kustomizations / HelmReleases) exist, when each appeared, synced and became healthy, and which
  * have failed. Pure logic fed by watch events with their arrival times, so it is tested on
- * recorded event sequences; the watch itself is in `./watch`.
+ * recorded event sequences; the watch itself is in `../cluster/watch`.
  */
+import type { KubeObject, WatchEventType } from "../cluster/watch";
 
 /** What one object's status says, reduced to what convergence needs. */
 export interface ObjectStatus {
@@ -25,16 +26,6 @@ export interface StatusReader {
   readonly kind: string;
   read(object: KubeObject): ObjectStatus;
 }
-
-export interface KubeObject {
-  readonly apiVersion?: string;
-  readonly kind?: string;
-  readonly metadata?: { readonly name?: string; readonly namespace?: string; readonly resourceVersion?: string; readonly creationTimestamp?: string | Date; readonly deletionTimestamp?: string | Date };
-  readonly status?: unknown;
-  readonly [key: string]: unknown;
-}
-
-export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED";
 
 /** Per-object times, in ms since the epoch. */
 export interface ObjectRecord {

@@ -6,10 +6,10 @@
  */
 import * as os from "node:os";
 import { type EngineEvent, LocalWorkspace, type Stack, StackNotFoundError } from "@pulumi/pulumi/automation";
-import { CONFIG_NAMESPACE } from "../defaults";
-import { UsageError } from "../errors";
+import { CONFIG_NAMESPACE } from "../../components/defaults";
+import { UsageError } from "../../components/errors";
 import { type TargetCluster, bootstrap, rawConfigFromPulumi } from "../program";
-import { type StateBackend, hasPassphrase, printableBackend, stackNeedsPassphrase } from "../pulumi-backend";
+import { type StateBackend, hasPassphrase, printableBackend, stackNeedsPassphrase } from "../config/pulumi-backend";
 
 export class EngineSetupError extends UsageError {}
 

@@ -5,10 +5,10 @@
  * any PersistentVolumeClaim, and a cluster that another stack is explicitly bound to (its
  * `kubernetes:context` / `kubernetes:kubeconfig`), unless `--force`.
  */
-import { FRESH_NAMESPACES, type WorkloadMeta, freshWorkloadRule, topLevelWorkloads } from "../fresh-cluster";
-import { isInlineKubeconfig } from "../kubeconfig";
-import { listStacks, readStackFileConfig } from "../stack-file";
-import { loadKubeConfig } from "./watch";
+import { FRESH_NAMESPACES, type WorkloadMeta, freshWorkloadRule, topLevelWorkloads } from "./fresh-cluster";
+import { isInlineKubeconfig } from "../cluster/kubeconfig";
+import { listStacks, readStackFileConfig } from "../config/stack-file";
+import { loadKubeConfig } from "../cluster/watch";
 
 export { FRESH_NAMESPACES };
 

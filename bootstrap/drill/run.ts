@@ -7,20 +7,23 @@
  */
 import * as path from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { BootstrapConfig } from "../config";
-import { type OutputFolderSpec, writeOutputFolder } from "../output-files";
-import { privateKeyObjects } from "../sealed-secrets/keys";
+import type { BootstrapConfig } from "../../components/settings/bootstrap-config";
+import { type OutputFolderSpec, writeOutputFolder } from "../shared/output-files";
+import { privateKeyObjects } from "../../components/settings/sealing-keys";
 import { type RepositoryCheckReport, type checkRepository, failsTheCheck, formatFileLine } from "../sops";
 import { formatSealedLine } from "../sops/report";
-import { safeLine } from "../sops/terminal-text";
+import { safeLine } from "../shared/terminal-text";
 import { ReadInterrupted, RepositoryError, type RepositorySnapshot, type readRepository, redactUrl } from "../sops/repository";
-import { stackGitCredentials, stackScope } from "../stack-repository";
+import { stackGitCredentials, stackScope } from "../config/stack-repository";
 import { objectKey, type ObjectRecord } from "./convergence";
-import { findSealedSecrets, findSecrets, listNamespaces, listPersistentVolumeClaims, listWorkloads, serverOf } from "./cluster";
+import { listNamespaces, listPersistentVolumeClaims, serverOf } from "../cluster/api";
+import { findSealedSecrets, findSecrets, listWorkloads } from "./cluster-reads";
 import type { DeployEngine } from "./engine";
 import { type GuardFacts, type StackBinding, guardProblems, recognisedWorkloads } from "./guard";
-import { WITHIN_GRACE, type AppRecord, type PhaseName, type PhaseRecord, type PhaseStatus, REPORT_FILES, type RunOutcome, type RunReport, type SecretRecord, formatJUnit, formatJson, formatMarkdown, seconds } from "./report";
+import { WITHIN_GRACE, type AppRecord, type PhaseName, type PhaseRecord, type PhaseStatus, REPORT_FILES, type RunOutcome, type RunReport, type SecretRecord, formatJUnit, formatJson, formatMarkdown, seconds } from "../shared/drill-report";
 import { type ExpectedSecret, expectedSealedSecrets, expectedSecrets, judgedOnly } from "./secrets";
+import { findExternalSecrets } from "./external-secrets";
+import { type ExternalSecretsInRepo, externalSecretsUnder } from "../external-secrets/refs";
 import { applicationSetStatusReader, applicationStatusReader, helmReleaseStatusReader, kustomizationStatusReader } from "./status";
 import { type ClusterIdentity, describeIdentity, identityChange, readClusterIdentity } from "./target";
 import { type WaitOptions, type WaitResult, type WatchedKind, progressLine, waitForConvergence } from "./wait";
@@ -53,6 +56,8 @@ export interface ClusterReader {
   waitForConvergence(options: Omit<WaitOptions, "kubeconfig">): Promise<WaitResult>;
   findSecrets(expected: readonly ExpectedSecret[]): Promise<SecretRecord[]>;
   findSealedSecrets(expected: readonly ExpectedSecret[]): Promise<SecretRecord[]>;
+  /** Each store validated and each ExternalSecret synced with its Secret present (ESO's message when not). */
+  findExternalSecrets(found: ExternalSecretsInRepo): Promise<SecretRecord[]>;
 }
 
 export function clusterReader(kc: KubeConfig): ClusterReader {
@@ -63,6 +68,7 @@ export function clusterReader(kc: KubeConfig): ClusterReader {
     waitForConvergence: (options) => waitForConvergence({ ...options, kubeconfig: kc }),
     findSecrets: (expected) => findSecrets(kc, expected),
     findSealedSecrets: (expected) => findSealedSecrets(kc, expected),
+    findExternalSecrets: (found) => findExternalSecrets(kc, found),
   };
 }
 
@@ -128,6 +134,8 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
   let snapshot: RepositorySnapshot | undefined;
   // Other environments' files in the same repository: neither judged nor expected in this cluster.
   let notJudged: readonly string[] = [];
+  // The stores and ExternalSecrets the check judged: each must be validated and synced after convergence.
+  let externalSecrets: ExternalSecretsInRepo = { stores: [], externalSecrets: [] };
   let target: ClusterIdentity | undefined;
   const rel = (at: number): number => at - t0;
 
@@ -194,6 +202,7 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
           signal: o.signal,
         });
         notJudged = report.notJudged;
+        externalSecrets = report.externalSecrets;
       } catch (e) {
         if (e instanceof ReadInterrupted) throw new Interrupted();
         if (!(e instanceof RepositoryError)) throw e;
@@ -294,7 +303,9 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
     phases: ["secrets present"],
     run: async () => {
       const start = Date.now();
-      o.out(`► secrets: does every Secret defined by a SOPS file or a SealedSecret exist in the cluster?`);
+      const eso = externalSecretsUnder(externalSecrets, o.secretsUnder);
+      const esoCount = eso.stores.length + eso.externalSecrets.length;
+      o.out(`► secrets: does every Secret defined by a SOPS file or a SealedSecret exist in the cluster?${esoCount > 0 ? " Is every store valid and every ExternalSecret synced?" : ""}`);
       if (!snapshot) {
         const why = `cannot read ${redactUrl(o.repoSource)} from here; Secrets not verified (--repo-checkout DIR reads a local clone)`;
         notes.push(`secrets: ${why}`);
@@ -303,10 +314,17 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
         secrets = [
           ...(await o.cluster.findSecrets(expectedSecrets(judgedOnly(snapshot.candidates, notJudged), o.secretsUnder))),
           ...(await o.cluster.findSealedSecrets(expectedSealedSecrets(judgedOnly(snapshot.sealed, notJudged), o.secretsUnder))),
+          ...(esoCount > 0 ? await o.cluster.findExternalSecrets(eso) : []),
         ];
         const missing = secrets.filter((s) => !s.found);
         for (const s of missing) {
-          failures.push(s.sealed ? `SealedSecret ${s.namespace ?? "*"}/${s.name} (from ${s.file}) is not unsealed: ${s.problem}` : `Secret ${s.namespace ?? "*"}/${s.name} (from ${s.file}) is not in the cluster`);
+          failures.push(
+            s.via
+              ? `${s.via} ${s.namespace ?? "*"}/${s.name} (from ${s.file}) is not ${s.via === "ExternalSecret" ? "synced" : "valid"}: ${s.problem}`
+              : s.sealed
+                ? `SealedSecret ${s.namespace ?? "*"}/${s.name} (from ${s.file}) is not unsealed: ${s.problem}`
+                : `Secret ${s.namespace ?? "*"}/${s.name} (from ${s.file}) is not in the cluster`,
+          );
         }
         record("secrets present", missing.length > 0 ? "failed" : "ok", start, Date.now(), `${secrets.length - missing.length}/${secrets.length} present`);
         if (missing.length > 0) return "stop";

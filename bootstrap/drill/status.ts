@@ -4,7 +4,8 @@
  * operation, a sync being retried after a failure, Degraded health or an `...Error` condition is
  * a problem, a failure if it persists.
  */
-import type { KubeObject, ObjectStatus, StatusReader } from "./convergence";
+import type { KubeObject } from "../cluster/watch";
+import type { ObjectStatus, StatusReader } from "./convergence";
 
 interface ApplicationStatus {
   readonly sync?: { readonly status?: string; readonly revision?: string };

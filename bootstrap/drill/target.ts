@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { ClusterError, getJson, serverOf } from "./cluster";
+import { ClusterError, getJson, serverOf } from "../cluster/api";
 
 export interface ClusterIdentity {
   readonly context: string;

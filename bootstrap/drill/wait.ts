@@ -6,10 +6,11 @@
  * was healthy, and per object when it appeared, synced and became healthy.
  */
 import type { KubeConfig } from "@kubernetes/client-node";
-import { ConvergenceSummary, ConvergenceTracker, type KubeObject, type ObjectRecord, type StatusReader, type WatchEventType } from "./convergence";
-import { elapsed } from "../progress";
+import { type KubeObject, type WatchEventType } from "../cluster/watch";
+import { ConvergenceSummary, ConvergenceTracker, type ObjectRecord, type StatusReader } from "./convergence";
+import { elapsed } from "../shared/progress";
 import { workloadReady } from "./status";
-import { type ListAndWatch, type ResourceRef, listAndWatch } from "./watch";
+import { type ListAndWatch, type ResourceRef, listAndWatch } from "../cluster/watch";
 
 export interface WatchedKind {
   readonly ref: ResourceRef;

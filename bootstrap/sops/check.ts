@@ -5,8 +5,9 @@
  * no Pulumi, no Kubernetes.
  */
 import type { KeyObject } from "node:crypto";
+import { type ExternalSecretsInRepo, externalSecretsIn, missingStores } from "../external-secrets/refs";
 import { type SealedSecretResult, checkSealedFiles, sealedSecretRefs } from "../sealed-secrets/check";
-import { AgeIdentities } from "./age";
+import { AgeIdentities } from "../../components/settings/age-identities";
 import { DEFAULT_MAX_FILE_BYTES, type GitCredentials, ReadInterrupted, type RepositorySnapshot, readRepository } from "./repository";
 import { type Scope, type ScopeRoots, walkScope } from "./scope";
 import { type SopsConfig, configFor, coveringRule, parseSopsConfig, ruleFor } from "./sops-config";
@@ -74,6 +75,8 @@ export interface RepositoryCheckReport {
   readonly counts: Readonly<Record<SopsResultKind, number>>;
   /** One result per SealedSecret, when a key backup was given. */
   readonly sealedSecrets: readonly SealedSecretResult[];
+  /** The External Secrets Operator's stores and ExternalSecrets in what the check judged. */
+  readonly externalSecrets: ExternalSecretsInRepo;
   /**
    * With a scope: the SOPS files (and SealedSecret files) outside what the stack's root reaches
    * and not encrypted to the check's recipients: other environments' files, not judged.
@@ -218,6 +221,10 @@ export async function checkRepository(opts: CheckRepositoryOptions): Promise<Rep
     }
   }
   for (const r of sealedSecrets) if (r.kind === "unchecked") warnings.push(`${r.path}: SealedSecret ${r.secret} not checked: ${r.detail}`);
+  const externalSecrets = externalSecretsIn(snapshot.external.filter((f) => judged(f.path)));
+  for (const m of missingStores(externalSecrets)) {
+    warnings.push(`${m.store} is needed by ${m.neededBy.join(", ")} but is not in the repository: a rebuilt cluster has no such store unless something else creates it`);
+  }
   if (files.length === 0 && sealedFiles.length === 0) warnings.push(notJudged.length > 0 ? "no SOPS files in what this stack's root reaches" : "no SOPS files found");
 
   const counts = Object.fromEntries(Object.keys(RESULT_LABELS).map((k) => [k, 0])) as Record<SopsResultKind, number>;
@@ -236,6 +243,7 @@ export async function checkRepository(opts: CheckRepositoryOptions): Promise<Rep
     skippedFiles: snapshot.skipped,
     counts,
     sealedSecrets,
+    externalSecrets,
     notJudged,
     ...(scope ? { scope: { roots: scope.roots, folders: scope.folders, complete: scope.complete } } : {}),
     outcome,

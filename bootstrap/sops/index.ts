@@ -3,7 +3,7 @@
  * repository-wide. Nothing exported here returns a decrypted value; the one internal way to
  * read plaintext is `./internal/decrypt`, deliberately not exported.
  */
-export { AgeIdentities, AgeIdentityError } from "./age";
+export { AgeIdentities, AgeIdentityError } from "../../components/settings/age-identities";
 export { type CheckOutcome, type CheckRepositoryOptions, type RepositoryCheckReport, checkRepository, toIdentities } from "./check";
 export { formatFileLine, formatJsonReport, formatTextReport } from "./report";
 export { RepositoryError, isGitUrl, redactUrl } from "./repository";

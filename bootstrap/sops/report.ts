@@ -4,8 +4,9 @@
  * from results only, which hold no plaintext and no key material.
  */
 import type { RepositoryCheckReport } from "./check";
+import { type ExternalSecretRef, describeRef } from "../external-secrets/refs";
 import type { SealedSecretResult } from "../sealed-secrets/check";
-import { safeJson, safeLine } from "./terminal-text";
+import { safeJson, safeLine } from "../shared/terminal-text";
 import { RESULT_LABELS, type SopsFileResult, type SopsResultKind, failsTheCheck, sopsDecrypts } from "./types";
 
 function short(s: string): string {
@@ -24,6 +25,12 @@ export function formatHeader(source: string, revision: string | undefined, recip
   const ids = `${recipients.length} age identit${recipients.length === 1 ? "y" : "ies"} (${recipients.map(short).join(", ")})`;
   // The report's title, not progress (progress lines, ► …, go to stderr like every command's).
   return `SOPS files in ${source}${at}, checked with ${ids}`;
+}
+
+/** The line an ExternalSecret gets in the text report: the store it needs, and a value a rebuild would not give back. */
+export function formatExternalSecretLine(r: ExternalSecretRef): string {
+  const store = r.store ? `needs ${describeRef(r.store.kind, r.store.name, undefined)}` : "values from generators only";
+  return safeLine(`• ${r.path}  ${describeRef("ExternalSecret", r.name, r.namespace)}: ${store}${r.notReproduced ? ` (⚠ ${r.notReproduced})` : ""}`);
 }
 
 /** The line a SealedSecret gets in the text report. */
@@ -73,7 +80,12 @@ function scopeLine(report: RepositoryCheckReport): string | undefined {
 /** The whole text report (header, files, warnings, summary), one string with a final newline. */
 export function formatTextReport(report: RepositoryCheckReport): string {
   const rev = report.commit && report.revision !== report.commit ? `${report.revision ?? "HEAD"} (${report.commit.slice(0, 12)})` : report.revision;
-  const lines = [formatHeader(report.source, rev, report.recipients), ...report.files.map(formatFileLine), ...report.sealedSecrets.filter((r) => r.kind !== "unchecked").map(formatSealedLine)];
+  const lines = [
+    formatHeader(report.source, rev, report.recipients),
+    ...report.files.map(formatFileLine),
+    ...report.sealedSecrets.filter((r) => r.kind !== "unchecked").map(formatSealedLine),
+    ...report.externalSecrets.externalSecrets.map(formatExternalSecretLine),
+  ];
   lines.push(...report.warnings.map((w) => `⚠ ${w}`));
   const scope = scopeLine(report);
   if (scope) lines.push(scope);
@@ -94,6 +106,7 @@ export function formatJsonReport(report: RepositoryCheckReport): string {
       counts: report.counts,
       files: report.files.map((f) => ({ ...f, sopsDecrypts: sopsDecrypts(f.kind) })),
       sealedSecrets: report.sealedSecrets,
+      externalSecrets: report.externalSecrets,
       notJudged: report.notJudged,
       ...(report.scope ? { scope: report.scope } : {}),
       warnings: report.warnings,

@@ -41,6 +41,8 @@ export interface RepositorySnapshot {
   readonly oversized: readonly { readonly path: string; readonly bytes: number }[];
   /** YAML or JSON files that may hold Bitnami SealedSecrets. */
   readonly sealed: readonly RepositoryFile[];
+  /** YAML or JSON files that may hold External Secrets Operator objects (stores, ExternalSecrets). */
+  readonly external: readonly RepositoryFile[];
   /** `.sops.yaml` files (and ignored `.sops.yml` ones). */
   readonly configs: readonly RepositoryFile[];
   /**
@@ -159,13 +161,15 @@ export interface Sniffed {
   /** `sops` or an encrypted value's start. */
   readonly mentionsSops: boolean;
   readonly mentionsSealedSecret: boolean;
+  readonly mentionsExternalSecrets: boolean;
   /** A kind the scope walk follows. */
   readonly mentionsGitOpsKind: boolean;
 }
 
 const SOPS_MARKERS = ["sops", "ENC[AES256_GCM"];
 const GITOPS_MARKERS = ["Kustomization", "Application", "GitRepository", "ksops"];
-const ALL_MARKERS = [...SOPS_MARKERS, "SealedSecret", ...GITOPS_MARKERS];
+const ESO_MARKER = "external-secrets.io";
+const ALL_MARKERS = [...SOPS_MARKERS, "SealedSecret", ESO_MARKER, ...GITOPS_MARKERS];
 const LONGEST_MARKER = Math.max(...ALL_MARKERS.map((m) => m.length));
 
 /** Sniffs a file's bytes as they stream in: memory stays a few bytes per marker, whatever its size. @internal (exported for its test) */
@@ -192,6 +196,7 @@ export class Sniffer {
       binary: this.nul,
       mentionsSops: SOPS_MARKERS.some((m) => this.found.has(m)),
       mentionsSealedSecret: this.found.has("SealedSecret"),
+      mentionsExternalSecrets: this.found.has(ESO_MARKER),
       mentionsGitOpsKind: GITOPS_MARKERS.some((m) => this.found.has(m)),
     };
   }
@@ -218,6 +223,7 @@ const isYamlOrJson = (name: string): boolean => /\.(ya?ml|json)$/i.test(name);
 class Sorter {
   readonly candidates: RepositoryFile[] = [];
   readonly sealed: RepositoryFile[] = [];
+  readonly external: RepositoryFile[] = [];
   readonly configs: RepositoryFile[] = [];
   readonly manifests: RepositoryFile[] = [];
   private parsedConfigs: SopsConfig[] = [];
@@ -244,7 +250,7 @@ class Sorter {
     if (nameClaims(filePath)) return true;
     if (s.binary) return false;
     if (s.mentionsSops || this.ruleCovers(filePath)) return true;
-    if (isYamlOrJson(name) && s.mentionsSealedSecret) return true;
+    if (isYamlOrJson(name) && (s.mentionsSealedSecret || s.mentionsExternalSecrets)) return true;
     return this.isManifest(filePath, size, s);
   }
 
@@ -253,8 +259,8 @@ class Sorter {
     return isKustomizationName(filePath) || (isYamlOrJson(filePath) && s.mentionsGitOpsKind);
   }
 
-  sorted(): Pick<RepositorySnapshot, "candidates" | "sealed" | "configs" | "manifests"> {
-    return { candidates: this.candidates, sealed: this.sealed, configs: this.configs, manifests: this.manifests };
+  sorted(): Pick<RepositorySnapshot, "candidates" | "sealed" | "external" | "configs" | "manifests"> {
+    return { candidates: this.candidates, sealed: this.sealed, external: this.external, configs: this.configs, manifests: this.manifests };
   }
 
   /** Files the check needs, from their full content. */
@@ -262,6 +268,7 @@ class Sorter {
     const name = path.posix.basename(file.path);
     if (nameClaims(file.path) || (!s.binary && (s.mentionsSops || this.ruleCovers(file.path)))) this.candidates.push(file);
     if (isYamlOrJson(name) && !s.binary && s.mentionsSealedSecret) this.sealed.push(file);
+    if (isYamlOrJson(name) && !s.binary && s.mentionsExternalSecrets) this.external.push(file);
     if (this.isManifest(file.path, file.content.length, s)) this.manifests.push(file);
   }
 }

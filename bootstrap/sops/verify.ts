@@ -7,7 +7,7 @@
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs/promises";
-import type { AgeIdentities } from "./age";
+import type { AgeIdentities } from "../../components/settings/age-identities";
 import { marshalGoTime } from "./go";
 import { type KeyGroup, MetadataError, type SopsMetadata, isSopsMetadata, readMetadata } from "./metadata";
 import { combineShares } from "./shamir";

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
-import { AgeIdentities } from "./age";
+import { AgeIdentities } from "../../components/settings/age-identities";
 import type { SopsFileResult } from "./types";
 import { type ExamineHints, verifySopsContent } from "./verify";
 
@@ -35,7 +35,8 @@ interface WorkerInit {
 let transpiled: Record<string, string> | undefined;
 
 /**
- * The modules of this directory as CommonJS JavaScript, for workers started from TypeScript
+ * This module and every module it imports (relative imports, followed: the age identities live in
+ * the library, components/settings/) as CommonJS JavaScript, for workers started from TypeScript
  * sources (ts-node, ts-jest): the main thread already has TypeScript loaded, so transpiling here
  * is quick, and workers need neither TypeScript nor ts-node.
  */
@@ -43,20 +44,26 @@ function transpiledSources(): Record<string, string> {
   if (transpiled) return transpiled;
   const ts = require("typescript") as typeof import("typescript");
   const out: Record<string, string> = {};
-  // Every module of this directory: a worker loads this one and what `verify` imports, and a
-  // module missing here would crash it.
-  for (const name of fs.readdirSync(__dirname).filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))) {
-    const file = path.join(__dirname, name);
+  // A module missing here would crash the worker, so the whole import closure is transpiled.
+  const pending = [__filename];
+  while (pending.length > 0) {
+    const file = pending.pop() as string;
+    if (out[file] !== undefined) continue;
     out[file] = ts.transpileModule(fs.readFileSync(file, "utf8"), {
       fileName: file,
       compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
     }).outputText;
+    for (const [, spec] of out[file].matchAll(/require\("(\.{1,2}\/[^"]+)"\)/g)) {
+      const base = path.resolve(path.dirname(file), spec);
+      const found = [`${base}.ts`, path.join(base, "index.ts")].find((candidate) => fs.existsSync(candidate));
+      if (found) pending.push(found);
+    }
   }
   transpiled = out;
   return out;
 }
 
-// Loads this directory's .ts modules from the JavaScript the main thread transpiled.
+// Loads the .ts modules from the JavaScript the main thread transpiled.
 const TS_WORKER_BOOTSTRAP = `
 const { workerData } = require("node:worker_threads");
 require.extensions[".ts"] = (module, filename) => module._compile(workerData.sources[filename], filename);

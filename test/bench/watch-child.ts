@@ -5,7 +5,7 @@
 import { objectKey } from "../../bootstrap/drill/convergence";
 import { applicationStatusReader } from "../../bootstrap/drill/status";
 import { waitForConvergence } from "../../bootstrap/drill/wait";
-import { loadKubeConfig } from "../../bootstrap/drill/watch";
+import { loadKubeConfig } from "../../bootstrap/cluster/watch";
 
 async function main(): Promise<void> {
   const [kubeconfig, root] = process.argv.slice(2);

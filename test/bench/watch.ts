@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { KubernetesObjectApi, PatchStrategy } from "@kubernetes/client-node";
-import { loadKubeConfig } from "../../bootstrap/drill/watch";
+import { loadKubeConfig } from "../../bootstrap/cluster/watch";
 import { startSandbox } from "../e2e/sandbox";
 
 const APPS = Number(process.env.BENCH_APPS ?? 2000);

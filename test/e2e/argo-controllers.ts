@@ -31,7 +31,7 @@ import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { AGE_SECRET, ARGOCD } from "../../bootstrap/defaults";
+import { AGE_SECRET, ARGOCD } from "../../components/defaults";
 import { ChartPods, kubectlAsync, withOurFlags } from "./chart-pods";
 import { markForRelease } from "./charts";
 import { freePort, httpStatus, killLeftovers, startedOrStopped, terminate } from "./processes";

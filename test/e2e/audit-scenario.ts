@@ -8,7 +8,7 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { AuditReport } from "../../bootstrap/audit/report";
+import type { AuditReport } from "../../bootstrap/rebuild-audit/report";
 import type { TestCluster } from "./harness";
 import { markForRelease } from "./charts";
 import { crdFileArgs } from "./toolchain";

@@ -14,7 +14,7 @@
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { type RunReport, seconds } from "../../bootstrap/drill/report";
+import { type RunReport, seconds } from "../../bootstrap/shared/drill-report";
 import { type ArgoControllers, startArgoControllers } from "./argo-controllers";
 import { type ExpectedSecret, clusterSecretDigests, expectedSecret, pointArgoExampleAt, pointStackAt } from "./demo-repo";
 import { type FluxControllers, startFluxControllers } from "./flux-controllers";

@@ -19,13 +19,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { EXTERNAL_SECRETS } from "../../components/defaults";
 import { ChartPods, kubectlAsync, withOurFlags } from "./chart-pods";
 import { freePort, httpStatus } from "./processes";
 import { toolchainPath } from "./toolchain";
 
-/** The Helm release the product installs (its namespace is the stack's `externalSecrets.namespace`). */
-export const ESO_RELEASE = "external-secrets";
-export const ESO_NAMESPACE = "external-secrets";
+/** The Helm release the product installs, and its default namespace (the stack's `externalSecrets.namespace`). */
+export const ESO_RELEASE = EXTERNAL_SECRETS.releaseName;
+export const ESO_NAMESPACE = EXTERNAL_SECRETS.namespace;
 
 export type ExternalSecretsPodName = "controller" | "cert-controller" | "webhook";
 

@@ -10,7 +10,7 @@
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { FLUX } from "../../bootstrap/defaults";
+import { FLUX } from "../../components/defaults";
 import { ChartPods, withOurFlags } from "./chart-pods";
 import { markForRelease } from "./charts";
 import { freePort, httpStatus, killLeftovers, startedOrStopped, terminate, watchParent } from "./processes";

@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
 import { CliIo, main } from "../../bootstrap/cli";
-import { FLUX } from "../../bootstrap/defaults";
+import { FLUX } from "../../components/defaults";
 import { PROJECT_DIR, TestCluster, openCluster, scratchProject, tempDir } from "./harness";
 import { toolchainEnv } from "./toolchain";
 

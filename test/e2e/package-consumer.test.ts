@@ -14,7 +14,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { FLUX } from "../../bootstrap/defaults";
+import { FLUX } from "../../components/defaults";
 import { chartFile } from "./charts";
 import { type ExpectedSecret, DEMO_KEY_FILE, clusterSecretDigests, expectedSecret } from "./demo-repo";
 import { type FluxControllers, startFluxControllers } from "./flux-controllers";

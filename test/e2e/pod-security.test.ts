@@ -9,7 +9,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ARGOCD, FLUX, KSOPS } from "../../bootstrap/defaults";
+import { ARGOCD, FLUX, KSOPS } from "../../components/defaults";
 import { type StackHandle, type TestCluster, openCluster, openStack, requireToolchain, tempDir } from "./harness";
 
 jest.setTimeout(15 * 60 * 1000);

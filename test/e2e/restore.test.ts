@@ -12,8 +12,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as age from "age-encryption";
-import type { RunReport } from "../../bootstrap/drill/report";
-import { FLUX } from "../../bootstrap/defaults";
+import type { RunReport } from "../../bootstrap/shared/drill-report";
+import { FLUX } from "../../components/defaults";
 import { writeSopsYaml } from "../../bootstrap/sops/writer";
 import { asTheChartWouldInstall, expectOnlyHandMade } from "./audit-scenario";
 import { type ExpectedSecret, clusterSecretDigests, expectedSecret, pointStackAt } from "./demo-repo";

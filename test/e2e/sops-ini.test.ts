@@ -10,7 +10,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as age from "age-encryption";
-import { AgeIdentities } from "../../bootstrap/sops/age";
+import { AgeIdentities } from "../../components/settings/age-identities";
 import { loadIni } from "../../bootstrap/sops/ini";
 import { type SopsMetadata, readMetadata } from "../../bootstrap/sops/metadata";
 import type { ParsedSopsFile } from "../../bootstrap/sops/tree";

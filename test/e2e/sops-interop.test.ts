@@ -13,7 +13,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as age from "age-encryption";
-import { AgeIdentities } from "../../bootstrap/sops/age";
+import { AgeIdentities } from "../../components/settings/age-identities";
 import { ruleHints } from "../../bootstrap/sops/check";
 import { parseSopsConfig } from "../../bootstrap/sops/sops-config";
 import { failsTheCheck } from "../../bootstrap/sops/types";

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as age from "age-encryption";
-import { REPO_SECRET_NAME } from "../../bootstrap/defaults";
+import { REPO_SECRET_NAME } from "../../components/defaults";
 import { cli, docs } from "./cli-harness";
 import { TestCertificates, makeTestCertificates } from "./tls-harness";
 

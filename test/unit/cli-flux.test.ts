@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as YAML from "yaml";
 import { cli, demoIdentity, docs, homeWithStackKeys, projectDir } from "./cli-harness";
-import { FLUX } from "../../bootstrap/defaults";
+import { FLUX } from "../../components/defaults";
 
 
 describe("render --stack flux-demo", () => {

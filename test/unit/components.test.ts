@@ -120,6 +120,41 @@ test("plain values are checked at construction, every problem at once, with the 
   expect(registered.filter((r) => !r.type.startsWith("gitops-bootstrap:"))).toEqual([]);
 });
 
+test("externalSecrets args: credentials and namespace checked at construction with the credentials file's rules; values only as secrets", async () => {
+  let error: unknown;
+  await underMocks(false, () => {
+    try {
+      new GitOpsCluster("c", {
+        repo: { url: "https://git.example.com/org/state.git", path: "apps" },
+        ageKey: identity,
+        externalSecrets: { namespace: "argocd", credentials: [{ name: "t", type: "kubernetes.io/service-account-token", stringData: { token: PASSWORD } }, { name: "t", stringData: {} }] },
+      });
+    } catch (e) {
+      error = e;
+    }
+  });
+  expect(error).toBeInstanceOf(ComponentArgsError);
+  expect((error as ComponentArgsError).errors).toEqual([
+    { propertyPath: "externalSecrets.credentials", reason: "t: a second credential with the same name" },
+    { propertyPath: "externalSecrets.credentials[0] (t)", reason: expect.stringMatching(/^type must be one of Opaque/) },
+    { propertyPath: "externalSecrets.credentials[1] (t)", reason: "has no data: a credential needs at least one key" },
+    { propertyPath: "externalSecrets.namespace", reason: expect.stringMatching(/^argocd is the reconciler's namespace/) },
+  ]);
+  expect((error as Error).message).not.toContain(PASSWORD);
+
+  const { registered } = await underMocks(false, () => {
+    new GitOpsCluster("c", {
+      repo: { url: "https://git.example.com/org/state.git", path: "apps" },
+      ageKey: identity,
+      externalSecrets: { credentials: [{ name: "vault-token", stringData: pulumi.output({ token: PASSWORD }) }] },
+    });
+  });
+  const credential = registered.find((r) => r.type === "kubernetes:core/v1:Secret" && r.inputs.metadata.name === "vault-token")!;
+  expect(credential.inputs.type).toBe("Opaque");
+  expect(isSecretEnvelope(credential.inputs.stringData)).toBe(true);
+  expect(unwrap(credential.inputs.stringData)).toEqual({ token: PASSWORD });
+});
+
 /** component-deploy-failure.ts in a child process: its unawaited rejections are what the update reports. */
 function deployWithBad(field: string): { reported: { message: string; runError: boolean; errors: unknown }[]; registered: string[] } {
   const run = spawnSync(process.execPath, ["-r", "ts-node/register", path.join(__dirname, "component-deploy-failure.ts"), field], {

@@ -1,7 +1,9 @@
 /** `repo.caFile`: the Git server's CA certificate(s), read, checked and kept with the config. */
 import * as age from "age-encryption";
 import { generateKeyPairSync } from "node:crypto";
-import { ConfigError, RawStackConfig, parseCaCertificates, resolveConfig } from "../../bootstrap/config";
+import { RawStackConfig, resolveConfig } from "../../bootstrap/config/stack-config";
+import { ConfigError } from "../../components/settings/bootstrap-config";
+import { parseCaCertificates } from "../../components/settings/repository";
 import { configProblems, pemLine, rawStackConfig } from "./config-harness";
 import { TestCertificates, makeTestCertificates } from "./tls-harness";
 

@@ -1,8 +1,10 @@
 /** Stack config with `reconciler: flux`: the `flux` block, and what Flux needs beyond Argo CD. */
 import * as age from "age-encryption";
 import { generateKeyPairSync } from "node:crypto";
-import { ConfigError, RawStackConfig, checkKnownHosts, parseDuration, reconcilerNamespace, resolveConfig } from "../../bootstrap/config";
-import { FLUX } from "../../bootstrap/defaults";
+import { RawStackConfig, resolveConfig } from "../../bootstrap/config/stack-config";
+import { ConfigError, parseDuration, reconcilerNamespace } from "../../components/settings/bootstrap-config";
+import { checkKnownHosts } from "../../components/settings/repository";
+import { FLUX } from "../../components/defaults";
 import { configProblems, rawStackConfig } from "./config-harness";
 
 let identity: string;

@@ -1,5 +1,6 @@
 /** Building stack config input for `resolveConfig` in the tests, and reading its problems. */
-import { ConfigError, RawStackConfig, resolveConfig } from "../../bootstrap/config";
+import { RawStackConfig, resolveConfig } from "../../bootstrap/config/stack-config";
+import { ConfigError } from "../../components/settings/bootstrap-config";
 
 /**
  * Config values as Pulumi hands them to the program (strings as they are, everything else as

@@ -1,7 +1,9 @@
 import * as age from "age-encryption";
 import { generateKeyPairSync } from "node:crypto";
-import { ConfigError, RawStackConfig, checkRepoUrl, resolveConfig } from "../../bootstrap/config";
-import { ARGOCD, KSOPS } from "../../bootstrap/defaults";
+import { RawStackConfig, resolveConfig } from "../../bootstrap/config/stack-config";
+import { ConfigError } from "../../components/settings/bootstrap-config";
+import { checkRepoUrl } from "../../components/settings/repository";
+import { ARGOCD, KSOPS } from "../../components/defaults";
 import { configProblems, pemLine, rawStackConfig } from "./config-harness";
 
 let identity: string;

@@ -1,5 +1,5 @@
-import { AGE_KEY_FILE_IN_POD, APPLICATION_HEALTH_LUA, argoCdTlsCertificateKey, argoCdValues, deepMerge, fluxValues } from "../../bootstrap/helm-values";
-import { AGE_SECRET, KSOPS } from "../../bootstrap/defaults";
+import { AGE_KEY_FILE_IN_POD, APPLICATION_HEALTH_LUA, argoCdTlsCertificateKey, argoCdValues, deepMerge, fluxValues } from "../../components/builders/helm-values";
+import { AGE_SECRET, KSOPS } from "../../components/defaults";
 
 type Obj = Record<string, any>;
 

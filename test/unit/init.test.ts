@@ -12,7 +12,7 @@ import * as age from "age-encryption";
 import * as YAML from "yaml";
 import { execFileSync } from "node:child_process";
 import { parseCommandLine } from "../../bootstrap/cli";
-import { type Plan, apply, plan } from "../../bootstrap/init";
+import { type Plan, apply, plan } from "../../bootstrap/init/command";
 import { writeSopsYaml } from "../../bootstrap/sops/writer";
 import { cli, docs } from "./cli-harness";
 import { steps } from "./init-steps";

@@ -2,8 +2,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as YAML from "yaml";
-import { MissingKubeconfigError, absoluteKubeconfigPath, kubeConfigOf, resolveKubeconfig, singleContextKubeconfig } from "../../bootstrap/kubeconfig";
-import { UsageError } from "../../bootstrap/errors";
+import { MissingKubeconfigError, absoluteKubeconfigPath, kubeConfigOf, resolveKubeconfig, singleContextKubeconfig } from "../../bootstrap/cluster/kubeconfig";
+import { UsageError } from "../../components/errors";
 import { cli } from "./cli-harness";
 
 /** Two clusters, two users, two contexts; `current` picks one. Tokens are made up. */

@@ -6,9 +6,9 @@ import {
   kustomizationSpec,
   repositorySecretData,
   rootApplicationSpec,
-} from "../../bootstrap/manifests";
-import { SecretString } from "../../bootstrap/secret";
-import { FLUX, ROOT_APP } from "../../bootstrap/defaults";
+} from "../../components/builders/manifests";
+import { SecretString } from "../../components/settings/secret";
+import { FLUX, ROOT_APP } from "../../components/defaults";
 
 const base = { url: "https://git.example.com/org/state.git", transport: "https" as const, revision: "main", path: "apps" };
 

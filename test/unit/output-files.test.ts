@@ -10,8 +10,8 @@ import * as path from "node:path";
 import { runAudit } from "../../bootstrap/audit/command";
 import { runRecoveryCommand } from "../../bootstrap/drill/command";
 import { reportFolder } from "../../bootstrap/drill/run";
-import { UsageError } from "../../bootstrap/errors";
-import { replaceFile, writeOutputFolder } from "../../bootstrap/output-files";
+import { UsageError } from "../../components/errors";
+import { replaceFile, writeOutputFolder } from "../../bootstrap/shared/output-files";
 import { projectDir } from "./cli-harness";
 
 let root: string;

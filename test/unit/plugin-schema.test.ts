@@ -11,7 +11,7 @@ import { ComponentProvider, getPulumiComponents } from "@pulumi/pulumi/provider/
 import * as library from "../../index";
 
 const root = path.resolve(__dirname, "../..");
-const COMPONENTS = ["AgeKeySecret", "ArgoCd", "Flux", "GitOpsCluster", "RootApplication", "SealedSecrets"];
+const COMPONENTS = ["AgeKeySecret", "ArgoCd", "ExternalSecrets", "Flux", "GitOpsCluster", "RootApplication", "SealedSecrets"];
 
 let schema: any;
 let provider: ComponentProvider;
@@ -23,7 +23,7 @@ beforeAll(async () => {
 const token = (name: string) => `gitops-bootstrap:index:${name}`;
 const ref = (name: string) => `#/types/${token(name)}`;
 
-test("the six components, each a component resource named by its class", () => {
+test("the seven components, each a component resource named by its class", () => {
   expect(schema.name).toBe("gitops-bootstrap");
   expect(Object.keys(schema.resources).sort()).toEqual(COMPONENTS.map(token));
   for (const name of COMPONENTS) expect(schema.resources[token(name)].isComponent).toBe(true);
@@ -43,6 +43,12 @@ test("GitOpsCluster: the reconciler a plain enum, the age key an input, blocks a
   // The key's name names a resource: plain; its private key an input.
   expect(schema.types[token("SealingKeyArgs")].properties.name.plain).toBe(true);
   expect(schema.types[token("SealingKeyArgs")].properties.privateKey.plain).toBeUndefined();
+  // The store credentials: a plain name, values a map of string inputs.
+  expect(cluster.inputProperties.externalSecrets).toMatchObject({ $ref: ref("ExternalSecretsOptions") });
+  expect(schema.types[token("ExternalSecretsOptions")].properties.credentials).toMatchObject({ type: "array", items: { $ref: ref("StoreCredentialArgs") } });
+  expect(schema.types[token("StoreCredentialArgs")].properties.name.plain).toBe(true);
+  expect(schema.types[token("StoreCredentialArgs")].properties.stringData).toMatchObject({ type: "object", additionalProperties: { type: "string" } });
+  expect(schema.types[token("StoreCredentialArgs")].required).toEqual(expect.arrayContaining(["name", "stringData"]));
 });
 
 test("outputs: what a program reads back, never a secret input", () => {

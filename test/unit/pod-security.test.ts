@@ -5,9 +5,9 @@
  * the e2e (test/e2e/pod-security.test.ts) has the real API server admit the real charts' pods.
  */
 import * as age from "age-encryption";
-import { resolveConfig } from "../../bootstrap/config";
-import { ARGOCD, FLUX, KSOPS } from "../../bootstrap/defaults";
-import { argoCdValues, deepMerge, sealedSecretsValues } from "../../bootstrap/helm-values";
+import { resolveConfig } from "../../bootstrap/config/stack-config";
+import { ARGOCD, FLUX, KSOPS } from "../../components/defaults";
+import { argoCdValues, deepMerge, sealedSecretsValues } from "../../components/builders/helm-values";
 import { configProblems, rawStackConfig } from "./config-harness";
 import { runProgramUnderMocks } from "./program-harness";
 

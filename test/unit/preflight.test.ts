@@ -2,7 +2,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as age from "age-encryption";
-import { resolveConfig } from "../../bootstrap/config";
+import { resolveConfig } from "../../bootstrap/config/stack-config";
 import { verifyRepoSecretsBeforeUp } from "../../bootstrap/program";
 import { checkRepository } from "../../bootstrap/sops";
 import { RepositoryError } from "../../bootstrap/sops/repository";

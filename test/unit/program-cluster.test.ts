@@ -5,7 +5,7 @@
  * the provider's inputs.
  */
 import * as age from "age-encryption";
-import { ARGOCD } from "../../bootstrap/defaults";
+import { ARGOCD } from "../../components/defaults";
 import { isSecretEnvelope, runProgramUnderMocks, unwrap } from "./program-harness";
 
 const SINGLE = "apiVersion: v1\nkind: Config\ncurrent-context: kind-drill\n# token: not-a-real-token\n";

@@ -4,7 +4,7 @@
  */
 import * as age from "age-encryption";
 import { generateKeyPairSync } from "node:crypto";
-import { FLUX, REPO_SECRET_NAME } from "../../bootstrap/defaults";
+import { FLUX, REPO_SECRET_NAME } from "../../components/defaults";
 import { type ProgramRun, type Registered, isSecretEnvelope, runProgramUnderMocks, unwrap } from "./program-harness";
 
 const KNOWN_HOSTS = "git.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";

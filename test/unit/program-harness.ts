@@ -4,7 +4,7 @@
  * structure tests (program.test.ts for Argo CD, program-flux.test.ts for Flux).
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { RawStackConfig } from "../../bootstrap/config";
+import type { RawStackConfig } from "../../bootstrap/config/stack-config";
 import { type BootstrapOptions, bootstrap } from "../../bootstrap/program";
 
 /** Pulumi's marker for a secret value crossing the RPC boundary. */

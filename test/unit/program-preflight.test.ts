@@ -1,7 +1,7 @@
 /** The repository check runs before anything is registered: a failing key leaves nothing half-applied. */
 import * as age from "age-encryption";
 import * as pulumi from "@pulumi/pulumi";
-import { resolveConfig } from "../../bootstrap/config";
+import { resolveConfig } from "../../bootstrap/config/stack-config";
 import { bootstrap, verifyRepoSecretsBeforeUp } from "../../bootstrap/program";
 import type { RepoSecretsCheck } from "../../bootstrap/program";
 
@@ -35,6 +35,7 @@ test("a wrong key stops the program before any resource is registered", async ()
       recipients: [],
       files: [{ kind: "wrong-key", path: "apps/db/secret.sops.yaml", detail: "it is encrypted for age1other" } as any],
       sealedSecrets: [],
+      externalSecrets: { stores: [], externalSecrets: [] },
       notJudged: [],
       warnings: [],
       scannedFiles: 1,
@@ -62,6 +63,7 @@ test("a suspicious file (sops decrypts it) is a warning: the update goes on", as
       { kind: "ok", path: "apps/cache.yaml", detail: "1 encrypted value decrypted", reason: "", format: "yaml", encryptedValues: 1, openedBy: "age1x", warnings: [] },
     ],
     sealedSecrets: [],
+    externalSecrets: { stores: [], externalSecrets: [] },
     notJudged: [],
     warnings: [],
     scannedFiles: 2,

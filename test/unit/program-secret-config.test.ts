@@ -9,9 +9,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as age from "age-encryption";
 import * as pulumi from "@pulumi/pulumi";
-import { ARGOCD, FLUX } from "../../bootstrap/defaults";
+import { ARGOCD, FLUX } from "../../components/defaults";
 import { rawConfigFromPulumi } from "../../bootstrap/program";
-import { runRender } from "../../bootstrap/render";
+import { runRender } from "../../bootstrap/render/command";
 import { isSecretEnvelope, runProgramUnderMocks, unwrap } from "./program-harness";
 
 const ADMIN_PASSWORD = "$2a$10$admin-password-hash-must-stay-secret";

@@ -3,7 +3,7 @@
  * secrecy and dependencies. (The end-to-end suite runs the same program on a real engine.)
  */
 import * as age from "age-encryption";
-import { ARGOCD, KSOPS, REPO_SECRET_NAME } from "../../bootstrap/defaults";
+import { ARGOCD, KSOPS, REPO_SECRET_NAME } from "../../components/defaults";
 import { type ProgramRun, type Registered, isSecretEnvelope, runProgramUnderMocks } from "./program-harness";
 
 const PASSWORD = "token-must-stay-secret";

@@ -13,7 +13,7 @@ import {
   pulumiCredentialsFile,
   restoreStateBackend,
   stackNeedsPassphrase,
-} from "../../bootstrap/pulumi-backend";
+} from "../../bootstrap/config/pulumi-backend";
 
 let dir: string;
 let project: string;

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import * as age from "age-encryption";
 import * as YAML from "yaml";
 import { encryptionLabel, scopeOf, sealValue } from "../../bootstrap/sealed-secrets/crypto";
-import type { SealingKey } from "../../bootstrap/sealed-secrets/keys";
+import type { SealingKey } from "../../components/settings/sealing-keys";
 import { cli } from "./cli-harness";
 import { backupText, makeSealingKey, publicKeyOf } from "./sealed-secrets-harness";
 

@@ -4,8 +4,8 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { SecretString } from "../../bootstrap/secret";
-import { type SealingKey, backupDocument } from "../../bootstrap/sealed-secrets/keys";
+import { SecretString } from "../../components/settings/secret";
+import { type SealingKey, backupDocument } from "../../components/settings/sealing-keys";
 import { type Plain, writeSopsYaml } from "../../bootstrap/sops/writer";
 
 /** An RSA key and its self-signed certificate, as the controller makes them (2048 bits here, for speed). */

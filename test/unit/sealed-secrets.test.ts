@@ -4,9 +4,9 @@
  */
 import * as age from "age-encryption";
 import { encryptionLabel, openSealedValue, scopeOf, sealValue } from "../../bootstrap/sealed-secrets/crypto";
-import { backupDocument, parseBackup, privateKeyObjects } from "../../bootstrap/sealed-secrets/keys";
-import { resolveConfig } from "../../bootstrap/config";
-import type { SealingKey } from "../../bootstrap/sealed-secrets/keys";
+import { backupDocument, parseBackup, privateKeyObjects } from "../../components/settings/sealing-keys";
+import { resolveConfig } from "../../bootstrap/config/stack-config";
+import type { SealingKey } from "../../components/settings/sealing-keys";
 import { configProblems, rawStackConfig } from "./config-harness";
 import { backupText, makeSealingKey, publicKeyOf } from "./sealed-secrets-harness";
 

@@ -8,8 +8,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as age from "age-encryption";
-import { resolveConfig } from "../../bootstrap/config";
-import { type PulumiConfigRunner, KUBERNETES_NEEDS, StackSecretsError, holdsSecure, readStackConfigWithSecrets } from "../../bootstrap/stack-secrets";
+import { resolveConfig } from "../../bootstrap/config/stack-config";
+import { type PulumiConfigRunner, KUBERNETES_NEEDS, StackSecretsError, holdsSecure, readStackConfigWithSecrets } from "../../bootstrap/config/stack-secrets";
 import { cli } from "./cli-harness";
 
 const AGE_KEY = { key: "gitops-bootstrap:ageKey", instead: "--age-key-file F" };

@@ -4,7 +4,7 @@
  * strings must never appear in output. Never log, print or return what it gives to a user.
  * Deliberately not exported from `bootstrap/sops/index.ts`.
  */
-import type { AgeIdentities } from "../age";
+import type { AgeIdentities } from "../../../components/settings/age-identities";
 import type { SopsFileResult } from "../types";
 import { type DecryptedDocument, examineSopsFile } from "../verify";
 

@@ -78,7 +78,7 @@ unset _v
 : "${SEALED_SECRETS_VERSION:=v0.40.0}"   # github.com/bitnami-labs/sealed-secrets
 
 # The upstream Helm charts the e2e installs through the product, at the product's default pins
-# (bootstrap/defaults.ts; test/unit/toolchain-versions.test.ts keeps the two equal). `build.sh
+# (components/defaults.ts; test/unit/toolchain-versions.test.ts keeps the two equal). `build.sh
 # charts` copies them into <cache>/charts/ from GITOPS_BOOTSTRAP_CHART_MIRROR (a folder of
 # <chart>-<version>.tgz files) when set, else `helm pull`s them from the chart repository.
 : "${ARGO_CD_CHART_VERSION:=10.1.1}"        # https://argoproj.github.io/argo-helm argo-cd (Argo CD v3.4.4)

@@ -3,8 +3,8 @@
  * stack's, Argo CD tracking by annotation and by label, Flux inventories, HelmReleases' Helm
  * releases, owner chains, Endpoints), and what is left: would be lost, or data.
  */
-import { type AuditFacts, type Classified, classify } from "../../../bootstrap/audit/classify";
-import type { ObjectMeta } from "../../../bootstrap/audit/list";
+import { type AuditFacts, type Classified, classify } from "../../../bootstrap/rebuild-audit/classify";
+import type { ObjectMeta } from "../../../bootstrap/cluster/list";
 
 let uid = 0;
 function obj(kind: string, name: string, extra: Partial<ObjectMeta> & { ns?: string } = {}): ObjectMeta {
@@ -16,8 +16,8 @@ const owned = (o: ObjectMeta) => ({ owners: [{ uid: o.uid, kind: o.kind, name: o
 const tracking = (app: string, o: { group: string; kind: string; ns?: string; name: string }, appDestination = "default") => ({ "argocd.argoproj.io/tracking-id": `${app}:${o.group}/${o.kind}:${o.ns ?? appDestination}/${o.name}` });
 const STACK = { "app.kubernetes.io/managed-by": "gitops-bootstrap" };
 
-const argoFacts: AuditFacts = { argocd: { namespace: "argocd", method: "annotation", instanceLabelKey: "app.kubernetes.io/instance" }, kustomizations: [], helmReleases: [], stackRelease: { name: "argocd", namespace: "argocd" } };
-const fluxFacts = (kustomizations: AuditFacts["kustomizations"], helmReleases: AuditFacts["helmReleases"] = []): AuditFacts => ({ kustomizations, helmReleases, stackRelease: { name: "flux", namespace: "flux-system" } });
+const argoFacts: AuditFacts = { argocd: { namespace: "argocd", method: "annotation", instanceLabelKey: "app.kubernetes.io/instance" }, kustomizations: [], helmReleases: [], stackReleases: [{ name: "argocd", namespace: "argocd" }] };
+const fluxFacts = (kustomizations: AuditFacts["kustomizations"], helmReleases: AuditFacts["helmReleases"] = []): AuditFacts => ({ kustomizations, helmReleases, stackReleases: [{ name: "flux", namespace: "flux-system" }] });
 
 const origin = (all: Classified[], o: ObjectMeta) => all.find((c) => c.object.uid === o.uid)!.origin;
 const lostNames = (all: Classified[]) => all.filter((c) => c.origin.kind === "lost").map((c) => `${c.object.kind}/${c.object.name}`).sort();
@@ -184,5 +184,28 @@ describe("owner chains and what is left", () => {
     const pv = obj("PersistentVolume", "pv-1");
     const all = classify([fromGit, byHand, pv], argoFacts);
     expect(all.map((c) => [c.object.name, c.data, c.origin.kind])).toEqual([["db", true, "stack"], ["scratch", true, "lost"], ["pv-1", true, "lost"]]);
+  });
+});
+
+describe("External Secrets", () => {
+  const es = (name: string) => ({ ...obj("ExternalSecret", name, { ns: "apps", annotations: tracking("apps", { group: "external-secrets.io", kind: "ExternalSecret", ns: "apps", name }) }), group: "external-secrets.io" });
+
+  test("a Secret ESO wrote comes back with its ExternalSecret from Git; one a rebuild would not write the same is data, with why", () => {
+    const app = obj("Application", "apps", { ns: "argocd", labels: STACK });
+    const synced = es("db");
+    const once = es("first-password");
+    const objects = [app, synced, once, obj("Secret", "db", { ns: "apps", ...owned(synced) }), obj("Secret", "first-password", { ns: "apps", ...owned(once) })];
+    const facts: AuditFacts = { ...argoFacts, unreproducedExternalSecrets: [{ namespace: "apps", name: "first-password", why: "its values come from a generator: a rebuild generates new ones" }] };
+    const all = classify(objects, facts);
+    const secret = (name: string) => all.find((c) => c.object.kind === "Secret" && c.object.name === name)!;
+    expect(secret("db")).toMatchObject({ data: false, origin: { kind: "owner", owner: "ExternalSecret apps/db" } });
+    expect(secret("first-password")).toMatchObject({ data: true, dataReason: "written by ExternalSecret apps/first-password: its values come from a generator: a rebuild generates new ones" });
+  });
+
+  test("the stack's other Helm releases (the operator's) count as the stack's", () => {
+    const deployment = obj("Deployment", "external-secrets", { ns: "external-secrets", annotations: { "meta.helm.sh/release-name": "external-secrets", "meta.helm.sh/release-namespace": "external-secrets" } });
+    const facts: AuditFacts = { ...argoFacts, stackReleases: [...argoFacts.stackReleases, { name: "external-secrets", namespace: "external-secrets" }] };
+    expect(classify([deployment], facts)[0].origin).toEqual({ kind: "stack", how: "the stack's Helm release external-secrets/external-secrets" });
+    expect(classify([deployment], argoFacts)[0].origin.kind).toBe("lost");
   });
 });

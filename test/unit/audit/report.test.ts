@@ -2,10 +2,10 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { type Classified, type Origin } from "../../../bootstrap/audit/classify";
-import { parseSelector, readIgnoreFile } from "../../../bootstrap/audit/ignore";
-import type { ObjectMeta } from "../../../bootstrap/audit/list";
-import { buildReport, formatMarkdown, formatText } from "../../../bootstrap/audit/report";
+import { type Classified, type Origin } from "../../../bootstrap/rebuild-audit/classify";
+import { parseSelector, readIgnoreFile } from "../../../bootstrap/rebuild-audit/ignore";
+import type { ObjectMeta } from "../../../bootstrap/cluster/list";
+import { buildReport, formatMarkdown, formatText } from "../../../bootstrap/rebuild-audit/report";
 
 const meta = (kind: string, name: string, namespace?: string, labels: Record<string, string> = {}): ObjectMeta => ({ group: "", version: "v1", kind, resource: "", namespace, name, uid: `${kind}/${namespace}/${name}`, labels, annotations: {}, owners: [] });
 const c = (o: ObjectMeta, origin: Origin = { kind: "lost" }): Classified => ({ object: o, origin, data: o.kind === "PersistentVolumeClaim" });

@@ -1,10 +1,11 @@
 import { KubeConfig } from "@kubernetes/client-node";
-import type { BootstrapConfig } from "../../../bootstrap/config";
-import { type KubeObject, objectKey } from "../../../bootstrap/drill/convergence";
+import type { BootstrapConfig } from "../../../components/settings/bootstrap-config";
+import { type KubeObject } from "../../../bootstrap/cluster/watch";
+import { objectKey } from "../../../bootstrap/drill/convergence";
 import { watchSpecFor } from "../../../bootstrap/drill/run";
 import { applicationSetStatusReader, applicationStatusReader } from "../../../bootstrap/drill/status";
 import { type WaitOptions, waitForConvergence } from "../../../bootstrap/drill/wait";
-import { type ListAndWatch, type ListWatchHandlers, isUnknownType } from "../../../bootstrap/drill/watch";
+import { type ListAndWatch, type ListWatchHandlers, isUnknownType } from "../../../bootstrap/cluster/watch";
 
 /**
  * ApplicationSet status as the applicationset-controller of Argo CD 3.6.1 writes it

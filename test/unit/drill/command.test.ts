@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { type OpenEngine, parseDuration, runRecoveryCommand } from "../../../bootstrap/drill/command";
-import { UsageError } from "../../../bootstrap/errors";
+import { UsageError } from "../../../components/errors";
 import { rawStackConfig } from "../config-harness";
 import { engineEnvironment, engineEventLine } from "../../../bootstrap/drill/engine";
 import { firstLines } from "../../../bootstrap/drill/run";

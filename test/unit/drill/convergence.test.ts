@@ -1,4 +1,5 @@
-import { ConvergenceTracker, type KubeObject, type WatchEventType, objectKey } from "../../../bootstrap/drill/convergence";
+import { type KubeObject, type WatchEventType } from "../../../bootstrap/cluster/watch";
+import { ConvergenceTracker, objectKey } from "../../../bootstrap/drill/convergence";
 import { applicationStatusReader, workloadReady } from "../../../bootstrap/drill/status";
 
 /** An Application as the Argo CD controller writes it. */

@@ -1,4 +1,5 @@
-import { ConvergenceTracker, type KubeObject, objectKey } from "../../../bootstrap/drill/convergence";
+import { type KubeObject } from "../../../bootstrap/cluster/watch";
+import { ConvergenceTracker, objectKey } from "../../../bootstrap/drill/convergence";
 import { helmReleaseStatusReader, kustomizationStatusReader } from "../../../bootstrap/drill/status";
 
 const ks = (name: string, status: Record<string, unknown>, generation = 1): KubeObject => ({ metadata: { name, namespace: "flux-system", generation } as never, status: { observedGeneration: 1, ...status } });

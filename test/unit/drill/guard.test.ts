@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as YAML from "yaml";
 import { FRESH_NAMESPACES, guardProblems, otherStackBindings, recognisedWorkloads } from "../../../bootstrap/drill/guard";
-import { FRESH_CLUSTER_WORKLOADS, type WorkloadKind, type WorkloadMeta } from "../../../bootstrap/fresh-cluster";
+import { FRESH_CLUSTER_WORKLOADS, type WorkloadKind, type WorkloadMeta } from "../../../bootstrap/drill/fresh-cluster";
 
 const workload = (kind: WorkloadKind, namespace: string, name: string, extra: Partial<WorkloadMeta> = {}): WorkloadMeta => ({ kind, namespace, name, ownerKinds: [], annotations: {}, ...extra });
 const MIRROR = { "kubernetes.io/config.mirror": "0f1e2d" };

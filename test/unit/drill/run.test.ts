@@ -7,16 +7,17 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { type BootstrapConfig, resolveConfig } from "../../../bootstrap/config";
-import { ClusterError } from "../../../bootstrap/drill/cluster";
+import { resolveConfig } from "../../../bootstrap/config/stack-config";
+import { type BootstrapConfig } from "../../../components/settings/bootstrap-config";
+import { ClusterError } from "../../../bootstrap/cluster/api";
 import type { ObjectRecord } from "../../../bootstrap/drill/convergence";
 import type { DeployEngine } from "../../../bootstrap/drill/engine";
 import type { GuardFacts } from "../../../bootstrap/drill/guard";
-import type { RunReport } from "../../../bootstrap/drill/report";
+import type { RunReport } from "../../../bootstrap/shared/drill-report";
 import { type ClusterReader, type RunOptions, runRecovery } from "../../../bootstrap/drill/run";
 import type { ClusterIdentity } from "../../../bootstrap/drill/target";
 import type { WaitResult } from "../../../bootstrap/drill/wait";
-import { FRESH_NAMESPACES } from "../../../bootstrap/fresh-cluster";
+import { FRESH_NAMESPACES } from "../../../bootstrap/drill/fresh-cluster";
 import { checkRepository } from "../../../bootstrap/sops";
 import { readRepository } from "../../../bootstrap/sops/repository";
 import { rawStackConfig } from "../config-harness";
@@ -82,6 +83,7 @@ function cluster(identities: ClusterIdentity[], overrides: Partial<ClusterReader
     waitForConvergence: async () => converged(),
     findSecrets: async (expected) => expected.map((s) => ({ file: s.file, name: s.name, namespace: s.namespace, found: true })),
     findSealedSecrets: async () => [],
+    findExternalSecrets: async () => [],
     ...overrides,
   };
 }
@@ -148,6 +150,40 @@ describe("teardown and report on every exit after the guard", () => {
     ]);
     expect(report.apps.find((a) => a.kind === "ApplicationSet")).toMatchObject({ converged: false, failure: "ErrorOccurred (ApplicationGenerationFromParamsError) (still within the failure grace when the wait ended)" });
     expect(fs.readFileSync(path.join(reportDir, "junit.xml"), "utf8")).toMatch(/name="ApplicationSet\/argocd\/hello-environments"[^>]*>\s*<failure message="ErrorOccurred \(ApplicationGenerationFromParamsError\) \(still within[^"]*">[^<]*no-such-branch/);
+  });
+
+  it("every store and ExternalSecret from Git is asked after convergence; one not synced fails the run with ESO's message, in the report and JUnit", async () => {
+    const repo = fs.mkdtempSync(path.join(os.tmpdir(), "run-eso-"));
+    try {
+      fs.cpSync(path.join(PROJECT, "examples/gitops-repo"), repo, { recursive: true });
+      fs.mkdirSync(path.join(repo, "workloads/eso"));
+      fs.writeFileSync(
+        path.join(repo, "workloads/eso/db.yaml"),
+        "apiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata: {name: central}\n---\napiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: db, namespace: apps}\nspec: {secretStoreRef: {kind: ClusterSecretStore, name: central}}\n",
+      );
+      const asked: string[] = [];
+      const message = "SecretSyncedError: could not get secret data from provider";
+      const c = cluster([THROWAWAY], {
+        findExternalSecrets: async (found) => {
+          asked.push(...found.stores.map((x) => `${x.kind}/${x.name}`), ...found.externalSecrets.map((x) => `ExternalSecret/${x.namespace}/${x.name}`));
+          return [
+            { file: "workloads/eso/db.yaml", name: "central", namespace: undefined, found: true, via: "ClusterSecretStore" },
+            { file: "workloads/eso/db.yaml", name: "db", namespace: "apps", found: false, via: "ExternalSecret", problem: message },
+          ];
+        },
+      });
+      const engine = new RecordingEngine();
+      const { report, output } = await drill(c, engine, { repoSource: repo });
+      expect(asked).toEqual(["ClusterSecretStore/central", "ExternalSecret/apps/db"]);
+      expect(engine.calls).toEqual(["up", "destroy"]);
+      expect(report.outcome).toBe("failed");
+      expect(report.failures).toEqual([`ExternalSecret apps/db (from workloads/eso/db.yaml) is not synced: ${message}`]);
+      expect(output).toContain("Is every store valid and every ExternalSecret synced?");
+      expect(fs.readFileSync(path.join(reportDir, "report.md"), "utf8")).toContain(`| apps/db (ExternalSecret) | workloads/eso/db.yaml | ✗ not synced: ${message} |`);
+      expect(fs.readFileSync(path.join(reportDir, "junit.xml"), "utf8")).toContain(`ExternalSecret not synced (from workloads/eso/db.yaml): ${message}`);
+    } finally {
+      fs.rmSync(repo, { recursive: true, force: true });
+    }
   });
 
   it("a 403 while listing Secrets after up still destroys, and the report (all three files) says failed with the message", async () => {

@@ -1,8 +1,9 @@
 import { KubeConfig } from "@kubernetes/client-node";
-import { type KubeObject, objectKey } from "../../../bootstrap/drill/convergence";
+import { type KubeObject } from "../../../bootstrap/cluster/watch";
+import { objectKey } from "../../../bootstrap/drill/convergence";
 import { applicationStatusReader } from "../../../bootstrap/drill/status";
 import { type WaitOptions, waitForConvergence } from "../../../bootstrap/drill/wait";
-import type { ListAndWatch, ListWatchHandlers, ResourceRef } from "../../../bootstrap/drill/watch";
+import type { ListAndWatch, ListWatchHandlers, ResourceRef } from "../../../bootstrap/cluster/watch";
 
 /** A stand-in for the list-and-watch loop that hands the test a way to push events for each resource. */
 function fakeWatches() {

@@ -1,6 +1,6 @@
 import { inspect } from "node:util";
 import * as age from "age-encryption";
-import { AgeIdentities, AgeIdentityError, bech32Decode, bech32Encode } from "../../../bootstrap/sops/age";
+import { AgeIdentities, AgeIdentityError, bech32Decode, bech32Encode } from "../../../components/settings/age-identities";
 import { KEYS, fixtureText } from "./helpers";
 
 const X25519_RECIPIENT = "age1ulaqjxa694yckl4p8me52t3vnwkag5mrf99n3e9y3kfs97uwryhs3ufhtw";

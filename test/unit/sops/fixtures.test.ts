@@ -1,4 +1,4 @@
-import { AgeIdentities } from "../../../bootstrap/sops/age";
+import { AgeIdentities } from "../../../components/settings/age-identities";
 import { verifySopsContent } from "../../../bootstrap/sops/verify";
 import { DECRYPTABLE, KEYS, type KeyName, fixture, identities } from "./helpers";
 

@@ -2,7 +2,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { AgeIdentities } from "../../../bootstrap/sops/age";
+import { AgeIdentities } from "../../../components/settings/age-identities";
 
 /** Made by test/fixtures/sops/make.sh with the real sops (README.md there). */
 export const FIXTURES = path.join(__dirname, "../../fixtures/sops");

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as age from "age-encryption";
 import { type CliIo, main } from "../../../bootstrap/cli";
-import { AgeIdentities } from "../../../bootstrap/sops/age";
+import { AgeIdentities } from "../../../components/settings/age-identities";
 import { checkRepository } from "../../../bootstrap/sops/check";
 import { decryptSopsContentInternal } from "../../../bootstrap/sops/internal/decrypt";
 import { verifySopsContent } from "../../../bootstrap/sops/verify";

@@ -4,7 +4,7 @@
  * the interop test checks files the real sops made).
  */
 import * as age from "age-encryption";
-import { AgeIdentities } from "../../../bootstrap/sops/age";
+import { AgeIdentities } from "../../../components/settings/age-identities";
 import { verifySopsContent } from "../../../bootstrap/sops/verify";
 import { type Plain, writeSopsDotenv, writeSopsJson, writeSopsYaml } from "../../../bootstrap/sops/writer";
 

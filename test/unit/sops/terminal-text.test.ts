@@ -1,7 +1,7 @@
 /** Control characters from a repository never reach a terminal or a report raw. */
-import { formatJson, formatJUnit, formatMarkdown, type RunReport } from "../../../bootstrap/drill/report";
+import { formatJson, formatJUnit, formatMarkdown, type RunReport } from "../../../bootstrap/shared/drill-report";
 import { formatFileLine, formatTextReport } from "../../../bootstrap/sops/report";
-import { safeJson, safeLine, safeXmlText } from "../../../bootstrap/sops/terminal-text";
+import { safeJson, safeLine, safeXmlText } from "../../../bootstrap/shared/terminal-text";
 import type { RepositoryCheckReport } from "../../../bootstrap/sops/check";
 
 const HOSTILE = "apps/\u001b[2K\u001b[1A\u009b31mok\u007f\u202eevil\nforged.yaml";
@@ -25,7 +25,7 @@ describe("terminal-safe text", () => {
     const file = { kind: "malformed", path: HOSTILE, detail: "bad \u001b]0;title\u0007", reason: "" } as const;
     const report = {
       source: ".", revision: undefined, commit: undefined, recipients: [], files: [file], warnings: [`${HOSTILE}: warning`],
-      scannedFiles: 1, skippedFiles: 0, counts: { malformed: 1 }, sealedSecrets: [], outcome: "fails", ok: false,
+      scannedFiles: 1, skippedFiles: 0, counts: { malformed: 1 }, sealedSecrets: [], externalSecrets: { stores: [], externalSecrets: [] }, outcome: "fails", ok: false,
     } as unknown as RepositoryCheckReport;
     const text = formatTextReport(report);
     expect(text).not.toMatch(RAW_CONTROL);

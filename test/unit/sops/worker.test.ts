@@ -1,6 +1,6 @@
 /** The verifier's worker threads: a file that exhausts a worker's memory is that file's result, not the run's end. */
 import * as age from "age-encryption";
-import { AgeIdentities } from "../../../bootstrap/sops/age";
+import { AgeIdentities } from "../../../components/settings/age-identities";
 import { VerifierPool } from "../../../bootstrap/sops/worker";
 import { writeSopsYaml } from "../../../bootstrap/sops/writer";
 
