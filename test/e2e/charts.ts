@@ -1,11 +1,11 @@
 /**
- * The upstream Helm charts the e2e installs through the product (argo-cd, flux2, sealed-secrets),
+ * The upstream Helm charts the e2e installs through the product (argo-cd, flux2, sealed-secrets, external-secrets),
  * cached by `bash test/e2e/toolchain/build.sh charts` at the product's default versions.
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ARGOCD, FLUX, SEALED_SECRETS } from "../../components/defaults";
+import { ARGOCD, EXTERNAL_SECRETS, FLUX, SEALED_SECRETS } from "../../components/defaults";
 
 const BUILD_SH = path.join(__dirname, "toolchain", "build.sh");
 
@@ -34,7 +34,7 @@ export function chartFile(chart: string): string {
 export function putChartsInto(projectDir: string): void {
   const dir = path.join(projectDir, CHARTS_IN_PROJECT);
   fs.mkdirSync(dir, { recursive: true });
-  for (const chart of [ARGOCD.chart, FLUX.chart, SEALED_SECRETS.chart]) fs.copyFileSync(chartFile(chart), path.join(dir, `${chart}.tgz`));
+  for (const chart of [ARGOCD.chart, FLUX.chart, SEALED_SECRETS.chart, EXTERNAL_SECRETS.chart]) fs.copyFileSync(chartFile(chart), path.join(dir, `${chart}.tgz`));
 }
 
 /** The Helm release whose chart renders a reconciler's CRDs (the product's release names). */

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { bootstrap, rawConfigFromPulumi } from "../../bootstrap/program";
-import { Sandbox, startSandbox } from "./sandbox";
+import { Sandbox, type SandboxOptions, startSandbox } from "./sandbox";
 import { markForRelease, putChartsInto } from "./charts";
 import { crdFileArgs, toolchainEnv, toolchainPath } from "./toolchain";
 
@@ -26,13 +26,15 @@ export interface TestCluster {
   kubectl(args: readonly string[], input?: string): string;
   /** Everything the stack created is gone, as after losing the cluster. */
   wipe(): Promise<void>;
+  /** The sandbox's Service network (Sandbox.routeService), when opened with `serviceNetwork`. */
+  routeService?(service: { readonly namespace: string; readonly name: string; readonly port: number }, targetPort: number): Promise<void>;
   /** Stops the API server and starts it again (sandbox only). */
   restartApiServer?(): Promise<void>;
   close(): Promise<void>;
 }
 
 class SandboxCluster implements TestCluster {
-  constructor(private sandbox: Sandbox, private readonly dir: string, readonly kubeconfig: string) {}
+  constructor(private sandbox: Sandbox, private readonly dir: string, readonly kubeconfig: string, private readonly options: ClusterOptions) {}
 
   kubectl(args: readonly string[], input?: string): string {
     return this.sandbox.kubectl(args, input);
@@ -41,8 +43,12 @@ class SandboxCluster implements TestCluster {
   /** The real disaster: stop the cluster, delete its data, start a new one (new port, new certificates). */
   async wipe(): Promise<void> {
     await this.sandbox.destroy();
-    this.sandbox = await startSandbox({ dir: path.join(this.dir, "cluster") });
+    this.sandbox = await startSandbox({ ...this.options, dir: path.join(this.dir, "cluster") });
     fs.copyFileSync(this.sandbox.kubeconfig, this.kubeconfig);
+  }
+
+  routeService(service: { readonly namespace: string; readonly name: string; readonly port: number }, targetPort: number): Promise<void> {
+    return this.sandbox.routeService(service, targetPort);
   }
 
   async restartApiServer(): Promise<void> {
@@ -71,8 +77,11 @@ class ExternalCluster implements TestCluster {
   async close(): Promise<void> {}
 }
 
+/** What a test asks of the sandbox (kept across wipes); an external cluster has its own. */
+export type ClusterOptions = Pick<SandboxOptions, "serviceNetwork">;
+
 /** Starts the sandbox (or connects to the external cluster) with the Argo CD and Flux CRDs installed. */
-export async function openCluster(dir: string): Promise<TestCluster> {
+export async function openCluster(dir: string, options: ClusterOptions = {}): Promise<TestCluster> {
   const kubeconfig = path.join(dir, "kubeconfig");
   if (EXTERNAL_KUBECONFIG) {
     fs.copyFileSync(EXTERNAL_KUBECONFIG, kubeconfig);
@@ -83,9 +92,9 @@ export async function openCluster(dir: string): Promise<TestCluster> {
     }
     return cluster;
   }
-  const sandbox = await startSandbox({ dir: path.join(dir, "cluster") });
+  const sandbox = await startSandbox({ ...options, dir: path.join(dir, "cluster") });
   fs.copyFileSync(sandbox.kubeconfig, kubeconfig);
-  return new SandboxCluster(sandbox, dir, kubeconfig);
+  return new SandboxCluster(sandbox, dir, kubeconfig, options);
 }
 
 /**

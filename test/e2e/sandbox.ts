@@ -11,7 +11,7 @@ import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { makeTestCertificates } from "./git-server";
-import { freePort, httpStatus, killLeftovers, startedOrStopped, terminate } from "./processes";
+import { freePort, httpStatus, killLeftovers, runAsync, startedOrStopped, terminate } from "./processes";
 import { markForRelease } from "./charts";
 import { crdFileArgs, toolchainPath } from "./toolchain";
 
@@ -25,6 +25,12 @@ export interface Sandbox {
   readonly server: string;
   /** Runs the toolchain's kubectl against the sandbox. */
   kubectl(args: readonly string[], input?: string): string;
+  /**
+   * The Service network's part (kube-proxy's) for the API server's calls to a Service (webhooks):
+   * connections to the Service's ClusterIP and `port` reach 127.0.0.1:`targetPort`, where a local
+   * process plays the Service's pod. Needs `serviceNetwork`; throws while the Service does not exist.
+   */
+  routeService(service: { readonly namespace: string; readonly name: string; readonly port: number }, targetPort: number): Promise<void>;
   /** The bearer token of one of the `users` (or `admin`). */
   tokenOf(user: string): string;
   /** Every request of the `auditUsers` so far (nothing else is recorded). */
@@ -55,6 +61,13 @@ export interface SandboxOptions {
   readonly deny?: readonly string[];
   /** Users whose every request the API server records (audit level Metadata): see auditedRequests(). */
   readonly auditUsers?: readonly string[];
+  /**
+   * The API server reaches Services (admission and conversion webhooks) through the sandbox's
+   * Service network (service-network.js), where routeService() says which local process plays a
+   * Service's pod. Without it, a webhook's Service is unreachable, as kwok's pods run nothing.
+   * @default false
+   */
+  readonly serviceNetwork?: boolean;
 }
 
 export interface AuditedRequest {
@@ -92,7 +105,7 @@ class LocalSandbox implements Sandbox {
     private readonly ports: Ports,
     private readonly nodes: number,
     private readonly installCrds: boolean,
-    private readonly access: Pick<SandboxOptions, "users" | "deny" | "auditUsers"> = {},
+    private readonly access: Pick<SandboxOptions, "users" | "deny" | "auditUsers" | "serviceNetwork"> = {},
   ) {
     this.kubeconfig = path.join(dir, "kubeconfig");
     this.env = { ...process.env, PATH: `${toolchainPath()}:${process.env.PATH}` };
@@ -110,6 +123,22 @@ class LocalSandbox implements Sandbox {
   /** Derived from the admin token: stable across restarts without another file. */
   tokenOf(user: string): string {
     return user === "admin" ? this.token : createHash("sha256").update(`${this.token}:${user}`).digest("hex").slice(0, 48);
+  }
+
+  private get serviceRoutes(): string {
+    return path.join(this.dir, "service-network-routes.json");
+  }
+
+  /** Asynchronous: called from the timers that play the kubelet, which must not stall. */
+  async routeService(service: { readonly namespace: string; readonly name: string; readonly port: number }, targetPort: number): Promise<void> {
+    if (!this.access.serviceNetwork) throw new Error("sandbox: routeService needs the sandbox started with serviceNetwork: true");
+    const got = await runAsync("kubectl", ["--kubeconfig", this.kubeconfig, "get", "service", service.name, "-n", service.namespace, "-o", "jsonpath={.spec.clusterIP}"], { env: this.env });
+    const clusterIP = got.stdout.trim();
+    if (got.status !== 0 || !clusterIP) throw new Error(`sandbox: no Service ${service.namespace}/${service.name} to route: ${got.stderr.trim()}`);
+    const routes = fs.existsSync(this.serviceRoutes) ? (JSON.parse(fs.readFileSync(this.serviceRoutes, "utf8")) as Record<string, string>) : {};
+    routes[`${clusterIP}:${service.port}`] = `127.0.0.1:${targetPort}`;
+    fs.writeFileSync(`${this.serviceRoutes}.tmp`, JSON.stringify(routes, null, 2));
+    fs.renameSync(`${this.serviceRoutes}.tmp`, this.serviceRoutes);
   }
 
   private get auditLog(): string {
@@ -151,6 +180,18 @@ class LocalSandbox implements Sandbox {
       };
       fs.writeFileSync(path.join(this.dir, "authorization.json"), JSON.stringify(config, null, 2));
       flags.push(`--authorization-config=${path.join(this.dir, "authorization.json")}`);
+    }
+    if (this.access.serviceNetwork) {
+      // Only "cluster" traffic (calls to Services, and to kubelets, which kwok's nodes do not
+      // serve anyway) goes through the proxy; the control plane's own (etcd, authorization
+      // webhooks) stays direct.
+      const egress = {
+        apiVersion: "apiserver.k8s.io/v1beta1",
+        kind: "EgressSelectorConfiguration",
+        egressSelections: [{ name: "cluster", connection: { proxyProtocol: "HTTPConnect", transport: { uds: { udsName: this.serviceNetworkSocket } } } }],
+      };
+      fs.writeFileSync(path.join(this.dir, "egress-selector.json"), JSON.stringify(egress, null, 2));
+      flags.push(`--egress-selector-config-file=${path.join(this.dir, "egress-selector.json")}`);
     }
     if (auditUsers.length > 0) {
       const policy = { apiVersion: "audit.k8s.io/v1", kind: "Policy", omitStages: ["RequestReceived"], rules: [{ level: "Metadata", users: [...auditUsers] }, { level: "None" }] };
@@ -211,9 +252,23 @@ class LocalSandbox implements Sandbox {
     await waitFor("deny webhook", async () => (await httpStatus(`https://127.0.0.1:${this.ports.denyWebhook}/`)) === 200, 30_000, path.join(this.dir, "logs", "deny-webhook.log"));
   }
 
+  private get serviceNetworkSocket(): string {
+    return path.join(this.dir, "service-network.sock");
+  }
+
+  /** The Service network's proxy (service-network.js), before the API server that uses it. */
+  private async startServiceNetwork(): Promise<void> {
+    // A Unix socket's path is at most 107 bytes.
+    if (Buffer.byteLength(this.serviceNetworkSocket) > 107) throw new Error(`sandbox: ${this.serviceNetworkSocket} is too long for a Unix socket: use a shorter dir`);
+    this.launch("service-network", process.execPath, [path.join(__dirname, "service-network.js"), this.serviceNetworkSocket, this.serviceRoutes]);
+    const socketPath = this.serviceNetworkSocket;
+    await waitFor("service network", async () => (await httpStatus("http://service-network/", { socketPath })) === 405, 30_000, path.join(this.dir, "logs", "service-network.log"));
+  }
+
   async start(): Promise<void> {
     fs.mkdirSync(path.join(this.dir, "logs"), { recursive: true });
     if ((this.access.deny ?? []).length > 0) await this.startDenyWebhook();
+    if (this.access.serviceNetwork) await this.startServiceNetwork();
     const fresh = !fs.existsSync(path.join(this.dir, "etcd"));
     this.writeFiles();
     const pki = path.join(this.dir, "pki");

@@ -4,7 +4,7 @@
  */
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
-import { ARGOCD, FLUX, SEALED_SECRETS } from "../../components/defaults";
+import { ARGOCD, EXTERNAL_SECRETS, FLUX, SEALED_SECRETS } from "../../components/defaults";
 
 const BUILD_SH = path.join(__dirname, "..", "e2e", "toolchain", "build.sh");
 
@@ -26,6 +26,7 @@ test.each([
   ["argo-cd", ARGOCD],
   ["flux2", FLUX],
   ["sealed-secrets", SEALED_SECRETS],
+  ["external-secrets", EXTERNAL_SECRETS],
 ])("the e2e installs the %s chart at the product's default version and from its chart repository's name", (chart, pin) => {
   expect(pin.chart).toBe(chart);
   expect(e2eCharts().get(chart)).toBe(`${chart}-${pin.chartVersion}.tgz`);

@@ -12,7 +12,8 @@
 #   build.sh --print-charts print "chart file" for every Helm chart (the charts step)
 #
 # Tools: sops pulumi pulumi-kubernetes etcd kubernetes kwok helm flux-source-controller
-# flux-kustomize-controller argocd kustomize redis sealed-secrets actionlint (versions: versions.sh).
+# flux-kustomize-controller argocd kustomize redis sealed-secrets external-secrets actionlint
+# (versions: versions.sh).
 # Step crds (last of a full run; `build.sh crds` alone): the CRD YAML of the modules at those
 # versions, copied from the Go module cache to <cache>/crds/<set>-<version>/ (CRD_SETS below).
 # Step charts (after crds; `build.sh charts` alone): the upstream Helm charts the e2e installs, to
@@ -55,6 +56,7 @@ tool_version() {
     kustomize) echo "$KUSTOMIZE_VERSION" ;;
     redis) echo "$REDIS_VERSION" ;;
     sealed-secrets) echo "$SEALED_SECRETS_VERSION" ;;
+    external-secrets) echo "$EXTERNAL_SECRETS_VERSION" ;;
     actionlint) echo "$ACTIONLINT_VERSION" ;;
     *) return 1 ;;
   esac
@@ -75,6 +77,7 @@ tool_bins() {
     kustomize) echo "kustomize" ;;
     redis) echo "redis-server redis-cli" ;;
     sealed-secrets) echo "sealed-secrets-controller kubeseal" ;;
+    external-secrets) echo "external-secrets" ;;
     actionlint) echo "actionlint" ;;
   esac
 }
@@ -449,6 +452,23 @@ build_sealed-secrets() {
   chmod 644 "$(dirname "$out")"/crds/*.yaml
 }
 
+# External Secrets Operator: the one binary of the chart's three Deployments (the controller; the
+# `webhook` and `certcontroller` subcommands). Its go.mod replaces github.com/Masterminds/sprig/v3
+# with ESO's fork, so it is built inside a copy of the module (that replace then applies as in its
+# own build). main has no version variable to set with -ldflags (its Makefile sets none either):
+# the module version is in BUILD_INFO. No CRD set: the chart ships its CRDs (templates/crds).
+build_external-secrets() {
+  local v="$1" out="$2" w="$3" d
+  local mod=github.com/external-secrets/external-secrets
+  if ! module_served "$mod" "$v" || ! d="$(module_dir "$mod" "$v")"; then
+    unavailable "$mod@$v is not served by the Go module proxy"
+    return 1
+  fi
+  rm -rf "$w" && mkdir -p "$w" && cp -a "$d/." "$w/" && chmod -R u+w "$w"
+  echo "+ go build . ($(go version))"
+  (cd "$w" && go build -trimpath -ldflags "-s -w" -o "$out/external-secrets" .) || return 1
+}
+
 # redis for Argo CD's cache: Debian's redis-server/redis-tools packages, fetched with
 # `apt-get download` and unpacked with `dpkg -x` into the tool dir (no system install, so a
 # fresh machine gets it from this script). The packages' shared-library dependencies that the
@@ -567,6 +587,7 @@ CHART_SETS=(
   "argo-cd|https://argoproj.github.io/argo-helm|ARGO_CD_CHART_VERSION"
   "flux2|https://fluxcd-community.github.io/helm-charts|FLUX2_CHART_VERSION"
   "sealed-secrets|https://bitnami-labs.github.io/sealed-secrets|SEALED_SECRETS_CHART_VERSION"
+  "external-secrets|https://charts.external-secrets.io|EXTERNAL_SECRETS_CHART_VERSION"
 )
 
 chart_file() { echo "${CACHE}/charts/$1-$2.tgz"; } # chart version

@@ -84,9 +84,15 @@ unset _v
 : "${ARGO_CD_CHART_VERSION:=10.1.1}"        # https://argoproj.github.io/argo-helm argo-cd (Argo CD v3.4.4)
 : "${FLUX2_CHART_VERSION:=2.18.3}"          # https://fluxcd-community.github.io/helm-charts flux2 (Flux 2.8.5)
 : "${SEALED_SECRETS_CHART_VERSION:=2.18.5}" # https://bitnami-labs.github.io/sealed-secrets sealed-secrets (0.36.6)
+: "${EXTERNAL_SECRETS_CHART_VERSION:=0.16.2}" # https://charts.external-secrets.io external-secrets (v0.16.2)
+
+# External Secrets Operator: the controller (with its webhook and cert-controller subcommands).
+# v0.16.2 is the newest version the proxy serves whole: later tags have no /v2 module path and
+# split into sub-modules (apis, providers/v1/*) that the proxy does not serve.
+: "${EXTERNAL_SECRETS_VERSION:=v0.16.2}" # github.com/external-secrets/external-secrets
 
 # The GitHub workflows' linter, run by .ci/run on .github/workflows/ (not by the e2e tests).
 : "${ACTIONLINT_VERSION:=v1.7.12}"       # github.com/rhysd/actionlint
 
 # Build order: most needed first.
-TOOLCHAIN_TOOLS=(sops pulumi pulumi-kubernetes etcd kubernetes kwok helm flux-source-controller flux-kustomize-controller argocd kustomize redis sealed-secrets actionlint)
+TOOLCHAIN_TOOLS=(sops pulumi pulumi-kubernetes etcd kubernetes kwok helm flux-source-controller flux-kustomize-controller argocd kustomize redis sealed-secrets external-secrets actionlint)
