@@ -22,6 +22,7 @@ import * as path from "node:path";
 import { EXTERNAL_SECRETS } from "../../components/defaults";
 import { ChartPods, kubectlAsync, withOurFlags } from "./chart-pods";
 import { freePort, httpStatus } from "./processes";
+import { READINESS_PROBED_BY_TEST } from "./sandbox";
 import { toolchainPath } from "./toolchain";
 
 /** The Helm release the product installs, and its default namespace (the stack's `externalSecrets.namespace`). */
@@ -42,6 +43,21 @@ const WEBHOOK_SERVICE = { name: `${ESO_RELEASE}-webhook`, port: 443 };
 const WEBHOOK_SECRET = `${ESO_RELEASE}-webhook`;
 
 const KUBELET_SYNC_MS = 1000;
+
+/**
+ * The webhook's values for an e2e stack: its pod carries the annotation that keeps kwok from
+ * marking it Ready at once (sandbox.ts), and the kubelet's readiness probe is played here.
+ */
+export const WEBHOOK_PROBED_VALUES = { webhook: { podAnnotations: { [READINESS_PROBED_BY_TEST]: "true" } } };
+
+/** The pod address given to a probed pod: kwok hands out the start of the sandbox's 10.0.0.0/24 first. */
+const PROBED_POD_IP = "10.0.0.254";
+
+interface PodLike {
+  metadata: { name: string; annotations?: Record<string, string>; deletionTimestamp?: string };
+  spec: { nodeName?: string; containers: { name: string; image: string }[] };
+  status?: { conditions?: { type: string; status: string }[] };
+}
 
 export function externalSecretsBinary(): string {
   const dir = toolchainPath()
@@ -171,6 +187,46 @@ class LocalExternalSecretsOperator implements ExternalSecretsOperator {
       await this.options.routeService!({ namespace: this.namespace, name: WEBHOOK_SERVICE.name, port: WEBHOOK_SERVICE.port }, this.ports.webhook);
       this.routed = true;
       fs.appendFileSync(this.logFile("webhook"), `${new Date().toISOString()} --- Service ${this.namespace}/${WEBHOOK_SERVICE.name}:${WEBHOOK_SERVICE.port} routed to 127.0.0.1:${this.ports.webhook} (the test plays kube-proxy) ---\n`);
+    }
+    await this.webhookReadinessProbe();
+  }
+
+  /**
+   * The test plays the kubelet's readiness probe for the webhook pod. kwok leaves a pod with
+   * READINESS_PROBED_BY_TEST Pending (sandbox.ts); once the local webhook answers the probe of
+   * the chart's Deployment (its path, on the port of the Deployment's --healthz-addr, which runs
+   * here on a loopback port), the pod becomes Running and Ready. So the Deployment, and the Helm
+   * release that waits for it, is ready only when the webhook serves, as on a real cluster where
+   * the kubelet holds the pod back until /readyz answers. Pods without the annotation are kwok's.
+   */
+  private async webhookReadinessProbe(): Promise<void> {
+    const deployment = await kubectlAsync(this.kubeconfig, ["get", "deployment", WORKLOADS.webhook, "-n", this.namespace, "--ignore-not-found", "-o", "json"]);
+    if (!deployment.trim()) return;
+    const spec = (JSON.parse(deployment) as { spec: { selector: { matchLabels: Record<string, string> }; template: { spec: { containers: { args?: string[]; readinessProbe?: { httpGet?: { path?: string; port: number | string } } }[] } } } }).spec;
+    const selector = Object.entries(spec.selector.matchLabels).map(([k, v]) => `${k}=${v}`).join(",");
+    const pods = (JSON.parse(await kubectlAsync(this.kubeconfig, ["get", "pods", "-n", this.namespace, "-l", selector, "-o", "json"])) as { items: PodLike[] }).items;
+    const waiting = pods.filter((p) => p.metadata.annotations?.[READINESS_PROBED_BY_TEST] !== undefined && !p.metadata.deletionTimestamp && p.spec.nodeName && !p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+    if (waiting.length === 0) return;
+    const container = spec.template.spec.containers[0];
+    const probe = container.readinessProbe?.httpGet;
+    const healthzPort = container.args?.find((a) => a.startsWith("--healthz-addr="))?.split(":").pop();
+    if (!probe || healthzPort !== String(probe.port)) {
+      throw new Error(`the webhook Deployment's readinessProbe (${JSON.stringify(probe)}) is not an httpGet on its --healthz-addr port (${healthzPort}): cannot play it`);
+    }
+    if ((await httpStatus(`http://127.0.0.1:${this.ports.webhookHealth}${probe.path ?? "/"}`)) !== 200) return;
+    const now = new Date().toISOString();
+    for (const pod of waiting) {
+      const status = {
+        phase: "Running",
+        hostIP: "10.0.0.1",
+        podIP: PROBED_POD_IP,
+        podIPs: [{ ip: PROBED_POD_IP }],
+        startTime: now,
+        conditions: ["Initialized", "Ready", "ContainersReady"].map((type) => ({ type, status: "True", lastTransitionTime: now })),
+        containerStatuses: pod.spec.containers.map((c) => ({ name: c.name, image: c.image, imageID: "", ready: true, started: true, restartCount: 0, state: { running: { startedAt: now } } })),
+      };
+      await kubectlAsync(this.kubeconfig, ["patch", "pod", pod.metadata.name, "-n", this.namespace, "--subresource=status", "--type=strategic", "-p", JSON.stringify({ status })]);
+      fs.appendFileSync(this.logFile("webhook"), `${now} --- pod ${pod.metadata.name} Ready: ${probe.path} answered 200 (the test plays the kubelet's readiness probe) ---\n`);
     }
   }
 

@@ -19,7 +19,7 @@ import * as YAML from "yaml";
 import type { RunReport } from "../../bootstrap/shared/drill-report";
 import { EXTERNAL_SECRETS } from "../../components/defaults";
 import { clusterSecretDigests, digestValues, pointStackAt } from "./demo-repo";
-import { type ExternalSecretsOperator, startExternalSecretsOperator } from "./external-secrets-controller";
+import { type ExternalSecretsOperator, startExternalSecretsOperator, WEBHOOK_PROBED_VALUES } from "./external-secrets-controller";
 import { externalSecretsRepoFiles, STORE_NAME, TOKEN_SECRET, type WantedExternalSecret, writeCredentialsFile } from "./external-secrets-repo";
 import { type FluxControllers, startFluxControllers } from "./flux-controllers";
 import { type GitServer, startGitServer } from "./git-server";
@@ -72,11 +72,14 @@ function esoRepoChange(): Record<string, string> {
   };
 }
 
-/** The stack's externalSecrets block: the cached chart, and the credentials file when given. */
+/**
+ * The stack's externalSecrets block: the cached chart, the webhook's pod annotated so that it is
+ * Ready only once it serves (the test plays its readiness probe), and the credentials file when given.
+ */
 function setExternalSecrets(credentialsFile: string | undefined): void {
   const file = path.join(work, "stacks", `Pulumi.${STACK}.yaml`);
   const doc = YAML.parse(fs.readFileSync(file, "utf8"));
-  doc.config["gitops-bootstrap:externalSecrets"] = { chartRepo: `test/e2e/charts/${EXTERNAL_SECRETS.chart}.tgz`, ...(credentialsFile ? { credentialsFile } : {}) };
+  doc.config["gitops-bootstrap:externalSecrets"] = { chartRepo: `test/e2e/charts/${EXTERNAL_SECRETS.chart}.tgz`, values: WEBHOOK_PROBED_VALUES, ...(credentialsFile ? { credentialsFile } : {}) };
   fs.writeFileSync(file, YAML.stringify(doc));
 }
 

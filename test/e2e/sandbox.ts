@@ -14,9 +14,18 @@ import { makeTestCertificates } from "./git-server";
 import { freePort, httpStatus, killLeftovers, runAsync, startedOrStopped, terminate } from "./processes";
 import { markForRelease } from "./charts";
 import { crdFileArgs, toolchainPath } from "./toolchain";
+import * as YAML from "yaml";
 
 /** Annotation kwok uses to pick the nodes it manages. */
 const KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node";
+
+/**
+ * A pod with this annotation is not made Running and Ready by kwok: the test that runs its
+ * process plays the kubelet for it, and marks it Ready only once the process's readiness probe
+ * answers (external-secrets-controller.ts), so that "Deployment ready" means what it means on a
+ * real cluster. Every other pod is kwok's, as before.
+ */
+export const READINESS_PROBED_BY_TEST = "e2e.gitops-bootstrap/readiness-probe";
 
 export interface Sandbox {
   readonly dir: string;
@@ -337,8 +346,16 @@ class LocalSandbox implements Sandbox {
     const stageDir = path.join(modcache, `sigs.k8s.io/kwok@${version}`, "kustomize", "stage");
     if (!fs.existsSync(stageDir)) execFileSync("go", ["mod", "download", `sigs.k8s.io/kwok@${version}`], { stdio: "ignore" });
     const files = ["node/fast/node-initialize.yaml", "pod/fast/pod-ready.yaml", "pod/fast/pod-complete.yaml", "pod/fast/pod-delete.yaml"];
+    const stages = files.map((f) => {
+      const text = fs.readFileSync(path.join(stageDir, f), "utf8");
+      if (f !== "pod/fast/pod-ready.yaml") return text;
+      // kwok's selector keys are jq queries; a missing annotation (or annotations) reads as null.
+      const stage = YAML.parse(text) as { spec: { selector: { matchExpressions: object[] } } };
+      stage.spec.selector.matchExpressions.push({ key: `.metadata.annotations["${READINESS_PROBED_BY_TEST}"]`, operator: "DoesNotExist" });
+      return YAML.stringify(stage);
+    });
     const out = path.join(this.dir, "kwok-stages.yaml");
-    fs.writeFileSync(out, files.map((f) => fs.readFileSync(path.join(stageDir, f), "utf8")).join("\n---\n"));
+    fs.writeFileSync(out, stages.join("\n---\n"));
     return out;
   }
 
