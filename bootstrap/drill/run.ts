@@ -22,7 +22,7 @@ import type { DeployEngine } from "./engine";
 import { type GuardFacts, type StackBinding, guardProblems, recognisedWorkloads } from "./guard";
 import { WITHIN_GRACE, type AppRecord, type PhaseName, type PhaseRecord, type PhaseStatus, REPORT_FILES, type RunOutcome, type RunReport, type SecretRecord, formatJUnit, formatJson, formatMarkdown, seconds } from "../shared/drill-report";
 import { type ExpectedSecret, expectedSealedSecrets, expectedSecrets, judgedOnly } from "./secrets";
-import { findExternalSecrets } from "./external-secrets";
+import { type EsoWaitOptions, findExternalSecrets } from "./external-secrets";
 import { type ExternalSecretsInRepo, externalSecretsUnder } from "../external-secrets/refs";
 import { applicationSetStatusReader, applicationStatusReader, helmReleaseStatusReader, kustomizationStatusReader } from "./status";
 import { type ClusterIdentity, describeIdentity, identityChange, readClusterIdentity } from "./target";
@@ -59,7 +59,7 @@ export interface ClusterReader {
   findSecrets(expected: readonly ExpectedSecret[]): Promise<SecretRecord[]>;
   findSealedSecrets(expected: readonly ExpectedSecret[]): Promise<SecretRecord[]>;
   /** Each store validated and each ExternalSecret synced with its Secret present (ESO's message when not). */
-  findExternalSecrets(found: ExternalSecretsInRepo): Promise<SecretRecord[]>;
+  findExternalSecrets(found: ExternalSecretsInRepo, options?: EsoWaitOptions): Promise<SecretRecord[]>;
 }
 
 export function clusterReader(kc: KubeConfig): ClusterReader {
@@ -70,7 +70,7 @@ export function clusterReader(kc: KubeConfig): ClusterReader {
     waitForConvergence: (options) => waitForConvergence({ ...options, kubeconfig: kc }),
     findSecrets: (expected) => findSecrets(kc, expected),
     findSealedSecrets: (expected) => findSealedSecrets(kc, expected),
-    findExternalSecrets: (found) => findExternalSecrets(kc, found),
+    findExternalSecrets: (found, options) => findExternalSecrets(kc, found, options),
   };
 }
 
@@ -301,6 +301,13 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
         for (const w of result.workloadsNotReady) failures.push(`${o.config.reconciler} workload ${w} not ready`);
         outcome = "timeout";
       }
+      // A store ESO rejected is often why a Kustomization or Application that waits on it did not
+      // converge: ESO's own word for each store or ExternalSecret in the cluster that is not OK.
+      const eso = externalSecretsUnder(externalSecrets, o.secretsUnder);
+      if (eso.stores.length + eso.externalSecrets.length > 0) {
+        const judged = await o.cluster.findExternalSecrets(eso, { pendingMs: 0 });
+        for (const s of judged) if (!s.found && s.problem !== "not in the cluster") failures.push(missingSecretFailure(s));
+      }
       return "stop";
     },
   };
@@ -323,15 +330,7 @@ export async function runRecovery(o: RunOptions): Promise<RunReport> {
           ...(esoCount > 0 ? await o.cluster.findExternalSecrets(eso) : []),
         ];
         const missing = secrets.filter((s) => !s.found);
-        for (const s of missing) {
-          failures.push(
-            s.via
-              ? `${s.via} ${s.namespace ?? "*"}/${s.name} (from ${s.file}) is not ${s.via === "ExternalSecret" ? "synced" : "valid"}: ${s.problem}`
-              : s.sealed
-                ? `SealedSecret ${s.namespace ?? "*"}/${s.name} (from ${s.file}) is not unsealed: ${s.problem}`
-                : `Secret ${s.namespace ?? "*"}/${s.name} (from ${s.file}) is not in the cluster`,
-          );
-        }
+        for (const s of missing) failures.push(missingSecretFailure(s));
         record("secrets present", missing.length > 0 ? "failed" : "ok", start, Date.now(), `${secrets.length - missing.length}/${secrets.length} present`);
         if (missing.length > 0) return "stop";
       }
@@ -504,4 +503,11 @@ export function writeReport(dir: string, command: "restore" | "drill", report: R
     { name: REPORT_FILES.markdown, text: formatMarkdown(report) },
     { name: REPORT_FILES.junit, text: formatJUnit(report) },
   ]);
+}
+
+/** The failure line for a Secret, SealedSecret, store or ExternalSecret that is not as Git says. */
+function missingSecretFailure(s: SecretRecord): string {
+  if (s.via) return `${s.via} ${s.namespace ?? "*"}/${s.name} (from ${s.file}) is not ${s.via === "ExternalSecret" ? "synced" : "valid"}: ${s.problem}`;
+  if (s.sealed) return `SealedSecret ${s.namespace ?? "*"}/${s.name} (from ${s.file}) is not unsealed: ${s.problem}`;
+  return `Secret ${s.namespace ?? "*"}/${s.name} (from ${s.file}) is not in the cluster`;
 }

@@ -33,6 +33,7 @@ const STACK = "flux-sandbox";
 const REPO = "gitops-bootstrap";
 const ESO_FOLDER = "examples/gitops-repo-flux/workloads/external-secrets";
 const CREDENTIALS_FILE = "eso-credentials.sops.yaml";
+const STORES_KUSTOMIZATION = "external-secret-stores";
 
 /** The application secrets in the secrets cluster: random, compared by digest, never printed. */
 const REMOTE: Record<string, Record<string, string>> = {
@@ -54,21 +55,32 @@ let eso: ExternalSecretsOperator;
 let work: string;
 let run = 0;
 
-/** The Flux Kustomization that applies the ESO objects, and the repository's files for them. */
+/**
+ * The repository's files for the ESO objects and the Flux Kustomizations that apply them, in the
+ * order ESO's Flux guide gives: the store first (`wait`: Flux waits until ESO validated it), then
+ * the ExternalSecrets (`dependsOn` the store's Kustomization), so that no ExternalSecret meets a
+ * store ESO has not validated yet.
+ */
 function esoRepoChange(): Record<string, string> {
   const apps = path.join(PROJECT_DIR, "examples/gitops-repo-flux/apps/kustomization.yaml");
   const kustomization = YAML.parse(fs.readFileSync(apps, "utf8")) as { resources: string[] };
   kustomization.resources.push("external-secrets.yaml");
-  const child = {
+  const files = externalSecretsRepoFiles(`${ESO_FOLDER}/secrets`, secrets, WANTED);
+  const storeFile = Object.keys(files).find((f) => f.endsWith("/cluster-secret-store.yaml"))!;
+  const flux = (name: string, folder: string, extra: object) => ({
     apiVersion: "kustomize.toolkit.fluxcd.io/v1",
     kind: "Kustomization",
-    metadata: { name: "external-secrets", namespace: "flux-system" },
-    spec: { interval: "10m", sourceRef: { kind: "GitRepository", name: "root" }, path: `./${ESO_FOLDER}`, prune: true, wait: true, timeout: "2m" },
-  };
+    metadata: { name, namespace: "flux-system" },
+    spec: { interval: "10m", sourceRef: { kind: "GitRepository", name: "root" }, path: `./${folder}`, prune: true, ...extra },
+  });
   return {
     "examples/gitops-repo-flux/apps/kustomization.yaml": YAML.stringify(kustomization),
-    "examples/gitops-repo-flux/apps/external-secrets.yaml": YAML.stringify(child),
-    ...externalSecretsRepoFiles(ESO_FOLDER, secrets, WANTED),
+    "examples/gitops-repo-flux/apps/external-secrets.yaml": [
+      flux(STORES_KUSTOMIZATION, `${ESO_FOLDER}/store`, { wait: true, timeout: "1m" }),
+      flux("external-secrets", `${ESO_FOLDER}/secrets`, { wait: true, timeout: "2m", dependsOn: [{ name: STORES_KUSTOMIZATION }] }),
+    ].map((d) => YAML.stringify(d)).join("---\n"),
+    [`${ESO_FOLDER}/store/cluster-secret-store.yaml`]: files[storeFile],
+    ...Object.fromEntries(Object.entries(files).filter(([f]) => f !== storeFile)),
   };
 }
 
@@ -137,11 +149,17 @@ test("restore with the credentials file: the token before the operator, the oper
     const expected = Object.fromEntries(Object.entries(w.data).map(([k, ref]) => [k, REMOTE[ref.remoteSecret][ref.remoteKey]]));
     expect(clusterSecretDigests((a) => cluster.kubectl(a), w.target, w.namespace)).toEqual(digestValues(expected));
   }
-  // The first sync needed no retry: ESO recorded no failed sync, and Flux applied the store and
-  // the ExternalSecrets at its first attempt (a webhook not yet serving would have failed it).
-  const events = JSON.parse(cluster.kubectl(["get", "events", "-A", "-o", "json"])) as { items: { reason: string; involvedObject: { kind: string; name: string }; message: string }[] };
-  const failures = events.items.filter((e) => (e.involvedObject.kind === "ExternalSecret" && e.reason === "UpdateFailed") || (e.involvedObject.kind === "Kustomization" && e.involvedObject.name === "external-secrets" && /Failed/.test(e.reason)));
-  expect(failures.map((e) => `${e.involvedObject.kind} ${e.involvedObject.name}: ${e.message}`)).toEqual([]);
+  // The first sync needed no retry: ESO warned about no store or ExternalSecret (no failed
+  // sync, no store it met unvalidated), and Flux applied the store and the ExternalSecrets at its
+  // first attempt (a webhook not yet serving would have failed the dry-run).
+  const events = JSON.parse(cluster.kubectl(["get", "events", "-A", "-o", "json"])) as { items: { type: string; reason: string; involvedObject: { kind: string; name: string }; message: string }[] };
+  const failures = events.items.filter(
+    (e) =>
+      (["ExternalSecret", "ClusterSecretStore"].includes(e.involvedObject.kind) && e.type === "Warning") ||
+      (e.involvedObject.kind === "Kustomization" && [STORES_KUSTOMIZATION, "external-secrets"].includes(e.involvedObject.name) && (e.type === "Warning" || /Failed/.test(e.reason))),
+  );
+  expect(failures.map((e) => `${e.involvedObject.kind} ${e.involvedObject.name} ${e.reason}: ${e.message}`)).toEqual([]);
+  expect(events.items.filter((e) => e.involvedObject.kind === "ExternalSecret" && e.reason === "Updated").length).toBeGreaterThanOrEqual(WANTED.length);
 });
 
 test("wiped, restored without the credentials file: the store is not valid, the restore fails with ESO's message", async () => {
@@ -152,12 +170,10 @@ test("wiped, restored without the credentials file: the store is not valid, the 
   const { code, output, report } = await restore();
   expect(code).toBe(1);
   expect(report.outcome).not.toBe("recovered");
-  const store = esoRecords(report).find((s) => s.via === "ClusterSecretStore");
-  expect(store).toMatchObject({ name: STORE_NAME, found: false });
-  // ESO's condition (its reason and message, as ESO 0.16.2 words it); the cause, the token's
-  // Secret not there, is only in ESO's Warning event on the store.
-  expect(store?.problem).toBe("InvalidProviderConfig: unable to create client");
-  expect(output).toContain(STORE_NAME);
-  const events = JSON.parse(cluster.kubectl(["get", "events", "-A", "--field-selector", `involvedObject.kind=ClusterSecretStore,involvedObject.name=${STORE_NAME},reason=InvalidProviderConfig`, "-o", "json"])) as { items: { message: string }[] };
-  expect(events.items.map((e) => e.message).join("\n")).toContain(`secrets "${TOKEN_SECRET.name}" not found`);
+  // The store's Kustomization waits for a store ESO never validates: the restore fails there,
+  // and says why in ESO's words: its condition, and the cause that only its Warning event gives.
+  const storeFailure = report.failures.find((f) => f.startsWith(`ClusterSecretStore */${STORE_NAME} `));
+  expect(storeFailure).toContain("is not valid: InvalidProviderConfig: unable to create client");
+  expect(storeFailure).toContain(`secrets "${TOKEN_SECRET.name}" not found`);
+  expect(output).toContain(storeFailure);
 });

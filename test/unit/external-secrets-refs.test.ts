@@ -7,6 +7,7 @@
 import { checkRepository } from "../../bootstrap/sops/check";
 import { formatTextReport } from "../../bootstrap/sops/report";
 import { externalSecretVerdict, externalSecretsIn, missingStores, storeVerdict } from "../../bootstrap/external-secrets/refs";
+import { withEventCause } from "../../bootstrap/drill/external-secrets";
 import { KEYS, fixtureText, tempDir, writeFiles } from "./sops/helpers";
 
 const file = (path: string, text: string) => ({ path, content: Buffer.from(text) });
@@ -117,5 +118,29 @@ describe("the drill's verdicts, from objects as ESO writes them", () => {
       problem: "SecretSyncedError: could not get secret data from provider",
     });
     expect(externalSecretVerdict(ref, {}, false).state).toBe("pending");
+  });
+});
+
+describe("a failure with the cause from ESO's newest Warning event", () => {
+  const generic = "InvalidProviderConfig: unable to create client";
+
+  test("the event's reason and message follow ESO's generic condition", () => {
+    expect(withEventCause(generic, { reason: "InvalidProviderConfig", message: 'secrets "central-secrets-token" not found' })).toBe(
+      `${generic} (ESO's last warning InvalidProviderConfig: secrets "central-secrets-token" not found)`,
+    );
+  });
+
+  test("no event, an empty message, or one the condition already says: the problem as it was", () => {
+    expect(withEventCause(generic, undefined)).toBe(generic);
+    expect(withEventCause(generic, { reason: "X", message: "  " })).toBe(generic);
+    expect(withEventCause(generic, { reason: "InvalidProviderConfig", message: "unable to create client" })).toBe(generic);
+  });
+
+  test("a long message is cut at 300 characters, control characters are escaped", () => {
+    const cause = withEventCause("Err: x", { message: `Unauthorized\x1b[2J${"a".repeat(400)}` });
+    expect(cause).not.toContain("\x1b");
+    expect(cause).toContain("Unauthorized\\x1b[2J");
+    expect(cause.length).toBeLessThan("Err: x (ESO's last warning: ".length + 300 + 10);
+    expect(cause.endsWith("…)")).toBe(true);
   });
 });
