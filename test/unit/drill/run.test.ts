@@ -208,6 +208,44 @@ describe("teardown and report on every exit after the guard", () => {
     }
   });
 
+  it("a wait that fails on a store ESO rejected also gives ESO's word for each store and ExternalSecret in the cluster that is not OK", async () => {
+    const repo = fs.mkdtempSync(path.join(os.tmpdir(), "run-eso-"));
+    try {
+      fs.cpSync(path.join(PROJECT, "examples/gitops-repo"), repo, { recursive: true });
+      fs.mkdirSync(path.join(repo, "workloads/eso"));
+      fs.writeFileSync(
+        path.join(repo, "workloads/eso/db.yaml"),
+        "apiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata: {name: central}\n---\napiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: db, namespace: apps}\nspec: {secretStoreRef: {kind: ClusterSecretStore, name: central}}\n",
+      );
+      const t = Date.now();
+      const root: ObjectRecord = {
+        key: "Kustomization/flux-system/stores", kind: "Kustomization", namespace: "flux-system", name: "stores", appearedAt: t, problemSince: t, failedAt: t + 1000, failure: "HealthCheckFailed",
+        status: { synced: true, healthy: false, summary: "HealthCheckFailed", problem: "HealthCheckFailed", details: [] },
+      };
+      const failed: WaitResult = { ...converged(), outcome: "failed", allHealthyAt: undefined, objects: [root], summary: { total: 1, converged: 0, synced: 1, healthy: 0, troubled: 1, failed: [root], missing: [], outcome: "failed" } };
+      const problem = "InvalidProviderConfig: unable to create client (ESO's last warning InvalidProviderConfig: secrets \"token\" not found)";
+      const asked: (number | undefined)[] = [];
+      const c = cluster([THROWAWAY], {
+        waitForConvergence: async () => failed,
+        findExternalSecrets: async (_found, options) => {
+          asked.push(options?.pendingMs);
+          return [
+            { file: "workloads/eso/db.yaml", name: "central", namespace: undefined, found: false, via: "ClusterSecretStore", problem },
+            // Not applied yet (its Kustomization waits on the store's): not a cause, left out.
+            { file: "workloads/eso/db.yaml", name: "db", namespace: "apps", found: false, via: "ExternalSecret", problem: "not in the cluster" },
+          ];
+        },
+      });
+      const { report, output } = await drill(c, new RecordingEngine(), { repoSource: repo });
+      expect(asked).toEqual([0]);
+      expect(report.outcome).toBe("failed");
+      expect(report.failures).toEqual(["Kustomization flux-system/stores: HealthCheckFailed", `ClusterSecretStore */central (from workloads/eso/db.yaml) is not valid: ${problem}`]);
+      expect(output).toContain(`ClusterSecretStore */central (from workloads/eso/db.yaml) is not valid: ${problem}`);
+    } finally {
+      fs.rmSync(repo, { recursive: true, force: true });
+    }
+  });
+
   it("a 403 while listing Secrets after up still destroys, and the report (all three files) says failed with the message", async () => {
     const engine = new RecordingEngine();
     const forbidden = new ClusterError("not allowed to list secrets in demo-secret (HTTP 403): the kubeconfig's user needs list on secrets in demo-secret");
