@@ -159,7 +159,9 @@ test("restore with the credentials file: the token before the operator, the oper
       (e.involvedObject.kind === "Kustomization" && [STORES_KUSTOMIZATION, "external-secrets"].includes(e.involvedObject.name) && (e.type === "Warning" || /Failed/.test(e.reason))),
   );
   expect(failures.map((e) => `${e.involvedObject.kind} ${e.involvedObject.name} ${e.reason}: ${e.message}`)).toEqual([]);
-  expect(events.items.filter((e) => e.involvedObject.kind === "ExternalSecret" && e.reason === "Updated").length).toBeGreaterThanOrEqual(WANTED.length);
+  // Each ExternalSecret's only event: ESO created its Secret, at the first reconcile.
+  const esoEvents = (name: string) => events.items.filter((e) => e.involvedObject.kind === "ExternalSecret" && e.involvedObject.name === name).map((e) => e.reason);
+  for (const w of WANTED) expect(esoEvents(w.name)).toEqual(["Created"]);
 });
 
 test("wiped, restored without the credentials file: the store is not valid, the restore fails with ESO's message", async () => {
@@ -175,5 +177,21 @@ test("wiped, restored without the credentials file: the store is not valid, the 
   const storeFailure = report.failures.find((f) => f.startsWith(`ClusterSecretStore */${STORE_NAME} `));
   expect(storeFailure).toContain("is not valid: InvalidProviderConfig: unable to create client");
   expect(storeFailure).toContain(`secrets "${TOKEN_SECRET.name}" not found`);
+  expect(output).toContain(storeFailure);
+});
+
+test("wiped, restored with the credentials file but the token revoked in the secrets cluster: the restore fails with ESO's message", async () => {
+  await cluster.wipe();
+  await flux.restart(cluster.kubeconfig);
+  await eso.retarget(cluster.kubeconfig);
+  setExternalSecrets(CREDENTIALS_FILE);
+  secrets.revokeToken();
+  const { code, output, report } = await restore();
+  expect(code).toBe(1);
+  expect(report.outcome).not.toBe("recovered");
+  // The token Secret is restored (the restore got that far); the store it names is refused.
+  expect(cluster.kubectl(["get", "secret", TOKEN_SECRET.name, "-n", EXTERNAL_SECRETS.namespace, "-o", "name"]).trim()).toBe(`secret/${TOKEN_SECRET.name}`);
+  const storeFailure = report.failures.find((f) => f.startsWith(`ClusterSecretStore */${STORE_NAME} `));
+  expect(storeFailure).toMatch(/is not valid: .*Unauthorized/);
   expect(output).toContain(storeFailure);
 });
