@@ -7,10 +7,17 @@
  * second API server holding the application Secrets (secrets-cluster.ts), read with a
  * ServiceAccount token, the secret zero, which the stack restores from a sops-encrypted file.
  *
- * The repository holds, in a Flux Kustomization of its own, a ClusterSecretStore for the secrets
- * cluster and two ExternalSecrets. With the credentials file, restore recovers everything on the
- * first sync (no ESO sync error, no Flux retry); after a wipe without the credentials file,
- * restore fails, and its report carries ESO's own message.
+ * The repository holds, as ESO's Flux guide orders it, a Kustomization with a ClusterSecretStore
+ * for the secrets cluster (Flux waits until ESO validated it), and one with two ExternalSecrets
+ * that depends on it. The scenarios of issue 24:
+ * - with the credentials file, restore recovers everything, every ExternalSecret synced (the
+ *   report's records, the Secrets' values by digest), on the first sync: no webhook failure in
+ *   Flux's events, no ESO warning, each ExternalSecret's only event `Created`. The webhook's pod
+ *   is Ready only once it serves (the test plays the kubelet's readiness probe), so Helm's wait,
+ *   and so the root, follows the webhook as on a real cluster;
+ * - wiped, without the credentials file: the restore fails, and its report and terminal carry
+ *   ESO's condition and the cause from ESO's Warning event (the token's Secret not found);
+ * - wiped, with the token revoked in the secrets cluster: the same, `Unauthorized`.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
