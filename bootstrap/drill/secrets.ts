@@ -4,11 +4,10 @@
  * `metadata` in clear with the usual `encrypted_regex: ^(data|stringData)$`); nothing is
  * decrypted here, and only the existence of the Secrets is looked at, never their data.
  */
-import * as YAML from "yaml";
 import { sealedSecretRefs } from "../sealed-secrets/check";
 import type { RepositoryFile } from "../sops/repository";
 import { looksEncrypted } from "../sops/values";
-import { MAX_YAML_NODES, decodeWithinBudget, estimateYamlNodes } from "../sops/yaml-budget";
+import { manifestDocuments } from "../sops/yaml-budget";
 
 export interface ExpectedSecret {
   readonly file: string;
@@ -39,16 +38,8 @@ export function expectedSecrets(files: readonly RepositoryFile[], under?: string
   const out: ExpectedSecret[] = [];
   for (const file of underFolder(files, under)) {
     if (!/\.ya?ml$/i.test(file.path)) continue;
-    const text = file.content.toString("utf8");
-    if (estimateYamlNodes(text) > MAX_YAML_NODES) continue;
-    let docs: YAML.Document[];
-    try {
-      docs = YAML.parseAllDocuments(text) as YAML.Document[];
-    } catch {
-      continue;
-    }
-    for (const doc of docs) {
-      const obj = decodeWithinBudget(doc) as { kind?: unknown; apiVersion?: unknown; metadata?: { name?: unknown; namespace?: unknown }; sops?: unknown } | null;
+    for (const doc of manifestDocuments(file.content)) {
+      const obj = doc as { kind?: unknown; apiVersion?: unknown; metadata?: { name?: unknown; namespace?: unknown }; sops?: unknown } | null;
       if (!obj || typeof obj !== "object" || obj.kind !== "Secret" || obj.sops === undefined) continue;
       const name = obj.metadata?.name;
       const namespace = obj.metadata?.namespace;

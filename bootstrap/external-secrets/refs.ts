@@ -4,9 +4,8 @@
  * JSON files that mention `external-secrets.io`, within the same parse budgets as the rest of the
  * check. Nothing here reads a value: only kinds, names, namespaces and references.
  */
-import * as YAML from "yaml";
 import type { RepositoryFile } from "../sops/repository";
-import { MAX_YAML_NODES, decodeWithinBudget, estimateYamlNodes } from "../sops/yaml-budget";
+import { manifestDocuments } from "../sops/yaml-budget";
 
 export const ESO_GROUP = "external-secrets.io";
 export type StoreKind = "SecretStore" | "ClusterSecretStore";
@@ -43,17 +42,9 @@ type Obj = Record<string, unknown>;
 const isObject = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
-/** The ESO documents of a file; a file that does not parse, or is over the node budget, holds none the cluster could apply either. */
+/** The ESO documents of a file, read within the check's budgets. */
 function esoDocuments(file: RepositoryFile): Obj[] {
-  const text = file.content.toString("utf8");
-  if (estimateYamlNodes(text) > MAX_YAML_NODES) return [];
-  let docs: YAML.Document[];
-  try {
-    docs = YAML.parseAllDocuments(text) as YAML.Document[];
-  } catch {
-    return [];
-  }
-  return docs.map(decodeWithinBudget).filter((d): d is Obj => isObject(d) && typeof d.apiVersion === "string" && d.apiVersion.startsWith(`${ESO_GROUP}/`));
+  return manifestDocuments(file.content).filter((d): d is Obj => isObject(d) && typeof d.apiVersion === "string" && d.apiVersion.startsWith(`${ESO_GROUP}/`));
 }
 
 /** Every store and ExternalSecret in `files`, in file order. */

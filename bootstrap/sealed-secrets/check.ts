@@ -5,9 +5,8 @@
  * would open it. One result per SealedSecret; plaintexts are never kept.
  */
 import type * as crypto from "node:crypto";
-import * as YAML from "yaml";
 import type { RepositoryFile } from "../sops/repository";
-import { MAX_YAML_NODES, decodeWithinBudget, estimateYamlNodes } from "../sops/yaml-budget";
+import { manifestDocuments } from "../sops/yaml-budget";
 import { encryptionLabel, openSealedValue, scopeOf } from "./crypto";
 
 export type SealedResultKind = "ok" | "no-key" | "malformed" | "unchecked";
@@ -31,17 +30,9 @@ const isObject = (v: unknown): v is Obj => typeof v === "object" && v !== null &
  * more nodes than the check parses.
  */
 function sealedDocuments(file: RepositoryFile): Obj[] {
-  const text = file.content.toString("utf8");
-  if (estimateYamlNodes(text) > MAX_YAML_NODES) return [];
-  let docs: YAML.Document[];
-  try {
-    docs = YAML.parseAllDocuments(text) as YAML.Document[];
-  } catch {
-    return [];
-  }
-  return docs
-    .map(decodeWithinBudget)
-    .filter((d): d is Obj => isObject(d) && d.kind === "SealedSecret" && typeof d.apiVersion === "string" && d.apiVersion.startsWith("bitnami.com/"));
+  return manifestDocuments(file.content).filter(
+    (d): d is Obj => isObject(d) && d.kind === "SealedSecret" && typeof d.apiVersion === "string" && d.apiVersion.startsWith("bitnami.com/"),
+  );
 }
 
 export interface SealedSecretRef {

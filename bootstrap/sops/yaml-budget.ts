@@ -216,3 +216,18 @@ export function decodeWithinBudget(doc: YAML.Document): unknown {
     return undefined;
   }
 }
+
+/**
+ * The documents of a manifest file (a YAML stream, or JSON) as plain values, each read by
+ * {@link decodeWithinBudget} (a document it refuses is undefined); none for a file over the node
+ * budget or one that does not parse, which the cluster could not apply either.
+ */
+export function manifestDocuments(content: Buffer): unknown[] {
+  const text = content.toString("utf8");
+  if (estimateYamlNodes(text) > MAX_YAML_NODES) return [];
+  try {
+    return (YAML.parseAllDocuments(text) as YAML.Document[]).map(decodeWithinBudget);
+  } catch {
+    return [];
+  }
+}
