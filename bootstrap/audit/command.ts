@@ -11,8 +11,8 @@ import { KUBERNETES_NEEDS, readStackConfigWithSecrets } from "../config/stack-se
 import { auditCluster } from "../rebuild-audit/audit";
 import { readIgnoreFile } from "../rebuild-audit/ignore";
 import { type AuditReport, formatMarkdown, formatText } from "../rebuild-audit/report";
-import { type OutputFolderSpec, inspectOutputFolder, writeOutputFolder } from "../shared/output-files";
-import { statusLineFor } from "../shared/progress";
+import { type OutputFolderSpec, inspectOutputFolder, writeOutputFolder } from "../cli-common/output-files";
+import { statusLineFor } from "../cli-common/progress";
 
 export interface AuditOptions {
   readonly stack: string;

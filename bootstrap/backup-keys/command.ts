@@ -26,7 +26,7 @@ import { KUBERNETES_NEEDS, readStackConfigWithSecrets } from "../config/stack-se
 import { decryptSopsContentInternal } from "../sops/internal/decrypt";
 import type { AgeIdentities } from "../../components/settings/age-identities";
 import { type Plain, writeSopsYaml } from "../sops/writer";
-import { replaceFile } from "../shared/output-files";
+import { replaceFile } from "../cli-common/output-files";
 import { RESULT_LABELS } from "../sops/types";
 import { SEALING_KEY_LABEL, SEALING_KEY_NAME_HINT, type SealingKey, backupDocument, isSealingKeyName, mergeSealingKeys, parseBackup } from "../../components/settings/sealing-keys";
 

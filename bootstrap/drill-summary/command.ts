@@ -6,8 +6,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { UsageError } from "../../components/errors";
-import { REPORT_FILES, type RunOutcome, type RunReport } from "../shared/drill-report";
-import { safeLine } from "../shared/terminal-text";
+import { REPORT_FILES, type RunOutcome, type RunReport } from "../cli-common/drill-report";
+import { safeLine } from "../cli-common/terminal-text";
 import { type DrillSummaryRow, formatSummaryJUnit, formatSummaryJson, formatSummaryMarkdown, summarize, summaryRow } from "./summary";
 
 export class DrillSummaryError extends UsageError {}

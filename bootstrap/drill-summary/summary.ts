@@ -3,8 +3,8 @@
  * table (environment, outcome, recovery time, slowest phase, slowest app, when), as Markdown,
  * JSON and JUnit. Pure: reading the files is ./command's job.
  */
-import { type RunOutcome, type RunReport, WITHIN_GRACE, seconds, xmlEscape } from "../shared/drill-report";
-import { safeJson, safeLine } from "../shared/terminal-text";
+import { type RunOutcome, type RunReport, WITHIN_GRACE, seconds, xmlEscape } from "../cli-common/drill-report";
+import { safeJson, safeLine } from "../cli-common/terminal-text";
 
 export interface DrillSummaryRow {
   readonly environment: string;

@@ -4,7 +4,7 @@
  */
 import type { KubeConfig } from "@kubernetes/client-node";
 import { getJson, metadataList } from "../cluster/api";
-import type { SecretRecord } from "../shared/drill-report";
+import type { SecretRecord } from "../cli-common/drill-report";
 import { WORKLOAD_NAMESPACES, WORKLOAD_TYPES, type WorkloadMeta } from "./fresh-cluster";
 import type { ExpectedSecret } from "./secrets";
 

@@ -7,11 +7,11 @@
 import * as path from "node:path";
 import { type RawStackConfig, resolveConfig } from "../config/stack-config";
 import { UsageError } from "../../components/errors";
-import { inspectOutputFolder } from "../shared/output-files";
-import { terminalStatusLine } from "../shared/progress";
+import { inspectOutputFolder } from "../cli-common/output-files";
+import { terminalStatusLine } from "../cli-common/progress";
 import { checkRepository } from "../sops";
 import { readRepository } from "../sops/repository";
-import { safeLine } from "../shared/terminal-text";
+import { safeLine } from "../cli-common/terminal-text";
 import { rawConfigFromEntries } from "../program";
 import { type DeployEngine, type EngineCluster, PulumiEngine } from "./engine";
 import { otherStackBindings } from "./guard";

@@ -10,7 +10,7 @@ import { CONFIG_NAMESPACE } from "../../components/defaults";
 import { UsageError } from "../../components/errors";
 import { type TargetCluster, bootstrap, rawConfigFromPulumi } from "../program";
 import { type StateBackend, hasPassphrase, printableBackend, stackNeedsPassphrase } from "../config/pulumi-backend";
-import { type UpTiming, UpTimeline, changesOf } from "../shared/up-timing";
+import { type UpTiming, UpTimeline, changesOf } from "../cli-common/up-timing";
 
 export class EngineSetupError extends UsageError {}
 

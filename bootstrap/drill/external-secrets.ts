@@ -6,8 +6,8 @@
  */
 import type { KubeConfig } from "@kubernetes/client-node";
 import { getJson } from "../cluster/api";
-import type { SecretRecord } from "../shared/drill-report";
-import { safeLine } from "../shared/terminal-text";
+import type { SecretRecord } from "../cli-common/drill-report";
+import { safeLine } from "../cli-common/terminal-text";
 import { findSecrets } from "./cluster-reads";
 import { type EsoVerdict, type ExternalSecretRef, type ExternalSecretsInRepo, type StoreRef, externalSecretVerdict, storeVerdict } from "../external-secrets/refs";
 

@@ -8,11 +8,11 @@
 import * as path from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { BootstrapConfig } from "../../components/settings/bootstrap-config";
-import { type OutputFolderSpec, writeOutputFolder } from "../shared/output-files";
+import { type OutputFolderSpec, writeOutputFolder } from "../cli-common/output-files";
 import { privateKeyObjects } from "../../components/settings/sealing-keys";
 import { type RepositoryCheckReport, type checkRepository, failsTheCheck, formatFileLine } from "../sops";
 import { formatSealedLine } from "../sops/report";
-import { safeLine } from "../shared/terminal-text";
+import { safeLine } from "../cli-common/terminal-text";
 import { ReadInterrupted, RepositoryError, type RepositorySnapshot, type readRepository, redactUrl } from "../sops/repository";
 import { stackGitCredentials, stackScope } from "../config/stack-repository";
 import { objectKey, type ObjectRecord } from "./convergence";
@@ -20,14 +20,14 @@ import { listNamespaces, listPersistentVolumeClaims, serverOf } from "../cluster
 import { findSealedSecrets, findSecrets, listWorkloads } from "./cluster-reads";
 import type { DeployEngine } from "./engine";
 import { type GuardFacts, type StackBinding, guardProblems, recognisedWorkloads } from "./guard";
-import { WITHIN_GRACE, type AppRecord, type PhaseName, type PhaseRecord, type PhaseStatus, REPORT_FILES, type RunOutcome, type RunReport, type SecretRecord, formatJUnit, formatJson, formatMarkdown, seconds } from "../shared/drill-report";
+import { WITHIN_GRACE, type AppRecord, type PhaseName, type PhaseRecord, type PhaseStatus, REPORT_FILES, type RunOutcome, type RunReport, type SecretRecord, formatJUnit, formatJson, formatMarkdown, seconds } from "../cli-common/drill-report";
 import { type ExpectedSecret, expectedSealedSecrets, expectedSecrets, judgedOnly } from "./secrets";
 import { type EsoWaitOptions, findExternalSecrets } from "./external-secrets";
 import { type ExternalSecretsInRepo, externalSecretsUnder } from "../external-secrets/refs";
 import { applicationSetStatusReader, applicationStatusReader, helmReleaseStatusReader, kustomizationStatusReader } from "./status";
 import { type ClusterIdentity, describeIdentity, identityChange, readClusterIdentity } from "./target";
-import { type RecoveryTimeSplit, formatSplit, splitRecoveryTime } from "../shared/time-split";
-import type { UpTiming } from "../shared/up-timing";
+import { type RecoveryTimeSplit, formatSplit, splitRecoveryTime } from "../cli-common/time-split";
+import type { UpTiming } from "../cli-common/up-timing";
 import { type WaitOptions, type WaitResult, type WatchedKind, progressLine, waitForConvergence } from "./wait";
 
 /** What to watch for a stack's reconciler, and its root object. */

@@ -8,7 +8,7 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { type KubeObject, type WatchEventType } from "../cluster/watch";
 import { ConvergenceSummary, ConvergenceTracker, type ObjectRecord, type StatusReader } from "./convergence";
-import { elapsed } from "../shared/progress";
+import { elapsed } from "../cli-common/progress";
 import { workloadReady } from "./status";
 import { type ListAndWatch, type ResourceRef, listAndWatch } from "../cluster/watch";
 

@@ -27,7 +27,7 @@ import { DNS_LABEL } from "../../components/settings/fields";
 import { CONFIG_NAMESPACE } from "../../components/defaults";
 import { UsageError } from "../../components/errors";
 import { ARGO_SECRETS, type RepoFile, argoSecretsFolder, argoSecretsWiring, nextSteps } from "./wiring";
-import { replaceFile } from "../shared/output-files";
+import { replaceFile } from "../cli-common/output-files";
 import { parseSopsConfig, ruleFor } from "../sops/sops-config";
 import { listStacks, stackFilePath } from "../config/stack-file";
 

@@ -8,7 +8,7 @@ import { ARGOCD, EXTERNAL_SECRETS, FLUX, SEALED_SECRETS } from "../../components
 import { notReproducedWhy } from "../external-secrets/refs";
 import type { BootstrapConfig } from "../../components/settings/bootstrap-config";
 import { ApiClient, type ResourceType, apiPath, discover, listCluster } from "../cluster/list";
-import { elapsed } from "../shared/progress";
+import { elapsed } from "../cli-common/progress";
 import { type AuditFacts, type HelmReleaseRef, type KustomizationInventory, type TrackingMethod, classify } from "./classify";
 import type { IgnoreRule } from "./ignore";
 import { type AuditReport, buildReport } from "./report";

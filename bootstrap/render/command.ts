@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { CONFIG_NAMESPACE, PUBLIC_SECRET_KEYS } from "../../components/defaults";
 import { UsageError } from "../../components/errors";
-import { type OutputFolderSpec, inspectOutputFolder, manifestName, writeOutputFolder } from "../shared/output-files";
+import { type OutputFolderSpec, inspectOutputFolder, manifestName, writeOutputFolder } from "../cli-common/output-files";
 import { bootstrap } from "../program";
 import { readStackConfig } from "../config/stack-file";
 

@@ -6,7 +6,7 @@
 import type { RepositoryCheckReport } from "./check";
 import { type ExternalSecretRef, describeRef } from "../external-secrets/refs";
 import type { SealedSecretResult } from "../sealed-secrets/check";
-import { safeJson, safeLine } from "../shared/terminal-text";
+import { safeJson, safeLine } from "../cli-common/terminal-text";
 import { RESULT_LABELS, type SopsFileResult, type SopsResultKind, failsTheCheck, sopsDecrypts } from "./types";
 
 function short(s: string): string {

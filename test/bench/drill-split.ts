@@ -1,7 +1,7 @@
 /**
  * Benchmark of where a drill's recovery time goes (printed figures, not a timed test): this tool's
  * own time (guard, check, the engine's start, the program and provider, the Secret check, what lies
- * between the phases) against the time Helm and the reconciler need (bootstrap/shared/time-split.ts,
+ * between the phases) against the time Helm and the reconciler need (bootstrap/cli-common/time-split.ts,
  * as the drill writes it to report.json). Goal: the own share under 20% of the recovery time.
  *
  * Each round is one `gitops-bootstrap drill` as users run it (the scratch project's CLI in its own
@@ -20,7 +20,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { type RecoveryTimeSplit, ownShare } from "../../bootstrap/shared/time-split";
+import { type RecoveryTimeSplit, ownShare } from "../../bootstrap/cli-common/time-split";
 import type { ArgoControllers } from "../e2e/argo-controllers";
 import { type GitOpsSide, emptyCluster, readDrillReport, startArgoSide, startDrillProcess, startFluxSide } from "../e2e/drill-scenario";
 import type { FluxControllers } from "../e2e/flux-controllers";

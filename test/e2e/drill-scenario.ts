@@ -8,7 +8,7 @@
 import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { RunReport } from "../../bootstrap/shared/drill-report";
+import type { RunReport } from "../../bootstrap/cli-common/drill-report";
 import { type ArgoControllers, startArgoControllers } from "./argo-controllers";
 import { pointArgoExampleAt, pointStackAt } from "./demo-repo";
 import { type FluxControllers, startFluxControllers } from "./flux-controllers";

@@ -14,7 +14,7 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { type RunReport, seconds } from "../../bootstrap/shared/drill-report";
+import { type RunReport, seconds } from "../../bootstrap/cli-common/drill-report";
 import type { ArgoControllers } from "./argo-controllers";
 import { type ExpectedSecret, clusterSecretDigests, expectedSecret } from "./demo-repo";
 import { DEMO_REPO, type Drill, type GitOpsSide, emptyCluster, readDrillReport, startArgoSide, startDrillProcess, startFluxSide } from "./drill-scenario";

@@ -23,7 +23,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import * as YAML from "yaml";
-import type { RunReport } from "../../bootstrap/shared/drill-report";
+import type { RunReport } from "../../bootstrap/cli-common/drill-report";
 import { EXTERNAL_SECRETS } from "../../components/defaults";
 import { clusterSecretDigests, digestValues, pointStackAt } from "./demo-repo";
 import { type ExternalSecretsOperator, startExternalSecretsOperator, WEBHOOK_PROBED_VALUES } from "./external-secrets-controller";

@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as YAML from "yaml";
-import type { RunReport } from "../../bootstrap/shared/drill-report";
+import type { RunReport } from "../../bootstrap/cli-common/drill-report";
 import { startArgoControllers } from "./argo-controllers";
 import { clusterSecretDigests, digestValues } from "./demo-repo";
 import { startFluxControllers } from "./flux-controllers";

@@ -12,7 +12,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as age from "age-encryption";
-import type { RunReport } from "../../bootstrap/shared/drill-report";
+import type { RunReport } from "../../bootstrap/cli-common/drill-report";
 import { FLUX } from "../../components/defaults";
 import { writeSopsYaml } from "../../bootstrap/sops/writer";
 import { asTheChartWouldInstall, expectOnlyHandMade } from "./audit-scenario";

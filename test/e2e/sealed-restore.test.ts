@@ -11,7 +11,7 @@ import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
-import type { RunReport } from "../../bootstrap/shared/drill-report";
+import type { RunReport } from "../../bootstrap/cli-common/drill-report";
 import { pointStackAt } from "./demo-repo";
 import { type FluxControllers, startFluxControllers } from "./flux-controllers";
 import { type GitServer, startGitServer } from "./git-server";

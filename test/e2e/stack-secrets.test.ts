@@ -16,7 +16,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
 import { bootstrap, rawConfigFromPulumi } from "../../bootstrap/program";
-import type { RunReport } from "../../bootstrap/shared/drill-report";
+import type { RunReport } from "../../bootstrap/cli-common/drill-report";
 import { DEMO_KEY_FILE, type ExpectedSecret, clusterSecretDigests, expectedSecret, pointStackAt } from "./demo-repo";
 import { type FluxControllers, startFluxControllers } from "./flux-controllers";
 import { type GitServer, startGitServer } from "./git-server";

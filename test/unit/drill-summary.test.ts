@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { type RunReport, formatJson } from "../../bootstrap/shared/drill-report";
+import { type RunReport, formatJson } from "../../bootstrap/cli-common/drill-report";
 import { cli } from "./cli-harness";
 
 /** A drill report as `drill` writes it (formatJson), for one environment. */

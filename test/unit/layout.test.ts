@@ -13,7 +13,7 @@ const root = path.resolve(__dirname, "../..");
  * Folders under bootstrap/ several commands share: cluster access, stack config, CLI helpers, the
  * repository's SOPS, SealedSecret and External Secrets checks, the rebuild audit. Every other folder is one command's.
  */
-const SHARED_FOLDERS = new Set(["cluster", "config", "shared", "sops", "sealed-secrets", "external-secrets", "rebuild-audit"]);
+const SHARED_FOLDERS = new Set(["cluster", "config", "cli-common", "sops", "sealed-secrets", "external-secrets", "rebuild-audit"]);
 
 const IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^\s*import\s+)["']([^"']+)["']/gm;
 

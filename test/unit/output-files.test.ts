@@ -11,7 +11,7 @@ import { runAudit } from "../../bootstrap/audit/command";
 import { runRecoveryCommand } from "../../bootstrap/drill/command";
 import { reportFolder } from "../../bootstrap/drill/run";
 import { UsageError } from "../../components/errors";
-import { replaceFile, writeOutputFolder } from "../../bootstrap/shared/output-files";
+import { replaceFile, writeOutputFolder } from "../../bootstrap/cli-common/output-files";
 import { projectDir } from "./cli-harness";
 
 let root: string;

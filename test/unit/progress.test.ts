@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as age from "age-encryption";
-import { elapsed, plainStatusLine } from "../../bootstrap/shared/progress";
+import { elapsed, plainStatusLine } from "../../bootstrap/cli-common/progress";
 import { writeSopsYaml } from "../../bootstrap/sops/writer";
 import { projectDir } from "./cli-harness";
 

@@ -1,4 +1,4 @@
-import { type RunReport, formatJUnit, formatMarkdown } from "../../../bootstrap/shared/drill-report";
+import { type RunReport, formatJUnit, formatMarkdown } from "../../../bootstrap/cli-common/drill-report";
 
 const report: RunReport = {
   command: "drill", stack: "drill", environment: "drill", reconciler: "argocd", cluster: "https://127.0.0.1:6443",

@@ -13,7 +13,7 @@ import { ClusterError } from "../../../bootstrap/cluster/api";
 import type { ObjectRecord } from "../../../bootstrap/drill/convergence";
 import type { DeployEngine } from "../../../bootstrap/drill/engine";
 import type { GuardFacts } from "../../../bootstrap/drill/guard";
-import type { RunReport } from "../../../bootstrap/shared/drill-report";
+import type { RunReport } from "../../../bootstrap/cli-common/drill-report";
 import { type ClusterReader, type RunOptions, runRecovery } from "../../../bootstrap/drill/run";
 import type { ClusterIdentity } from "../../../bootstrap/drill/target";
 import type { WaitResult } from "../../../bootstrap/drill/wait";

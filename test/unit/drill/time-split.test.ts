@@ -1,6 +1,6 @@
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { type RecoveryTimeSplit, formatSplit, ownShare, splitRecoveryTime } from "../../../bootstrap/shared/time-split";
-import { UpTimeline, coveredMs } from "../../../bootstrap/shared/up-timing";
+import { type RecoveryTimeSplit, formatSplit, ownShare, splitRecoveryTime } from "../../../bootstrap/cli-common/time-split";
+import { UpTimeline, coveredMs } from "../../../bootstrap/cli-common/up-timing";
 
 const urn = (name: string, type: string): string => `urn:pulumi:drill::gitops-bootstrap::${type}::${name}`;
 const RELEASE = "kubernetes:helm.sh/v3:Release";

@@ -1,7 +1,7 @@
 /** Control characters from a repository never reach a terminal or a report raw. */
-import { formatJson, formatJUnit, formatMarkdown, type RunReport } from "../../../bootstrap/shared/drill-report";
+import { formatJson, formatJUnit, formatMarkdown, type RunReport } from "../../../bootstrap/cli-common/drill-report";
 import { formatFileLine, formatTextReport } from "../../../bootstrap/sops/report";
-import { safeJson, safeLine, safeXmlText } from "../../../bootstrap/shared/terminal-text";
+import { safeJson, safeLine, safeXmlText } from "../../../bootstrap/cli-common/terminal-text";
 import type { RepositoryCheckReport } from "../../../bootstrap/sops/check";
 
 const HOSTILE = "apps/\u001b[2K\u001b[1A\u009b31mok\u007f\u202eevil\nforged.yaml";
